@@ -1,0 +1,98 @@
+/** bantime.increment family (fail2ban's names), for repeat offenders. */
+export interface BantimeIncrement {
+  /** bantime.increment; default false. */
+  readonly enabled: boolean;
+  /** bantime.factor; default 1. */
+  readonly factor: number;
+  /** bantime.multipliers (e.g. "1 2 4 8 16 32 64"); empty = use the exponential formula. */
+  readonly multipliers: readonly number[];
+  /** bantime.maxtime in ms; 0 = no cap. */
+  readonly maxtimeMs: number;
+  /** bantime.rndtime in ms; default 0. */
+  readonly rndtimeMs: number;
+}
+
+/** One jail, as read from a jail section with [DEFAULT] applied. */
+export interface JailConfig {
+  readonly name: string;
+  /** enabled; default false (as in fail2ban). */
+  readonly enabled: boolean;
+  /** filter; default the jail's name. */
+  readonly filter: string;
+  /** logpath: one glob per line; default none. */
+  readonly logpath: readonly string[];
+  /** failregex lines that replace/extend the filter's; default none. */
+  readonly failregex: readonly string[];
+  /** ignoreregex lines; default none. */
+  readonly ignoreregex: readonly string[];
+  /** ignoreip, canonical CIDR text; default 127.0.0.1/8 ::1. */
+  readonly ignoreip: readonly string[];
+  /** maxretry; default 5. */
+  readonly maxretry: number;
+  /** findtime in ms; default 10m. */
+  readonly findtimeMs: number;
+  /** bantime in ms, -1 = permanent; default 10m. */
+  readonly bantimeMs: number;
+  /** maxmatches; default = maxretry. */
+  readonly maxmatches: number;
+  readonly increment: BantimeIncrement;
+}
+
+/** Enforcement backend choice. */
+export type EnforcerChoice = 'auto' | 'nftables' | 'dry-run';
+/** What the agent leaves in the firewall when it stops. */
+export type OnStop = 'flush' | 'keep';
+
+/** The `[agent]` section. */
+export interface AgentConfig {
+  /** enforcer; default auto (nftables when `nft` works, else dry-run with a warning). */
+  readonly enforcer: EnforcerChoice;
+  /** on_stop; default flush (remove fleetban's table; bans are restored from the list on start). */
+  readonly onStop: OnStop;
+  /** heartbeat interval in ms; default 5s. */
+  readonly heartbeatMs: number;
+  /** reconcile interval in ms; default 30s. */
+  readonly reconcileMs: number;
+  /** poll interval of the log tail in ms; default 100. */
+  readonly pollMs: number;
+  /** buffer: failures kept in memory while NATS is unreachable; default 10000. */
+  readonly buffer: number;
+}
+
+/** The `[controller]` section. */
+export interface ControllerConfig {
+  /** ignoreip applied to every jail, on top of the jails' own; default none. */
+  readonly ignoreip: readonly string[];
+  /** expire_interval in ms: how often expired bans are removed; default 1s. */
+  readonly expireMs: number;
+  /** events_max_age in ms: how long the events stream keeps failures; default 1d. */
+  readonly eventsMaxAgeMs: number;
+  /** max_tracked: addresses tracked per jail before the oldest are dropped; default 100000. */
+  readonly maxTracked: number;
+}
+
+/** The `[fleetban]` section: who this host is and where the fleet meets. */
+export interface FleetConfig {
+  /** host; default the machine's hostname (as a subject token). */
+  readonly host: string;
+  /** nats: server URLs, space separated; default nats://127.0.0.1:4222. */
+  readonly servers: readonly string[];
+  /** nats_user / nats_password / nats_token / nats_creds; default none. */
+  readonly user: string;
+  readonly password: string;
+  readonly token: string;
+  readonly creds: string;
+  /** state_dir; default /var/lib/fleetban. */
+  readonly stateDir: string;
+}
+
+/** A whole configuration file, validated. */
+export interface FleetbanConfig {
+  /** The file it was read from ('' for built-in defaults). */
+  readonly file: string;
+  readonly fleet: FleetConfig;
+  readonly agent: AgentConfig;
+  readonly controller: ControllerConfig;
+  /** Every jail section (enabled or not). */
+  readonly jails: readonly JailConfig[];
+}

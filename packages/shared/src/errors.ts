@@ -1,0 +1,66 @@
+/**
+ * One error class per failure kind. Each has a stable `code` to branch on (never the message)
+ * and keeps the foreign error it wraps as `cause`.
+ */
+export class FleetbanError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A configuration file is malformed: names the file, the key and what was expected. */
+export class ConfigError extends FleetbanError {
+  readonly file: string;
+  readonly key: string;
+  readonly expected: string;
+  constructor(file: string, key: string, expected: string, got?: string, options?: { cause?: unknown }) {
+    const seen = got === undefined ? '' : `, got ${JSON.stringify(got)}`;
+    super('CONFIG_INVALID', `${file}: ${key}: expected ${expected}${seen}`, options);
+    this.file = file;
+    this.key = key;
+    this.expected = expected;
+  }
+}
+
+/** A value (address, duration, subject token) could not be parsed. */
+export class ParseError extends FleetbanError {
+  constructor(what: string, value: string, options?: { cause?: unknown }) {
+    super('PARSE_INVALID', `not a valid ${what}: ${JSON.stringify(value)}`, options);
+  }
+}
+
+/** A wire message could not be decoded or failed validation. */
+export class DecodeError extends FleetbanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DECODE_FAILED', message, options);
+  }
+}
+
+/** NATS connection, stream or bucket failure. */
+export class NatsError extends FleetbanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NATS_FAILED', message, options);
+  }
+}
+
+/** An external command (nft, iptables, nats-server) failed. */
+export class ExecError extends FleetbanError {
+  readonly command: string;
+  readonly stderr: string;
+  constructor(command: string, stderr: string, options?: { cause?: unknown }) {
+    super('EXEC_FAILED', `${command} failed: ${stderr.trim().split('\n')[0] ?? ''}`, options);
+    this.command = command;
+    this.stderr = stderr;
+  }
+}
+
+/** An admin request was refused by the controller. */
+export class AdminError extends FleetbanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ADMIN_REFUSED', message, options);
+  }
+}

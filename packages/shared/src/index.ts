@@ -1,0 +1,18 @@
+/**
+ * @fleetban/shared: the only public door of the shared package. Agent and controller import from
+ * here and nowhere else.
+ */
+export * from './errors.js';
+export * from './ip/address.js';
+export * from './ip/allowlist.js';
+export * from './time/duration.js';
+export * from './time/clock.js';
+export * from './model/failure.js';
+export * from './model/ban.js';
+export * from './model/heartbeat.js';
+export * from './model/admin.js';
+export * from './proto/codec.js';
+export * from './subjects.js';
+export * from './log/logger.js';
+export * from './config/types.js';
+export * from './config/load.js';

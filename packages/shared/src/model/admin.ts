@@ -1,0 +1,52 @@
+import type { BanDecision } from './ban.js';
+
+/** Admin verbs served by the controller. */
+export type AdminVerb = 'status' | 'ban' | 'unban' | 'banned';
+
+/** A request to the controller's admin service. */
+export interface AdminRequest {
+  readonly verb: AdminVerb;
+  readonly jail: string;
+  readonly ip: string;
+  /** For `ban`: 0 = the jail's bantime, -1 = permanent, else ms. */
+  readonly bantimeMs: number;
+}
+
+/** fail2ban's per-jail figures, counted across the fleet. */
+export interface JailStatus {
+  readonly name: string;
+  readonly currentlyFailed: number;
+  readonly totalFailed: number;
+  readonly currentlyBanned: number;
+  readonly totalBanned: number;
+  readonly banned: readonly string[];
+  readonly maxretry: number;
+  readonly findtimeMs: number;
+  readonly bantimeMs: number;
+}
+
+/** What the controller knows of one host, from its heartbeats. */
+export interface HostStatus {
+  readonly host: string;
+  readonly lastHeartbeatMs: number;
+  readonly addresses: readonly string[];
+  readonly backend: string;
+  readonly firewall: string;
+  readonly banned: number;
+  readonly jails: readonly string[];
+  readonly lines: number;
+  readonly failures: number;
+  readonly buffered: number;
+}
+
+/** The controller's answer. */
+export interface AdminReply {
+  readonly ok: boolean;
+  readonly error: string;
+  readonly jails: readonly JailStatus[];
+  readonly hosts: readonly HostStatus[];
+  readonly bans: readonly BanDecision[];
+  /** Malformed messages the controller has counted since it started. */
+  readonly malformed: number;
+  readonly nowMs: number;
+}

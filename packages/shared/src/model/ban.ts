@@ -1,0 +1,25 @@
+/** Why an address was banned. */
+export type BanReason = 'threshold' | 'manual' | 'recidive';
+
+/** The controller's decision for one address: the value stored in the ban list. */
+export interface BanDecision {
+  /** Address or CIDR, canonical text. */
+  readonly ip: string;
+  readonly jail: string;
+  readonly atMs: number;
+  /** Expiry, ms since the epoch; 0 = permanent. */
+  readonly expiresMs: number;
+  readonly reason: BanReason;
+  /** 1 for a first ban, then +1 for each repeat (drives bantime.increment). */
+  readonly banCount: number;
+  /** Hosts whose reports led to the ban. */
+  readonly hosts: readonly string[];
+  /** Evidence lines, at most the jail's maxmatches. */
+  readonly matches: readonly string[];
+  readonly failures: number;
+}
+
+/** True when the decision is still in force at `nowMs`. */
+export function isActive(ban: BanDecision, nowMs: number): boolean {
+  return ban.expiresMs === 0 || ban.expiresMs > nowMs;
+}

@@ -1,0 +1,168 @@
+import { DecodeError } from '../errors.js';
+import type { AdminReply, AdminRequest, AdminVerb } from '../model/admin.js';
+import type { BanDecision, BanReason } from '../model/ban.js';
+import type { FailureEvent } from '../model/failure.js';
+import type { Heartbeat } from '../model/heartbeat.js';
+import { fleetban } from './generated/wire.js';
+
+/** Version of the wire contract written by this build; a newer one is refused on decode. */
+export const SCHEMA_VERSION = 1;
+
+const W = fleetban.wire;
+type Int64 = number | { toNumber(): number };
+
+const num = (v: Int64 | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+const str = (v: string | null | undefined): string => v ?? '';
+const strs = (v: string[] | null | undefined): string[] => v ?? [];
+
+interface WireType<M> {
+  encode(m: M): { finish(): Uint8Array };
+  decode(b: Uint8Array): M;
+}
+
+function decodeWith<M extends { schema?: number | null }>(type: WireType<M>, name: string, bytes: Uint8Array): M {
+  let m: M;
+  try {
+    m = type.decode(bytes);
+  } catch (cause) {
+    throw new DecodeError(`${name}: not a valid protobuf message`, { cause });
+  }
+  const schema = m.schema ?? 0;
+  if (schema < 1 || schema > SCHEMA_VERSION) throw new DecodeError(`${name}: unsupported schema version ${schema}`);
+  return m;
+}
+
+function required(name: string, field: string, value: string): string {
+  if (!value) throw new DecodeError(`${name}: missing ${field}`);
+  return value;
+}
+
+/** Encodes a failure event. */
+export function encodeFailure(e: FailureEvent): Uint8Array {
+  return W.FailureEvent.encode({ schema: SCHEMA_VERSION, ...e }).finish();
+}
+
+/** Decodes a failure event; throws {@link DecodeError}. */
+export function decodeFailure(bytes: Uint8Array): FailureEvent {
+  const m = decodeWith(W.FailureEvent, 'FailureEvent', bytes);
+  return {
+    id: required('FailureEvent', 'id', str(m.id)),
+    host: required('FailureEvent', 'host', str(m.host)),
+    jail: required('FailureEvent', 'jail', str(m.jail)),
+    ip: required('FailureEvent', 'ip', str(m.ip)),
+    timeMs: num(m.timeMs),
+    user: str(m.user),
+    line: str(m.line),
+  };
+}
+
+function banToWire(b: BanDecision): fleetban.wire.IBanDecision {
+  return { schema: SCHEMA_VERSION, ...b, hosts: [...b.hosts], matches: [...b.matches] };
+}
+
+function banFromWire(m: fleetban.wire.IBanDecision): BanDecision {
+  return {
+    ip: required('BanDecision', 'ip', str(m.ip)),
+    jail: str(m.jail),
+    atMs: num(m.atMs),
+    expiresMs: num(m.expiresMs),
+    reason: (str(m.reason) || 'threshold') as BanReason,
+    banCount: m.banCount ?? 1,
+    hosts: strs(m.hosts),
+    matches: strs(m.matches),
+    failures: m.failures ?? 0,
+  };
+}
+
+/** Encodes a ban decision. */
+export function encodeBan(b: BanDecision): Uint8Array {
+  return W.BanDecision.encode(banToWire(b)).finish();
+}
+
+/** Decodes a ban decision; throws {@link DecodeError}. */
+export function decodeBan(bytes: Uint8Array): BanDecision {
+  return banFromWire(decodeWith(W.BanDecision, 'BanDecision', bytes));
+}
+
+/** Encodes a heartbeat. */
+export function encodeHeartbeat(h: Heartbeat): Uint8Array {
+  return W.Heartbeat.encode({ schema: SCHEMA_VERSION, ...h, addresses: [...h.addresses], jails: [...h.jails] }).finish();
+}
+
+/** Decodes a heartbeat; throws {@link DecodeError}. */
+export function decodeHeartbeat(bytes: Uint8Array): Heartbeat {
+  const m = decodeWith(W.Heartbeat, 'Heartbeat', bytes);
+  return {
+    host: required('Heartbeat', 'host', str(m.host)),
+    timeMs: num(m.timeMs),
+    addresses: strs(m.addresses),
+    jails: strs(m.jails),
+    backend: str(m.backend),
+    firewall: str(m.firewall),
+    banned: m.banned ?? 0,
+    version: str(m.version),
+    lines: num(m.lines),
+    failures: num(m.failures),
+    buffered: num(m.buffered),
+  };
+}
+
+/** Encodes an admin request. */
+export function encodeAdminRequest(r: AdminRequest): Uint8Array {
+  return W.AdminRequest.encode({ schema: SCHEMA_VERSION, ...r }).finish();
+}
+
+/** Decodes an admin request; throws {@link DecodeError}. */
+export function decodeAdminRequest(bytes: Uint8Array): AdminRequest {
+  const m = decodeWith(W.AdminRequest, 'AdminRequest', bytes);
+  return { verb: str(m.verb) as AdminVerb, jail: str(m.jail), ip: str(m.ip), bantimeMs: num(m.bantimeMs) };
+}
+
+/** Encodes an admin reply. */
+export function encodeAdminReply(r: AdminReply): Uint8Array {
+  return W.AdminReply.encode({
+    schema: SCHEMA_VERSION,
+    ok: r.ok,
+    error: r.error,
+    jails: r.jails.map((j) => ({ ...j, banned: [...j.banned] })),
+    hosts: r.hosts.map((h) => ({ ...h, addresses: [...h.addresses], jails: [...h.jails] })),
+    bans: r.bans.map(banToWire),
+    malformed: r.malformed,
+    nowMs: r.nowMs,
+  }).finish();
+}
+
+/** Decodes an admin reply; throws {@link DecodeError}. */
+export function decodeAdminReply(bytes: Uint8Array): AdminReply {
+  const m = decodeWith(W.AdminReply, 'AdminReply', bytes);
+  return {
+    ok: m.ok ?? false,
+    error: str(m.error),
+    jails: (m.jails ?? []).map((j) => ({
+      name: str(j.name),
+      currentlyFailed: j.currentlyFailed ?? 0,
+      totalFailed: num(j.totalFailed),
+      currentlyBanned: j.currentlyBanned ?? 0,
+      totalBanned: num(j.totalBanned),
+      banned: strs(j.banned),
+      maxretry: j.maxretry ?? 0,
+      findtimeMs: num(j.findtimeMs),
+      bantimeMs: num(j.bantimeMs),
+    })),
+    hosts: (m.hosts ?? []).map((h) => ({
+      host: str(h.host),
+      lastHeartbeatMs: num(h.lastHeartbeatMs),
+      addresses: strs(h.addresses),
+      backend: str(h.backend),
+      firewall: str(h.firewall),
+      banned: h.banned ?? 0,
+      jails: strs(h.jails),
+      lines: num(h.lines),
+      failures: num(h.failures),
+      buffered: num(h.buffered),
+    })),
+    bans: (m.bans ?? []).map(banFromWire),
+    malformed: num(m.malformed),
+    nowMs: num(m.nowMs),
+  };
+}

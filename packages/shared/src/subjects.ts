@@ -1,0 +1,70 @@
+import { ParseError } from './errors.js';
+import { parseNetwork } from './ip/address.js';
+
+/**
+ * Every NATS name fleetban uses is built here. An agent publishes only under its own host token
+ * (`fleetban.events.<host>.>`, `fleetban.heartbeat.<host>`), so server permissions can confine a
+ * host to its own events.
+ */
+const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Throws unless `s` is usable as a subject token (host or jail name). */
+export function checkToken(kind: 'host' | 'jail', s: string): string {
+  if (!TOKEN.test(s)) throw new ParseError(`${kind} name (letters, digits, '-', '_', at most 64)`, s);
+  return s;
+}
+
+/** JetStream stream that keeps failure events. */
+export const EVENTS_STREAM = 'FLEETBAN_EVENTS';
+/** Subjects the events stream captures. */
+export const EVENTS_WILDCARD = 'fleetban.events.>';
+/** Durable consumer the controller reads events with. */
+export const CONTROLLER_DURABLE = 'controller';
+/** KV bucket holding the active ban list. */
+export const BANS_BUCKET = 'fleetban_bans';
+/** KV bucket holding each (jail, address)'s ban history (bantime.increment). */
+export const HISTORY_BUCKET = 'fleetban_history';
+/** Wildcard of all heartbeats. */
+export const HEARTBEAT_WILDCARD = 'fleetban.heartbeat.*';
+/** Wildcard of all admin requests. */
+export const ADMIN_WILDCARD = 'fleetban.admin.*';
+
+/** Subject a host publishes a jail's failures on. */
+export function eventSubject(host: string, jail: string): string {
+  return `fleetban.events.${checkToken('host', host)}.${checkToken('jail', jail)}`;
+}
+
+/** Subject of a host's heartbeat. */
+export function heartbeatSubject(host: string): string {
+  return `fleetban.heartbeat.${checkToken('host', host)}`;
+}
+
+/** Subject of an admin verb. */
+export function adminSubject(verb: string): string {
+  return `fleetban.admin.${verb}`;
+}
+
+/** Host token of an events or heartbeat subject (second-to-last or last token). */
+export function hostOfSubject(subject: string): string {
+  const parts = subject.split('.');
+  return (parts[1] === 'events' ? parts[2] : parts[2]) ?? '';
+}
+
+/**
+ * KV key of a ban target. KV keys cannot hold ':', so IPv6 colons become '_';
+ * a CIDR's '/' is kept ('/' is a legal key character).
+ */
+export function banKey(target: string): string {
+  const net = parseNetwork(target);
+  return `${net.family === 4 ? 'v4' : 'v6'}.${net.text.replaceAll(':', '_')}`;
+}
+
+/** Inverse of {@link banKey}. */
+export function targetOfBanKey(key: string): string {
+  return key.slice(3).replaceAll('_', ':');
+}
+
+/** KV key of a (jail, target) in the history bucket. */
+export function historyKey(jail: string, target: string): string {
+  return `${checkToken('jail', jail)}.${banKey(target)}`;
+}
