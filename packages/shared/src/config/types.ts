@@ -95,4 +95,7 @@ export interface FleetbanConfig {
   readonly controller: ControllerConfig;
   /** Every jail section (enabled or not). */
   readonly jails: readonly JailConfig[];
+  /** The [DEFAULT] section applied to a jail with no section of its own (name ''): used for jails
+   * the controller hears of but has no section for, and for manual bans. */
+  readonly jailDefaults: JailConfig;
 }

@@ -1,0 +1,116 @@
+import { BanList, type BanChange, type BanDecision, type Clock, isActive, type Logger } from '@fleetban/shared';
+import type { BanEntry, Enforcer } from '../enforce/enforcer.js';
+
+/**
+ * Follows the fleet's ban list and keeps this host's firewall equal to it: a full reconcile once the
+ * current list has been read (start), after every reconnect and every `reconcileMs`; in between,
+ * changes are applied in batches (everything that arrived in the same tick goes in one transaction).
+ */
+export class BanFollower {
+  readonly #desired = new Map<string, BanDecision>();
+  #pendingBans = new Map<string, BanEntry>();
+  #pendingUnbans = new Set<string>();
+  #initialized = false;
+  #flushScheduled = false;
+  #chain: Promise<void> = Promise.resolve();
+  #watch: { stop(): void } | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  malformed = 0;
+
+  constructor(
+    private readonly enforcer: Enforcer,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts following `list`; resolves once the first full reconcile is done. */
+  async start(list: BanList, reconcileMs: number): Promise<void> {
+    let ready!: () => void;
+    const initialized = new Promise<void>((r) => (ready = r));
+    this.#watch = await list.watch({
+      onChange: (c, initial) => this.change(c, initial),
+      onInitialized: () => {
+        this.#initialized = true;
+        void this.reconcile('start').then(ready);
+      },
+      onMalformed: (key, err) => {
+        this.malformed++;
+        this.logger.warn({ key, err }, 'malformed ban entry ignored');
+      },
+    });
+    this.#timer = setInterval(() => void this.reconcile('periodic'), reconcileMs);
+    await initialized;
+  }
+
+  /** Makes the firewall equal to the list (on start, reconnect and periodically). */
+  reconcile(why: string): Promise<void> {
+    return this.serial(async () => {
+      const now = this.clock();
+      const all = [...this.#desired.values()].filter((b) => isActive(b, now)).map(toEntry);
+      try {
+        const r = await this.enforcer.reconcile(all);
+        const level = why === 'periodic' && r.added + r.removed === 0 ? 'debug' : 'info';
+        this.logger[level]({ why, bans: all.length, added: r.added, removed: r.removed }, 'firewall reconciled');
+      } catch (err) {
+        this.logger.error({ err, why }, 'reconcile failed');
+      }
+    });
+  }
+
+  /** Active bans this host enforces. */
+  get size(): number {
+    return this.#desired.size;
+  }
+
+  private change(c: BanChange, initial: boolean): void {
+    if (c.kind === 'put') {
+      this.#desired.set(c.ban.ip, c.ban);
+      if (initial || !this.#initialized) return;
+      this.#pendingUnbans.delete(c.ban.ip);
+      this.#pendingBans.set(c.ban.ip, toEntry(c.ban));
+      this.logger.info({ ip: c.ban.ip, jail: c.ban.jail, expiresMs: c.ban.expiresMs, reason: c.ban.reason }, 'ban received');
+    } else {
+      this.#desired.delete(c.target);
+      if (initial || !this.#initialized) return;
+      this.#pendingBans.delete(c.target);
+      this.#pendingUnbans.add(c.target);
+      this.logger.info({ ip: c.target }, 'unban received');
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => void this.flush());
+    }
+  }
+
+  private flush(): Promise<void> {
+    this.#flushScheduled = false;
+    const bans = [...this.#pendingBans.values()];
+    const unbans = [...this.#pendingUnbans];
+    this.#pendingBans = new Map();
+    this.#pendingUnbans = new Set();
+    return this.serial(async () => {
+      try {
+        await this.enforcer.apply(bans, unbans);
+        this.logger.info({ bans: bans.map((b) => b.target), unbans }, 'enforced');
+      } catch (err) {
+        this.logger.error({ err }, 'enforcement failed; the next reconcile retries');
+      }
+    });
+  }
+
+  private serial(fn: () => Promise<void>): Promise<void> {
+    this.#chain = this.#chain.then(fn);
+    return this.#chain;
+  }
+
+  /** Stops following. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#watch?.stop();
+    await this.#chain;
+  }
+}
+
+function toEntry(b: BanDecision): BanEntry {
+  return { target: b.ip, expiresMs: b.expiresMs };
+}

@@ -1,0 +1,53 @@
+/**
+ * The enforcement stage: the last arrow of the flow. The agent's ban-list watcher hands each
+ * batch of decisions to an {@link Enforcer}, which puts them into the host's firewall (or, for
+ * the dry-run backend, only says what it would do). One folder, one backend per file.
+ */
+
+/** One address or network to drop. */
+export interface BanEntry {
+  /** Canonical address or CIDR text, e.g. `192.0.2.7`, `2001:db8::/64`. */
+  readonly target: string;
+  /** Expiry in ms since the epoch; 0 = permanent. */
+  readonly expiresMs: number;
+}
+
+/** Counters of an enforcer since it was created (for `status` and logs). */
+export interface EnforcerReport {
+  /** Backend name: `nftables` or `dry-run`. */
+  backend: string;
+  /** Elements currently in the sets (as last seen or written by this enforcer). */
+  elements: number;
+  /** Elements added (including re-added with a new timeout). */
+  applied: number;
+  /** Elements deleted (unbans and reconcile removals). */
+  removed: number;
+  /** Elements that could not be applied (invalid target, rejected by the kernel). */
+  failed: number;
+  /**
+   * Differences found between the kernel and what this enforcer last wrote: a missing or
+   * altered table counts one, each element missing, extra or with a wrong timeout counts one.
+   */
+  drift: number;
+}
+
+/** A firewall backend: batched, idempotent and reconciled. */
+export interface Enforcer {
+  /** `nftables` or `dry-run`. */
+  readonly name: string;
+  /** Creates fleetban's table, sets and chains; idempotent (a restart does not duplicate rules). */
+  start(): Promise<void>;
+  /**
+   * Applies one batch in one transaction. Unbans are applied before bans, so a target in both
+   * lists ends up banned. Expired bans are skipped; a failing element never blocks the others.
+   */
+  apply(bans: readonly BanEntry[], unbans: readonly string[]): Promise<void>;
+  /** Makes the kernel equal to `all`: reads it, repairs missing structure, diffs and applies. */
+  reconcile(all: readonly BanEntry[]): Promise<{ added: number; removed: number }>;
+  /** Targets currently in the sets (canonical text). */
+  list(): Promise<string[]>;
+  /** Counters so far. */
+  report(): EnforcerReport;
+  /** `flush` deletes fleetban's table entirely; `keep` leaves it (bans keep expiring in the kernel). */
+  stop(mode: 'flush' | 'keep'): Promise<void>;
+}

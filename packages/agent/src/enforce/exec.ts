@@ -1,0 +1,55 @@
+/**
+ * The one module of the agent that runs external commands (nft, iptables, ...). Commands are an
+ * argument array handed to execa, never a shell string; a failure becomes an {@link ExecError}
+ * that keeps the command line, nft's stderr and the execa error as `cause`.
+ */
+import { execa, ExecaError } from 'execa';
+import { ExecError } from '@fleetban/shared';
+
+/**
+ * Runs `file` with `args` (and optional text on stdin), resolves with its stdout, rejects with
+ * {@link ExecError}. Enforcers take one as a parameter, so tests can run them inside a network
+ * namespace (prefix `ip netns exec NS`) or replace them entirely.
+ */
+export type Runner = (file: string, args: string[], input?: string) => Promise<{ stdout: string }>;
+
+/** Options of {@link createRunner}. */
+export interface RunnerOptions {
+  /** A command that runs longer is killed and fails; default 30000 ms. */
+  timeoutMs?: number;
+}
+
+/** Default time limit of one command (ms). */
+export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
+
+/** The production runner: execa with an argument array, `LC_ALL=C`, bounded by a timeout. */
+export function createRunner(opts: RunnerOptions = {}): Runner {
+  const timeout = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+  return async (file, args, input) => {
+    try {
+      const result = await execa(file, args, {
+        input: input ?? '',
+        timeout,
+        forceKillAfterDelay: 1000,
+        env: { LC_ALL: 'C' },
+        stripFinalNewline: false,
+      });
+      return { stdout: result.stdout };
+    } catch (err) {
+      throw toExecError(file, args, err);
+    }
+  };
+}
+
+/** The runner the agent uses: {@link createRunner} with its defaults. */
+export const runner: Runner = createRunner();
+
+/** Wraps any failure of `file args` into an {@link ExecError} (stderr, or execa's short message). */
+export function toExecError(file: string, args: readonly string[], err: unknown): ExecError {
+  const command = [file, ...args].join(' ');
+  if (err instanceof ExecaError) {
+    const stderr = String(err.stderr ?? '');
+    return new ExecError(command, stderr.trim() !== '' ? stderr : err.shortMessage, { cause: err });
+  }
+  return new ExecError(command, err instanceof Error ? err.message : String(err), { cause: err });
+}

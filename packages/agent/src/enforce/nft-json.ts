@@ -1,0 +1,160 @@
+/**
+ * Reads `nft -j` output. This is the only place that knows nft's JSON schema; everything else
+ * sees tables, sets, chains, rules and {@link SetElement}s.
+ */
+import { DecodeError, parseNetwork, tryParseAddress, type Family } from '@fleetban/shared';
+import type { SetElement } from './set-element.js';
+
+/** A set as listed by nft. */
+export interface NftSet {
+  readonly name: string;
+  readonly type: string;
+  readonly flags: readonly string[];
+  readonly elements: SetElement[];
+}
+
+/** A base or regular chain as listed by nft. */
+export interface NftChain {
+  readonly name: string;
+  readonly type?: string;
+  readonly hook?: string;
+  readonly prio?: number;
+}
+
+/** A rule reduced to what fleetban checks: `<protocol> saddr @<set> ... drop`. */
+export interface NftRule {
+  readonly chain: string;
+  /** `ip` or `ip6` when the rule matches `<protocol> saddr @set`. */
+  readonly protocol: string | null;
+  /** Set referenced by the match, without `@`. */
+  readonly set: string | null;
+  readonly drop: boolean;
+}
+
+/** One table's contents. */
+export interface NftTable {
+  readonly sets: ReadonlyMap<string, NftSet>;
+  readonly chains: ReadonlyMap<string, NftChain>;
+  readonly rules: readonly NftRule[];
+}
+
+type Json = Record<string, unknown>;
+
+/** `nft -j list tables` → `family name` strings, e.g. `inet fleetban`. */
+export function parseTableList(stdout: string): string[] {
+  const out: string[] = [];
+  for (const item of items(stdout)) {
+    const table = obj(item.table);
+    if (table) out.push(`${String(table.family)} ${String(table.name)}`);
+  }
+  return out;
+}
+
+/**
+ * `nft -j list table ...` (or `list set ...`) → its sets, chains and rules. Relative `expires`
+ * seconds become absolute expiries using `nowMs` (every listed element is live: the kernel lists
+ * only those).
+ */
+export function parseTable(stdout: string, nowMs: number): NftTable {
+  const sets = new Map<string, NftSet>();
+  const chains = new Map<string, NftChain>();
+  const rules: NftRule[] = [];
+  for (const item of items(stdout)) {
+    const set = obj(item.set);
+    const chain = obj(item.chain);
+    const rule = obj(item.rule);
+    if (set) {
+      const family: Family = set.type === 'ipv6_addr' ? 6 : 4;
+      const elems = Array.isArray(set.elem) ? set.elem : [];
+      sets.set(String(set.name), {
+        name: String(set.name),
+        type: String(set.type),
+        flags: Array.isArray(set.flags) ? set.flags.map(String) : [],
+        elements: elems.map((e) => parseElement(e, family, nowMs)),
+      });
+    } else if (chain) {
+      chains.set(String(chain.name), {
+        name: String(chain.name),
+        ...(typeof chain.type === 'string' ? { type: chain.type } : {}),
+        ...(typeof chain.hook === 'string' ? { hook: chain.hook } : {}),
+        ...(typeof chain.prio === 'number' ? { prio: chain.prio } : {}),
+      });
+    } else if (rule) {
+      rules.push(parseRule(rule));
+    }
+  }
+  return { sets, chains, rules };
+}
+
+/**
+ * One set element. nft writes a plain address as a string, a CIDR as `{prefix: {addr, len}}`, a
+ * range as `{range: [from, to]}`, and wraps any of these as `{elem: {val, timeout, expires}}`
+ * when the element has a timeout or other attributes.
+ */
+export function parseElement(raw: unknown, family: Family, nowMs: number): SetElement {
+  const wrapped = obj(obj(raw)?.elem);
+  const val = wrapped ? wrapped.val : raw;
+  const expires = wrapped && typeof wrapped.expires === 'number' ? wrapped.expires : null;
+  // nft truncates `expires` to whole seconds: the element really expires within the next second
+  const expiresMs = expires === null ? 0 : nowMs + expires * 1000 + 500;
+  return { key: valueKey(val, family), family, expiresMs };
+}
+
+function valueKey(val: unknown, family: Family): string {
+  if (typeof val === 'string') return parseNetwork(val).text;
+  const prefix = obj(obj(val)?.prefix);
+  if (prefix) return parseNetwork(`${String(prefix.addr)}/${String(prefix.len)}`).text;
+  const range = obj(val)?.range;
+  if (Array.isArray(range) && range.length === 2) return rangeKey(String(range[0]), String(range[1]), family);
+  throw new DecodeError(`nft -j: unknown set element ${JSON.stringify(val)}`);
+}
+
+/** A range that is exactly one CIDR becomes that CIDR; any other range stays `from-to`. */
+function rangeKey(from: string, to: string, family: Family): string {
+  const a = tryParseAddress(from);
+  const b = tryParseAddress(to);
+  if (!a || !b || a.family !== family || b.family !== family || b.value < a.value) {
+    throw new DecodeError(`nft -j: bad range ${from}-${to}`);
+  }
+  const size = b.value - a.value + 1n;
+  const width = family === 4 ? 32 : 128;
+  if ((size & (size - 1n)) === 0n && (a.value & (size - 1n)) === 0n) {
+    const bits = width - (size.toString(2).length - 1);
+    return parseNetwork(`${a.text}/${bits}`).text;
+  }
+  return `${a.text}-${b.text}`;
+}
+
+function parseRule(rule: Json): NftRule {
+  let protocol: string | null = null;
+  let set: string | null = null;
+  let drop = false;
+  for (const e of Array.isArray(rule.expr) ? rule.expr : []) {
+    const expr = obj(e);
+    if (!expr) continue;
+    if ('drop' in expr) drop = true;
+    const match = obj(expr.match);
+    const payload = obj(obj(match?.left)?.payload);
+    if (match && payload && payload.field === 'saddr' && typeof match.right === 'string' && match.right.startsWith('@')) {
+      protocol = String(payload.protocol);
+      set = match.right.slice(1);
+    }
+  }
+  return { chain: String(rule.chain), protocol, set, drop };
+}
+
+function items(stdout: string): Json[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(stdout);
+  } catch (err) {
+    throw new DecodeError('nft -j: output is not JSON', { cause: err });
+  }
+  const list = obj(doc)?.nftables;
+  if (!Array.isArray(list)) throw new DecodeError('nft -j: no "nftables" array');
+  return list.map(obj).filter((x): x is Json => x !== null);
+}
+
+function obj(v: unknown): Json | null {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : null;
+}

@@ -1,0 +1,2 @@
+/** @fleetban/agent: what runs on every host. */
+export { runAgent, AGENT_VERSION, type Agent, type AgentDeps } from './main.js';

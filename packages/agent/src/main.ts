@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import {
+  BanList,
+  type Clock,
+  connectFleet,
+  type FleetbanConfig,
+  type Logger,
+  onReconnect,
+  systemClock,
+} from '@fleetban/shared';
+import { BanFollower } from './decisions/ban-follower.js';
+import { createEnforcer } from './enforce/create.js';
+import { runner as execRunner } from './enforce/exec.js';
+import { JailRunner } from './jail/jail-runner.js';
+import { FailureReporter } from './report/failure-reporter.js';
+import { HeartbeatSender, ownAddresses } from './report/heartbeat.js';
+
+/** Version written in heartbeats. */
+export const AGENT_VERSION = '0.1.0';
+
+/** A running agent. */
+export interface Agent {
+  /** Stops reading, following and heartbeating; leaves the firewall as `on_stop` says. */
+  stop(): Promise<void>;
+}
+
+/** Dependencies an agent is given. */
+export interface AgentDeps {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+}
+
+/**
+ * Wires one host: enabled jails (tail → filter → report), the ban list follower (watch → enforce)
+ * and the heartbeat. The firewall is set up before NATS is reached, so a host protects itself as
+ * soon as the agent runs.
+ */
+export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise<Agent> {
+  const clock = deps.clock ?? systemClock;
+  const log = deps.logger;
+  const host = config.fleet.host;
+  const { enforcer, detected } = await createEnforcer(config.agent.enforcer, { runner: execRunner, clock, logger: log.child({ stage: 'enforce' }) });
+  await enforcer.start();
+  log.info({ backend: enforcer.name, firewall: detected.summary }, `firewall: ${detected.summary}; using ${enforcer.name}`);
+
+  const nc = await connectFleet(config.fleet, { name: `fleetban-agent-${host}`, logger: log, waitOnFirstConnect: true });
+  const reporter = new FailureReporter(nc, config.agent.buffer, log.child({ stage: 'report' }));
+  const bootId = randomBytes(4).toString('hex');
+  const jails = config.jails
+    .filter((j) => j.enabled)
+    .map((j) => new JailRunner(j, host, bootId, (e) => reporter.report(e), clock, log.child({ jail: j.name }), config.agent.pollMs));
+
+  const follower = new BanFollower(enforcer, clock, log.child({ stage: 'decisions' }));
+  await follower.start(await BanList.open(nc), config.agent.reconcileMs);
+  onReconnect(nc, () => {
+    void reporter.flush();
+    void follower.reconcile('reconnect');
+  });
+
+  const heartbeat = new HeartbeatSender(
+    nc,
+    () => ({
+      host,
+      addresses: ownAddresses(),
+      jails: jails.map((j) => j.jail.name),
+      backend: enforcer.name,
+      firewall: detected.summary,
+      banned: follower.size,
+      version: AGENT_VERSION,
+      lines: jails.reduce((n, j) => n + j.linesRead, 0),
+      failures: reporter.counters.published,
+      buffered: reporter.counters.buffered,
+    }),
+    clock,
+    log.child({ stage: 'heartbeat' }),
+  );
+  heartbeat.start(config.agent.heartbeatMs);
+  for (const j of jails) j.start();
+  log.info({ host, jails: jails.map((j) => j.jail.name), servers: config.fleet.servers }, 'agent ready');
+
+  return {
+    async stop() {
+      heartbeat.stop();
+      await Promise.all(jails.map((j) => j.stop()));
+      await reporter.flush();
+      reporter.stop();
+      await follower.stop();
+      await nc.drain().catch(() => undefined);
+      await enforcer.stop(config.agent.onStop);
+      log.info({ onStop: config.agent.onStop }, 'agent stopped');
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { networkInterfaces } from 'node:os';
+import { type Clock, encodeHeartbeat, type Heartbeat, heartbeatSubject, type Logger, type NatsConnection, tryParseAddress } from '@fleetban/shared';
+
+/** The host's own addresses (loopback and link-local left out): never to be banned by the fleet. */
+export function ownAddresses(): string[] {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) {
+      if (i.internal) continue;
+      const a = tryParseAddress(i.address);
+      if (a && !a.text.startsWith('fe80:')) out.add(a.text);
+    }
+  }
+  return [...out].sort();
+}
+
+/** Publishes this host's heartbeat every `intervalMs` (and once at start). */
+export class HeartbeatSender {
+  #timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly snapshot: () => Omit<Heartbeat, 'timeMs'>,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts sending. */
+  start(intervalMs: number): void {
+    this.send();
+    this.#timer = setInterval(() => this.send(), intervalMs);
+  }
+
+  /** Sends one heartbeat now. */
+  send(): void {
+    try {
+      const h = { ...this.snapshot(), timeMs: this.clock() };
+      this.nc.publish(heartbeatSubject(h.host), encodeHeartbeat(h));
+    } catch (err) {
+      this.logger.warn({ err }, 'heartbeat not sent');
+    }
+  }
+
+  /** Stops sending. */
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}

@@ -1,0 +1,2 @@
+/** fleetban: the command line. */
+export { parseArgs, type Args } from './args.js';

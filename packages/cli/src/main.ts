@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { FleetbanError } from '@fleetban/shared';
+import { parseArgs, UsageError } from './args.js';
+import { runAdmin } from './commands/admin.js';
+import { runDaemon } from './commands/daemon.js';
+import { runUp } from './commands/up.js';
+
+const USAGE = `fleetban: fail2ban for a fleet
+
+usage: fleetban <command> [-c FILE] [options]
+
+  up                       nats-server + controller + agent on this host, in the foreground
+  agent                    run this host's agent (tail, filter, report; enforce the ban list)
+  controller               run the fleet's controller (count, decide, publish, expire)
+  status [JAIL]            fail2ban's figures for the fleet, and its hosts
+  ban IP|CIDR [--jail J] [--bantime D]   ban on every host (D: 10m, 1d12h, -1 = permanent)
+  unban IP|CIDR            lift a ban on every host
+  banned                   list active bans
+  help                     this text
+
+  -c, --config FILE        configuration (default $FLEETBAN_CONFIG or /etc/fleetban/fleetban.conf)
+  --json                   (status, banned) print the controller's raw answer as JSON
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd = 'help', ...rest] = argv;
+  const args = parseArgs(rest);
+  switch (cmd) {
+    case 'up':
+      return runUp(args);
+    case 'agent':
+    case 'controller':
+      return runDaemon(cmd, args);
+    case 'status':
+    case 'ban':
+    case 'unban':
+    case 'banned':
+      return runAdmin(cmd, args);
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      throw new UsageError(`unknown command '${cmd}'\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const msg = err instanceof FleetbanError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`fleetban: ${msg}\n`);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);

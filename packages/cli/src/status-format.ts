@@ -1,0 +1,55 @@
+import { type AdminReply, type BanDecision, formatDuration, type HostStatus, type JailStatus } from '@fleetban/shared';
+
+/** `fleetban status`: fail2ban-client's overview plus the fleet's hosts. */
+export function formatOverview(r: AdminReply): string {
+  const lines = [
+    'Status',
+    `|- Number of jail:\t${r.jails.length}`,
+    `|- Jail list:\t${r.jails.map((j) => j.name).join(', ')}`,
+    `|- Malformed messages:\t${r.malformed}`,
+    ...formatHosts(r.hosts, r.nowMs),
+  ];
+  return lines.join('\n');
+}
+
+/** `fleetban status <jail>`: fail2ban-client's figures for one jail, across the fleet. */
+export function formatJail(j: JailStatus, r: AdminReply): string {
+  return [
+    `Status for the jail: ${j.name}`,
+    '|- Filter',
+    `|  |- Currently failed:\t${j.currentlyFailed}`,
+    `|  |- Total failed:\t${j.totalFailed}`,
+    `|  \`- Thresholds:\tmaxretry ${j.maxretry} within ${formatDuration(j.findtimeMs)}, bantime ${formatDuration(j.bantimeMs)}`,
+    '|- Actions',
+    `|  |- Currently banned:\t${j.currentlyBanned}`,
+    `|  |- Total banned:\t${j.totalBanned}`,
+    `|  \`- Banned IP list:\t${j.banned.join(' ')}`,
+    ...formatHosts(r.hosts.filter((h) => h.jails.includes(j.name)), r.nowMs),
+  ].join('\n');
+}
+
+function formatHosts(hosts: readonly HostStatus[], nowMs: number): string[] {
+  const out = [`\`- Fleet hosts:\t${hosts.length}`];
+  hosts.forEach((h, i) => {
+    const last = i === hosts.length - 1;
+    const age = Math.max(0, Math.round((nowMs - h.lastHeartbeatMs) / 1000));
+    out.push(
+      `   ${last ? '`' : '|'}- ${h.host}\tlast heartbeat ${age}s ago (${new Date(h.lastHeartbeatMs).toISOString()}), ` +
+        `backend ${h.backend}, ${h.banned} banned, ${h.lines} lines read, ${h.failures} failures sent, ${h.buffered} buffered; ` +
+        `firewall: ${h.firewall}; addresses: ${h.addresses.join(' ')}`,
+    );
+  });
+  return out;
+}
+
+/** `fleetban banned`: one line per active ban. */
+export function formatBans(bans: readonly BanDecision[], nowMs: number): string {
+  if (bans.length === 0) return 'No address is banned.';
+  return bans
+    .map((b) => {
+      const left = b.expiresMs === 0 ? 'permanent' : `${formatDuration(Math.max(0, b.expiresMs - nowMs))} left`;
+      const from = b.hosts.length > 0 ? ` from ${b.hosts.join(',')}` : '';
+      return `${b.ip}\t${b.jail}\t${b.reason}${from}\t${left}\t(ban #${b.banCount})`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,86 @@
+import {
+  controllerConsumer,
+  decodeFailure,
+  ensureControllerConsumer,
+  type FailureEvent,
+  type JsMsg,
+  type Logger,
+  type NatsConnection,
+  replayAcked,
+} from '@fleetban/shared';
+
+/** Where decoded failures go; resolves once the failure's consequences are stored. */
+export type FailureSink = (e: FailureEvent, replay: boolean) => Promise<void>;
+
+/**
+ * Reads failure events from the durable stream. On start it first replays the events it had already
+ * acknowledged within the longest findtime, so a restarted controller's windows are as they were;
+ * then it consumes new events through the durable consumer, acknowledging each once it is handled.
+ * Malformed messages are counted, logged and acknowledged (never retried, never fatal).
+ */
+export class EventIntake {
+  malformed = 0;
+  #stopped = false;
+  #messages: { stop(): void; close(): Promise<void | Error> } | undefined;
+  /** Event ids seen recently: a replayed event is never counted twice. */
+  readonly #seen = new Map<string, true>();
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly sink: FailureSink,
+    private readonly logger: Logger,
+    private readonly seenMax = 200_000,
+  ) {}
+
+  /** Replays, then consumes until {@link stop}. */
+  async start(replaySinceMs: number): Promise<void> {
+    const info = await ensureControllerConsumer(this.nc);
+    let replayed = 0;
+    for await (const m of replayAcked(this.nc, info.ack_floor.stream_seq, replaySinceMs)) {
+      await this.handle(m, true);
+      replayed++;
+    }
+    this.logger.info({ replayed, ackFloor: info.ack_floor.stream_seq }, 'event windows rebuilt from the stream');
+    const consumer = await controllerConsumer(this.nc);
+    const messages = await consumer.consume({ max_messages: 1000 });
+    this.#messages = messages;
+    void (async () => {
+      for await (const m of messages) {
+        await this.handle(m, false);
+        m.ack();
+      }
+    })().catch((err: unknown) => {
+      if (!this.#stopped) this.logger.error({ err }, 'event consumer stopped');
+    });
+  }
+
+  private async handle(m: JsMsg, replay: boolean): Promise<void> {
+    let e: FailureEvent;
+    try {
+      e = decodeFailure(m.data);
+    } catch (err) {
+      this.malformed++;
+      this.logger.warn({ err, subject: m.subject, seq: m.seq, malformed: this.malformed }, 'malformed event dropped');
+      return;
+    }
+    const host = m.subject.split('.')[2];
+    if (host !== e.host) {
+      this.malformed++;
+      this.logger.warn({ subject: m.subject, host: e.host }, 'event host does not match its subject: dropped');
+      return;
+    }
+    if (this.#seen.has(e.id)) return;
+    this.#seen.set(e.id, true);
+    if (this.#seen.size > this.seenMax) this.#seen.delete(this.#seen.keys().next().value as string);
+    try {
+      await this.sink(e, replay);
+    } catch (err) {
+      this.logger.error({ err, id: e.id }, 'failure could not be handled');
+    }
+  }
+
+  /** Stops consuming (unacknowledged messages are redelivered to the next controller). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#messages?.stop();
+  }
+}

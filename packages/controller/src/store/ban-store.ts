@@ -1,0 +1,68 @@
+import { BanList, type BanDecision, historyKey, isActive, type Logger, type NatsConnection, type Offence, OffenceHistory } from '@fleetban/shared';
+
+/**
+ * The controller's view of the ban list and of each address's ban history, mirrored in memory for
+ * synchronous decisions and written through to the KV buckets the agents watch.
+ */
+export class BanStore {
+  readonly bans = new Map<string, BanDecision>();
+  readonly offences = new Map<string, Offence>();
+  private constructor(
+    private readonly list: BanList,
+    private readonly history: OffenceHistory,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens the buckets and loads what they hold. */
+  static async open(nc: NatsConnection, logger: Logger): Promise<BanStore> {
+    const store = new BanStore(await BanList.open(nc), await OffenceHistory.open(nc), logger);
+    for (const b of await store.list.all()) store.bans.set(b.ip, b);
+    for (const [k, o] of await store.history.load()) store.offences.set(k, o);
+    logger.info({ bans: store.bans.size, offences: store.offences.size }, 'ban list loaded');
+    return store;
+  }
+
+  /**
+   * Publishes a ban to the fleet and records it in the history: a threshold ban counts as an
+   * offence (bantime.increment), a manual one only marks its failures as dealt with.
+   */
+  async ban(b: BanDecision): Promise<void> {
+    this.bans.set(b.ip, b);
+    await this.list.put(b);
+    const key = historyKey(b.jail, b.ip);
+    const count = b.reason === 'manual' ? (this.offences.get(key)?.count ?? 0) : b.banCount;
+    await this.record(key, { count, lastBanMs: b.atMs, clearedAtMs: b.expiresMs === 0 ? Number.MAX_SAFE_INTEGER : b.expiresMs });
+  }
+
+  /** Lifts a ban on every host at `nowMs`; false when the target was not banned. */
+  async unban(target: string, nowMs: number): Promise<boolean> {
+    const ban = this.bans.get(target);
+    this.bans.delete(target);
+    await this.list.remove(target);
+    if (!ban) return false;
+    const key = historyKey(ban.jail, target);
+    const o = this.offences.get(key);
+    if (o && o.clearedAtMs > nowMs) await this.record(key, { ...o, clearedAtMs: nowMs });
+    return true;
+  }
+
+  private async record(key: string, o: Offence): Promise<void> {
+    this.offences.set(key, o);
+    await this.history.save(key, o);
+  }
+
+  /** Active bans at `nowMs`. */
+  active(nowMs: number): BanDecision[] {
+    return [...this.bans.values()].filter((b) => isActive(b, nowMs));
+  }
+
+  /** Bans whose expiry has passed at `nowMs`. */
+  expired(nowMs: number): BanDecision[] {
+    return [...this.bans.values()].filter((b) => !isActive(b, nowMs));
+  }
+
+  /** Logs and swallows a write failure (the expiry loop and the kernel timeouts still hold). */
+  warn(err: unknown, what: string): void {
+    this.logger.error({ err }, what);
+  }
+}

@@ -1,0 +1,37 @@
+/** The `[agent]` section: how a host's agent enforces and talks to the fleet. */
+
+import type { IniEntry } from '../f2bconf/ini-file.js';
+import { checkKnownKeys } from './known-keys.js';
+import type { AgentConfig, EnforcerChoice, OnStop } from './types.js';
+import { entryMap, readChoice, readDuration, readOr, readPositiveInt } from './value.js';
+
+/** Keys of the `[agent]` section. */
+export const AGENT_KEYS: readonly string[] = ['enforcer', 'on_stop', 'heartbeat', 'reconcile', 'poll', 'buffer'];
+
+/** Defaults of the `[agent]` section. */
+export const AGENT_DEFAULTS: AgentConfig = {
+  enforcer: 'auto',
+  onStop: 'flush',
+  heartbeatMs: 5_000,
+  reconcileMs: 30_000,
+  pollMs: 100,
+  buffer: 10_000,
+};
+
+const ENFORCERS: readonly EnforcerChoice[] = ['auto', 'nftables', 'dry-run'];
+const ON_STOP: readonly OnStop[] = ['flush', 'keep'];
+
+/** Reads the `[agent]` section's entries (none when the section is absent). Throws ConfigError. */
+export function readAgent(entries: readonly IniEntry[]): AgentConfig {
+  checkKnownKeys(entries, AGENT_KEYS);
+  const map = entryMap(entries);
+  const d = AGENT_DEFAULTS;
+  return {
+    enforcer: readOr(map, 'enforcer', readChoice(ENFORCERS), d.enforcer),
+    onStop: readOr(map, 'on_stop', readChoice(ON_STOP), d.onStop),
+    heartbeatMs: readOr(map, 'heartbeat', readDuration('positive'), d.heartbeatMs),
+    reconcileMs: readOr(map, 'reconcile', readDuration('positive'), d.reconcileMs),
+    pollMs: readOr(map, 'poll', readDuration('positive'), d.pollMs),
+    buffer: readOr(map, 'buffer', readPositiveInt, d.buffer),
+  };
+}

@@ -1,0 +1,84 @@
+/** The `[fleetban]` section: who this host is and where the fleet meets. */
+
+import { isAbsolute } from 'node:path';
+import type { IniEntry } from '../f2bconf/ini-file.js';
+import { checkToken } from '../subjects.js';
+import { checkKnownKeys } from './known-keys.js';
+import type { FleetConfig } from './types.js';
+import { entryMap, invalidValue, readOr, readText, words } from './value.js';
+
+/** Keys of the `[fleetban]` section. */
+export const FLEET_KEYS: readonly string[] = [
+  'host', 'nats', 'nats_user', 'nats_password', 'nats_token', 'nats_creds', 'state_dir',
+];
+
+/** Defaults of the `[fleetban]` section, except `host` (which comes from the machine). */
+export const FLEET_DEFAULTS: Omit<FleetConfig, 'host'> = {
+  servers: ['nats://127.0.0.1:4222'],
+  user: '',
+  password: '',
+  token: '',
+  creds: '',
+  stateDir: '/var/lib/fleetban',
+};
+
+/**
+ * Turns a machine hostname into a host token: the part before the first dot, every character
+ * other than letters, digits, '_' and '-' replaced by '-', at most 64 characters
+ * (`web-1.example.com` → `web-1`). An empty result becomes `localhost`.
+ */
+export function hostToken(hostname: string): string {
+  const short = (hostname.split('.')[0] ?? '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+  return short === '' ? 'localhost' : short;
+}
+
+/**
+ * Reads the `[fleetban]` section's entries (none when the section is absent). `hostname` is the
+ * machine's name, used through {@link hostToken} when `host` is not set. Throws ConfigError.
+ */
+export function readFleet(entries: readonly IniEntry[], hostname: string): FleetConfig {
+  checkKnownKeys(entries, FLEET_KEYS);
+  const map = entryMap(entries);
+  const d = FLEET_DEFAULTS;
+  return {
+    host: readOr(map, 'host', readHost, hostToken(hostname)),
+    servers: readOr(map, 'nats', readServers, d.servers),
+    user: readOr(map, 'nats_user', readText, d.user),
+    password: readOr(map, 'nats_password', readText, d.password),
+    token: readOr(map, 'nats_token', readText, d.token),
+    creds: readOr(map, 'nats_creds', readText, d.creds),
+    stateDir: readOr(map, 'state_dir', readAbsolutePath, d.stateDir),
+  };
+}
+
+function readHost(e: IniEntry): string {
+  try {
+    return checkToken('host', e.value);
+  } catch (err) {
+    throw invalidValue(e, "a host name of 1 to 64 letters, digits, '_' or '-'", err);
+  }
+}
+
+const NATS_SCHEMES = ['nats:', 'tls:'];
+
+function isNatsUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return NATS_SCHEMES.includes(u.protocol) && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function readServers(e: IniEntry): string[] {
+  const urls = words(e.value);
+  if (urls.length === 0 || !urls.every(isNatsUrl)) {
+    throw invalidValue(e, 'space-separated NATS URLs such as nats://10.0.0.1:4222 or tls://nats.example:4222');
+  }
+  return urls;
+}
+
+function readAbsolutePath(e: IniEntry): string {
+  if (!isAbsolute(e.value)) throw invalidValue(e, 'an absolute path such as /var/lib/fleetban');
+  return e.value;
+}

@@ -1,0 +1,125 @@
+/**
+ * Jail sections: every section that is not one of fleetban's own. Each jail inherits the keys of
+ * `[DEFAULT]` and overrides them with its own, as in fail2ban's jail.conf.
+ */
+
+import { ConfigError } from '../errors.js';
+import type { IniEntry, IniSection } from '../f2bconf/ini-file.js';
+import { parseNetwork } from '../ip/address.js';
+import { checkToken } from '../subjects.js';
+import { checkKnownKeys, isFail2banOnlyKey } from './known-keys.js';
+import type { BantimeIncrement, JailConfig } from './types.js';
+import {
+  entryMap,
+  readBool,
+  readDuration,
+  readLines,
+  readNetworks,
+  readNonNegativeInt,
+  readOr,
+  readPaths,
+  readPositiveInt,
+  readPositiveNumber,
+  readPositiveNumbers,
+  readText,
+} from './value.js';
+
+/** Keys fleetban reads in a jail section or `[DEFAULT]`. */
+export const JAIL_KEYS: readonly string[] = [
+  'enabled', 'filter', 'logpath', 'failregex', 'ignoreregex', 'ignoreip', 'maxretry', 'findtime',
+  'bantime', 'maxmatches', 'bantime.increment', 'bantime.factor', 'bantime.multipliers',
+  'bantime.maxtime', 'bantime.rndtime',
+];
+
+/** Defaults of a jail before `[DEFAULT]` applies; `filter` defaults to the jail's name, `maxmatches` to `maxretry`. */
+export const JAIL_DEFAULTS: Omit<JailConfig, 'name' | 'filter' | 'maxmatches'> = {
+  enabled: false,
+  logpath: [],
+  failregex: [],
+  ignoreregex: [],
+  ignoreip: ['127.0.0.1/8', '::1'].map((n) => parseNetwork(n).text),
+  maxretry: 5,
+  findtimeMs: 600_000,
+  bantimeMs: 600_000,
+  increment: {
+    enabled: false,
+    factor: 1,
+    multipliers: [],
+    maxtimeMs: 0,
+    rndtimeMs: 0,
+  },
+};
+
+/** Every jail, and the jail defaults, of one configuration. */
+export interface JailSections {
+  /** `[DEFAULT]` applied to a jail with no section of its own (name ''). */
+  readonly jailDefaults: JailConfig;
+  /** Every jail section in file order, `[DEFAULT]` applied. */
+  readonly jails: JailConfig[];
+}
+
+/**
+ * Reads `[DEFAULT]` (`defaults`, absent when the file has none) and every jail section, in order.
+ * `[DEFAULT]` is checked on its own too, so a bad default is reported at its line even when no
+ * jail uses it. Throws ConfigError.
+ */
+export function readJailSections(defaults: IniSection | undefined, jails: readonly IniSection[]): JailSections {
+  const inherited = defaults?.entries ?? [];
+  checkKnownKeys(inherited, JAIL_KEYS, isFail2banOnlyKey);
+  return {
+    jailDefaults: readJail('', entryMap(inherited)),
+    jails: jails.map((section) => {
+      checkJailName(section);
+      checkKnownKeys(section.entries, JAIL_KEYS, isFail2banOnlyKey);
+      return readJail(section.name, entryMap(inherited, section.entries));
+    }),
+  };
+}
+
+/**
+ * Reads one jail from its effective entries (`[DEFAULT]`'s overridden by the jail's own, see
+ * `entryMap`). Unknown keys are not checked here. Throws ConfigError.
+ */
+export function readJail(name: string, entries: ReadonlyMap<string, IniEntry>): JailConfig {
+  const d = JAIL_DEFAULTS;
+  const maxretry = readOr(entries, 'maxretry', readPositiveInt, d.maxretry);
+  return {
+    name,
+    enabled: readOr(entries, 'enabled', readBool, d.enabled),
+    filter: readOr(entries, 'filter', readText, name),
+    logpath: readOr(entries, 'logpath', readPaths, d.logpath),
+    failregex: readOr(entries, 'failregex', readLines, d.failregex),
+    ignoreregex: readOr(entries, 'ignoreregex', readLines, d.ignoreregex),
+    ignoreip: readOr(entries, 'ignoreip', readNetworks, d.ignoreip),
+    maxretry,
+    findtimeMs: readOr(entries, 'findtime', readDuration('positive'), d.findtimeMs),
+    bantimeMs: readOr(entries, 'bantime', readDuration('permanent-allowed'), d.bantimeMs),
+    maxmatches: readOr(entries, 'maxmatches', readNonNegativeInt, maxretry),
+    increment: readIncrement(entries),
+  };
+}
+
+function readIncrement(entries: ReadonlyMap<string, IniEntry>): BantimeIncrement {
+  const d = JAIL_DEFAULTS.increment;
+  return {
+    enabled: readOr(entries, 'bantime.increment', readBool, d.enabled),
+    factor: readOr(entries, 'bantime.factor', readPositiveNumber, d.factor),
+    multipliers: readOr(entries, 'bantime.multipliers', readPositiveNumbers, d.multipliers),
+    maxtimeMs: readOr(entries, 'bantime.maxtime', readDuration('zero-or-more'), d.maxtimeMs),
+    rndtimeMs: readOr(entries, 'bantime.rndtime', readDuration('zero-or-more'), d.rndtimeMs),
+  };
+}
+
+function checkJailName(section: IniSection): void {
+  try {
+    checkToken('jail', section.name);
+  } catch (err) {
+    throw new ConfigError(
+      section.file,
+      `[${section.name}] (line ${section.line})`,
+      "a jail name of 1 to 64 letters, digits, '_' or '-'",
+      section.name,
+      { cause: err },
+    );
+  }
+}

@@ -1,0 +1,140 @@
+import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { NatsError } from '../errors.js';
+import { BANS_BUCKET, banKey, HISTORY_BUCKET, targetOfBanKey } from '../subjects.js';
+import { decodeBan, encodeBan } from '../proto/codec.js';
+import type { BanDecision } from '../model/ban.js';
+
+/** A change of the ban list as seen by a watcher. */
+export type BanChange =
+  | { readonly kind: 'put'; readonly ban: BanDecision }
+  | { readonly kind: 'delete'; readonly target: string };
+
+/** What a watcher is told. `initial` marks the end of the current values (then updates follow). */
+export interface BanListWatch {
+  /** Called with every change; `initial` is true for the values present when the watch began. */
+  onChange(change: BanChange, initial: boolean): void;
+  /** Called once when every value present at the start has been delivered. */
+  onInitialized(): void;
+  /** A value that does not decode (counted, logged by the caller). */
+  onMalformed(key: string, cause: unknown): void;
+}
+
+/**
+ * The fleet's active ban list: a JetStream KV bucket, key = the target (see `banKey`), value = the
+ * encoded {@link BanDecision}. The controller writes it; agents watch it.
+ */
+export class BanList {
+  private constructor(private readonly kv: KV) {}
+
+  /** Opens (creating if needed) the bans bucket. */
+  static async open(nc: NatsConnection, create = true): Promise<BanList> {
+    try {
+      const kvm = new Kvm(nc);
+      const kv = create ? await kvm.create(BANS_BUCKET, { history: 1 }) : await kvm.open(BANS_BUCKET);
+      return new BanList(kv);
+    } catch (cause) {
+      throw new NatsError(`cannot open KV bucket ${BANS_BUCKET}`, { cause });
+    }
+  }
+
+  /** Stores a decision (replacing any previous one for the same target). */
+  async put(ban: BanDecision): Promise<void> {
+    await this.kv.put(banKey(ban.ip), encodeBan(ban));
+  }
+
+  /** Removes a target's ban. */
+  async remove(target: string): Promise<void> {
+    await this.kv.delete(banKey(target));
+  }
+
+  /** Every decision currently stored (expired ones included: callers filter by time). */
+  async all(): Promise<BanDecision[]> {
+    const out: BanDecision[] = [];
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys()) keys.push(k);
+    for (const k of keys) {
+      const e = await this.kv.get(k);
+      if (e && e.operation === 'PUT') out.push(decodeBan(e.value));
+    }
+    return out;
+  }
+
+  /**
+   * Follows the list: first the current values, then every change, until `stop()` is called.
+   * Reconnection is handled by the client (the watch resumes where it was).
+   */
+  async watch(w: BanListWatch): Promise<{ stop(): void }> {
+    const before = (await this.kv.status()).values;
+    const iter = await this.kv.watch();
+    let initial = before > 0;
+    if (!initial) w.onInitialized();
+    void (async () => {
+      for await (const e of iter) {
+        const wasInitial = initial;
+        if (initial && e.isUpdate) initial = false;
+        const change = toChange(e, w);
+        if (change) w.onChange(change, wasInitial);
+        if (wasInitial && !initial) w.onInitialized();
+      }
+    })();
+    return { stop: () => iter.stop() };
+  }
+}
+
+function toChange(e: KvWatchEntry, w: BanListWatch): BanChange | null {
+  if (e.operation !== 'PUT') return { kind: 'delete', target: targetOfBanKey(e.key) };
+  try {
+    return { kind: 'put', ban: decodeBan(e.value) };
+  } catch (cause) {
+    w.onMalformed(e.key, cause);
+    return null;
+  }
+}
+
+/** A (jail, target)'s ban history: how often it was banned and when last (bantime.increment). */
+export interface Offence {
+  readonly count: number;
+  readonly lastBanMs: number;
+  /**
+   * Failures at or before this time were already dealt with (they happened before or during the
+   * last ban): the ban's expiry, or the time it was lifted early; MAX_SAFE_INTEGER while permanent.
+   */
+  readonly clearedAtMs: number;
+}
+
+/** Ban history per (jail, target), kept in its own KV bucket so it survives controller restarts. */
+export class OffenceHistory {
+  private constructor(private readonly kv: KV) {}
+
+  /** Opens (creating if needed) the history bucket. */
+  static async open(nc: NatsConnection): Promise<OffenceHistory> {
+    try {
+      return new OffenceHistory(await new Kvm(nc).create(HISTORY_BUCKET, { history: 1 }));
+    } catch (cause) {
+      throw new NatsError(`cannot open KV bucket ${HISTORY_BUCKET}`, { cause });
+    }
+  }
+
+  /** Every stored offence, keyed `<jail>.<banKey>`. */
+  async load(): Promise<Map<string, Offence>> {
+    const out = new Map<string, Offence>();
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys()) keys.push(k);
+    for (const k of keys) {
+      const e = await this.kv.get(k);
+      if (e && e.operation === 'PUT') {
+        const [count, last, cleared] = e.string().split(' ').map(Number);
+        if (Number.isFinite(count) && Number.isFinite(last) && Number.isFinite(cleared)) {
+          out.set(k, { count: count as number, lastBanMs: last as number, clearedAtMs: cleared as number });
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Records an offence. */
+  async save(key: string, o: Offence): Promise<void> {
+    await this.kv.put(key, `${o.count} ${o.lastBanMs} ${o.clearedAtMs}`);
+  }
+}

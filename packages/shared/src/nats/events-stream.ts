@@ -1,0 +1,95 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerInfo,
+  type JetStreamClient,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { NatsError } from '../errors.js';
+import { CONTROLLER_DURABLE, EVENTS_STREAM, EVENTS_WILDCARD, eventSubject } from '../subjects.js';
+import { encodeFailure } from '../proto/codec.js';
+import type { FailureEvent } from '../model/failure.js';
+
+export type { JsMsg, ConsumerInfo, JetStreamClient } from '@nats-io/jetstream';
+
+/** Makes sure the events stream exists with the given retention (idempotent). */
+export async function ensureEventsStream(nc: NatsConnection, maxAgeMs: number): Promise<void> {
+  try {
+    const jsm = await jetstreamManager(nc);
+    const config = {
+      name: EVENTS_STREAM,
+      subjects: [EVENTS_WILDCARD],
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.Old,
+      max_age: maxAgeMs * 1_000_000,
+      max_msgs_per_subject: -1,
+      duplicate_window: 120 * 1_000_000_000,
+    };
+    try {
+      await jsm.streams.info(EVENTS_STREAM);
+      await jsm.streams.update(EVENTS_STREAM, config);
+    } catch {
+      await jsm.streams.add(config);
+    }
+  } catch (cause) {
+    throw new NatsError(`cannot create stream ${EVENTS_STREAM}`, { cause });
+  }
+}
+
+/** Makes sure the controller's durable consumer exists and returns its info. */
+export async function ensureControllerConsumer(nc: NatsConnection): Promise<ConsumerInfo> {
+  try {
+    const jsm = await jetstreamManager(nc);
+    try {
+      return await jsm.consumers.info(EVENTS_STREAM, CONTROLLER_DURABLE);
+    } catch {
+      return await jsm.consumers.add(EVENTS_STREAM, {
+        durable_name: CONTROLLER_DURABLE,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: 30 * 1_000_000_000,
+        max_ack_pending: 10_000,
+      });
+    }
+  } catch (cause) {
+    throw new NatsError(`cannot create consumer ${CONTROLLER_DURABLE}`, { cause });
+  }
+}
+
+/**
+ * Messages already acknowledged by the durable consumer and younger than `sinceMs`, in order: the
+ * failures a restarted controller counts again to rebuild its windows.
+ */
+export async function* replayAcked(nc: NatsConnection, ackFloor: number, sinceMs: number): AsyncGenerator<JsMsg> {
+  if (ackFloor <= 0) return;
+  const js = jetstream(nc);
+  const consumer = await js.consumers.get(EVENTS_STREAM, {
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: new Date(sinceMs).toISOString(),
+  });
+  while (true) {
+    const m = await consumer.next({ expires: 1000 });
+    if (!m || m.seq > ackFloor) return;
+    yield m;
+    if (m.seq === ackFloor || m.info.pending === 0) return;
+  }
+}
+
+/** The durable pull consumer the controller reads events with. */
+export async function controllerConsumer(nc: NatsConnection) {
+  return jetstream(nc).consumers.get(EVENTS_STREAM, CONTROLLER_DURABLE);
+}
+
+/** Publishes one failure to the stream; JetStream de-duplicates by event id within two minutes. */
+export async function publishFailure(js: JetStreamClient, e: FailureEvent): Promise<void> {
+  await js.publish(eventSubject(e.host, e.jail), encodeFailure(e), { msgID: e.id, timeout: 2000 });
+}
+
+export { jetstream };

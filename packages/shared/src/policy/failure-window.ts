@@ -1,0 +1,81 @@
+/** One address's failures inside a jail's window. */
+export interface Tracked {
+  /** Failure times (ms), oldest first, only those inside findtime of the newest. */
+  readonly times: number[];
+  readonly hosts: Set<string>;
+  /** The newest matched lines, at most maxmatches. */
+  readonly matches: string[];
+}
+
+/** Options of {@link FailureWindow}. */
+export interface WindowOptions {
+  readonly findtimeMs: number;
+  readonly maxmatches: number;
+  /** Addresses tracked at most; the least recently failing is dropped first. */
+  readonly maxTracked: number;
+}
+
+/**
+ * Failures per address within findtime, for one jail: fail2ban's failmanager. Pure and synchronous;
+ * windows use the events' own times. Memory is bounded by `maxTracked` addresses, each holding at
+ * most as many times as fit in the window (capped at 4 × maxretry by the caller's threshold).
+ */
+export class FailureWindow {
+  readonly #byIp = new Map<string, Tracked>();
+  #dropped = 0;
+  constructor(private readonly opts: WindowOptions, private readonly maxTimes = 1000) {}
+
+  /** Adds a failure and returns the address's failures inside the window, including this one. */
+  add(ip: string, timeMs: number, host: string, line: string): Tracked {
+    let t = this.#byIp.get(ip);
+    if (t) this.#byIp.delete(ip);
+    else t = { times: [], hosts: new Set(), matches: [] };
+    this.#byIp.set(ip, t); // re-insert: Map order = least recently failing first
+    insertSorted(t.times, timeMs);
+    const newest = t.times[t.times.length - 1] as number;
+    let cut = 0;
+    while (cut < t.times.length && (t.times[cut] as number) <= newest - this.opts.findtimeMs) cut++;
+    if (t.times.length - cut > this.maxTimes) cut = t.times.length - this.maxTimes;
+    if (cut > 0) t.times.splice(0, cut);
+    t.hosts.add(host);
+    if (this.opts.maxmatches > 0) {
+      t.matches.push(line);
+      if (t.matches.length > this.opts.maxmatches) t.matches.shift();
+    }
+    while (this.#byIp.size > this.opts.maxTracked) {
+      const oldest = this.#byIp.keys().next().value as string;
+      this.#byIp.delete(oldest);
+      this.#dropped++;
+    }
+    return t;
+  }
+
+  /** Forgets an address (after a ban, or an unban). */
+  reset(ip: string): void {
+    this.#byIp.delete(ip);
+  }
+
+  /** Drops addresses whose newest failure is older than findtime before `nowMs`. */
+  prune(nowMs: number): void {
+    for (const [ip, t] of this.#byIp) {
+      const newest = t.times[t.times.length - 1] ?? 0;
+      if (newest <= nowMs - this.opts.findtimeMs) this.#byIp.delete(ip);
+    }
+  }
+
+  /** Addresses currently tracked (fail2ban's "currently failed"). */
+  get size(): number {
+    return this.#byIp.size;
+  }
+
+  /** Addresses dropped because the table was full. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+}
+
+function insertSorted(a: number[], v: number): void {
+  let i = a.length;
+  while (i > 0 && (a[i - 1] as number) > v) i--;
+  a.splice(i, 0, v);
+}

@@ -1,0 +1,239 @@
+// The walking skeleton, end to end on real parts: a controller and nats-server in one namespace,
+// three hosts each with a real sshd, a fleetban agent and their own nftables, an attacker and an
+// innocent client. Every address is inside namespaces this test creates; all are deleted at the end.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { FleetbanProcess, type LogEntry, runFleetban } from './fixtures/fleetban-process.js';
+import { writeTestConfig } from './fixtures/fleet-config.js';
+import { createLan, tcpConnects } from './fixtures/netns.js';
+import { startNatsServer } from './fixtures/nats-server.js';
+import { failedSshLogin, startSshd } from './fixtures/sshd.js';
+
+const HOSTS = ['hosta', 'hostb', 'hostc'] as const;
+
+t.test('one attacker, one ban, every host', async (t) => {
+  const dir = t.testdir({});
+  const lan = await createLan(t, 'e2e', ['ctl', ...HOSTS, 'attacker', 'client']);
+  const ns = (name: string) => lan.hosts[name]!.ns.name;
+  const ip = (name: string) => lan.hosts[name]!.ipv4;
+  const attacker = ip('attacker');
+
+  const nats = await startNatsServer(t, { netns: ns('ctl'), host: ip('ctl'), port: 4222 });
+  const ctlConf = writeTestConfig({ host: 'ctl', nats: nats.url, dir });
+  const startController = () => FleetbanProcess.start(t, 'controller', ['controller', '-c', ctlConf], { netns: ns('ctl') });
+  let controller = startController();
+  await controller.waitForMsg('controller ready');
+
+  const agents = new Map<string, FleetbanProcess>();
+  const confs = new Map<string, string>();
+  const startAgent = (h: string) => {
+    const p = FleetbanProcess.start(t, h, ['agent', '-c', confs.get(h)!], { netns: ns(h) });
+    agents.set(h, p);
+    return p;
+  };
+  for (const h of HOSTS) {
+    const sshd = await startSshd(t, ns(h), join(dir, h));
+    confs.set(h, writeTestConfig({ host: h, nats: nats.url, dir, logpath: sshd.logFile }));
+    startAgent(h);
+  }
+  await Promise.all(HOSTS.map((h) => agents.get(h)!.waitForMsg('agent ready')));
+  const admin = (...args: string[]) => runFleetban([...args, '-c', ctlConf], { netns: ns('ctl') });
+  const statusJson = async () => JSON.parse((await admin('status', '--json')).stdout) as { hosts: { host: string }[]; malformed: number };
+  await waitUntil(async () => (await statusJson()).hosts.length === 3, 'three hosts in the controller');
+  const reach = (from: string, to: string) => tcpConnects(ns(from), ip(to), 22, 2000);
+  const setOf = (h: string) => nftElements(ns(h));
+
+  await t.test('before any failure, everyone connects', async (t) => {
+    for (const h of HOSTS) {
+      t.ok(await waitUntilTrue(() => reach('attacker', h)), `attacker reaches ${h}`);
+      t.ok(await reach('client', h), `client reaches ${h}`);
+    }
+  });
+
+  await t.test('3 failed logins on hosta ban the attacker on all three hosts', async (t) => {
+    const enforced = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg === 'enforced' && includes(e.bans, attacker), 60_000, `${h} enforcing the ban`));
+    const written = watchFailureWrites(join(dir, 'hosta', 'sshd.log'));
+    await attackUntil(enforced[0]!, () => failedSshLogin(ns('attacker'), ip('hosta')));
+    const done = await Promise.all(enforced);
+    written.stop();
+    const failures = agents.get('hosta')!.entries.filter((e) => e.msg === 'failure' && e.ip === attacker);
+    t.ok(failures.length >= 3, `hosta reported ${failures.length} failures`);
+    const crossedRead = failures[2]!.time as number;
+    const lastEnforced = Math.max(...done.map((e) => e.time as number));
+    const crossedWrite = written.times[2];
+    t.comment(`ban propagation: threshold line read on hosta → element on all 3 hosts: ${lastEnforced - crossedRead} ms`);
+    if (crossedWrite !== undefined) t.comment(`ban propagation: threshold line written by sshd → element on all 3 hosts: ${lastEnforced - crossedWrite} ms (write time seen by a 5 ms poll)`);
+    for (const h of HOSTS) {
+      t.same(await setOf(h), [attacker], `${h}'s set holds the attacker`);
+      t.notOk(await reach('attacker', h), `attacker cannot connect to ${h}`);
+      t.ok(await reach('client', h), `client still connects to ${h}`);
+    }
+  });
+
+  await t.test('status shows fail2ban figures and the fleet', async (t) => {
+    const overview = await admin('status');
+    t.equal(overview.code, 0, overview.stderr);
+    t.match(overview.stdout, /Jail list:\tsshd/);
+    for (const h of HOSTS) t.match(overview.stdout, new RegExp(`${h}\\tlast heartbeat \\d+s ago`));
+    const jail = await admin('status', 'sshd');
+    t.equal(jail.code, 0, jail.stderr);
+    t.match(jail.stdout, /Currently failed:\t\d+/);
+    t.match(jail.stdout, /Total failed:\t[3-9]/);
+    t.match(jail.stdout, /Currently banned:\t1/);
+    t.match(jail.stdout, /Total banned:\t1/);
+    t.match(jail.stdout, new RegExp(`Banned IP list:\\t${attacker.replaceAll('.', '\\.')}`));
+    t.comment(jail.stdout);
+  });
+
+  await t.test('the ban expires after bantime on every host', async (t) => {
+    await Promise.all(HOSTS.map((h) => agents.get(h)!.waitFor((e) => e.msg === 'enforced' && includes(e.unbans, attacker), 30_000, `${h} lifting the ban`)));
+    for (const h of HOSTS) {
+      t.same(await setOf(h), [], `${h}'s set is empty`);
+      t.ok(await reach('attacker', h), `attacker connects to ${h} again`);
+    }
+  });
+
+  await t.test('fleetban ban and unban act on every host; fleet hosts are never banned', async (t) => {
+    const target = ip('client');
+    const banned = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg === 'enforced' && includes(e.bans, target), 15_000, `${h} manual ban`));
+    const r = await admin('ban', target, '--jail', 'sshd', '--bantime', '1h');
+    t.equal(r.code, 0, r.stderr);
+    await Promise.all(banned);
+    for (const h of HOSTS) t.notOk(await reach('client', h), `client cannot connect to ${h}`);
+    const listed = await admin('banned');
+    t.match(listed.stdout, new RegExp(`${target.replaceAll('.', '\\.')}\\tsshd\\tmanual`));
+    const lifted = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg === 'enforced' && includes(e.unbans, target), 15_000, `${h} manual unban`));
+    const u = await admin('unban', target);
+    t.equal(u.code, 0, u.stderr);
+    await Promise.all(lifted);
+    for (const h of HOSTS) t.ok(await reach('client', h), `client connects to ${h} again`);
+    const refused = await admin('ban', ip('hostb'));
+    t.not(refused.code, 0, 'banning a fleet host is refused');
+    t.match(refused.stderr, /fleet host/);
+  });
+
+  await t.test('a restarted agent rebuilds its set from the list, without duplicates', async (t) => {
+    const keep = '198.51.100.7';
+    const whileDown = '198.51.100.8';
+    const b = agents.get('hostb')!;
+    const seen = b.waitForNext((e) => e.msg === 'enforced' && includes(e.bans, keep), 15_000);
+    t.equal((await admin('ban', keep, '--bantime', '10m')).code, 0);
+    await seen;
+    await b.stop('SIGKILL');
+    t.equal((await admin('ban', whileDown, '--bantime', '10m')).code, 0);
+    const again = startAgent('hostb');
+    await again.waitForMsg('firewall reconciled', 15_000, { why: 'start' });
+    t.same(await setOf('hostb'), [keep, whileDown].sort(), 'set equals the list: nothing doubled, nothing missed');
+    const stopped = again.waitFor((e) => e.msg === 'agent stopped');
+    await again.stop('SIGTERM');
+    await stopped;
+    t.same(await setOf('hostb'), [keep, whileDown].sort(), 'on_stop = keep leaves the set');
+    startAgent('hostb');
+    await agents.get('hostb')!.waitForMsg('firewall reconciled', 15_000, { why: 'start' });
+    t.same(await setOf('hostb'), [keep, whileDown].sort(), 'still exactly the list after a second restart');
+    for (const target of [keep, whileDown]) t.equal((await admin('unban', target)).code, 0);
+  });
+
+  await t.test('a controller restarted mid-window keeps the counts in progress', async (t) => {
+    const before = agents.get('hostb')!.entries.filter((e) => e.msg === 'failure' && e.ip === attacker).length;
+    for (let i = 0; i < 2; i++) await failedSshLogin(ns('attacker'), ip('hostb'));
+    await agents.get('hostb')!.waitFor(() => agents.get('hostb')!.entries.filter((e) => e.msg === 'failure' && e.ip === attacker).length >= before + 2);
+    await controller.waitFor((e) => e.msg === 'failure counted' && e.ip === attacker && e.failures === 2, 10_000, 'two failures counted');
+    t.equal(await controller.stop('SIGTERM'), 0, 'controller stops cleanly');
+    controller = startController();
+    const rebuilt = await controller.waitForMsg('event windows rebuilt from the stream');
+    t.ok((rebuilt.replayed as number) >= 2, `replayed ${String(rebuilt.replayed)} events`);
+    const enforced = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg === 'enforced' && includes(e.bans, attacker), 30_000, `${h} enforcing`));
+    await attackUntil(enforced[2]!, () => failedSshLogin(ns('attacker'), ip('hostc')));
+    await Promise.all(enforced);
+    const ban = await controller.waitForMsg('ban');
+    t.same(ban.hosts, ['hostb', 'hostc'], 'the ban counted failures from hostb (before the restart) and hostc');
+    for (const h of HOSTS) t.notOk(await reach('attacker', h), `attacker cannot connect to ${h}`);
+  });
+
+  await t.test('a malformed message is counted and logged, not a crash', async (t) => {
+    const script = new URL('./fixtures/nats-publish.mjs', import.meta.url).pathname;
+    execFileSync('ip', ['netns', 'exec', ns('ctl'), process.execPath, script, nats.url, 'fleetban.events.hosta.sshd', 'deadbeef00ff']);
+    await controller.waitForMsg('malformed event dropped');
+    const s = await statusJson();
+    t.equal(s.malformed, 1, 'status counts it');
+    t.equal(controller.proc.exitCode, null, 'controller still running');
+  });
+
+  await controller.stop('SIGTERM');
+  for (const a of agents.values()) await a.stop('SIGTERM');
+});
+
+t.test('a malformed config names the file, the key and what was expected', async (t) => {
+  const dir = t.testdir({});
+  const file = join(dir, 'bad.conf');
+  writeFileSync(file, '[fleetban]\nhost = web-1\n\n[sshd]\nenabled = true\nmaxretry = lots\n');
+  const r = await runFleetban(['agent', '-c', file]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, file);
+  t.match(r.stderr, /sshd\.maxretry/);
+  t.match(r.stderr, /expected/);
+  const missing = await runFleetban(['status', '-c', join(dir, 'nope.conf')]);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, 'nope.conf');
+  t.equal(readFileSync(file, 'utf8').includes('lots'), true, 'the file is left as it was');
+});
+
+function includes(list: unknown, v: string): boolean {
+  return Array.isArray(list) && list.includes(v);
+}
+
+/** Failed logins, one at a time, until `banned` resolves (at most 6 attempts, each bounded by ssh's timeouts). */
+async function attackUntil(banned: Promise<LogEntry>, attempt: () => Promise<unknown>): Promise<void> {
+  let done = false;
+  void banned.then(() => (done = true), () => (done = true));
+  for (let i = 0; i < 6 && !done; i++) {
+    await attempt();
+    await Promise.race([banned.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+  }
+}
+
+async function nftElements(netns: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const set of ['ban4', 'ban6']) {
+    const json = JSON.parse(execFileSync('ip', ['netns', 'exec', netns, 'nft', '-j', 'list', 'set', 'inet', 'fleetban', set]).toString()) as {
+      nftables: { set?: { elem?: unknown[] } }[];
+    };
+    for (const item of json.nftables) for (const e of item.set?.elem ?? []) out.push(elemText(e));
+  }
+  return out.sort();
+}
+
+function elemText(e: unknown): string {
+  if (typeof e === 'string') return e;
+  const o = e as { elem?: { val: unknown }; prefix?: { addr: string; len: number } };
+  if (o.elem) return elemText(o.elem.val);
+  if (o.prefix) return `${o.prefix.addr}/${o.prefix.len}`;
+  return JSON.stringify(e);
+}
+
+/** Records when sshd writes each failure line (polled every 5 ms) until stop(). */
+function watchFailureWrites(file: string): { times: number[]; stop(): void } {
+  const times: number[] = [];
+  let seen = 0;
+  const timer = setInterval(() => {
+    const n = (readFileSync(file, 'utf8').match(/^Failed password/gm) ?? []).length;
+    for (; seen < n; seen++) times.push(Date.now());
+  }, 5);
+  return { times, stop: () => clearInterval(timer) };
+}
+
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  if (!(await waitUntilTrue(check, timeoutMs))) throw new Error(`timed out waiting for ${what}`);
+}
+
+async function waitUntilTrue(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
