@@ -47,7 +47,7 @@ export function formatBans(bans: readonly BanDecision[], nowMs: number): string 
   if (bans.length === 0) return 'No address is banned.';
   return bans
     .map((b) => {
-      const left = b.expiresMs === 0 ? 'permanent' : `${formatDuration(Math.max(0, b.expiresMs - nowMs))} left`;
+      const left = b.expiresMs === 0 ? 'permanent' : `${formatDuration(Math.ceil(Math.max(0, b.expiresMs - nowMs) / 1000) * 1000)} left`;
       const from = b.hosts.length > 0 ? ` from ${b.hosts.join(',')}` : '';
       return `${b.ip}\t${b.jail}\t${b.reason}${from}\t${left}\t(ban #${b.banCount})`;
     })

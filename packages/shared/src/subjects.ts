@@ -44,10 +44,9 @@ export function adminSubject(verb: string): string {
   return `fleetban.admin.${verb}`;
 }
 
-/** Host token of an events or heartbeat subject (second-to-last or last token). */
+/** Host token of an events or heartbeat subject (`fleetban.<kind>.<host>...`). */
 export function hostOfSubject(subject: string): string {
-  const parts = subject.split('.');
-  return (parts[1] === 'events' ? parts[2] : parts[2]) ?? '';
+  return subject.split('.')[2] ?? '';
 }
 
 /**

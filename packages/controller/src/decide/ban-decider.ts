@@ -5,7 +5,9 @@ import {
   type BanDecision,
   type FailureEvent,
   historyKey,
+  hostsOf,
   isActive,
+  tryParseAddress,
   type Offence,
 } from '@fleetban/shared';
 import type { JailTrackers } from '../aggregate/jail-tracker.js';
@@ -13,7 +15,7 @@ import type { HostRegistry } from '../fleet/host-registry.js';
 
 /** What became of one failure. */
 export type Verdict =
-  | { readonly kind: 'ignored'; readonly why: 'allowlisted' | 'fleet-host' | 'stale' | 'banned' | 'dealt-with' }
+  | { readonly kind: 'ignored'; readonly why: 'invalid' | 'allowlisted' | 'fleet-host' | 'stale' | 'banned' | 'dealt-with' }
   | { readonly kind: 'counted'; readonly failures: number }
   | { readonly kind: 'ban'; readonly decision: BanDecision };
 
@@ -41,6 +43,7 @@ export class BanDecider {
 
   /** Decides on `e` at `nowMs`. */
   decide(e: FailureEvent, nowMs: number): Verdict {
+    if (tryParseAddress(e.ip)?.text !== e.ip || e.ip.includes('/')) return { kind: 'ignored', why: 'invalid' };
     const tracker = this.s.trackers.get(e.jail);
     const jail = tracker.jail;
     if (this.s.globalAllow.has(e.ip) || this.allowOf(e.jail, jail.ignoreip).has(e.ip)) return { kind: 'ignored', why: 'allowlisted' };
@@ -62,7 +65,7 @@ export class BanDecider {
       expiresMs: banExpiry(at, banDuration(jail, previous)),
       reason: 'threshold',
       banCount: previous + 1,
-      hosts: [...t.hosts].sort(),
+      hosts: hostsOf(t),
       matches: [...t.matches],
       failures: t.times.length,
     };

@@ -2,6 +2,7 @@ import {
   controllerConsumer,
   decodeFailure,
   ensureControllerConsumer,
+  hostOfSubject,
   type FailureEvent,
   type JsMsg,
   type Logger,
@@ -62,8 +63,7 @@ export class EventIntake {
       this.logger.warn({ err, subject: m.subject, seq: m.seq, malformed: this.malformed }, 'malformed event dropped');
       return;
     }
-    const host = m.subject.split('.')[2];
-    if (host !== e.host) {
+    if (hostOfSubject(m.subject) !== e.host) {
       this.malformed++;
       this.logger.warn({ subject: m.subject, host: e.host }, 'event host does not match its subject: dropped');
       return;

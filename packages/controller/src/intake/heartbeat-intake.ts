@@ -1,4 +1,4 @@
-import { decodeHeartbeat, HEARTBEAT_WILDCARD, type Clock, type Logger, type NatsConnection, type Subscription } from '@fleetban/shared';
+import { decodeHeartbeat, HEARTBEAT_WILDCARD, hostOfSubject, type Clock, type Logger, type NatsConnection, type Subscription } from '@fleetban/shared';
 import type { HostRegistry } from '../fleet/host-registry.js';
 
 /** Listens to every agent's heartbeat and keeps the host registry current. */
@@ -14,7 +14,7 @@ export class HeartbeatIntake {
         if (err) return;
         try {
           const h = decodeHeartbeat(m.data);
-          if (m.subject !== `fleetban.heartbeat.${h.host}`) throw new Error(`host ${h.host} on subject ${m.subject}`);
+          if (hostOfSubject(m.subject) !== h.host) throw new Error(`host ${h.host} on subject ${m.subject}`);
           this.hosts.record(h, this.clock());
         } catch (err) {
           this.malformed++;

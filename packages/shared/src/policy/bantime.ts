@@ -4,9 +4,9 @@ import { PERMANENT } from '../time/duration.js';
 /**
  * Ban duration for an address banned `previous` times before in this jail, as fail2ban's
  * bantime.increment computes it: without increment, `bantime`; with multipliers,
- * `bantime × multipliers[min(previous, last)]`; otherwise fail2ban's default formula
- * `bantime × 2^min(previous, 20) × factor`;
- * capped by bantime.maxtime, plus a random part up to bantime.rndtime. Returns ms or {@link PERMANENT}.
+ * `bantime × factor × multipliers[min(previous, last)]`; otherwise fail2ban's default formula
+ * `bantime × 2^min(previous, 20) × factor`, never below bantime; capped by bantime.maxtime, plus a
+ * random part up to bantime.rndtime. Returns ms or {@link PERMANENT}.
  */
 export function banDuration(jail: JailConfig, previous: number, random: () => number = Math.random): number {
   const base = jail.bantimeMs;
@@ -17,9 +17,9 @@ export function banDuration(jail: JailConfig, previous: number, random: () => nu
   let ms: number;
   if (inc.multipliers.length > 0) {
     const m = inc.multipliers[Math.min(previous, inc.multipliers.length - 1)] as number;
-    ms = base * m;
+    ms = base * inc.factor * m;
   } else {
-    ms = base * inc.factor * 2 ** Math.min(previous, 20);
+    ms = Math.max(base, base * inc.factor * 2 ** Math.min(previous, 20));
   }
   if (inc.maxtimeMs > 0) ms = Math.min(ms, inc.maxtimeMs);
   if (inc.rndtimeMs > 0) ms += Math.floor(random() * inc.rndtimeMs);

@@ -2,9 +2,15 @@
 export interface Tracked {
   /** Failure times (ms), oldest first, only those inside findtime of the newest. */
   readonly times: number[];
-  readonly hosts: Set<string>;
-  /** The newest matched lines, at most maxmatches. */
+  /** The host that reported each failure, parallel to `times`. */
+  readonly sources: string[];
+  /** The newest matched lines, at most maxmatches (kept across the window, as fail2ban does). */
   readonly matches: string[];
+}
+
+/** The distinct hosts whose failures are inside the window, sorted. */
+export function hostsOf(t: Tracked): string[] {
+  return [...new Set(t.sources)].sort();
 }
 
 /** Options of {@link FailureWindow}. */
@@ -18,7 +24,7 @@ export interface WindowOptions {
 /**
  * Failures per address within findtime, for one jail: fail2ban's failmanager. Pure and synchronous;
  * windows use the events' own times. Memory is bounded by `maxTracked` addresses, each holding at
- * most as many times as fit in the window (capped at 4 × maxretry by the caller's threshold).
+ * most `maxTimes` failure times.
  */
 export class FailureWindow {
   readonly #byIp = new Map<string, Tracked>();
@@ -29,15 +35,17 @@ export class FailureWindow {
   add(ip: string, timeMs: number, host: string, line: string): Tracked {
     let t = this.#byIp.get(ip);
     if (t) this.#byIp.delete(ip);
-    else t = { times: [], hosts: new Set(), matches: [] };
+    else t = { times: [], sources: [], matches: [] };
     this.#byIp.set(ip, t); // re-insert: Map order = least recently failing first
-    insertSorted(t.times, timeMs);
+    insertSorted(t, timeMs, host);
     const newest = t.times[t.times.length - 1] as number;
     let cut = 0;
     while (cut < t.times.length && (t.times[cut] as number) <= newest - this.opts.findtimeMs) cut++;
     if (t.times.length - cut > this.maxTimes) cut = t.times.length - this.maxTimes;
-    if (cut > 0) t.times.splice(0, cut);
-    t.hosts.add(host);
+    if (cut > 0) {
+      t.times.splice(0, cut);
+      t.sources.splice(0, cut);
+    }
     if (this.opts.maxmatches > 0) {
       t.matches.push(line);
       if (t.matches.length > this.opts.maxmatches) t.matches.shift();
@@ -74,8 +82,9 @@ export class FailureWindow {
   }
 }
 
-function insertSorted(a: number[], v: number): void {
-  let i = a.length;
-  while (i > 0 && (a[i - 1] as number) > v) i--;
-  a.splice(i, 0, v);
+function insertSorted(t: Tracked, time: number, host: string): void {
+  let i = t.times.length;
+  while (i > 0 && (t.times[i - 1] as number) > time) i--;
+  t.times.splice(i, 0, time);
+  t.sources.splice(i, 0, host);
 }

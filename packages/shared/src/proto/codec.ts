@@ -1,4 +1,5 @@
 import { DecodeError } from '../errors.js';
+import { normalizeTarget, tryParseAddress } from '../ip/address.js';
 import type { AdminReply, AdminRequest, AdminVerb } from '../model/admin.js';
 import type { BanDecision, BanReason } from '../model/ban.js';
 import type { FailureEvent } from '../model/failure.js';
@@ -37,6 +38,32 @@ function required(name: string, field: string, value: string): string {
   return value;
 }
 
+/** A failure names one address in canonical form: never a network, never another spelling. */
+function canonicalAddress(name: string, value: string): string {
+  if (tryParseAddress(value)?.text !== value || value.includes('/')) throw new DecodeError(`${name}: ip is not a canonical address: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** A ban names an address or network in canonical form. */
+function canonicalTarget(name: string, value: string): string {
+  let canonical: string;
+  try {
+    canonical = normalizeTarget(value);
+  } catch (cause) {
+    throw new DecodeError(`${name}: ip is not an address or network: ${JSON.stringify(value)}`, { cause });
+  }
+  if (canonical !== value) throw new DecodeError(`${name}: ip is not in canonical form: ${JSON.stringify(value)}`);
+  return value;
+}
+
+const REASONS: readonly BanReason[] = ['threshold', 'manual', 'recidive'];
+const VERBS: readonly AdminVerb[] = ['status', 'ban', 'unban', 'banned'];
+
+function oneOf<T extends string>(name: string, field: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new DecodeError(`${name}: ${field} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  return value as T;
+}
+
 /** Encodes a failure event. */
 export function encodeFailure(e: FailureEvent): Uint8Array {
   return W.FailureEvent.encode({ schema: SCHEMA_VERSION, ...e }).finish();
@@ -49,7 +76,7 @@ export function decodeFailure(bytes: Uint8Array): FailureEvent {
     id: required('FailureEvent', 'id', str(m.id)),
     host: required('FailureEvent', 'host', str(m.host)),
     jail: required('FailureEvent', 'jail', str(m.jail)),
-    ip: required('FailureEvent', 'ip', str(m.ip)),
+    ip: canonicalAddress('FailureEvent', str(m.ip)),
     timeMs: num(m.timeMs),
     user: str(m.user),
     line: str(m.line),
@@ -62,12 +89,12 @@ function banToWire(b: BanDecision): fleetban.wire.IBanDecision {
 
 function banFromWire(m: fleetban.wire.IBanDecision): BanDecision {
   return {
-    ip: required('BanDecision', 'ip', str(m.ip)),
+    ip: canonicalTarget('BanDecision', str(m.ip)),
     jail: str(m.jail),
     atMs: num(m.atMs),
     expiresMs: num(m.expiresMs),
-    reason: (str(m.reason) || 'threshold') as BanReason,
-    banCount: m.banCount ?? 1,
+    reason: oneOf('BanDecision', 'reason', str(m.reason), REASONS),
+    banCount: m.banCount ?? 0,
     hosts: strs(m.hosts),
     matches: strs(m.matches),
     failures: m.failures ?? 0,
@@ -115,7 +142,7 @@ export function encodeAdminRequest(r: AdminRequest): Uint8Array {
 /** Decodes an admin request; throws {@link DecodeError}. */
 export function decodeAdminRequest(bytes: Uint8Array): AdminRequest {
   const m = decodeWith(W.AdminRequest, 'AdminRequest', bytes);
-  return { verb: str(m.verb) as AdminVerb, jail: str(m.jail), ip: str(m.ip), bantimeMs: num(m.bantimeMs) };
+  return { verb: oneOf('AdminRequest', 'verb', str(m.verb), VERBS), jail: str(m.jail), ip: str(m.ip), bantimeMs: num(m.bantimeMs) };
 }
 
 /** Encodes an admin reply. */

@@ -37,7 +37,7 @@ export function parseDuration(input: string): number {
   return Math.round(total);
 }
 
-/** Formats milliseconds as a compact duration ("1d12h", "90s"); -1 prints "permanent". */
+/** Formats milliseconds as a compact duration ("1d12h", "1m30s", "1s500ms"); -1 prints "permanent". */
 export function formatDuration(ms: number): string {
   if (ms < 0) return 'permanent';
   if (ms === 0) return '0s';
