@@ -48,7 +48,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const bootId = randomBytes(4).toString('hex');
   const jails = config.jails
     .filter((j) => j.enabled)
-    .map((j) => new JailRunner(j, host, bootId, (e) => reporter.report(e), clock, log.child({ jail: j.name }), config.agent.pollMs));
+    .map((j) => new JailRunner(j, host, bootId, (e) => reporter.report(e), log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock }));
 
   const follower = new BanFollower(enforcer, clock, log.child({ stage: 'decisions' }));
   await follower.start(await BanList.open(nc), config.agent.reconcileMs);
@@ -75,7 +75,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
     log.child({ stage: 'heartbeat' }),
   );
   heartbeat.start(config.agent.heartbeatMs);
-  for (const j of jails) j.start();
+  await Promise.all(jails.map((j) => j.start()));
   log.info({ host, jails: jails.map((j) => j.jail.name), servers: config.fleet.servers }, 'agent ready');
 
   return {

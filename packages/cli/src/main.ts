@@ -3,6 +3,7 @@ import { FleetbanError } from '@fleetban/shared';
 import { parseArgs, UsageError } from './args.js';
 import { runAdmin } from './commands/admin.js';
 import { runDaemon } from './commands/daemon.js';
+import { runRegex } from './commands/regex.js';
 import { runUp } from './commands/up.js';
 
 const USAGE = `fleetban: fail2ban for a fleet
@@ -36,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
     case 'unban':
     case 'banned':
       return runAdmin(cmd, args);
+    case 'regex':
+      return runRegex(args);
     case 'help':
     case '--help':
     case '-h':

@@ -28,6 +28,7 @@ function jail(over: Partial<JailConfig> = {}): JailConfig {
     enabled: true,
     filter: 'sshd',
     logpath: ['/var/log/auth.log'],
+    options: {},
     failregex: [],
     ignoreregex: [],
     ignoreip: ['127.0.0.1/8', '::1'],

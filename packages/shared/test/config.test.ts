@@ -130,7 +130,7 @@ t.test('defaults', async (tt) => {
       creds: '',
       stateDir: '/var/lib/fleetban',
     },
-    agent: { enforcer: 'auto', onStop: 'flush', heartbeatMs: 5000, reconcileMs: 30000, pollMs: 100, buffer: 10000 },
+    agent: { enforcer: 'auto', onStop: 'flush', heartbeatMs: 5000, reconcileMs: 30000, pollMs: 100, buffer: 10000, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864 },
     controller: { ignoreip: [], expireMs: 1000, eventsMaxAgeMs: 86_400_000, maxTracked: 100000 },
     jails: [],
     jailDefaults: {
@@ -146,6 +146,7 @@ t.test('defaults', async (tt) => {
       bantimeMs: 600_000,
       maxmatches: 5,
       increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 },
+      options: {},
     },
   });
   tt.equal(parseConfig('[sshd]\n', FILE, opts).jails[0]?.filter, 'sshd', 'filter defaults to the jail name');
@@ -235,7 +236,7 @@ t.test('a full 3-jail file', async (tt) => {
     creds: '/etc/fleetban/host.creds',
     stateDir: '/srv/fleetban',
   });
-  tt.same(c.agent, { enforcer: 'nftables', onStop: 'keep', heartbeatMs: 2000, reconcileMs: 60_000, pollMs: 250, buffer: 500 });
+  tt.same(c.agent, { enforcer: 'nftables', onStop: 'keep', heartbeatMs: 2000, reconcileMs: 60_000, pollMs: 250, buffer: 500, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864 });
   tt.same(c.controller, {
     ignoreip: ['192.0.2.0/24', '2001:db8::/32', '198.51.100.7'],
     expireMs: 2000,
@@ -244,7 +245,10 @@ t.test('a full 3-jail file', async (tt) => {
   });
   tt.same(c.jails.map((j) => j.name), ['sshd', 'nginx-http-auth', 'recidive'], 'jails in file order');
   const [sshd, nginx, recidive] = c.jails;
-  tt.same(sshd, {
+  tt.same(Object.keys(sshd?.options ?? {}).sort(), ['bantime', 'enabled', 'findtime', 'ignoreip', 'logpath', 'maxretry'], 'options: every key as written');
+  tt.same(sshd?.options.maxretry, { value: '3', file, section: 'sshd', line: 37 }, 'options: where each key was written');
+  tt.same({ ...sshd, options: undefined }, {
+    options: undefined,
     name: 'sshd',
     enabled: true,
     filter: 'sshd',
@@ -336,7 +340,7 @@ const BAD_VALUES: Array<[string, string, string, number, string]> = [
   ['[fleetban]\nnats = http://x:4222', 'fleetban', 'nats', 2, 'space-separated NATS URLs'],
   ['[fleetban]\nnats =', 'fleetban', 'nats', 2, 'space-separated NATS URLs'],
   ['[fleetban]\nstate_dir = var/lib', 'fleetban', 'state_dir', 2, 'an absolute path'],
-  ['[agent]\nenforcer = iptables', 'agent', 'enforcer', 2, 'one of: auto, nftables, dry-run'],
+  ['[agent]\nenforcer = ipfw', 'agent', 'enforcer', 2, 'one of: auto, nftables, iptables, dry-run'],
   ['[agent]\non_stop = drop', 'agent', 'on_stop', 2, 'one of: flush, keep'],
   ['[agent]\nheartbeat = soon', 'agent', 'heartbeat', 2, 'a positive duration such as 10m or 1d12h'],
   ['[agent]\nreconcile = 0', 'agent', 'reconcile', 2, 'a positive duration'],

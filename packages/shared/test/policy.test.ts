@@ -24,6 +24,7 @@ function jail(over: Partial<Omit<JailConfig, 'increment'>> & { increment?: Parti
     enabled: true,
     filter: 'sshd',
     logpath: ['/var/log/auth.log'],
+    options: {},
     failregex: [],
     ignoreregex: [],
     ignoreip: ['127.0.0.1/8', '::1'],

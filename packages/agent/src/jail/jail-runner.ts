@@ -1,26 +1,19 @@
-import { Allowlist, type Clock, type FailureEvent, type JailConfig, type Logger } from '@fleetban/shared';
-import { builtinFilter } from '../filter/builtin.js';
-import { FilterError } from '../filter/filter-error.js';
-import { LineFilter } from '../filter/line-filter.js';
-import { FileTail, type LogLine } from '../tail/file-tail.js';
+import { Allowlist, type FailureEvent, type JailConfig, type Logger } from '@fleetban/shared';
+import { createJailFilter, type JailFilter } from '../filter/jail-filter.js';
+import { createSource, type LogLine, type LogSource, type SourceDeps } from '../tail/source.js';
 
 /** Counters of one jail on this host. */
 export interface JailCounters {
-  lines: number;
   matched: number;
-  ignored: number;
   allowlisted: number;
 }
 
-/**
- * One jail on this host: tail → filter → ignoreip → report. The failure's time is the time the line
- * was read (date detection is the filter stage's next step).
- */
+/** One jail on this host: source → filter → ignoreip → report. */
 export class JailRunner {
-  readonly counters: JailCounters = { lines: 0, matched: 0, ignored: 0, allowlisted: 0 };
-  readonly #filter: LineFilter;
+  readonly counters: JailCounters = { matched: 0, allowlisted: 0 };
+  readonly #filter: JailFilter;
   readonly #allow: Allowlist;
-  readonly #tail: FileTail;
+  readonly #source: LogSource;
   #seq = 0;
 
   constructor(
@@ -28,24 +21,22 @@ export class JailRunner {
     private readonly host: string,
     private readonly bootId: string,
     private readonly emit: (e: FailureEvent) => void,
-    private readonly clock: Clock,
     private readonly logger: Logger,
-    pollMs: number,
+    deps: SourceDeps,
   ) {
-    this.#filter = LineFilter.compile(filterOf(jail));
+    this.#filter = createJailFilter(jail, { logger, clock: deps.clock });
     this.#allow = new Allowlist(jail.ignoreip);
-    this.#tail = new FileTail({ globs: [...jail.logpath], pollMs, logger, clock });
+    this.#source = createSource(jail, { ...deps, logger });
   }
 
-  /** Starts reading. */
-  start(): void {
+  /** Starts reading; resolves once the source is positioned. */
+  async start(): Promise<void> {
     if (this.jail.logpath.length === 0) this.logger.warn('jail has no logpath: nothing to read');
-    this.#tail.start((l) => this.line(l));
+    await this.#source.start((l) => this.line(l));
   }
 
   private line(l: LogLine): void {
-    this.counters.lines++;
-    const m = this.#filter.match(l.text);
+    const m = this.#filter.match(l);
     if (!m) return;
     if (this.#allow.has(m.ip)) {
       this.counters.allowlisted++;
@@ -57,7 +48,7 @@ export class JailRunner {
       host: this.host,
       jail: this.jail.name,
       ip: m.ip,
-      timeMs: l.readMs,
+      timeMs: m.timeMs,
       user: m.user,
       line: l.text,
     };
@@ -65,22 +56,13 @@ export class JailRunner {
     this.emit(e);
   }
 
-  /** Lines read by this jail's tail. */
+  /** Lines read by this jail's source. */
   get linesRead(): number {
-    return this.#tail.counters().lines;
+    return this.#source.counters().lines;
   }
 
   /** Stops reading. */
   stop(): Promise<void> {
-    return this.#tail.stop();
+    return this.#source.stop();
   }
-}
-
-function filterOf(jail: JailConfig): { name: string; failregex: string[]; ignoreregex: string[] } {
-  const builtin = builtinFilter(jail.filter);
-  if (jail.failregex.length > 0) {
-    return { name: jail.filter, failregex: [...jail.failregex], ignoreregex: [...(builtin?.ignoreregex ?? []), ...jail.ignoreregex] };
-  }
-  if (!builtin) throw new FilterError(`jail ${jail.name}: no filter named '${jail.filter}' and no failregex`);
-  return { name: builtin.name, failregex: [...builtin.failregex], ignoreregex: [...builtin.ignoreregex, ...jail.ignoreregex] };
 }

@@ -2,11 +2,11 @@
 
 import type { IniEntry } from '../f2bconf/ini-file.js';
 import { checkKnownKeys } from './known-keys.js';
-import type { AgentConfig, EnforcerChoice, OnStop } from './types.js';
+import type { AgentConfig, BlockType, EnforcerChoice, OnStop } from './types.js';
 import { entryMap, readChoice, readDuration, readOr, readPositiveInt } from './value.js';
 
 /** Keys of the `[agent]` section. */
-export const AGENT_KEYS: readonly string[] = ['enforcer', 'on_stop', 'heartbeat', 'reconcile', 'poll', 'buffer'];
+export const AGENT_KEYS: readonly string[] = ['enforcer', 'on_stop', 'heartbeat', 'reconcile', 'poll', 'buffer', 'blocktype', 'max_line', 'spool'];
 
 /** Defaults of the `[agent]` section. */
 export const AGENT_DEFAULTS: AgentConfig = {
@@ -16,9 +16,13 @@ export const AGENT_DEFAULTS: AgentConfig = {
   reconcileMs: 30_000,
   pollMs: 100,
   buffer: 10_000,
+  blockType: 'drop',
+  maxLineBytes: 65_536,
+  spoolBytes: 64 * 1024 * 1024,
 };
 
-const ENFORCERS: readonly EnforcerChoice[] = ['auto', 'nftables', 'dry-run'];
+const ENFORCERS: readonly EnforcerChoice[] = ['auto', 'nftables', 'iptables', 'dry-run'];
+const BLOCK_TYPES: readonly BlockType[] = ['drop', 'reject'];
 const ON_STOP: readonly OnStop[] = ['flush', 'keep'];
 
 /** Reads the `[agent]` section's entries (none when the section is absent). Throws ConfigError. */
@@ -33,5 +37,8 @@ export function readAgent(entries: readonly IniEntry[]): AgentConfig {
     reconcileMs: readOr(map, 'reconcile', readDuration('positive'), d.reconcileMs),
     pollMs: readOr(map, 'poll', readDuration('positive'), d.pollMs),
     buffer: readOr(map, 'buffer', readPositiveInt, d.buffer),
+    blockType: readOr(map, 'blocktype', readChoice(BLOCK_TYPES), d.blockType),
+    maxLineBytes: readOr(map, 'max_line', readPositiveInt, d.maxLineBytes),
+    spoolBytes: readOr(map, 'spool', readPositiveInt, d.spoolBytes),
   };
 }

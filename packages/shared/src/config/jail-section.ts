@@ -32,7 +32,7 @@ export const JAIL_KEYS: readonly string[] = [
 ];
 
 /** Defaults of a jail before `[DEFAULT]` applies; `filter` defaults to the jail's name, `maxmatches` to `maxretry`. */
-export const JAIL_DEFAULTS: Omit<JailConfig, 'name' | 'filter' | 'maxmatches'> = {
+export const JAIL_DEFAULTS: Omit<JailConfig, 'name' | 'filter' | 'maxmatches' | 'options'> = {
   enabled: false,
   logpath: [],
   failregex: [],
@@ -96,6 +96,7 @@ export function readJail(name: string, entries: ReadonlyMap<string, IniEntry>): 
     bantimeMs: readOr(entries, 'bantime', readDuration('permanent-allowed'), d.bantimeMs),
     maxmatches: readOr(entries, 'maxmatches', readNonNegativeInt, maxretry),
     increment: readIncrement(entries),
+    options: Object.fromEntries([...entries].map(([k, e]) => [k, { value: e.value, file: e.file, section: e.section, line: e.line }])),
   };
 }
 

@@ -36,10 +36,26 @@ export interface JailConfig {
   /** maxmatches; default = maxretry. */
   readonly maxmatches: number;
   readonly increment: BantimeIncrement;
+  /**
+   * Every key of the jail as written ([DEFAULT]'s overridden by the jail's own), fail2ban-only
+   * keys included (backend, journalmatch, port, protocol, datepattern, ...), with where each was
+   * written, for the stage that reads it to validate and to name in its errors.
+   */
+  readonly options: Readonly<Record<string, JailOption>>;
+}
+
+/** One raw jail key as written. */
+export interface JailOption {
+  readonly value: string;
+  readonly file: string;
+  readonly section: string;
+  readonly line: number;
 }
 
 /** Enforcement backend choice. */
-export type EnforcerChoice = 'auto' | 'nftables' | 'dry-run';
+export type EnforcerChoice = 'auto' | 'nftables' | 'iptables' | 'dry-run';
+/** What a ban does to a packet. */
+export type BlockType = 'drop' | 'reject';
 /** What the agent leaves in the firewall when it stops. */
 export type OnStop = 'flush' | 'keep';
 
@@ -57,6 +73,12 @@ export interface AgentConfig {
   readonly pollMs: number;
   /** buffer: failures kept in memory while NATS is unreachable; default 10000. */
   readonly buffer: number;
+  /** blocktype: drop or reject banned packets; default drop. */
+  readonly blockType: BlockType;
+  /** max_line: longest log line read, in bytes; longer lines are skipped and counted; default 65536. */
+  readonly maxLineBytes: number;
+  /** spool: bytes of unpublished failures kept on disk under state_dir when NATS is slow or down; default 64 MiB. */
+  readonly spoolBytes: number;
 }
 
 /** The `[controller]` section. */
