@@ -162,6 +162,33 @@ t.test('one attacker, one ban, every host', async (t) => {
     t.equal(controller.proc.exitCode, null, 'controller still running');
   });
 
+  await t.test('through a NATS outage: bans stay, failures wait, the set is reconciled on reconnect', async (t) => {
+    const kept = '198.51.100.20';
+    const seen = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg === 'enforced' && includes(e.bans, kept), 15_000));
+    t.equal((await admin('ban', kept, '--bantime', '10m')).code, 0);
+    await Promise.all(seen);
+    const down = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg === 'nats disconnect', 15_000, `${h} noticing the outage`));
+    await nats.stop();
+    await Promise.all(down);
+    t.ok((await setOf('hostb')).includes(kept), 'the ban stays enforced while NATS is down');
+    // drift while away: the element is removed by hand and a stranger added
+    execFileSync('ip', ['netns', 'exec', ns('hostb'), 'nft', 'delete', 'element', 'inet', 'fleetban', 'ban4', `{ ${kept} }`]);
+    execFileSync('ip', ['netns', 'exec', ns('hostb'), 'nft', 'add', 'element', 'inet', 'fleetban', 'ban4', '{ 198.51.100.99 }']);
+    const client = ip('client');
+    const reported = agents.get('hosta')!;
+    const before = reported.entries.filter((e) => e.msg === 'failure' && e.ip === client).length;
+    for (let i = 0; i < 3; i++) await failedSshLogin(ns('client'), ip('hosta'));
+    await reported.waitFor(() => reported.entries.filter((e) => e.msg === 'failure' && e.ip === client).length >= before + 3, 15_000, 'three failures read while NATS is down');
+    const reconciled = agents.get('hostb')!.waitForNext((e) => e.msg === 'firewall reconciled' && e.why === 'reconnect', 30_000, 'reconcile on reconnect');
+    const clientBanned = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg === 'enforced' && includes(e.bans, client), 30_000, `${h} banning the client`));
+    await nats.restart();
+    await reconciled;
+    t.ok((await setOf('hostb')).includes(kept), 'the removed element is back');
+    t.notOk((await setOf('hostb')).includes('198.51.100.99'), 'the stranger is gone');
+    await Promise.all(clientBanned);
+    t.pass('failures read during the outage were delivered and led to a ban on every host');
+  });
+
   await controller.stop('SIGTERM');
   for (const a of agents.values()) await a.stop('SIGTERM');
 });
