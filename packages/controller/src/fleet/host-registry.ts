@@ -11,8 +11,9 @@ export class HostRegistry {
 
   /** Records a heartbeat. */
   record(h: Heartbeat, receivedMs: number): void {
+    const before = this.#hosts.get(h.host)?.addresses.join(' ');
     this.#hosts.set(h.host, { ...h, receivedMs });
-    this.#addresses = new Allowlist([...this.#hosts.values()].flatMap((x) => x.addresses));
+    if (before !== h.addresses.join(' ')) this.#addresses = new Allowlist([...this.#hosts.values()].flatMap((x) => x.addresses));
   }
 
   /** True when `ip` belongs to a host of the fleet. */
