@@ -39,9 +39,11 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const clock = deps.clock ?? systemClock;
   const log = deps.logger;
   const host = config.fleet.host;
-  const { enforcer, detected } = await createEnforcer(config.agent.enforcer, { runner: execRunner, clock, logger: log.child({ stage: 'enforce' }) });
+  const { enforcer, detected } = await createEnforcer(config.agent.enforcer, {
+    runner: execRunner, clock, logger: log.child({ stage: 'enforce' }), blockType: config.agent.blockType, jails: config.jails,
+  });
   await enforcer.start();
-  log.info({ backend: enforcer.name, firewall: detected.summary }, `firewall: ${detected.summary}; using ${enforcer.name}`);
+  log.info({ backend: enforcer.name, firewall: detected.summary }, `firewall: ${detected.summary}`);
 
   const nc = await connectFleet(config.fleet, { name: `fleetban-agent-${host}`, logger: log, waitOnFirstConnect: true });
   const reporter = new FailureReporter(nc, config.agent.buffer, log.child({ stage: 'report' }));

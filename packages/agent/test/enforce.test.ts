@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { ExecError, silentLogger } from '@fleetban/shared';
+import { ExecError, silentLogger, type JailConfig } from '@fleetban/shared';
 import { createEnforcer } from '../src/enforce/create.js';
 import { detectFirewall } from '../src/enforce/detect.js';
 import { DryRunEnforcer } from '../src/enforce/dry-run.js';
@@ -14,6 +14,7 @@ import { createRunner, type Runner } from '../src/enforce/exec.js';
 import { parseTable } from '../src/enforce/nft-json.js';
 import { nftDuration } from '../src/enforce/nft-script.js';
 import { NftablesEnforcer } from '../src/enforce/nftables.js';
+import { jailScope, jailScopes, parseServices, scopeText } from '../src/enforce/port-scope.js';
 import { createLan, createNetns, listenTcp, tcpConnects, type Netns } from '../../../test/fixtures/netns.js';
 
 const base = createRunner({ timeoutMs: 10_000 });
@@ -53,21 +54,22 @@ t.test('(1) start creates table, sets and chains; twice is idempotent', async (t
   const enf = enforcerIn(ns);
   await enf.start();
   const first = await tableOf(ns);
-  t.same([...first.sets.keys()].sort(), ['ban4', 'ban6']);
+  t.same([...first.sets.keys()].sort(), ['ban4', 'ban4_port', 'ban6', 'ban6_port']);
+  t.equal(first.sets.get('ban4_port')?.type, 'ipv4_addr . inet_proto . inet_service');
   t.equal(first.sets.get('ban4')?.type, 'ipv4_addr');
   t.equal(first.sets.get('ban6')?.type, 'ipv6_addr');
   t.match(first.sets.get('ban4')?.flags, ['interval', 'timeout']);
   t.match(first.chains.get('prerouting'), { type: 'filter', hook: 'prerouting', prio: -300 });
   t.match(first.chains.get('input'), { type: 'filter', hook: 'input', prio: -10 });
-  t.equal(first.rules.length, 4, 'two rules in each chain');
+  t.equal(first.rules.length, 6, 'four rules in prerouting, two in input');
 
   await enf.apply([{ target: '192.0.2.9', expiresMs: 0 }], []);
   await enf.start();
   await enforcerIn(ns).start(); // a restarted agent
   const again = await tableOf(ns);
-  t.equal(again.rules.length, 4, 'no duplicated rules after restarts');
+  t.equal(again.rules.length, 6, 'no duplicated rules after restarts');
   t.same(await enf.list(), ['192.0.2.9'], 'elements survive a restart');
-  t.same(enf.report(), { backend: 'nftables', elements: 1, applied: 1, removed: 0, failed: 0, drift: 0 });
+  t.same(enf.report(), { backend: 'nftables', elements: 1, applied: 1, removed: 0, failed: 0, drift: 0, repairs: 0, reconciles: 0 });
 });
 
 t.test('(2) banned addresses cannot connect, others can; unban restores; CIDR covers its range', async (t: Test) => {
@@ -154,12 +156,12 @@ t.test('(4) reconcile repairs extra, missing, re-timed elements and a flushed ru
   t.same(await enf.list(), [], 'table gone');
   t.same(await enf.reconcile(wanted), { added: 6, removed: 0 });
   t.same(sorted(await enf.list()), wantedTargets, 'repaired to exactly the wanted list');
-  t.equal((await tableOf(ns)).rules.length, 4, 'chains and rules are back');
+  t.equal((await tableOf(ns)).rules.length, 6, 'chains and rules are back');
   t.equal(enf.report().drift, 4 + 1 + 6, 'missing table and its six elements count as drift');
 
   await ns.exec('nft', ['flush', 'chain', 'inet', 'fleetban', 'input']);
   await enf.reconcile(wanted);
-  t.equal((await tableOf(ns)).rules.length, 4, 'a flushed chain gets its rules back');
+  t.equal((await tableOf(ns)).rules.length, 6, 'a flushed chain gets its rules back');
 
   await ns.exec('nft', ['delete', 'table', 'inet', 'fleetban']);
   await ns.exec('nft', ['-f', '-'], { input: 'add table inet fleetban\nadd set inet fleetban ban4 { type ipv4_addr; }\n' });
@@ -186,7 +188,7 @@ t.test('(5) one bad element in a batch does not block the others', async (t: Tes
   await enf.apply(batch, ['203.0.113.1']); // unban of an absent element: nothing to do
   t.same(sorted(await enf.list()), sorted(['198.51.100.0/24', '192.0.2.50', '192.0.2.51', '2001:db8::5']));
   t.match(enf.report(), { applied: 4, failed: 3, removed: 0 });
-  t.equal((await tableOf(ns)).rules.length, 4, 'the injection attempt changed nothing');
+  t.equal((await tableOf(ns)).rules.length, 6, 'the injection attempt changed nothing');
 
   // a re-ban with a new timeout replaces the element (delete + add in one batch)
   await enf.apply([{ target: '192.0.2.50', expiresMs: 0 }], []);
@@ -233,7 +235,7 @@ t.test('(7) dry-run keeps an in-memory set and touches nothing', async (t: Test)
   t.same(await enf.reconcile([{ target: '198.51.100.1', expiresMs: 0 }]), { added: 1, removed: 1 });
   await enf.apply([], ['198.51.100.1']);
   t.same(await enf.list(), []);
-  t.same(enf.report(), { backend: 'dry-run', elements: 0, applied: 3, removed: 2, failed: 1, drift: 0 });
+  t.same(enf.report(), { backend: 'dry-run', elements: 0, applied: 3, removed: 2, failed: 1, drift: 0, repairs: 0, reconciles: 1 });
   await enf.apply([{ target: '192.0.2.2', expiresMs: 0 }], []);
   await enf.stop('keep');
   t.same(await enf.list(), ['192.0.2.2']);
@@ -247,18 +249,35 @@ t.test('(8) detection and backend choice', async (t: Test) => {
   t.equal(detected.nft, true);
   t.equal(detected.docker, false);
   t.equal(detected.firewalld, false);
-  t.match(detected.summary, /nftables usable/);
+  t.match(detected.summary, /^nftables native \(nftables v[\d.]+\); iptables is iptables-nft \(compat\);/);
 
   const none: Runner = async (file, args) => {
     throw new ExecError([file, ...args].join(' '), 'not found');
   };
   const absent = await detectFirewall(none, { exists: () => false });
-  t.same(absent, { nft: false, iptables: 'none', docker: false, firewalld: false, summary: absent.summary });
+  t.match(absent, { nft: false, iptables: 'none', iptablesNft: false, iptablesLegacy: false, ipset: false, dockerUser: null, docker: false, firewalld: false });
+  t.equal(absent.summary, 'nftables not usable; no iptables command; no ipset; docker absent; firewalld absent');
 
-  const deps = { clock: Date.now, logger: silentLogger() };
+  const deps = { clock: Date.now, logger: silentLogger(), detect: { exists: () => false } };
   t.equal((await createEnforcer('auto', { ...deps, runner: nsRunner(ns) })).enforcer.name, 'nftables');
   t.equal((await createEnforcer('auto', { ...deps, runner: none })).enforcer.name, 'dry-run');
   t.equal((await createEnforcer('dry-run', { ...deps, runner: nsRunner(ns) })).enforcer.name, 'dry-run');
+  const auto = await createEnforcer('auto', { ...deps, runner: nsRunner(ns) });
+  t.match(auto.detected.summary, /; using nftables$/, 'the summary says which backend is used');
+  const forced = await createEnforcer('iptables', { ...deps, runner: nsRunner(ns) });
+  t.equal(forced.enforcer.name, 'iptables');
+  t.match(forced.detected.summary, /; using iptables \(iptables \+ ipset\) \(forced by \[agent\] enforcer\)$/);
+  // no nft: auto falls back to iptables + ipset
+  const noNft: Runner = async (file, args, input) => {
+    if (file === 'nft') throw new ExecError([file, ...args].join(' '), 'not found');
+    return nsRunner(ns)(file, args, input);
+  };
+  t.equal((await createEnforcer('auto', { ...deps, runner: noNft })).enforcer.name, 'iptables');
+  // Docker's chain in iptables-legacy: the iptables backend follows it there
+  await ns.exec('iptables-legacy', ['-N', 'DOCKER-USER']);
+  const legacy = await createEnforcer('iptables', { ...deps, runner: nsRunner(ns) });
+  t.equal(legacy.detected.dockerUser, 'legacy');
+  t.match(legacy.detected.summary, /with DOCKER-USER present \(in iptables-legacy\).*docker present.*using iptables \(iptables-legacy \+ ipset\)/);
   await t.rejects(new NftablesEnforcer({ ...deps, runner: none }).start(), { code: 'EXEC_FAILED' });
   t.throws(() => new NftablesEnforcer({ ...deps, runner: none, table: 'x; flush ruleset' }), { code: 'PARSE_INVALID' });
 });
@@ -284,18 +303,97 @@ t.test('(9) nft -j elements and durations', async (t: Test) => {
     ],
   });
   const table = parseTable(doc, 1000);
+  const el = (key: string, family: 4 | 6, expiresMs: number) => ({ key, target: key, family, expiresMs });
   t.same(table.sets.get('ban4')?.elements, [
-    { key: '192.0.2.1', family: 4, expiresMs: 0 },
-    { key: '198.51.100.0/24', family: 4, expiresMs: 0 },
-    { key: '203.0.113.0/28', family: 4, expiresMs: 0 },
-    { key: '203.0.113.20-203.0.113.22', family: 4, expiresMs: 0 },
-    { key: '192.0.2.2', family: 4, expiresMs: 600_500 },
-    { key: '10.0.0.0/8', family: 4, expiresMs: 31_500 },
+    el('192.0.2.1', 4, 0),
+    el('198.51.100.0/24', 4, 0),
+    el('203.0.113.0/28', 4, 0),
+    el('203.0.113.20-203.0.113.22', 4, 0),
+    el('192.0.2.2', 4, 600_500),
+    el('10.0.0.0/8', 4, 31_500),
   ]);
-  t.same(table.sets.get('ban6')?.elements, [{ key: '2001:db8::1', family: 6, expiresMs: 0 }]);
+  t.same(table.sets.get('ban6')?.elements, [el('2001:db8::1', 6, 0)]);
   t.throws(() => parseTable('not json', 0), { code: 'DECODE_FAILED' });
   t.equal(nftDuration(1), '1s');
   t.equal(nftDuration(600), '10m');
   t.equal(nftDuration(90_061), '1d1h1m1s');
   t.equal(nftDuration(3650 * 86_400), '3650d');
+});
+
+t.test('(10) port-scoped bans close their ports only; reject answers instead of dropping', async (t: Test) => {
+  const lan = await createLan(t, 'enf10', ['attacker', 'friend', 'server'] as const);
+  const { attacker, friend, server } = lan.hosts;
+  await listenTcp(server.ns, 8022);
+  await listenTcp(server.ns, 8080);
+  const scopes = new Map([['sshd', { protocols: ['tcp' as const], ports: [{ from: 8022, to: 8022 }] }]]);
+  const enf = new NftablesEnforcer({ runner: nsRunner(server.ns), clock: Date.now, logger: silentLogger(), scopes });
+  await enf.start();
+  const can = (from: Netns, to: string, port: number, timeoutMs = 3000) => tcpConnects(from, to, port, timeoutMs);
+
+  await enf.apply([
+    { target: attacker.ipv4, expiresMs: inMs(600_000), jail: 'sshd' },
+    { target: attacker.ipv6, expiresMs: 0, jail: 'sshd' },
+  ], []);
+  t.same(sorted(await enf.list()), sorted([`${attacker.ipv4} tcp/8022`, `${attacker.ipv6} tcp/8022`]));
+  t.notOk(await can(attacker.ns, server.ipv4, 8022, 700), 'scoped ban closes 8022 (IPv4)');
+  t.notOk(await can(attacker.ns, server.ipv6, 8022, 700), 'scoped ban closes 8022 (IPv6)');
+  t.ok(await can(attacker.ns, server.ipv4, 8080), 'other ports stay open (IPv4)');
+  t.ok(await can(attacker.ns, server.ipv6, 8080), 'other ports stay open (IPv6)');
+  t.ok(await can(friend.ns, server.ipv4, 8022), 'others reach 8022');
+
+  // the same address banned again by a jail without ports: the whole address, scoped element gone
+  await enf.apply([{ target: attacker.ipv4, expiresMs: 0, jail: 'recidive' }], []);
+  t.same(sorted(await enf.list()), sorted([attacker.ipv4, `${attacker.ipv6} tcp/8022`]));
+  t.notOk(await can(attacker.ns, server.ipv4, 8080, 700), 'whole address closed');
+  await enf.apply([], [attacker.ipv4, attacker.ipv6]);
+  t.same(await enf.list(), [], 'unban removes every element of the target');
+  t.ok(await can(attacker.ns, server.ipv4, 8022), 'reopened');
+
+  // a CIDR with a port scope
+  await enf.apply([{ target: '192.0.2.0/30', expiresMs: 0, jail: 'sshd' }], []);
+  t.notOk(await can(attacker.ns, server.ipv4, 8022, 700), 'CIDR scoped ban covers .1 on 8022');
+  t.ok(await can(attacker.ns, server.ipv4, 8080), 'and leaves 8080');
+  t.same(await enf.reconcile([{ target: '192.0.2.0/30', expiresMs: 0, jail: 'sshd' }]), { added: 0, removed: 0 }, 'reconcile agrees');
+
+  // reject: the same table, rules rewritten by start()
+  const rej = new NftablesEnforcer({ runner: nsRunner(server.ns), clock: Date.now, logger: silentLogger(), scopes, blockType: 'reject' });
+  await rej.start();
+  t.match(await server.ns.exec('nft', ['list', 'chain', 'inet', 'fleetban', 'prerouting']), /th dport @ban4_port counter packets \d+ bytes \d+ reject/);
+  t.same(await rej.list(), ['192.0.2.0/30 tcp/8022'], 'elements kept');
+  const refused = await execaRefused(attacker.ns, server.ipv4, 8022);
+  t.equal(refused, 'refused', 'a rejected connection is refused at once, not left to time out');
+  // back to drop: a running enforcer whose rules were changed to the other verdict repairs them
+  t.same(await enf.reconcile([{ target: '192.0.2.0/30', expiresMs: 0, jail: 'sshd' }]), { added: 0, removed: 0 });
+  t.match(await server.ns.exec('nft', ['list', 'chain', 'inet', 'fleetban', 'prerouting']), /@ban4_port counter packets \d+ bytes \d+ drop/);
+  t.equal(enf.report().repairs, 1, 'a verdict of the other kind counts as drift');
+});
+
+/** Connects with a 3 s limit; says whether the attempt was refused (RST / ICMP) or timed out. */
+async function execaRefused(ns: Netns, host: string, port: number): Promise<'refused' | 'timeout' | 'connected'> {
+  const script = "const s=require('net').connect({host:process.argv[1],port:+process.argv[2]});"
+    + "s.on('connect',()=>{console.log('connected');process.exit(0)});s.on('error',()=>{console.log('refused');process.exit(0)});"
+    + "setTimeout(()=>{console.log('timeout');process.exit(0)},3000);";
+  const out = await ns.exec(process.execPath, ['-e', script, host, String(port)]);
+  return out.trim() as 'refused' | 'timeout' | 'connected';
+}
+
+t.test('(11) port scopes from fail2ban jail keys', async (t: Test) => {
+  const services = parseServices('ssh\t\t22/tcp\t\t\t# SSH\nhttp 80/tcp www\nhttps 443/tcp\nhttps 443/udp\ndomain 53/udp\n');
+  const opt = (value: string, line = 7) => ({ value, file: '/etc/fleetban/fleetban.conf', section: 'web', line });
+  const jail = (options: Record<string, ReturnType<typeof opt>>, name = 'web'): JailConfig => ({ name, options } as unknown as JailConfig);
+  t.equal(jailScope(jail({}), services), null, 'no port key: the whole address');
+  t.equal(jailScope(jail({ port: opt('0:65535') }), services), null, "fail2ban's default 0:65535: the whole address");
+  t.equal(jailScope(jail({ port: opt('all') }), services), null);
+  t.same(jailScope(jail({ port: opt('ssh') }), services), { protocols: ['tcp'], ports: [{ from: 22, to: 22 }] });
+  t.equal(scopeText(jailScope(jail({ port: opt('http,https, 8080:8090'), protocol: opt('all') }), services)!), 'tcp,udp/80,443,8080-8090');
+  t.equal(scopeText(jailScope(jail({ port: opt('22,2222,2223,www'), protocol: opt('udp') }), services)!), 'udp/22,80,2222-2223', 'adjacent ports merge');
+  t.equal(scopeText(jailScope(jail({ port: opt('1000-2000') }), services)!), 'tcp/1000-2000');
+  t.throws(() => jailScope(jail({ port: opt('sshh', 12) }), services), {
+    code: 'CONFIG_INVALID', file: '/etc/fleetban/fleetban.conf', key: 'web.port (line 12)',
+  });
+  t.throws(() => jailScope(jail({ port: opt('70000') }), services), { code: 'CONFIG_INVALID', key: 'web.port (line 7)' });
+  t.throws(() => jailScope(jail({ port: opt('30:20') }), services), { code: 'CONFIG_INVALID', key: 'web.port (line 7)' });
+  t.throws(() => jailScope(jail({ port: opt('22'), protocol: opt('icmp', 9) }), services), { code: 'CONFIG_INVALID', key: 'web.protocol (line 9)', expected: 'tcp, udp or all' });
+  const scopes = jailScopes([jail({ port: opt('ssh') }, 'sshd'), jail({}, 'recidive')], services);
+  t.same([...scopes.keys()], ['sshd'], 'only jails with ports have a scope');
 });

@@ -1,5 +1,11 @@
-import { BanList, type BanChange, type BanDecision, type Clock, isActive, type Logger } from '@fleetban/shared';
+import type { BanChange, BanDecision, BanListWatch, Clock, Logger } from '@fleetban/shared';
+import { isActive } from '@fleetban/shared';
 import type { BanEntry, Enforcer } from '../enforce/enforcer.js';
+
+/** What the follower watches: the fleet's `BanList` (or, in tests, any source of the same changes). */
+export interface BanSource {
+  watch(w: BanListWatch): Promise<{ stop(): void }>;
+}
 
 /**
  * Follows the fleet's ban list and keeps this host's firewall equal to it: a full reconcile once the
@@ -23,8 +29,12 @@ export class BanFollower {
     private readonly logger: Logger,
   ) {}
 
-  /** Starts following `list`; resolves once the first full reconcile is done. */
-  async start(list: BanList, reconcileMs: number): Promise<void> {
+  /**
+   * Starts following `list`; resolves once the first full reconcile is done. Every
+   * `reconcileMs` the firewall is compared with the list and repaired (self-healing: a flushed
+   * ruleset, a set emptied by hand, jumps removed by a Docker restart).
+   */
+  async start(list: BanSource, reconcileMs: number): Promise<void> {
     let ready!: () => void;
     const initialized = new Promise<void>((r) => (ready = r));
     this.#watch = await list.watch({
@@ -111,6 +121,7 @@ export class BanFollower {
   }
 }
 
+/** The enforcer's view of a decision: the jail travels along, for its port scope. */
 function toEntry(b: BanDecision): BanEntry {
-  return { target: b.ip, expiresMs: b.expiresMs };
+  return { target: b.ip, expiresMs: b.expiresMs, jail: b.jail };
 }

@@ -1,7 +1,7 @@
 /**
- * The enforcement stage: the last arrow of the flow. The agent's ban-list watcher hands each
+ * The enforcement stage: the last arrow of the flow. The agent's ban-list follower hands each
  * batch of decisions to an {@link Enforcer}, which puts them into the host's firewall (or, for
- * the dry-run backend, only says what it would do). One folder, one backend per file.
+ * the dry-run backend, only says what it would do). One file per backend.
  */
 
 /** One address or network to drop. */
@@ -10,11 +10,19 @@ export interface BanEntry {
   readonly target: string;
   /** Expiry in ms since the epoch; 0 = permanent. */
   readonly expiresMs: number;
+  /**
+   * The jail that banned it: a jail with `port` / `protocol` keys closes only those ports;
+   * absent, or a jail without ports, closes the whole address.
+   */
+  readonly jail?: string;
 }
+
+/** What {@link Enforcer.stop} leaves: `flush` removes everything fleetban added, `keep` leaves it all. */
+export type StopMode = 'flush' | 'keep';
 
 /** Counters of an enforcer since it was created (for `status` and logs). */
 export interface EnforcerReport {
-  /** Backend name: `nftables` or `dry-run`. */
+  /** Backend name: `nftables`, `iptables` or `dry-run`. */
   backend: string;
   /** Elements currently in the sets (as last seen or written by this enforcer). */
   elements: number;
@@ -26,16 +34,21 @@ export interface EnforcerReport {
   failed: number;
   /**
    * Differences found between the kernel and what this enforcer last wrote: a missing or
-   * altered table counts one, each element missing, extra or with a wrong timeout counts one.
+   * altered structure (table, set, chain, rule, jump) counts one, each element missing, extra
+   * or with a wrong timeout counts one.
    */
   drift: number;
+  /** Times the structure (tables, sets, chains, rules, jumps) was found drifted and rebuilt. */
+  repairs: number;
+  /** Reconciles run. */
+  reconciles: number;
 }
 
 /** A firewall backend: batched, idempotent and reconciled. */
 export interface Enforcer {
-  /** `nftables` or `dry-run`. */
+  /** `nftables`, `iptables` or `dry-run`. */
   readonly name: string;
-  /** Creates fleetban's table, sets and chains; idempotent (a restart does not duplicate rules). */
+  /** Creates fleetban's sets, chains and rules; idempotent (a restart does not duplicate rules). */
   start(): Promise<void>;
   /**
    * Applies one batch in one transaction. Unbans are applied before bans, so a target in both
@@ -44,10 +57,10 @@ export interface Enforcer {
   apply(bans: readonly BanEntry[], unbans: readonly string[]): Promise<void>;
   /** Makes the kernel equal to `all`: reads it, repairs missing structure, diffs and applies. */
   reconcile(all: readonly BanEntry[]): Promise<{ added: number; removed: number }>;
-  /** Targets currently in the sets (canonical text). */
+  /** Elements currently in the sets (keys: `192.0.2.7`, or `192.0.2.7 tcp/22` when port-scoped). */
   list(): Promise<string[]>;
   /** Counters so far. */
   report(): EnforcerReport;
-  /** `flush` deletes fleetban's table entirely; `keep` leaves it (bans keep expiring in the kernel). */
-  stop(mode: 'flush' | 'keep'): Promise<void>;
+  /** `flush` removes everything fleetban added; `keep` leaves it (bans keep expiring in the kernel). */
+  stop(mode: StopMode): Promise<void>;
 }

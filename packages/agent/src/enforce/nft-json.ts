@@ -3,11 +3,12 @@
  * sees tables, sets, chains, rules and {@link SetElement}s.
  */
 import { DecodeError, parseNetwork, tryParseAddress, type Family } from '@fleetban/shared';
-import type { SetElement } from './set-element.js';
+import { elementKey, type ElementPort, type SetElement } from './set-element.js';
 
 /** A set as listed by nft. */
 export interface NftSet {
   readonly name: string;
+  /** Its type, the parts of a concatenation joined by ` . ` (`ipv4_addr . inet_proto . inet_service`). */
   readonly type: string;
   readonly flags: readonly string[];
   readonly elements: SetElement[];
@@ -21,14 +22,19 @@ export interface NftChain {
   readonly prio?: number;
 }
 
-/** A rule reduced to what fleetban checks: `<protocol> saddr @<set> ... drop`. */
+/** A rule reduced to what fleetban checks: `<protocol> saddr[ . ...] @<set> ... <verdict>`. */
 export interface NftRule {
   readonly chain: string;
-  /** `ip` or `ip6` when the rule matches `<protocol> saddr @set`. */
+  /** `ip` or `ip6` when the rule matches `<protocol> saddr[ . ...] @set`. */
   readonly protocol: string | null;
   /** Set referenced by the match, without `@`. */
   readonly set: string | null;
-  readonly drop: boolean;
+  /** The match key after the address: `meta l4proto . th dport`, or '' for the address alone. */
+  readonly rest: string;
+  /** `drop`, `reject`, or null for any other (or no) verdict. */
+  readonly verdict: 'drop' | 'reject' | null;
+  /** Has a `counter`. */
+  readonly counter: boolean;
 }
 
 /** One table's contents. */
@@ -64,11 +70,12 @@ export function parseTable(stdout: string, nowMs: number): NftTable {
     const chain = obj(item.chain);
     const rule = obj(item.rule);
     if (set) {
-      const family: Family = set.type === 'ipv6_addr' ? 6 : 4;
+      const types = Array.isArray(set.type) ? set.type.map(String) : [String(set.type)];
+      const family: Family = types[0] === 'ipv6_addr' ? 6 : 4;
       const elems = Array.isArray(set.elem) ? set.elem : [];
       sets.set(String(set.name), {
         name: String(set.name),
-        type: String(set.type),
+        type: types.join(' . '),
         flags: Array.isArray(set.flags) ? set.flags.map(String) : [],
         elements: elems.map((e) => parseElement(e, family, nowMs)),
       });
@@ -97,7 +104,26 @@ export function parseElement(raw: unknown, family: Family, nowMs: number): SetEl
   const expires = wrapped && typeof wrapped.expires === 'number' ? wrapped.expires : null;
   // nft truncates `expires` to whole seconds: the element really expires within the next second
   const expiresMs = expires === null ? 0 : nowMs + expires * 1000 + 500;
-  return { key: valueKey(val, family), family, expiresMs };
+  const concat = obj(val)?.concat;
+  if (Array.isArray(concat)) {
+    const [addr, proto, port] = concat;
+    const target = valueKey(addr, family);
+    const p = parsePort(proto, port);
+    return { key: elementKey(target, p), target, family, port: p, expiresMs };
+  }
+  const target = valueKey(val, family);
+  return { key: target, target, family, expiresMs };
+}
+
+/** `tcp` / `udp` and `22` or `{range: [1000, 2000]}` (protocol numbers 6 / 17 also taken). */
+function parsePort(proto: unknown, port: unknown): ElementPort {
+  const p = proto === 'tcp' || proto === 6 ? 'tcp' : proto === 'udp' || proto === 17 ? 'udp' : null;
+  const range = obj(port)?.range;
+  const [from, to] = Array.isArray(range) ? range : [port, port];
+  if (p === null || typeof from !== 'number' || typeof to !== 'number') {
+    throw new DecodeError(`nft -j: unknown port element ${JSON.stringify([proto, port])}`);
+  }
+  return { proto: p, from, to };
 }
 
 function valueKey(val: unknown, family: Family): string {
@@ -128,19 +154,35 @@ function rangeKey(from: string, to: string, family: Family): string {
 function parseRule(rule: Json): NftRule {
   let protocol: string | null = null;
   let set: string | null = null;
-  let drop = false;
+  let rest = '';
+  let verdict: NftRule['verdict'] = null;
+  let counter = false;
   for (const e of Array.isArray(rule.expr) ? rule.expr : []) {
     const expr = obj(e);
     if (!expr) continue;
-    if ('drop' in expr) drop = true;
+    if ('drop' in expr) verdict = 'drop';
+    if ('reject' in expr) verdict = 'reject';
+    if ('counter' in expr) counter = true;
     const match = obj(expr.match);
-    const payload = obj(obj(match?.left)?.payload);
+    const left = obj(match?.left);
+    const parts: unknown[] = Array.isArray(left?.concat) ? left.concat : [left];
+    const payload = obj(obj(parts[0])?.payload);
     if (match && payload && payload.field === 'saddr' && typeof match.right === 'string' && match.right.startsWith('@')) {
       protocol = String(payload.protocol);
       set = match.right.slice(1);
+      rest = parts.slice(1).map(keyText).join(' . ');
     }
   }
-  return { chain: String(rule.chain), protocol, set, drop };
+  return { chain: String(rule.chain), protocol, set, rest, verdict, counter };
+}
+
+/** `meta l4proto`, `th dport`, `tcp dport`: a key expression in nft's text form. */
+function keyText(part: unknown): string {
+  const meta = obj(obj(part)?.meta);
+  if (meta) return `meta ${String(meta.key)}`;
+  const payload = obj(obj(part)?.payload);
+  if (payload) return `${String(payload.protocol)} ${String(payload.field)}`;
+  return JSON.stringify(part);
 }
 
 function items(stdout: string): Json[] {

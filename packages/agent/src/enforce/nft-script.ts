@@ -3,26 +3,54 @@
  * changes. Only validated names and normalised element keys ever reach the text, so nothing a
  * log line contains can inject nft syntax.
  */
-import { ParseError } from '@fleetban/shared';
+import { ParseError, type BlockType, type Family } from '@fleetban/shared';
 import type { ElementOp } from './reconcile.js';
-import { timeoutSeconds, type SetElement } from './set-element.js';
+import { MAX_TIMEOUT_S, timeoutSeconds, type SetElement } from './set-element.js';
 
 /** Names of the sets and chains inside fleetban's table. */
-export const NFT_NAMES = { ban4: 'ban4', ban6: 'ban6', prerouting: 'prerouting', input: 'input' } as const;
+export const NFT_NAMES = {
+  ban4: 'ban4',
+  ban6: 'ban6',
+  ban4Port: 'ban4_port',
+  ban6Port: 'ban6_port',
+  prerouting: 'prerouting',
+  input: 'input',
+} as const;
+
+/** The sets: whole-address bans, and port-scoped bans keyed by address . protocol . port. */
+export const NFT_SETS = [
+  { name: NFT_NAMES.ban4, type: ['ipv4_addr'] },
+  { name: NFT_NAMES.ban6, type: ['ipv6_addr'] },
+  { name: NFT_NAMES.ban4Port, type: ['ipv4_addr', 'inet_proto', 'inet_service'] },
+  { name: NFT_NAMES.ban6Port, type: ['ipv6_addr', 'inet_proto', 'inet_service'] },
+] as const;
 
 /** The base chains, their hook and priority. */
 export const NFT_CHAINS = [
-  // raw priority: before conntrack and before Docker's DNAT (-100), so published ports are covered
+  // raw priority: after defragmentation, before conntrack and before Docker's DNAT (-100), so
+  // published ports are covered and the port is the one the client targeted
   { name: NFT_NAMES.prerouting, hook: 'prerouting', prio: -300 },
-  // defence in depth, just before the usual filter chains (priority 0)
+  // defence in depth, just before the usual filter chains (priority 0); whole-address bans only
+  // (after DNAT the port is no longer the one the client targeted)
   { name: NFT_NAMES.input, hook: 'input', prio: -10 },
 ] as const;
 
-/** The two rules of every base chain: the `protocol saddr @set` match and the set it reads. */
-export const NFT_RULES = [
-  { protocol: 'ip', set: NFT_NAMES.ban4 },
-  { protocol: 'ip6', set: NFT_NAMES.ban6 },
-] as const;
+/** One rule of fleetban's chains: `<protocol> saddr[ . meta l4proto . th dport] @<set> counter <verdict>`. */
+export interface NftRuleSpec {
+  readonly chain: string;
+  readonly protocol: 'ip' | 'ip6';
+  readonly set: string;
+}
+
+/** Every rule, in order. */
+export const NFT_RULES: readonly NftRuleSpec[] = [
+  { chain: NFT_NAMES.prerouting, protocol: 'ip', set: NFT_NAMES.ban4 },
+  { chain: NFT_NAMES.prerouting, protocol: 'ip6', set: NFT_NAMES.ban6 },
+  { chain: NFT_NAMES.prerouting, protocol: 'ip', set: NFT_NAMES.ban4Port },
+  { chain: NFT_NAMES.prerouting, protocol: 'ip6', set: NFT_NAMES.ban6Port },
+  { chain: NFT_NAMES.input, protocol: 'ip', set: NFT_NAMES.ban4 },
+  { chain: NFT_NAMES.input, protocol: 'ip6', set: NFT_NAMES.ban6 },
+];
 
 /** Elements per `add element` / `delete element` line. */
 const CHUNK = 1000;
@@ -33,24 +61,34 @@ export function checkTableName(name: string): string {
   return name;
 }
 
+/** The set an element belongs to. */
+export function setOf(family: Family, port: boolean): string {
+  if (family === 4) return port ? NFT_NAMES.ban4Port : NFT_NAMES.ban4;
+  return port ? NFT_NAMES.ban6Port : NFT_NAMES.ban6;
+}
+
+/** The rule text for `spec` with `verdict` (`drop` or `reject`). */
+export function ruleText(spec: NftRuleSpec, verdict: BlockType): string {
+  const port = spec.set === NFT_NAMES.ban4Port || spec.set === NFT_NAMES.ban6Port;
+  const key = port ? `${spec.protocol} saddr . meta l4proto . th dport` : `${spec.protocol} saddr`;
+  return `${key} @${spec.set} counter ${verdict}`;
+}
+
 /**
  * Creates table, sets and chains if missing and rewrites the chains' rules, in one transaction:
  * `add` is idempotent and the chains are flushed before their rules are added again, so running
  * it twice leaves exactly one copy of each rule. Set elements are untouched.
  */
-export function structureScript(table: string): string {
+export function structureScript(table: string, verdict: BlockType): string {
   const t = `inet ${table}`;
-  const lines = [
-    `add table ${t}`,
-    `add set ${t} ${NFT_NAMES.ban4} { type ipv4_addr; flags interval, timeout; }`,
-    `add set ${t} ${NFT_NAMES.ban6} { type ipv6_addr; flags interval, timeout; }`,
-  ];
+  const lines = [`add table ${t}`];
+  for (const s of NFT_SETS) lines.push(`add set ${t} ${s.name} { type ${s.type.join(' . ')}; flags interval, timeout; }`);
   for (const c of NFT_CHAINS) {
     lines.push(`add chain ${t} ${c.name} { type filter hook ${c.hook} priority ${c.prio}; policy accept; }`);
   }
   for (const c of NFT_CHAINS) {
     lines.push(`flush chain ${t} ${c.name}`);
-    for (const r of NFT_RULES) lines.push(`add rule ${t} ${c.name} ${r.protocol} saddr @${r.set} counter drop`);
+    for (const r of NFT_RULES.filter((x) => x.chain === c.name)) lines.push(`add rule ${t} ${c.name} ${ruleText(r, verdict)}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -61,8 +99,8 @@ export function dropScript(table: string): string {
 }
 
 /** Deletes and recreates the whole table (elements are lost): repairs sets or chains of the wrong kind. */
-export function rebuildScript(table: string): string {
-  return dropScript(table) + structureScript(table);
+export function rebuildScript(table: string, verdict: BlockType): string {
+  return dropScript(table) + structureScript(table, verdict);
 }
 
 /**
@@ -79,20 +117,32 @@ export function elementScript(table: string, ops: readonly ElementOp[], nowMs: n
   const lines = [
     ...elementLines('delete', table, deletes, () => ''),
     ...elementLines('add', table, adds, (el) => {
-      const s = timeoutSeconds(el.expiresMs, nowMs);
+      const s = timeoutSeconds(el.expiresMs, nowMs, MAX_TIMEOUT_S);
       return s === null ? '' : ` timeout ${nftDuration(s)}`;
     }),
   ];
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
+/** An element as nft writes it: `192.0.2.7`, `192.0.2.0/24 . tcp . 22`, `... . udp . 1000-2000`. */
+export function elementText(el: SetElement): string {
+  if (!el.port) return el.target;
+  const p = el.port;
+  return `${el.target} . ${p.proto} . ${p.from === p.to ? p.from : `${p.from}-${p.to}`}`;
+}
+
 function elementLines(verb: string, table: string, els: readonly SetElement[], suffix: (el: SetElement) => string): string[] {
+  const bySet = new Map<string, SetElement[]>();
+  for (const el of els) {
+    const set = setOf(el.family, el.port !== undefined);
+    const list = bySet.get(set);
+    if (list) list.push(el);
+    else bySet.set(set, [el]);
+  }
   const lines: string[] = [];
-  for (const family of [4, 6] as const) {
-    const set = family === 4 ? NFT_NAMES.ban4 : NFT_NAMES.ban6;
-    const mine = els.filter((el) => el.family === family);
+  for (const [set, mine] of bySet) {
     for (let i = 0; i < mine.length; i += CHUNK) {
-      const body = mine.slice(i, i + CHUNK).map((el) => `${el.key}${suffix(el)}`).join(', ');
+      const body = mine.slice(i, i + CHUNK).map((el) => `${elementText(el)}${suffix(el)}`).join(', ');
       lines.push(`${verb} element inet ${table} ${set} { ${body} }`);
     }
   }

@@ -1,55 +1,116 @@
 /**
  * A set element: the form a ban takes inside a firewall set. Bans are normalised here once
- * (canonical target text, family, expiry rounded to whole kernel seconds), so backends and the
- * reconcile plan compare like with like.
+ * (canonical target text, family, port scope, expiry in whole kernel seconds), so backends and
+ * the reconcile plan compare like with like.
  */
 import { parseNetwork, type Family } from '@fleetban/shared';
 import type { BanEntry } from './enforcer.js';
+import type { PortProtocol, PortScope } from './port-scope.js';
+
+/** The destination ports of a scoped element: one protocol, one range. */
+export interface ElementPort {
+  readonly proto: PortProtocol;
+  readonly from: number;
+  readonly to: number;
+}
 
 /** One element of a ban set. */
 export interface SetElement {
-  /** Canonical CIDR text (`192.0.2.7`, `198.51.100.0/24`), or `a-b` for a range that is no CIDR. */
+  /**
+   * Identity of the element across all of a backend's sets: the target for a whole-address ban
+   * (`192.0.2.7`, `198.51.100.0/24`), `target proto/port` for a scoped one (`192.0.2.7 tcp/22`,
+   * `192.0.2.7 udp/1000-2000`).
+   */
   readonly key: string;
+  /** Canonical CIDR text, or `a-b` for a range that is no CIDR (only ever read from a kernel). */
+  readonly target: string;
   readonly family: Family;
+  /** Set for a port-scoped element. */
+  readonly port?: ElementPort;
   /** Expiry in ms since the epoch; 0 = permanent. */
   readonly expiresMs: number;
+}
+
+/** How a backend's kernel keeps expiries. */
+export interface ExpiryRule {
+  /** Expiries closer than this (ms) count as the same: no re-add, no drift. */
+  readonly toleranceMs: number;
+  /** Longest timeout the kernel takes (s); a longer ban is written with this and refreshed. */
+  readonly maxTimeoutS: number;
 }
 
 /** Expiries closer than this (ms) count as the same: no re-add, no drift. */
 export const DEFAULT_TOLERANCE_MS = 5000;
 
-/** Longest kernel timeout fleetban asks for: 3650 days. Longer bans are refreshed by reconcile. */
+/** Longest kernel timeout fleetban asks nft for: 3650 days. */
 export const MAX_TIMEOUT_S = 3650 * 86_400;
 
+/** The element key of `target` with an optional port. */
+export function elementKey(target: string, port?: ElementPort): string {
+  if (!port) return target;
+  return `${target} ${port.proto}/${port.from === port.to ? port.from : `${port.from}-${port.to}`}`;
+}
+
 /**
- * The element for `entry` at `nowMs`: `null` when it has already expired. The expiry is moved to
- * the whole second the kernel will use (at least 1 s ahead, at most {@link MAX_TIMEOUT_S}).
- * Throws ParseError when the target is not an address or CIDR.
+ * The elements for `entry` at `nowMs` (`scope` = its jail's ports, `null` for the whole
+ * address): `[]` when it has already expired. `singlePorts` splits port ranges into one element
+ * per port (for sets that hold no ranges, e.g. ipset hash:net,port). Throws ParseError when the
+ * target is not an address or CIDR.
  */
-export function toSetElement(entry: BanEntry, nowMs: number): SetElement | null {
+export function toSetElements(entry: BanEntry, scope: PortScope | null, nowMs: number, singlePorts = false): SetElement[] {
   const net = parseNetwork(entry.target);
-  if (entry.expiresMs === 0) return { key: net.text, family: net.family, expiresMs: 0 };
-  if (entry.expiresMs <= nowMs) return null;
-  const seconds = Math.min(MAX_TIMEOUT_S, Math.max(1, Math.ceil((entry.expiresMs - nowMs) / 1000)));
-  return { key: net.text, family: net.family, expiresMs: nowMs + seconds * 1000 };
+  if (entry.expiresMs !== 0 && entry.expiresMs <= nowMs) return [];
+  const expiresMs = entry.expiresMs === 0 ? 0 : nowMs + Math.max(1, Math.ceil((entry.expiresMs - nowMs) / 1000)) * 1000;
+  const base = { target: net.text, family: net.family, expiresMs };
+  if (!scope) return [{ ...base, key: net.text }];
+  const out: SetElement[] = [];
+  for (const proto of scope.protocols) {
+    for (const r of scope.ports) {
+      const ranges = singlePorts ? Array.from({ length: r.to - r.from + 1 }, (_, i) => ({ from: r.from + i, to: r.from + i })) : [r];
+      for (const { from, to } of ranges) {
+        const port = { proto, from, to };
+        out.push({ ...base, key: elementKey(net.text, port), port });
+      }
+    }
+  }
+  return out;
 }
 
-/** The element to delete for an unbanned target (its expiry does not matter). Throws ParseError. */
-export function unbanElement(target: string): SetElement {
-  const net = parseNetwork(target);
-  return { key: net.text, family: net.family, expiresMs: 0 };
+/** Canonical text of an unbanned target (every element of that target goes). Throws ParseError. */
+export function unbanTarget(target: string): string {
+  return parseNetwork(target).text;
 }
 
-/** Whole seconds left until `expiresMs` (at least 1), or `null` for a permanent element. */
-export function timeoutSeconds(expiresMs: number, nowMs: number): number | null {
+/** Whole seconds the kernel is asked for (at least 1, at most `maxTimeoutS`), `null` = permanent. */
+export function timeoutSeconds(expiresMs: number, nowMs: number, maxTimeoutS = MAX_TIMEOUT_S): number | null {
   if (expiresMs === 0) return null;
-  return Math.min(MAX_TIMEOUT_S, Math.max(1, Math.ceil((expiresMs - nowMs) / 1000)));
+  return Math.min(maxTimeoutS, Math.max(1, Math.ceil((expiresMs - nowMs) / 1000)));
+}
+
+/** The expiry the kernel will hold for `el` written at `nowMs` (capped at `maxTimeoutS`). */
+export function kernelExpiry(el: SetElement, nowMs: number, maxTimeoutS: number): SetElement {
+  const s = timeoutSeconds(el.expiresMs, nowMs, maxTimeoutS);
+  if (s === null) return el;
+  const expiresMs = nowMs + s * 1000;
+  return expiresMs === el.expiresMs ? el : { ...el, expiresMs };
 }
 
 /** True when both are permanent, or both expire within `toleranceMs` of each other. */
 export function sameExpiry(a: number, b: number, toleranceMs: number): boolean {
   if (a === 0 || b === 0) return a === b;
   return Math.abs(a - b) <= toleranceMs;
+}
+
+/**
+ * True when an element expiring at `have` serves a ban wanted until `want`: the same expiry
+ * within the tolerance, or, for a ban longer than the kernel's longest timeout, a capped element
+ * with at least half of that longest timeout left (it is refreshed after that).
+ */
+export function satisfies(have: number, want: number, nowMs: number, rule: ExpiryRule): boolean {
+  if (want === 0 || have === 0) return want === have;
+  const capMs = rule.maxTimeoutS * 1000;
+  if (want - nowMs > capMs - rule.toleranceMs) return have - nowMs >= capMs / 2 && have <= want + rule.toleranceMs;
+  return Math.abs(have - want) <= rule.toleranceMs;
 }
 
 /** True when the element is still in force at `nowMs`. */

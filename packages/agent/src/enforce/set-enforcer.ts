@@ -1,0 +1,248 @@
+/**
+ * The part every set-based backend shares: normalising bans into set elements, batching,
+ * splitting a rejected batch until the bad elements are isolated, reconciling with the kernel,
+ * repairing drifted structure and counting drift. A backend is a {@link SetDriver}: it knows how
+ * to read, build and write its kernel objects (nftables.ts, iptables.ts), nothing more.
+ */
+import type { Clock, Logger } from '@fleetban/shared';
+import type { BanEntry, Enforcer, EnforcerReport, StopMode } from './enforcer.js';
+import type { JailScopes } from './port-scope.js';
+import { diffElements, planOps, reconcileIntents, settled, type ElementOp, type Intent } from './reconcile.js';
+import { isLive, kernelExpiry, toSetElements, unbanTarget, type ExpiryRule, type SetElement } from './set-element.js';
+
+/** The kernel's view of a backend's objects. */
+export interface KernelState {
+  /** `wrong` = objects of another kind with fleetban's names (a rebuild loses their elements). */
+  readonly structure: 'ok' | 'missing' | 'incomplete' | 'wrong';
+  /** What differs from the wanted structure, for the log (empty when `ok`). */
+  readonly problems: readonly string[];
+  /** Live elements of fleetban's sets. */
+  readonly elements: SetElement[];
+}
+
+/** One backend's kernel access. Every method is one transaction where the kernel allows it. */
+export interface SetDriver {
+  /** Backend name (`nftables`, `iptables`). */
+  readonly name: string;
+  /** Longest timeout the sets take. */
+  readonly maxTimeoutS: number;
+  /** The sets hold single ports only: port ranges become one element per port. */
+  readonly singlePorts: boolean;
+  /** Reads fleetban's objects and checks their structure. */
+  read(nowMs: number): Promise<KernelState>;
+  /**
+   * Creates what is missing and rewrites fleetban's rules (elements kept); objects of the wrong
+   * kind are deleted and recreated (their elements lost). Idempotent.
+   */
+  ensure(state: KernelState): Promise<void>;
+  /** Applies element operations in one batch; rejects when the kernel refuses any of them. */
+  write(ops: readonly ElementOp[], nowMs: number): Promise<void>;
+  /** Removes every object fleetban created (idempotent). */
+  remove(): Promise<void>;
+}
+
+/** Options of {@link SetEnforcer}. */
+export interface SetEnforcerOptions {
+  /** Time source (ms since the epoch). */
+  clock: Clock;
+  logger: Logger;
+  /** Port scopes by jail (a ban of a jail absent here closes the whole address); default none. */
+  scopes?: JailScopes;
+  /** Expiries this close (ms) count as equal: no re-add, no drift; default 5000. */
+  toleranceMs?: number;
+}
+
+/** {@link Enforcer} over a {@link SetDriver}. */
+export class SetEnforcer implements Enforcer {
+  readonly name: string;
+  protected readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly scopes: JailScopes;
+  private readonly rule: ExpiryRule;
+  /** Live elements as last written or read, by key (kernel expiries). */
+  private view = new Map<string, SetElement>();
+  private readonly counts = { applied: 0, removed: 0, failed: 0, drift: 0, repairs: 0, reconciles: 0 };
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly driver: SetDriver, opts: SetEnforcerOptions) {
+    this.name = driver.name;
+    this.clock = opts.clock;
+    this.log = opts.logger;
+    this.scopes = opts.scopes ?? new Map();
+    this.rule = { toleranceMs: opts.toleranceMs ?? 5000, maxTimeoutS: driver.maxTimeoutS };
+  }
+
+  start(): Promise<void> {
+    return this.serial(async () => {
+      const state = await this.driver.read(this.clock());
+      if (state.structure === 'wrong') this.log.warn({ problems: state.problems }, 'objects of another kind; rebuilding them');
+      await this.driver.ensure(state);
+      const kept = state.structure === 'wrong' ? (await this.driver.read(this.clock())).elements : state.elements;
+      this.view = new Map(kept.map((el) => [el.key, el]));
+      this.log.info({ elements: this.view.size }, `${this.name} structure ready`);
+    });
+  }
+
+  apply(bans: readonly BanEntry[], unbans: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      const now = this.clock();
+      const intents: Intent[] = [];
+      for (const target of unbans) {
+        const t = this.parse(target, () => unbanTarget(target));
+        if (t !== null) intents.push({ target: t, els: [] });
+      }
+      for (const ban of bans) {
+        const els = this.parse(ban.target, () => this.elementsOf(ban, now));
+        // an already expired ban is skipped, not turned into an unban
+        if (els && els[0]) intents.push({ target: els[0].target, els });
+      }
+      const done = await this.run(intents);
+      this.log.debug(done, 'batch applied');
+    });
+  }
+
+  reconcile(all: readonly BanEntry[]): Promise<{ added: number; removed: number }> {
+    return this.serial(async () => {
+      this.counts.reconciles++;
+      const current = await this.repair(await this.driver.read(this.clock()));
+      const now = this.clock();
+      const seen = diffElements(
+        settled(current, now, this.rule.toleranceMs),
+        settled(this.view.values(), now, this.rule.toleranceMs),
+        this.rule.toleranceMs,
+      );
+      const drift = seen.missing.length + seen.extra.length + seen.changed.length;
+      this.counts.drift += drift;
+      if (drift > 0) {
+        const counts = { missing: seen.missing.length, extra: seen.extra.length, changed: seen.changed.length, drift: this.counts.drift };
+        this.log.warn(counts, 'set elements differed from what fleetban wrote; repairing');
+      }
+      this.view = new Map(current.map((el) => [el.key, el]));
+      const wanted: SetElement[] = [];
+      for (const ban of all) {
+        const els = this.parse(ban.target, () => this.elementsOf(ban, now));
+        if (els) wanted.push(...els);
+      }
+      const done = await this.run(reconcileIntents(current, wanted));
+      this.log.debug({ ...done, wanted: wanted.length }, 'reconciled');
+      return done;
+    });
+  }
+
+  list(): Promise<string[]> {
+    return this.serial(async () => (await this.driver.read(this.clock())).elements.map((el) => el.key));
+  }
+
+  report(): EnforcerReport {
+    const now = this.clock();
+    const elements = [...this.view.values()].filter((el) => isLive(el, now)).length;
+    return { backend: this.name, elements, ...this.counts };
+  }
+
+  stop(mode: StopMode): Promise<void> {
+    return this.serial(async () => {
+      if (mode === 'flush') {
+        await this.driver.remove();
+        this.view = new Map();
+      }
+      this.log.info({ mode }, `${this.name} enforcer stopped`);
+    });
+  }
+
+  private elementsOf(ban: BanEntry, now: number): SetElement[] {
+    const scope = ban.jail === undefined ? null : (this.scopes.get(ban.jail) ?? null);
+    return toSetElements(ban, scope, now, this.driver.singlePorts);
+  }
+
+  /** Runs `fn` after every earlier operation, so batches never interleave. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Normalises one target; an invalid one is counted and logged, and yields `null`. */
+  private parse<T>(target: string, fn: () => T): T | null {
+    try {
+      return fn();
+    } catch (err) {
+      this.counts.failed++;
+      this.log.warn({ err, target }, 'invalid ban target skipped');
+      return null;
+    }
+  }
+
+  /**
+   * Carries out `intents` against the local view in one transaction. When the kernel rejects
+   * it, the view is refreshed from the kernel (it may be stale), the plan is made again and
+   * applied by halves, down to single elements.
+   */
+  private async run(intents: readonly Intent[]): Promise<{ added: number; removed: number }> {
+    const done = { added: 0, removed: 0 };
+    const ops = planOps(intents, this.liveView(), this.clock(), this.rule);
+    if (ops.length === 0) return done;
+    try {
+      await this.driver.write(ops, this.clock());
+      this.commit(ops, done);
+      return done;
+    } catch (err) {
+      this.log.debug({ err, ops: ops.length }, 'batch rejected; retrying by halves');
+    }
+    const current = await this.repair(await this.driver.read(this.clock()));
+    this.view = new Map(current.map((el) => [el.key, el]));
+    await this.bisect(planOps(intents, this.liveView(), this.clock(), this.rule), done);
+    return done;
+  }
+
+  private async bisect(ops: readonly ElementOp[], done: { added: number; removed: number }): Promise<void> {
+    if (ops.length === 0) return;
+    try {
+      await this.driver.write(ops, this.clock());
+      this.commit(ops, done);
+    } catch (err) {
+      const [only] = ops;
+      if (ops.length === 1 && only) {
+        this.counts.failed++;
+        this.log.warn({ err, target: only.el.key, op: only.kind }, `element rejected by ${this.name}`);
+        return;
+      }
+      const half = Math.ceil(ops.length / 2);
+      await this.bisect(ops.slice(0, half), done);
+      await this.bisect(ops.slice(half), done);
+    }
+  }
+
+  private commit(ops: readonly ElementOp[], done: { added: number; removed: number }): void {
+    const now = this.clock();
+    for (const op of ops) {
+      if (op.kind === 'delete') {
+        this.view.delete(op.el.key);
+        done.removed++;
+        this.counts.removed++;
+      } else {
+        this.view.set(op.el.key, kernelExpiry(op.el, now, this.rule.maxTimeoutS));
+        done.added++;
+        this.counts.applied++;
+      }
+    }
+  }
+
+  private liveView(): Map<string, SetElement> {
+    const now = this.clock();
+    for (const [key, el] of this.view) if (!isLive(el, now)) this.view.delete(key);
+    return this.view;
+  }
+
+  /**
+   * Repairs a missing, incomplete or wrong structure (see {@link SetDriver.ensure}); counts one
+   * drift and one repair. Returns the elements left in the sets.
+   */
+  private async repair(state: KernelState): Promise<SetElement[]> {
+    if (state.structure === 'ok') return state.elements;
+    this.counts.drift++;
+    this.counts.repairs++;
+    this.log.warn({ structure: state.structure, problems: state.problems, drift: this.counts.drift }, `${this.name} structure drifted; repairing it`);
+    await this.driver.ensure(state);
+    return state.structure === 'wrong' ? (await this.driver.read(this.clock())).elements : state.elements;
+  }
+}
