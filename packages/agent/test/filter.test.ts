@@ -1,7 +1,13 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
-import { builtinFilter, builtinFilterNames } from '../src/filter/builtin.js';
+import { type JailConfig, parseConfig, silentLogger } from '@fleetban/shared';
 import { FilterError } from '../src/filter/filter-error.js';
-import { LineFilter, type FilterDefinition } from '../src/filter/line-filter.js';
+import { PROJECT_FILTER_DIR } from '../src/filter/filter-file.js';
+import { createJailFilter, type JailFilter } from '../src/filter/jail-filter.js';
+import { fixedTimeZone } from '../src/filter/date/time-zone.js';
+
 
 /**
  * Annotated samples for the built-in sshd filter. Lines are bare messages as `sshd -E file` writes
@@ -92,20 +98,46 @@ const PREFIXES = [
   { name: 'journal -o cat tag', p: 'sshd[1234]: ' },
 ];
 
+const NOW = Date.UTC(2025, 10, 21, 12, 0, 30);
+const SEARCH = [PROJECT_FILTER_DIR];
+
+/** A jail read from configuration text (so jail keys go through the real loader). */
+function jailOf(text: string): JailConfig {
+  const j = parseConfig(text, '').jails[0];
+  if (!j) throw new Error('no jail');
+  return j;
+}
+
+function filterOf(text: string, searchPath: readonly string[] = SEARCH): JailFilter {
+  return createJailFilter(jailOf(text), { logger: silentLogger(), clock: () => NOW, searchPath, zone: fixedTimeZone(0) });
+}
+
+function errorOf(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
+/** The old stage's answer shape: address, user and failregex index. */
+function hit(f: JailFilter, text: string): { ip: string; user: string; regex: number } | null {
+  const m = f.match({ path: '/var/log/auth.log', text, readMs: NOW, timeMs: 0 });
+  return m && { ip: m.ip, user: m.user, regex: m.regex };
+}
+
 for (const mode of ['normal', 'aggressive'] as const) {
   t.test(`sshd ${mode}: annotated samples`, async (tt) => {
-    const def = builtinFilter(mode === 'normal' ? 'sshd' : 'sshd-aggressive');
-    if (!def) throw new Error('missing builtin');
     for (const { name, p } of PREFIXES) {
-      const f = new LineFilter(def);
+      const f = filterOf(`[sshd]\nfilter = sshd[mode=${mode}]\n`);
       for (const s of samples) {
         const want = s.hit && (mode === 'aggressive' || s.mode !== 'aggressive') ? s.hit : null;
-        const got = f.match(p + s.line);
-        tt.same(got && { ip: got.ip, user: got.user, regex: got.regexIndex }, want, `${name}: ${s.note}: ${s.line}`);
+        tt.same(hit(f, p + s.line), want, `${name}: ${s.note}: ${s.line}`);
       }
       // every failregex line is exercised by at least one sample
       const c = f.counters();
-      tt.equal(c.perRegex.length, def.failregex.length);
+      tt.equal(c.perRegex.length, mode === 'normal' ? 4 : 9);
       tt.ok(c.perRegex.every((n) => n > 0), `${name}: every failregex matched a sample (${c.perRegex.join(',')})`);
       tt.equal(c.matched + c.missed, samples.length);
       tt.equal(c.ignored, 0);
@@ -113,87 +145,136 @@ for (const mode of ['normal', 'aggressive'] as const) {
   });
 }
 
-t.test('sshd: lines of other programs, or with junk before sshd, are not sshd failures', async (tt) => {
-  const f = new LineFilter(builtinFilter('sshd-aggressive') as FilterDefinition);
-  tt.equal(f.match('Nov 21 12:00:00 web-1 myapp[99]: Failed password for root from 192.0.2.66 port 40000 ssh2'), null);
-  tt.equal(f.match('GET /?q=Failed password for root from 192.0.2.66 port 40000 ssh2'), null);
-  tt.same(f.match('Nov 21 12:00:00 web-1 sshd[99]: error: maximum authentication attempts exceeded for root from 192.0.2.66 port 40000 ssh2 [preauth]'),
-    { ip: '192.0.2.66', user: 'root', regexIndex: 3 }, 'syslog "error: " level prefix');
+t.test('sshd: the date at the line start is the failure time; one inside the message is not', async (tt) => {
+  const f = filterOf('[sshd]\nfilter = sshd\n');
+  const m = f.match({ path: 'x', text: 'Nov 21 12:00:00 web-1 sshd[1234]: Failed password for root from 192.0.2.66 port 40000 ssh2', readMs: NOW, timeMs: 0 });
+  tt.equal(m?.timeMs, Date.UTC(2025, 10, 21, 12, 0, 0), 'syslog date (year from the clock), zone UTC');
+  const old = f.match({ path: 'x', text: 'Nov 21 11:00:00 web-1 sshd[1234]: Failed password for root from 192.0.2.66 port 40000 ssh2', readMs: NOW, timeMs: 0 });
+  tt.equal(old?.timeMs, NOW, 'a date more than a minute away counts as read now (fail2ban in operation)');
+  const journal = f.match({ path: 'journal', text: 'web-1 sshd[1234]: Failed password for root from 192.0.2.66 port 40000 ssh2', readMs: NOW, timeMs: NOW - 5000 });
+  tt.equal(journal?.timeMs, NOW - 5000, "a journal entry's time");
+  const iso = f.match({ path: 'x', text: '2025-11-21T11:59:59.5+00:00 web-1 sshd[1]: Invalid user x from 192.0.2.67 port 1', readMs: NOW, timeMs: 0 });
+  tt.equal(iso?.timeMs, Date.UTC(2025, 10, 21, 11, 59, 59));
+  const forged = filterOf('[sshd]\nfilter = sshd\n').match({ path: 'x', text: 'Failed password for invalid user Nov 21 11:00:00 from 192.0.2.66 port 4000 ssh2', readMs: NOW, timeMs: 0 });
+  tt.same(forged && { ip: forged.ip, user: forged.user, timeMs: forged.timeMs }, { ip: '192.0.2.66', user: 'Nov 21 11:00:00', timeMs: NOW }, 'a date in the user name is neither cut out nor used');
+  const future = f.match({ path: 'x', text: 'Nov 21 12:30:00 web-1 sshd[1234]: Failed password for root from 192.0.2.66 port 40000 ssh2', readMs: NOW, timeMs: 0 });
+  tt.equal(future?.timeMs, NOW, 'so does one in the future');
 });
 
-t.test('builtin names and fail2ban mode syntax', async (tt) => {
-  tt.same(builtinFilterNames(), ['sshd', 'sshd-aggressive']);
-  tt.same(builtinFilter('sshd[mode=normal]'), builtinFilter('sshd'));
-  tt.same(builtinFilter('sshd[mode=aggressive]'), builtinFilter('sshd-aggressive'));
-  tt.equal(builtinFilter('nginx-http-auth'), undefined);
-  const a = builtinFilter('sshd');
-  a?.failregex.push('mutated <HOST>');
-  tt.equal(builtinFilter('sshd')?.failregex.length, 4, 'callers get a copy');
+t.test('sshd: lines of other programs, or with junk before sshd, are not sshd failures', async (tt) => {
+  const f = filterOf('[sshd]\nfilter = sshd[mode=aggressive]\n');
+  tt.equal(hit(f, 'Nov 21 12:00:00 web-1 myapp[99]: Failed password for root from 192.0.2.66 port 40000 ssh2'), null);
+  tt.equal(hit(f, 'GET /?q=Failed password for root from 192.0.2.66 port 40000 ssh2'), null);
+  tt.same(hit(f, 'Nov 21 12:00:00 web-1 sshd[99]: error: maximum authentication attempts exceeded for root from 192.0.2.66 port 40000 ssh2 [preauth]'),
+    { ip: '192.0.2.66', user: 'root', regex: 3 }, 'syslog "error: " level prefix');
+});
+
+t.test('filter names, modes and the search path', async (tt) => {
+  const lines = samples.filter((s) => s.hit).map((s) => s.line);
+  const answers = (text: string): unknown[] => {
+    const f = filterOf(text);
+    return lines.map((l) => hit(f, l));
+  };
+  tt.same(answers('[sshd]\nfilter = sshd[mode=normal]\n'), answers('[sshd]\nfilter = sshd\n'), 'normal is the default mode');
+  tt.same(answers('[sshd]\nfilter = sshd\nmode = aggressive\n'), answers('[sshd]\nfilter = sshd[mode=aggressive]\n'), "the jail's mode key");
+  const missing = errorOf(() => filterOf('[web]\nfilter = nginx-http-auth\n'));
+  tt.ok(missing instanceof FilterError && missing.code === 'FILTER_INVALID' && missing.message.includes("no filter named 'nginx-http-auth'") &&
+    missing.message.includes(PROJECT_FILTER_DIR), String(missing));
+  const dir = mkdtempSync(join(tmpdir(), 'fleetban-filter-'));
+  writeFileSync(join(dir, 'myapp.conf'), '[Definition]\nfailregex = ^login failed from <HOST>$\n');
+  writeFileSync(join(dir, 'myapp.local'), '[Definition]\nfailregex = %(known/failregex)s\n            ^bad token from <ADDR>$\n');
+  const f = filterOf('[myapp]\nenabled = true\n', [PROJECT_FILTER_DIR, dir]);
+  tt.same(hit(f, 'login failed from 198.51.100.4'), { ip: '198.51.100.4', user: '', regex: 0 }, 'a filter in a user directory');
+  tt.same(hit(f, 'bad token from 2001:db8::4'), { ip: '2001:db8::4', user: '', regex: 1 }, 'its .local extends it with %(known/failregex)s');
+  const byPath = filterOf(`[x]\nfilter = ${join(dir, 'myapp.conf')}\n`);
+  tt.same(hit(byPath, 'bad token from 192.0.2.9'), { ip: '192.0.2.9', user: '', regex: 1 }, 'a filter named by path');
+  const jailOwn = filterOf('[myapp]\nfailregex = %(known/failregex)s\n  ^denied <HOST>$\n', [dir]);
+  tt.same(hit(jailOwn, 'denied 192.0.2.10'), { ip: '192.0.2.10', user: '', regex: 2 }, "a jail's failregex extends the filter's with %(known/failregex)s");
+});
+
+t.test('a filter that cannot be read or translated fails at load with its path', async (tt) => {
+  const dir = mkdtempSync(join(tmpdir(), 'fleetban-filter-'));
+  const cases: Array<[string, string, RegExp]> = [
+    ['bad-class.conf', '[Definition]\nfailregex = ^ok <HOST>$\n            ^bad [unclosed <HOST>\n', /failregex\[1\] \(line 2\) cannot be translated/],
+    ['bad-python.conf', '[Definition]\n\nfailregex = ^x (?<name>\\S+) <HOST>\n', /failregex\[0\] \(line 3\) cannot be translated .*"\(\?<"/],
+    ['locale.conf', '[Definition]\nprefregex = (?L)^x\nfailregex = <HOST>\n', /prefregex\[0\] \(line 2\) cannot be translated .*LOCALE/],
+    ['no-host.conf', '[Definition]\nfailregex = ^Failed password for \\S+\n', /failregex\[0\] \(line 2\) is not usable \(no failure-id group/],
+    ['bad-interp.conf', '[Definition]\nfailregex = ^%(nope)s <HOST>\n', /Definition\.failregex \(line 2\): expected %\(nope\)s to name a key/],
+    ['bad-date.conf', '[Definition]\nfailregex = <HOST>\ndatepattern = %%Y-%%q\n', /datepattern\[0\] \(line 3\) is not usable \(unknown % code/],
+    ['bad-percent.conf', '[Definition]\nfailregex = <HOST>\ndatepattern = %Y\n', /Definition\.datepattern \(line 3\): expected '%' followed by '%' or '\(name\)s'/],
+    ['no-def.conf', '[Init]\nx = 1\n', /has no \[Definition\] section/],
+    ['bad-syntax.conf', '[Definition]\nfailregex\n', /line 2/],
+  ];
+  for (const [file, text, re] of cases) {
+    writeFileSync(join(dir, file), text);
+    const path = join(dir, file);
+    const err = errorOf(() => filterOf(`[j]\nfilter = ${file.replace('.conf', '')}\n`, [dir]));
+    tt.ok(err instanceof FilterError && err.message.includes(path) && re.test(err.message), `${file}: ${String(err)}`);
+  }
 });
 
 t.test('ignoreregex vetoes a failure and counts it as ignored', async (tt) => {
-  const sshd = builtinFilter('sshd') as FilterDefinition;
-  const f = new LineFilter({ ...sshd, ignoreregex: [' for (?:invalid user )?monitor from '] });
-  tt.equal(f.match('Failed password for monitor from 192.0.2.30 port 40000 ssh2'), null);
-  tt.same(f.match('Failed password for root from 192.0.2.30 port 40001 ssh2'), { ip: '192.0.2.30', user: 'root', regexIndex: 0 });
-  tt.equal(f.match('Server listening on 0.0.0.0 port 22.'), null);
-  tt.same(f.counters(), { matched: 1, ignored: 1, missed: 1, perRegex: [1, 0, 0, 0] });
+  const f = filterOf('[sshd]\nignoreregex = for (?:invalid user )?monitor from\n');
+  tt.equal(hit(f, 'Failed password for monitor from 192.0.2.30 port 40000 ssh2'), null);
+  tt.same(hit(f, 'Failed password for root from 192.0.2.30 port 40001 ssh2'), { ip: '192.0.2.30', user: 'root', regex: 0 });
+  tt.equal(hit(f, 'Server listening on 0.0.0.0 port 22.'), null);
+  tt.same(f.counters(), { matched: 1, ignored: 1, missed: 1, unresolved: 0, perRegex: [1, 0, 0, 0] });
 });
 
 t.test('tags and Python syntax are translated once', async (tt) => {
-  const f = new LineFilter({
-    name: 'custom',
-    failregex: [
-      'login failed for (?P<who>\\w+)/(?P=who) at <IP4>',
-      'v6 only <IP6>$',
-      'addr <ADDR> user <F-USER>\\S+</F-USER>',
-      '^anchored <HOST>',
-      'proxy \\[Client <HOST>\\] user <F-ALT_USER>\\S+</F-ALT_USER>',
-      'literal \\(?P<x> paren <HOST>',
-    ],
-    ignoreregex: [],
-  });
-  tt.same(f.match('app: login failed for bob/bob at 198.51.100.1'), { ip: '198.51.100.1', user: '', regexIndex: 0 }, 'search, not anchored; (?P=name)');
-  tt.equal(f.match('app: login failed for bob/eve at 198.51.100.1'), null, 'back-reference must agree');
-  tt.same(f.match('v6 only 2001:DB8::0:1'), { ip: '2001:db8::1', user: '', regexIndex: 1 }, 'case, compression');
-  tt.equal(f.match('v6 only 198.51.100.1'), null, '<IP6> takes no IPv4');
-  tt.same(f.match('addr 203.0.113.4 user carol'), { ip: '203.0.113.4', user: 'carol', regexIndex: 2 });
-  tt.same(f.match('addr [2001:db8::4] user carol'), { ip: '2001:db8::4', user: 'carol', regexIndex: 2 }, '<ADDR> takes [v6]');
-  tt.equal(f.match('x anchored 203.0.113.5'), null, '^ anchors at the line start');
-  tt.same(f.match('anchored 203.0.113.5'), { ip: '203.0.113.5', user: '', regexIndex: 3 });
-  tt.same(f.match('proxy [Client 203.0.113.6] user dave'), { ip: '203.0.113.6', user: 'dave', regexIndex: 4 }, 'F-ALT_USER as user');
-  // `\(?P<x>` is an optional literal '(' then 'P<x>', in Python and after translation alike
-  tt.same(f.match('literal (P<x> paren 203.0.113.7'), { ip: '203.0.113.7', user: '', regexIndex: 5 }, 'escaped paren left alone');
-  tt.same(f.match('literal P<x> paren 203.0.113.7'), { ip: '203.0.113.7', user: '', regexIndex: 5 });
+  const f = filterOf(`[custom]
+filter =
+failregex = login failed for (?P<who>\\w+)/(?P=who) at <IP4>
+            v6 only <IP6>$
+            addr <ADDR> user <F-USER>\\S+</F-USER>
+            ^anchored <HOST>
+            proxy \\[Client <HOST>\\] user <F-ALT_USER>\\S+</F-ALT_USER>
+            literal \\(?P<x> paren <HOST>
+`);
+  tt.same(hit(f, 'app: login failed for bob/bob at 198.51.100.1'), { ip: '198.51.100.1', user: '', regex: 0 }, 'search, not anchored; (?P=name)');
+  tt.equal(hit(f, 'app: login failed for bob/eve at 198.51.100.1'), null, 'back-reference must agree');
+  tt.same(hit(f, 'v6 only 2001:DB8::0:1'), { ip: '2001:db8::1', user: '', regex: 1 }, 'case, compression');
+  tt.equal(hit(f, 'v6 only 198.51.100.1'), null, '<IP6> takes no IPv4');
+  tt.same(hit(f, 'addr 203.0.113.4 user carol'), { ip: '203.0.113.4', user: 'carol', regex: 2 });
+  tt.same(hit(f, 'addr [2001:db8::4] user carol'), { ip: '2001:db8::4', user: 'carol', regex: 2 }, '<ADDR> takes [v6]');
+  tt.equal(hit(f, 'x anchored 203.0.113.5'), null, '^ anchors at the line start');
+  tt.same(hit(f, 'anchored 203.0.113.5'), { ip: '203.0.113.5', user: '', regex: 3 });
+  tt.same(hit(f, 'proxy [Client 203.0.113.6] user dave'), { ip: '203.0.113.6', user: 'dave', regex: 4 }, 'F-ALT_USER as user');
+  // `\\(?P<x>` is an optional literal '(' then 'P<x>', in Python and after translation alike
+  tt.same(hit(f, 'literal (P<x> paren 203.0.113.7'), { ip: '203.0.113.7', user: '', regex: 5 }, 'escaped paren left alone');
+  tt.same(hit(f, 'literal P<x> paren 203.0.113.7'), { ip: '203.0.113.7', user: '', regex: 5 });
+  tt.same(hit(f, 'anchored host.example.com'), null, 'a DNS name is not resolved (counted)');
   tt.same(f.counters().perRegex, [1, 1, 2, 1, 1, 2]);
+  tt.equal(f.counters().unresolved, 1);
 });
 
 t.test('robust on long and hostile lines', async (tt) => {
-  const f = new LineFilter(builtinFilter('sshd-aggressive') as FilterDefinition);
+  const f = filterOf('[sshd]\nfilter = sshd[mode=aggressive]\n');
   const started = performance.now();
-  tt.equal(f.match(`Failed password for ${' from 192.0.2.1 port 1'.repeat(2500)} x`), null);
-  tt.equal(f.match(`Connection closed by invalid user ${'a 192.0.2.1 '.repeat(5000)}`), null);
-  tt.same(f.match(`Failed password for invalid user ${'x'.repeat(60000)} from 192.0.2.66 port 4000 ssh2`)?.ip, '192.0.2.66');
-  tt.equal(f.match(`Failed password for root from 192.0.2.66 port 4000 ssh2${' '.repeat(70000)}`), null, 'over maxLineChars: missed');
+  tt.equal(hit(f, `Failed password for ${' from 192.0.2.1 port 1'.repeat(2500)} x`), null);
+  tt.equal(hit(f, `Connection closed by invalid user ${'a 192.0.2.1 '.repeat(5000)}`), null);
+  tt.same(hit(f, `Failed password for invalid user ${'x'.repeat(60000)} from 192.0.2.66 port 4000 ssh2`)?.ip, '192.0.2.66');
+  tt.equal(hit(f, `Failed password for root from 192.0.2.66 port 4000 ssh2${' '.repeat(70000)}`), null, 'over the length limit: missed');
   tt.ok(performance.now() - started < 2000, `hostile lines took ${Math.round(performance.now() - started)} ms`);
 });
 
-t.test('a bad regex is a FilterError naming the filter, the index and the source', async (tt) => {
-  const cases: Array<{ def: FilterDefinition; list: string; index: number; source: string }> = [
-    { def: { name: 'broken', failregex: ['^ok <HOST>$', 'Failed (for <HOST>'], ignoreregex: [] }, list: 'failregex', index: 1, source: 'Failed (for <HOST>' },
-    { def: { name: 'nohost', failregex: ['Failed password for \\S+'], ignoreregex: [] }, list: 'failregex', index: 0, source: 'Failed password for \\S+' },
-    { def: { name: 'badignore', failregex: ['x <HOST>'], ignoreregex: ['ok', '[unclosed'] }, list: 'ignoreregex', index: 1, source: '[unclosed' },
+t.test('a bad regex in a jail is a FilterError naming the filter, the index and the source', async (tt) => {
+  const cases: Array<{ text: string; list: string; index: number; source: string }> = [
+    { text: '[broken]\nfilter =\nfailregex = ^ok <HOST>$\n  Failed (for <HOST>\n', list: 'failregex', index: 1, source: 'Failed (for <HOST>' },
+    { text: '[nohost]\nfilter =\nfailregex = Failed password for \\S+\n', list: 'failregex', index: 0, source: 'Failed password for \\S+' },
+    { text: '[badignore]\nfilter =\nfailregex = x <HOST>\nignoreregex = ok\n  [unclosed\n', list: 'ignoreregex', index: 1, source: '[unclosed' },
   ];
   for (const c of cases) {
+    const jail = jailOf(c.text);
     try {
-      LineFilter.compile(c.def);
-      tt.fail(`${c.def.name}: expected a FilterError`);
+      createJailFilter(jail, { logger: silentLogger(), clock: () => NOW, searchPath: SEARCH });
+      tt.fail(`${jail.name}: expected a FilterError`);
     } catch (err) {
-      tt.ok(err instanceof FilterError, `${c.def.name}: FilterError`);
+      tt.ok(err instanceof FilterError, `${jail.name}: FilterError`);
       const e = err as FilterError;
       tt.equal(e.code, 'FILTER_INVALID');
-      tt.same(e.regex, { filter: c.def.name, list: c.list, index: c.index, source: c.source });
-      tt.ok(e.message.includes(`filter ${c.def.name}: ${c.list}[${c.index}]`), e.message);
+      tt.has(e.regex, { filter: `jail ${jail.name}`, list: c.list, index: c.index, source: c.source });
+      tt.ok(e.message.includes(`filter jail ${jail.name}: ${c.list}[${c.index}]`), e.message);
       tt.ok(e.message.endsWith(c.source), e.message);
     }
   }

@@ -22,3 +22,8 @@ export * from './nats/ban-list.js';
 export * from './nats/admin-request.js';
 export * from './policy/failure-window.js';
 export * from './policy/bantime.js';
+export * from './f2bconf/ini-file.js';
+export * from './f2bconf/conf-store.js';
+export * from './f2bconf/interpolate.js';
+export * from './f2bconf/tag-substitution.js';
+export * from './f2bconf/definition.js';

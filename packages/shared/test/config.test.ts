@@ -130,7 +130,7 @@ t.test('defaults', async (tt) => {
       creds: '',
       stateDir: '/var/lib/fleetban',
     },
-    agent: { enforcer: 'auto', onStop: 'flush', heartbeatMs: 5000, reconcileMs: 30000, pollMs: 100, buffer: 10000, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864 },
+    agent: { enforcer: 'auto', onStop: 'flush', heartbeatMs: 5000, reconcileMs: 30000, pollMs: 100, buffer: 10000, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864, filterPath: [] },
     controller: { ignoreip: [], expireMs: 1000, eventsMaxAgeMs: 86_400_000, maxTracked: 100000 },
     jails: [],
     jailDefaults: {
@@ -146,6 +146,7 @@ t.test('defaults', async (tt) => {
       bantimeMs: 600_000,
       maxmatches: 5,
       increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 },
+      filterPath: [],
       options: {},
     },
   });
@@ -236,7 +237,7 @@ t.test('a full 3-jail file', async (tt) => {
     creds: '/etc/fleetban/host.creds',
     stateDir: '/srv/fleetban',
   });
-  tt.same(c.agent, { enforcer: 'nftables', onStop: 'keep', heartbeatMs: 2000, reconcileMs: 60_000, pollMs: 250, buffer: 500, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864 });
+  tt.same(c.agent, { enforcer: 'nftables', onStop: 'keep', heartbeatMs: 2000, reconcileMs: 60_000, pollMs: 250, buffer: 500, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864, filterPath: [] });
   tt.same(c.controller, {
     ignoreip: ['192.0.2.0/24', '2001:db8::/32', '198.51.100.7'],
     expireMs: 2000,
@@ -261,6 +262,7 @@ t.test('a full 3-jail file', async (tt) => {
     bantimeMs: 3_600_000,
     maxmatches: 3,
     increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 },
+    filterPath: [],
   });
   tt.equal(nginx?.enabled, true);
   tt.equal(nginx?.filter, 'nginx-auth');
@@ -368,7 +370,9 @@ const BAD_VALUES: Array<[string, string, string, number, string]> = [
   ['[sshd]\nbantime.maxtime = -1', 'sshd', 'bantime.maxtime', 2, 'or 0 for none'],
   ['[sshd]\nbantime.rndtime = 1q', 'sshd', 'bantime.rndtime', 2, 'or 0 for none'],
   ['[DEFAULT]\nbantime = soon', 'DEFAULT', 'bantime', 2, 'or -1 for permanent'],
-  ['[sshd]\nlogpath = %(sshd_log)s', 'sshd', 'logpath', 2, '%(name)s interpolation is not supported yet'],
+  ['[sshd]\nlogpath = %(sshd_log)s', 'sshd', 'logpath', 2, '%(sshd_log)s to name a key of [sshd] or [DEFAULT]'],
+  ['[sshd]\nmaxretry = 5%', 'sshd', 'maxretry', 2, "'%' followed by '%' or '(name)s'"],
+  ['[agent]\nfilter_path = filters', 'agent', 'filter_path', 2, 'absolute directory paths'],
 ];
 
 t.test('every bad value names file, key and what was expected', async (tt) => {
@@ -520,4 +524,62 @@ t.test('syntax errors from a loaded file name it', async (tt) => {
   const dir = tt.testdir({ 'bad.conf': '# fine\nbantime = 1h\n' });
   const file = join(dir, 'bad.conf');
   expectConfigError(tt, () => loadConfig(file, opts), { file, key: 'line 2', expected: 'a [section] header before the first key' });
+});
+
+t.test('%(name)s interpolation and [INCLUDES], as fail2ban reads them', async (tt) => {
+  const dir = tt.testdir({
+    'paths-common.conf': '[INCLUDES]\nafter = paths-overrides.local\n[DEFAULT]\nsyslog_authpriv = /var/log/auth.log\nsshd_log = %(syslog_authpriv)s\nsshd_backend = %(default_backend)s\napache_error_log = /var/log/apache2/*error.log\n',
+    'paths-debian.conf': '[INCLUDES]\nbefore = paths-common.conf\n[DEFAULT]\nsyslog_mail = /var/log/mail.log\n',
+    'jail.local': `[INCLUDES]
+before = paths-debian.conf
+
+[DEFAULT]
+my_nets = 192.0.2.0/24 198.51.100.0/24
+ignoreip = 127.0.0.1/8 %(my_nets)s
+bantime = 1h
+hours = 2
+long = %(hours)sh
+
+[agent]
+filter_path = /etc/fleetban/filter.d
+              /srv/filters
+
+[sshd]
+enabled = true
+logpath = %(sshd_log)s
+action = %(action_mwl)s
+failregex = %(known/failregex)s
+            ^extra <HOST>$
+mode = aggressive
+
+[apache]
+logpath = %(apache_error_log)s
+filter = %(__name__)s-auth
+bantime = %(long)s
+`,
+  });
+  const c = loadConfig(join(dir, 'jail.local'), opts);
+  const [sshd, apache] = c.jails;
+  tt.same(sshd?.logpath, ['/var/log/auth.log'], 'a DEFAULT of an included file, through two levels');
+  tt.same(sshd?.ignoreip, ['127.0.0.0/8', '192.0.2.0/24', '198.51.100.0/24'], 'a helper key of DEFAULT (not a typo: something refers to it)');
+  tt.same(sshd?.failregex, ['%(known/failregex)s', '^extra <HOST>$'], '%(known/...)s is left for the filter stage');
+  tt.equal(sshd?.options.action?.value, '%(action_mwl)s', 'a fail2ban-only key with an unknown reference is kept as written');
+  tt.equal(sshd?.options.mode?.value, 'aggressive');
+  tt.same(apache?.logpath, ['/var/log/apache2/*error.log']);
+  tt.equal(apache?.filter, 'apache-auth', '%(__name__)s is the section name');
+  tt.equal(apache?.bantimeMs, 7_200_000, 'nested references');
+  tt.throws(() => parseConfig('[DEFAULT]\nx = %(bantime)s\n[j]\nbantime = %(x)s\n', FILE, opts), /at most 10 levels/, 'a loop is an error');
+  tt.same(c.agent.filterPath, ['/etc/fleetban/filter.d', '/srv/filters']);
+  tt.same(sshd?.filterPath, ['/etc/fleetban/filter.d', '/srv/filters'], 'every jail gets the filter path');
+  tt.throws(() => parseConfig('[sshd]\nfindtime = %%(x)s\n', FILE, opts), 'a literal %% stays a % (and is then a bad duration)');
+});
+
+t.test('a .local next to the file overrides it, and KNOWN values stay reachable', async (tt) => {
+  const dir = tt.testdir({
+    'fleetban.conf': '[DEFAULT]\nmaxretry = 5\n[sshd]\nenabled = false\nignoreip = 192.0.2.1\n',
+    'fleetban.local': '[sshd]\nenabled = true\nignoreip = %(known/ignoreip)s 192.0.2.2\n',
+  });
+  const [sshd] = loadConfig(join(dir, 'fleetban.conf'), opts).jails;
+  tt.equal(sshd?.enabled, true);
+  tt.same(sshd?.ignoreip, ['192.0.2.1', '192.0.2.2']);
 });

@@ -11,6 +11,8 @@ export interface LogLine {
   text: string;
   /** Clock time when the bytes were read (ms since the epoch). */
   readMs: number;
+  /** When the source says the line was written (journal entry time, Docker's `time`); 0 when it does not know. */
+  timeMs: number;
 }
 
 /** Options of {@link FileTail}. */
@@ -334,7 +336,7 @@ export class FileTail {
     if (e === s) return; // empty lines carry nothing to match
     this.lines++;
     try {
-      this.onLine({ path: f.path, text: b.toString('utf8', s, e), readMs });
+      this.onLine({ path: f.path, text: b.toString('utf8', s, e), readMs, timeMs: 0 });
     } catch (err) {
       this.log.error({ err, path: f.path }, 'line consumer threw; line dropped');
     }

@@ -32,7 +32,7 @@ export const JAIL_KEYS: readonly string[] = [
 ];
 
 /** Defaults of a jail before `[DEFAULT]` applies; `filter` defaults to the jail's name, `maxmatches` to `maxretry`. */
-export const JAIL_DEFAULTS: Omit<JailConfig, 'name' | 'filter' | 'maxmatches' | 'options'> = {
+export const JAIL_DEFAULTS: Omit<JailConfig, 'name' | 'filter' | 'maxmatches' | 'options' | 'filterPath'> = {
   enabled: false,
   logpath: [],
   failregex: [],
@@ -58,20 +58,40 @@ export interface JailSections {
   readonly jails: JailConfig[];
 }
 
+/** How jail sections are read from merged files (see load.ts). */
+export interface JailReadContext {
+  /** Whether an entry's key is checked against the known keys (entries of included files are not). */
+  readonly checked: (e: IniEntry) => boolean;
+  /** The value of a raw option, interpolated where possible (kept as written where not). */
+  readonly raw: (section: string, e: IniEntry) => string;
+  /** `[DEFAULT]`'s entries as seen from `section` (interpolated in it). */
+  readonly inherited: (section: string) => IniEntry[];
+  /** `[agent] filter_path`, given to every jail. */
+  readonly filterPath: readonly string[];
+}
+
+const PLAIN: JailReadContext = {
+  checked: () => true,
+  raw: (_s, e) => e.value,
+  inherited: () => [],
+  filterPath: [],
+};
+
 /**
  * Reads `[DEFAULT]` (`defaults`, absent when the file has none) and every jail section, in order.
  * `[DEFAULT]` is checked on its own too, so a bad default is reported at its line even when no
  * jail uses it. Throws ConfigError.
  */
-export function readJailSections(defaults: IniSection | undefined, jails: readonly IniSection[]): JailSections {
-  const inherited = defaults?.entries ?? [];
-  checkKnownKeys(inherited, JAIL_KEYS, isFail2banOnlyKey);
+export function readJailSections(defaults: IniSection | undefined, jails: readonly IniSection[], ctx: JailReadContext = PLAIN): JailSections {
+  const own = defaults?.entries ?? [];
+  checkKnownKeys(own.filter(ctx.checked), JAIL_KEYS, isFail2banOnlyKey);
+  const inherited = (section: string): readonly IniEntry[] => (ctx === PLAIN ? own : ctx.inherited(section));
   return {
-    jailDefaults: readJail('', entryMap(inherited)),
+    jailDefaults: readJail('', entryMap(own), ctx),
     jails: jails.map((section) => {
       checkJailName(section);
-      checkKnownKeys(section.entries, JAIL_KEYS, isFail2banOnlyKey);
-      return readJail(section.name, entryMap(inherited, section.entries));
+      checkKnownKeys(section.entries.filter(ctx.checked), JAIL_KEYS, isFail2banOnlyKey);
+      return readJail(section.name, entryMap(inherited(section.name), section.entries), ctx);
     }),
   };
 }
@@ -80,7 +100,7 @@ export function readJailSections(defaults: IniSection | undefined, jails: readon
  * Reads one jail from its effective entries (`[DEFAULT]`'s overridden by the jail's own, see
  * `entryMap`). Unknown keys are not checked here. Throws ConfigError.
  */
-export function readJail(name: string, entries: ReadonlyMap<string, IniEntry>): JailConfig {
+export function readJail(name: string, entries: ReadonlyMap<string, IniEntry>, ctx: JailReadContext = PLAIN): JailConfig {
   const d = JAIL_DEFAULTS;
   const maxretry = readOr(entries, 'maxretry', readPositiveInt, d.maxretry);
   return {
@@ -96,7 +116,8 @@ export function readJail(name: string, entries: ReadonlyMap<string, IniEntry>): 
     bantimeMs: readOr(entries, 'bantime', readDuration('permanent-allowed'), d.bantimeMs),
     maxmatches: readOr(entries, 'maxmatches', readNonNegativeInt, maxretry),
     increment: readIncrement(entries),
-    options: Object.fromEntries([...entries].map(([k, e]) => [k, { value: e.value, file: e.file, section: e.section, line: e.line }])),
+    filterPath: ctx.filterPath,
+    options: Object.fromEntries([...entries].map(([k, e]) => [k, { value: ctx.raw(name || e.section, e), file: e.file, section: e.section, line: e.line }])),
   };
 }
 

@@ -36,6 +36,8 @@ export interface JailConfig {
   /** maxmatches; default = maxretry. */
   readonly maxmatches: number;
   readonly increment: BantimeIncrement;
+  /** Extra filter directories (`[agent] filter_path`), searched after the built-in ones; loaded files always set it. */
+  readonly filterPath?: readonly string[];
   /**
    * Every key of the jail as written ([DEFAULT]'s overridden by the jail's own), fail2ban-only
    * keys included (backend, journalmatch, port, protocol, datepattern, ...), with where each was
@@ -79,6 +81,11 @@ export interface AgentConfig {
   readonly maxLineBytes: number;
   /** spool: bytes of unpublished failures kept on disk under state_dir when NATS is slow or down; default 64 MiB. */
   readonly spoolBytes: number;
+  /**
+   * filter_path: extra filter directories, searched after the project's filter.d and
+   * /etc/fail2ban/filter.d; default none.
+   */
+  readonly filterPath: readonly string[];
 }
 
 /** The `[controller]` section. */

@@ -28,11 +28,9 @@ export function entryMap(...lists: ReadonlyArray<readonly IniEntry[]>): Map<stri
   return map;
 }
 
-const INTERPOLATION = /%\([^)]*\)s/;
-
 /**
- * Reads `key` from `entries` with `read`, or returns `fallback` when it is not set. A value that
- * uses `%(name)s` interpolation is refused, since interpolation is not implemented yet.
+ * Reads `key` from `entries` with `read`, or returns `fallback` when it is not set. (Entries of a
+ * loaded file interpolate `%(name)s` when their value is read; see load.ts.)
  */
 export function readOr<T>(
   entries: ReadonlyMap<string, IniEntry>,
@@ -42,9 +40,6 @@ export function readOr<T>(
 ): T {
   const e = entries.get(key);
   if (e === undefined) return fallback;
-  if (INTERPOLATION.test(e.value)) {
-    throw invalidValue(e, 'a literal value (%(name)s interpolation is not supported yet)');
-  }
   return read(e);
 }
 
@@ -144,6 +139,13 @@ export function words(s: string): string[] {
 /** Non-blank lines, each kept verbatim (failregex, ignoreregex). */
 export function readLines(e: IniEntry): string[] {
   return e.value.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** Absolute directory paths separated by whitespace, newlines or commas (filter_path). */
+export function readDirs(e: IniEntry): string[] {
+  const dirs = words(e.value);
+  if (!dirs.every((d) => isAbsolute(d))) throw invalidValue(e, 'absolute directory paths, space or newline separated, such as /etc/fleetban/filter.d');
+  return dirs;
 }
 
 /**

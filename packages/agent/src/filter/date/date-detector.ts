@@ -1,0 +1,212 @@
+/**
+ * Finds the date of a log line the way fail2ban's date detector does: it first tries the template
+ * that hit last (within the same boundaries when it is not anchored), and only on a miss or a
+ * conflict searches the list in order, preferring the match nearest the line start; templates
+ * that hit often move up the list. `datepattern` replaces the list with one or more templates;
+ * `{^LN-BEG}` and `{DEFAULT}` select (anchored) defaults, `{DATE}` wraps the defaults in a
+ * pre-match, `{NONE}` means the line has no date.
+ */
+
+import type { DateContext } from './strptime.js';
+import { exYearRegex } from './strptime.js';
+import { type DateMatch, DateTemplate, LINE_BEGIN, LINE_END } from './date-template.js';
+import { cacheTemplate, cachedTemplate, defaultTemplates, patternKey, patternTemplate, wrappedTemplate } from './template-cache.js';
+
+interface Slot {
+  readonly template: DateTemplate;
+  hits: number;
+  lastUsed: number;
+  distance: number;
+}
+
+const FAR = 0x7fffffff;
+const DATE_PREMATCH = /(?<!\\)\{DATE\}/gi;
+
+/** A found date: the match and the template that found it. */
+export interface TimeMatch {
+  readonly match: DateMatch;
+  readonly template: DateTemplate;
+}
+
+/** Python's `s[i]` (negative i counts from the end), '' when out of range. */
+function at(s: string, i: number): string {
+  return (i < 0 ? s[s.length + i] : s[i]) ?? '';
+}
+
+const ALNUM = /^[\p{L}\p{N}]$/u;
+
+/** A date detector (one per filter: it keeps state about the log it reads). */
+export class DateDetector {
+  private readonly slots: Slot[] = [];
+  private readonly known = new Set<string>();
+  private lastPos: [number, string, string] = [1, '', ''];
+  private lastEndPos: [number, string, string] = [FAR, '', ''];
+  private lastIdx = FAR;
+  private firstUnused = 0;
+  private readonly exYear: string;
+
+  /**
+   * `now` is the clock (ms) used for template bookkeeping; `wallNowMs` fixes the range of `%ExY`
+   * (2000 to three years after it).
+   */
+  constructor(private readonly now: () => number, wallNowMs: number) {
+    this.exYear = exYearRegex(wallNowMs);
+  }
+
+  /** The templates in their current order. */
+  get templates(): readonly DateTemplate[] {
+    return this.slots.map((s) => s.template);
+  }
+
+  private append(t: DateTemplate, ignoreDup = false): void {
+    if (this.known.has(t.name)) {
+      if (ignoreDup) return;
+      throw new Error(`there is already a date template named ${t.name}`);
+    }
+    t.compile();
+    this.known.add(t.name);
+    this.slots.push({ template: t, hits: 0, lastUsed: 0, distance: FAR });
+  }
+
+  /** Adds one `datepattern` line. Throws Error (bad pattern) or RegexSyntaxError. */
+  appendPattern(pattern: string): void {
+    const key = patternKey(pattern);
+    let t = cachedTemplate(key, this.exYear);
+    if (!t) {
+      if (key === '{^LN-BEG}' || key === '{DEFAULT}') {
+        this.addDefaults(key === '{^LN-BEG}' ? (x) => (x.flags & LINE_BEGIN) !== 0 : undefined);
+        return;
+      }
+      if (key.includes('{DATE}')) {
+        this.addDefaults(undefined, pattern, false);
+        return;
+      }
+      t = key === '{NONE}' ? patternTemplate('{UNB}^', this.exYear, key) : patternTemplate(pattern, this.exYear, key);
+      cacheTemplate(key, this.exYear, t);
+    }
+    this.append(t);
+  }
+
+  /** Adds fail2ban's default templates (all of them, or those `filter` keeps). */
+  addDefaults(filter?: (t: DateTemplate) => boolean, preMatch?: string, all = true): void {
+    const ignoreDup = this.slots.length > 0;
+    const d = defaultTemplates(this.exYear);
+    for (let t of all ? d.all : d.plain) {
+      if (filter && !filter(t)) continue;
+      if (preMatch !== undefined) {
+        t = wrappedTemplate(t, this.exYear, (s) => preMatch.replace(DATE_PREMATCH, () => DateTemplate.unboundPattern(s)));
+      }
+      this.append(t, ignoreDup);
+    }
+  }
+
+  /** The date of `line`, or null. Updates the detector's state (template order, last position). */
+  matchTime(line: string): TimeMatch | null {
+    if (this.slots.length === 0) this.addDefaults();
+    let match: DateMatch | null = null;
+    let found: { m: DateMatch; distance: number; i: number } | null = null;
+    let foundDistance = FAR;
+    let ignoreBySearch = FAR;
+    let i = this.lastIdx;
+    let slot: Slot | undefined;
+    if (i < this.slots.length) {
+      slot = this.slots[i] as Slot;
+      const t = slot.template;
+      if (t.flags & (LINE_BEGIN | LINE_END)) {
+        match = t.matchDate(line);
+        ignoreBySearch = i;
+      } else {
+        const [distance, before, first] = this.lastPos;
+        const [endpos, last, after] = this.lastEndPos;
+        const startOk = line.slice(Math.max(0, distance - 1), distance) === before ||
+          (line.slice(distance, distance + 1) === first && !ALNUM.test(first));
+        const endOk = line.slice(endpos, endpos + 1) === after ||
+          (line.slice(Math.max(0, endpos - 1), endpos) === last && !ALNUM.test(last));
+        if (startOk && endOk) match = t.matchDate(line, distance, endpos);
+        else {
+          match = t.matchDate(line);
+          ignoreBySearch = i;
+        }
+      }
+      if (match) {
+        const distance = match.index;
+        const endpos = match.index + match[0].length;
+        if (!(this.slots.length === 1 || t.flags & (LINE_BEGIN | LINE_END) || (distance === this.lastPos[0] && endpos === this.lastEndPos[0]))) {
+          found = { m: match, distance, i };
+          foundDistance = distance;
+          match = null;
+        }
+      }
+    }
+    if (!match) {
+      for (i = 0; i < this.slots.length; i++) {
+        if (i === ignoreBySearch) continue;
+        slot = this.slots[i] as Slot;
+        const t = slot.template;
+        match = t.matchDate(line);
+        if (!match) continue;
+        const distance = match.index;
+        if (i + 1 >= this.slots.length) break;
+        if (t.flags & (LINE_BEGIN | LINE_END)) break;
+        if (distance === 0 && slot.hits && !(this.slots[i + 1] as Slot).template.hits) break;
+        if (distance > slot.distance || distance > this.lastPos[0]) {
+          if (distance < foundDistance) {
+            found = { m: match, distance, i };
+            foundDistance = distance;
+          }
+          match = null;
+          continue;
+        }
+        break;
+      }
+      if (!match && found) {
+        match = found.m;
+        i = found.i;
+        slot = this.slots[i] as Slot;
+      }
+    }
+    if (!match || !slot) return null;
+    const distance = match.index;
+    const endpos = match.index + match[0].length;
+    slot.hits++;
+    slot.lastUsed = this.now();
+    slot.distance = distance;
+    if (this.firstUnused === i) this.firstUnused++;
+    this.lastPos = [distance, line.slice(Math.max(0, distance - 1), distance), at(line, distance)];
+    this.lastEndPos = [endpos, at(line, endpos - 1), line.slice(endpos, endpos + 1)];
+    if (i && i !== this.lastIdx) i = this.reorder(i);
+    this.lastIdx = i;
+    return { match, template: slot.template };
+  }
+
+  /** The time (seconds) of a found date, or null when its text is not a valid date. */
+  getTime(found: TimeMatch, ctx: DateContext): number | null {
+    return found.template.getDate(found.match, ctx);
+  }
+
+  private weight(s: Slot): number {
+    return (s.hits * s.template.weight) / Math.max(1, s.distance);
+  }
+
+  /** Moves a template that hits up the list (fail2ban's bubble-up). */
+  private reorder(num: number): number {
+    const slots = this.slots;
+    const slot = slots[num] as Slot;
+    const untime = slot.lastUsed - 300_000;
+    const weight = this.weight(slot);
+    let pos = this.firstUnused < num ? this.firstUnused : Math.floor(num / 2);
+    const movable = (): boolean => {
+      const p = slots[pos] as Slot;
+      return weight > this.weight(p) || untime > p.lastUsed;
+    };
+    if (!movable()) {
+      if (pos === num - 1) return num;
+      pos = num - 1;
+      if (!movable()) return num;
+    }
+    slots.splice(num, 1);
+    slots.splice(pos, 0, slot);
+    while (this.firstUnused < slots.length && (slots[this.firstUnused] as Slot).hits) this.firstUnused++;
+    return pos;
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * One prefregex, failregex or ignoreregex of a filter: fail2ban's tags resolved, translated from
+ * Python once, searched in the line buffer. Knows which captures are fail2ban's fields (`ip4`,
+ * `ip6`, `dns`, `fid`, `user`, `mlfid`, `content`, ... and every `<F-NAME>`), merges `alt_*`
+ * captures into their field and `tuple_*` captures into a tuple, and, for multi-line buffers,
+ * which lines of the buffer a match used.
+ */
+
+import { type PyRegex, translatePython } from './pyre/pyre.js';
+import { RegexSyntaxError } from './pyre/regex-error.js';
+import { resolveTags, scopeGroupFlags, tagGroupName, type UseDns } from './tags.js';
+
+/** A line of the buffer: text before the date, the date text, text after it. */
+export type TupleLine = readonly [pre: string, date: string, post: string];
+
+/** Captured fields of a match (fail2ban's groupdict): every named group, unset ones undefined. */
+export type Fields = Record<string, unknown>;
+
+const FAILURE_ID_GROUPS = ['fid', 'ip4', 'ip6', 'dns'] as const;
+const FAILURE_ID_PRESENT = [...FAILURE_ID_GROUPS, 'mlfid'];
+const COMPLEX_NAME = /^(alt_|tuple_)(.*?)(?:_\d+)?$/;
+
+/** The text a buffer of lines is searched in: the lines without their dates, each ended by "\n". */
+export function bufferText(lines: readonly TupleLine[]): string {
+  if (lines.length === 1) {
+    const l = lines[0] as TupleLine;
+    return `${l[0]}${l[2]}\n`;
+  }
+  let s = '';
+  for (const l of lines) s += `${l[0]}${l[2]}\n`;
+  return s;
+}
+
+/** The result of one search. */
+export interface RegexMatch {
+  readonly m: RegExpExecArray;
+  /** Buffer lines the match spans (skipped lines removed). */
+  readonly matched: readonly TupleLine[];
+  /** Buffer lines outside it (and lines a `<SKIPLINES>` skipped). */
+  readonly unmatched: readonly TupleLine[];
+}
+
+/** A compiled regex of a filter. */
+export class FilterRegex {
+  /** The regex as the filter wrote it (tags not resolved). */
+  readonly source: string;
+  private readonly py: PyRegex;
+  private readonly names: string[];
+  private readonly indexes: number[];
+  private readonly alts: Array<[string, string]> = [];
+  private readonly tuples: Array<[string, string]> = [];
+  private readonly skipLines: number[] = [];
+
+  /** Throws RegexSyntaxError. */
+  constructor(source: string, opts: { multiline: boolean; useDns: UseDns }) {
+    this.source = source;
+    const python = scopeGroupFlags(resolveTags(source, opts.useDns));
+    if (python.trim() === '') throw new RegexSyntaxError('an empty regex cannot be used', source, 0);
+    this.py = translatePython(python, { multiline: opts.multiline });
+    this.names = [...this.py.names.keys()];
+    this.indexes = this.names.map((n) => this.py.names.get(n) as number);
+    for (const name of [...this.names].sort()) {
+      if (name.length <= 4) continue;
+      const m = COMPLEX_NAME.exec(name);
+      if (!m) continue;
+      const target = tagGroupName(m[2] as string);
+      (m[1] === 'alt_' ? this.alts : this.tuples).push([name, target]);
+    }
+    for (let i = 0; this.py.names.has(`skiplines${i}`); i++) this.skipLines.push(this.py.names.get(`skiplines${i}`) as number);
+  }
+
+  /** True when the regex has a group that identifies a failure (address, `fid` or `mlfid`). */
+  hasFailureId(): boolean {
+    return FAILURE_ID_PRESENT.some((g) => this.py.names.has(g));
+  }
+
+  /** True when the regex has a capture called `name`. */
+  has(name: string): boolean {
+    return this.py.names.has(name);
+  }
+
+  /** Searches `buf` (the text of `lines`, see {@link bufferText}); null when it does not match. */
+  search(buf: string, lines: readonly TupleLine[]): RegexMatch | null {
+    const m = this.py.re.exec(buf);
+    if (m === null) return null;
+    if (lines.length <= 1) return { m, matched: lines, unmatched: [] };
+    const start = m.index;
+    const end = start + m[0].length;
+    const lineStart = buf.lastIndexOf('\n', start) + 1;
+    // (an empty match at 0 makes Python look from the end: index("\n", -1))
+    const nlEnd = buf.indexOf('\n', end - 1 < 0 ? buf.length - 1 : end - 1);
+    const lineEnd = nlEnd < 0 ? buf.length : nlEnd + 1;
+    const first = countNewlines(buf, 0, lineStart);
+    const last = countNewlines(buf, 0, lineEnd);
+    const matched = lines.slice(first, last);
+    const unmatched = lines.slice(0, first);
+    const skipped = this.skippedLines(m);
+    let n = 0;
+    for (const s of skipped) {
+      for (let k = n; k < matched.length; k++) {
+        const l = matched[k] as TupleLine;
+        if (l[0] + l[2] === s) {
+          unmatched.push(...matched.splice(k, 1));
+          n = k;
+          break;
+        }
+      }
+    }
+    unmatched.push(...lines.slice(last));
+    return { m, matched, unmatched };
+  }
+
+  private skippedLines(m: RegExpExecArray): string[] {
+    if (this.skipLines.length === 0) return [];
+    let s = '';
+    for (const i of this.skipLines) s += m[i] ?? '';
+    return s === '' ? [] : s.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/).filter((l, k, all) => k < all.length - 1 || l !== '');
+  }
+
+  /** The captured fields of a match, `alt_*` and `tuple_*` merged as fail2ban merges them. */
+  fields(m: RegExpExecArray): Fields {
+    const f: Fields = {};
+    for (let i = 0; i < this.names.length; i++) f[this.names[i] as string] = m[this.indexes[i] as number];
+    for (const [k, n] of this.alts) {
+      const v = f[k];
+      if (v && !f[n]) f[n] = v;
+    }
+    for (const [k, n] of this.tuples) {
+      const v = f[k];
+      const t = f[n];
+      f[n] = Array.isArray(t) ? [...(t as unknown[]), v] : [t, v];
+    }
+    return f;
+  }
+
+  /** The failure id of a match: the first set of `groups` (fid, ip4, ip6, dns by default). */
+  failureId(m: RegExpExecArray, groups: readonly string[] = FAILURE_ID_GROUPS): string | undefined {
+    for (const g of groups) {
+      const i = this.py.names.get(g);
+      if (i !== undefined && m[i] !== undefined) return m[i];
+    }
+    return undefined;
+  }
+}
+
+function countNewlines(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = s.indexOf('\n', from); i >= 0 && i < to; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}

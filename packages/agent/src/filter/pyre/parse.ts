@@ -1,0 +1,425 @@
+/**
+ * Parser for Python's `re` syntax (as of Python 3.11, str patterns): named groups `(?P<n>...)`,
+ * back-references `(?P=n)` and `\1`, conditionals `(?(n)yes|no)`, inline flags (global `(?aimsx)`
+ * at the start, scoped `(?i-s:...)`), atomic groups and possessive quantifiers, `{,n}`, literal
+ * `{` where no quantifier is meant, `\A`, `\Z`, octal and `\x`/`\u`/`\U` escapes, verbose mode.
+ * Anything Python would refuse, and the few things JavaScript cannot express (`(?L)`, `\N{...}`),
+ * is a {@link RegexSyntaxError} naming the construct.
+ */
+
+import type { ClassEscape, ClassItem, GroupKind, Node, ParsedPattern } from './ast.js';
+import { RegexSyntaxError } from './regex-error.js';
+
+interface Flags {
+  i: boolean;
+  m: boolean;
+  s: boolean;
+  x: boolean;
+  a: boolean;
+}
+
+/** Options of {@link parsePython}. */
+export interface ParseOptions {
+  /** re.MULTILINE from the outside (fail2ban compiles multi-line failregexes with it). */
+  readonly multiline?: boolean;
+  /** re.IGNORECASE from the outside. */
+  readonly ignoreCase?: boolean;
+}
+
+const cp = (s: string): number => s.codePointAt(0) as number;
+const ESCAPE_CHARS: Record<string, number> = { a: 7, f: 12, n: 10, r: 13, t: 9, v: 11 };
+const HEX = /^[0-9a-fA-F]+$/;
+
+class Parser {
+  private pos = 0;
+  private flags: Flags;
+  private groupCount = 0;
+  private readonly names = new Map<string, number>();
+  private globalIgnoreCase: boolean;
+  private anyIgnoreCase: boolean;
+  private anyCaseSensitiveScope = false;
+
+  constructor(private readonly src: number[], opts: ParseOptions) {
+    this.flags = { i: opts.ignoreCase ?? false, m: opts.multiline ?? false, s: false, x: false, a: false };
+    this.globalIgnoreCase = this.flags.i;
+    this.anyIgnoreCase = this.flags.i;
+  }
+
+  parse(): ParsedPattern {
+    this.globalFlags();
+    const root = this.alternation();
+    if (this.pos < this.src.length) this.fail('unbalanced parenthesis', ')');
+    return {
+      root,
+      groupCount: this.groupCount,
+      names: this.names,
+      globalIgnoreCase: this.globalIgnoreCase,
+      anyIgnoreCase: this.anyIgnoreCase,
+      anyCaseSensitiveScope: this.anyCaseSensitiveScope,
+    };
+  }
+
+  private fail(problem: string, construct: string, at = this.pos): never {
+    throw new RegexSyntaxError(problem, construct, at);
+  }
+
+  private peek(o = 0): string | undefined {
+    const c = this.src[this.pos + o];
+    return c === undefined ? undefined : String.fromCodePoint(c);
+  }
+
+  private text(from: number, to: number): string {
+    return String.fromCodePoint(...this.src.slice(from, to));
+  }
+
+  /** Leading `(?aimsux)` groups: flags for the whole pattern. */
+  private globalFlags(): void {
+    for (;;) {
+      this.skipVerbose();
+      const m = /^\(\?([aiLmsux]+)\)/.exec(this.text(this.pos, this.pos + 12));
+      if (!m) return;
+      const letters = m[1] as string;
+      if (letters.includes('L')) this.fail('LOCALE flag is not supported (str patterns)', m[0]);
+      for (const f of letters) if (f !== 'u') this.flags[f as keyof Flags] = true;
+      if (this.flags.i) this.globalIgnoreCase = this.anyIgnoreCase = true;
+      this.pos += m[0].length;
+    }
+  }
+
+  private skipVerbose(): void {
+    if (!this.flags.x) return;
+    for (;;) {
+      const c = this.peek();
+      if (c === undefined) return;
+      if (/\s/.test(c)) this.pos++;
+      else if (c === '#') {
+        while (this.peek() !== undefined && this.peek() !== '\n') this.pos++;
+      } else return;
+    }
+  }
+
+  private alternation(): Node {
+    const alts: Node[] = [this.sequence()];
+    while (this.peek() === '|') {
+      this.pos++;
+      alts.push(this.sequence());
+    }
+    return alts.length === 1 ? (alts[0] as Node) : { t: 'alt', alts };
+  }
+
+  private sequence(): Node {
+    const items: Node[] = [];
+    for (;;) {
+      this.skipVerbose();
+      const c = this.peek();
+      if (c === undefined || c === '|' || c === ')') break;
+      const at = this.pos;
+      if (c === '(' && /^\(\?[aiLmsux]+\)/.test(this.text(this.pos, this.pos + 12))) {
+        this.fail('global flags not at the start of the expression', this.text(at, this.src.indexOf(cp(')'), at) + 1));
+      }
+      const atom = this.atom();
+      if (atom === null) continue;
+      items.push(this.quantified(atom, at));
+    }
+    return items.length === 1 ? (items[0] as Node) : { t: 'seq', items };
+  }
+
+  private quantified(atom: Node, atomAt: number): Node {
+    this.skipVerbose();
+    const at = this.pos;
+    const c = this.peek();
+    let min: number;
+    let max: number;
+    if (c === '*') [min, max] = [0, Infinity];
+    else if (c === '+') [min, max] = [1, Infinity];
+    else if (c === '?') [min, max] = [0, 1];
+    else if (c === '{') {
+      const m = /^\{(\d*)(?:(,)(\d*))?\}/.exec(this.text(this.pos, this.pos + 40));
+      if (!m || (m[1] === '' && m[2] === undefined)) return atom; // a literal '{', as in Python
+      min = m[1] === '' ? 0 : Number(m[1]);
+      max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
+      if (max < min) this.fail('min repeat greater than max repeat', m[0]);
+      this.pos += m[0].length - 1;
+    } else return atom;
+    this.pos++;
+    if (atom.t === 'bol' || atom.t === 'eol' || atom.t === 'start' || atom.t === 'end' || atom.t === 'wordb') {
+      this.fail('nothing to repeat', this.text(atomAt, this.pos), atomAt);
+    }
+    let lazy = false;
+    let possessive = false;
+    if (this.peek() === '?') {
+      lazy = true;
+      this.pos++;
+    } else if (this.peek() === '+') {
+      possessive = true;
+      this.pos++;
+    }
+    this.skipVerbose();
+    const n = this.peek();
+    if (n === '*' || n === '+' || n === '?' || (n === '{' && /^\{\d*,?\d*\}/.test(this.text(this.pos, this.pos + 40)))) {
+      this.fail('multiple repeat', this.text(at, this.pos + 1));
+    }
+    return { t: 'quant', body: atom, min, max, lazy, possessive };
+  }
+
+  /** One atom; null for something that matches nothing at all (a `(?#...)` comment). */
+  private atom(): Node | null {
+    const at = this.pos;
+    const c = this.peek() as string;
+    this.pos++;
+    switch (c) {
+      case '(':
+        return this.group(at);
+      case '[':
+        return this.charClass(at);
+      case '.':
+        return { t: 'any', dotall: this.flags.s };
+      case '^':
+        return { t: 'bol', multiline: this.flags.m };
+      case '$':
+        return { t: 'eol', multiline: this.flags.m };
+      case '\\':
+        return this.escape(at);
+      case '*':
+      case '+':
+      case '?':
+        return this.fail('nothing to repeat', c, at);
+      case '{':
+        if (/^\{\d*,?\d*\}/.test(this.text(at, at + 40)) && !this.text(at, at + 2).startsWith('{}')) {
+          return this.fail('nothing to repeat', this.text(at, this.src.indexOf(cp('}'), at) + 1), at);
+        }
+        return this.char(cp(c));
+      default:
+        return this.char(cp(c));
+    }
+  }
+
+  private char(c: number): Node {
+    return { t: 'char', c, ci: this.flags.i };
+  }
+
+  private escape(at: number): Node {
+    const c = this.peek();
+    if (c === undefined) this.fail('bad escape (end of pattern)', '\\', at);
+    this.pos++;
+    switch (c) {
+      case 'A':
+        return { t: 'start' };
+      case 'Z':
+        return { t: 'end' };
+      case 'b':
+      case 'B':
+        return { t: 'wordb', neg: c === 'B', ascii: this.flags.a };
+      case 'd':
+      case 'D':
+      case 'w':
+      case 'W':
+      case 's':
+      case 'S':
+        return this.classEscape(c);
+      default: {
+        if (/[1-9]/.test(c) && !this.isOctal3(at + 1)) {
+          const m = /^\d{1,2}/.exec(this.text(at + 1, at + 3)) as RegExpExecArray;
+          this.pos = at + 1 + m[0].length;
+          const ref = Number(m[0]);
+          if (ref > this.groupCount) this.fail('invalid group reference', this.text(at, this.pos), at);
+          return { t: 'backref', ref, ci: this.flags.i, at };
+        }
+        return this.char(this.literalEscape(c, at));
+      }
+    }
+  }
+
+  private isOctal3(from: number): boolean {
+    return /^[0-3][0-7]{2}$/.test(this.text(from, from + 3));
+  }
+
+  private classEscape(c: string): ClassEscape {
+    const k = c.toLowerCase() as 'd' | 'w' | 's';
+    return { t: 'esc', k, neg: c !== k, ascii: this.flags.a };
+  }
+
+  /** The code point of an escape that stands for one character; `c` is already consumed. */
+  private literalEscape(c: string, at: number): number {
+    const known = ESCAPE_CHARS[c];
+    if (known !== undefined) return known;
+    if (c === 'x' || c === 'u' || c === 'U') {
+      const len = c === 'x' ? 2 : c === 'u' ? 4 : 8;
+      const digits = this.text(this.pos, this.pos + len);
+      if (digits.length !== len || !HEX.test(digits)) this.fail(`incomplete escape \\${c}`, `\\${c}${digits}`, at);
+      this.pos += len;
+      const v = parseInt(digits, 16);
+      if (v > 0x10ffff) this.fail('bad escape', `\\${c}${digits}`, at);
+      return v;
+    }
+    if (c === '0' || /[0-7]/.test(c)) {
+      // \0, \0oo or three octal digits
+      const m = /^[0-7]{0,2}/.exec(this.text(this.pos, this.pos + 2)) as RegExpExecArray;
+      if (c !== '0' && m[0].length < 2) this.fail('invalid group reference', `\\${c}${m[0]}`, at);
+      this.pos += m[0].length;
+      const v = parseInt(c + m[0], 8);
+      if (v > 0o377) this.fail('octal escape value outside of range 0-0o377', this.text(at, this.pos), at);
+      return v;
+    }
+    if (c === 'N') this.fail('named Unicode escapes are not supported', '\\N', at);
+    if (/[A-Za-z0-9]/.test(c)) this.fail('bad escape', `\\${c}`, at);
+    return cp(c);
+  }
+
+  private charClass(at: number): Node {
+    let neg = false;
+    if (this.peek() === '^') {
+      neg = true;
+      this.pos++;
+    }
+    const items: ClassItem[] = [];
+    let first = true;
+    for (;;) {
+      const c = this.peek();
+      if (c === undefined) this.fail('unterminated character set', this.text(at, this.pos), at);
+      if (c === ']' && !first) {
+        this.pos++;
+        break;
+      }
+      first = false;
+      const itemAt = this.pos;
+      const lo = this.classAtom();
+      if (this.peek() === '-' && this.peek(1) !== ']' && this.peek(1) !== undefined) {
+        this.pos++;
+        const hi = this.classAtom();
+        if (lo.t !== 'ch' || hi.t !== 'ch' || hi.c < lo.c) this.fail('bad character range', this.text(itemAt, this.pos), itemAt);
+        items.push({ t: 'range', lo: lo.c, hi: hi.c });
+      } else items.push(lo);
+    }
+    return { t: 'class', neg, items, ci: this.flags.i };
+  }
+
+  private classAtom(): ClassItem {
+    const at = this.pos;
+    const c = this.peek() as string;
+    this.pos++;
+    if (c !== '\\') return { t: 'ch', c: cp(c) };
+    const e = this.peek();
+    if (e === undefined) this.fail('bad escape (end of pattern)', '\\', at);
+    this.pos++;
+    if (/[dDwWsS]/.test(e)) return this.classEscape(e);
+    if (e === 'b') return { t: 'ch', c: 8 };
+    if (/[1-9]/.test(e) && !this.isOctal3(at + 1)) this.fail('bad escape', `\\${e}`, at);
+    if (e === 'A' || e === 'Z' || e === 'B') this.fail('bad escape', `\\${e}`, at);
+    return { t: 'ch', c: this.literalEscape(e, at) };
+  }
+
+  private group(at: number): Node | null {
+    if (this.peek() !== '?') return this.groupBody('cap', at, undefined);
+    this.pos++;
+    const rest = this.text(this.pos, this.pos + 3);
+    if (rest.startsWith('P<')) {
+      this.pos += 2;
+      const name = this.groupName('>', at);
+      if (this.names.has(name)) this.fail('redefinition of group name', `(?P<${name}>`, at);
+      return this.groupBody('cap', at, name);
+    }
+    if (rest.startsWith('P=')) {
+      this.pos += 2;
+      const name = this.groupName(')', at);
+      if (!this.names.has(name)) this.fail('unknown group name', `(?P=${name})`, at);
+      return { t: 'backref', ref: name, ci: this.flags.i, at };
+    }
+    if (rest.startsWith('#')) {
+      const end = this.src.indexOf(cp(')'), this.pos);
+      if (end < 0) this.fail('missing ), unterminated comment', '(?#', at);
+      this.pos = end + 1;
+      return null;
+    }
+    if (rest.startsWith(':')) return this.advance(1, () => this.groupBody('nc', at));
+    if (rest.startsWith('=')) return this.advance(1, () => this.groupBody('la', at));
+    if (rest.startsWith('!')) return this.advance(1, () => this.groupBody('nla', at));
+    if (rest.startsWith('<=')) return this.advance(2, () => this.groupBody('lb', at));
+    if (rest.startsWith('<!')) return this.advance(2, () => this.groupBody('nlb', at));
+    if (rest.startsWith('>')) return this.advance(1, () => this.groupBody('atomic', at));
+    if (rest.startsWith('(')) return this.conditional(at);
+    if (rest.startsWith('<')) this.fail('unknown extension (Python spells named groups (?P<name>...))', '(?<', at);
+    return this.scopedFlags(at);
+  }
+
+  private advance<T>(n: number, then: () => T): T {
+    this.pos += n;
+    return then();
+  }
+
+  private groupName(end: string, at: number): string {
+    const close = this.src.indexOf(cp(end), this.pos);
+    if (close < 0) this.fail('missing group name terminator', this.text(at, this.pos), at);
+    const name = this.text(this.pos, close);
+    if (!/^[\p{L}\p{Nl}_][\p{L}\p{N}\p{Mn}\p{Mc}\p{Pc}]*$/u.test(name)) this.fail('bad character in group name', name, at);
+    this.pos = close + 1;
+    return name;
+  }
+
+  private groupBody(kind: GroupKind, at: number, name?: string): Node {
+    let index = 0;
+    if (kind === 'cap') {
+      index = ++this.groupCount;
+      if (name !== undefined) this.names.set(name, index);
+    }
+    const body = this.alternation();
+    if (this.peek() !== ')') this.fail('missing ), unterminated subpattern', this.text(at, Math.min(this.pos, at + 20)), at);
+    this.pos++;
+    return { t: 'group', kind, index, name, body };
+  }
+
+  private conditional(at: number): Node {
+    this.pos++; // the '(' after '?'
+    const close = this.src.indexOf(cp(')'), this.pos);
+    if (close < 0) this.fail('missing ), unterminated name', '(?(', at);
+    const id = this.text(this.pos, close);
+    let ref: number | string;
+    if (/^\d+$/.test(id)) ref = Number(id);
+    else if (this.names.has(id)) ref = id;
+    else this.fail('unknown group name in conditional', `(?(${id})`, at);
+    if (typeof ref === 'number' && (ref < 1 || ref > this.groupCount)) this.fail('invalid group reference in conditional', `(?(${id})`, at);
+    this.pos = close + 1;
+    const yes = this.sequence();
+    let no: Node | null = null;
+    if (this.peek() === '|') {
+      this.pos++;
+      no = this.sequence();
+      if (this.peek() === '|') this.fail('conditional backref with more than two branches', this.text(at, this.pos + 1), at);
+    }
+    if (this.peek() !== ')') this.fail('missing ), unterminated subpattern', this.text(at, Math.min(this.pos, at + 20)), at);
+    this.pos++;
+    return { t: 'cond', ref, yes, no, at };
+  }
+
+  /** `(?i:...)`, `(?-i:...)`, `(?s-i:...)`. */
+  private scopedFlags(at: number): Node {
+    const m = /^([aimsux]*)(?:-([imsx]*))?:/.exec(this.text(this.pos, this.pos + 16));
+    if (!m || (m[1] === '' && (m[2] ?? '') === '')) {
+      const bad = /^[aiLmsux]*/.exec(this.text(this.pos, this.pos + 16))?.[0] ?? '';
+      if (bad.includes('L')) this.fail('LOCALE flag is not supported (str patterns)', `(?${bad}`, at);
+      this.fail('unknown extension', this.text(at, this.pos + 1), at);
+    }
+    this.pos += m[0].length;
+    const saved = { ...this.flags };
+    for (const f of m[1] ?? '') if (f !== 'u') this.flags[f as keyof Flags] = true;
+    for (const f of m[2] ?? '') this.flags[f as keyof Flags] = false;
+    if (this.flags.i) this.anyIgnoreCase = true;
+    if (saved.i && !this.flags.i) {
+      this.anyCaseSensitiveScope = true;
+      this.globalIgnoreCase = false;
+    }
+    if (!saved.i && this.flags.i) this.globalIgnoreCase = false;
+    try {
+      return this.groupBody('nc', at);
+    } finally {
+      this.flags = saved;
+    }
+  }
+}
+
+/** Parses a Python regular expression. Throws {@link RegexSyntaxError}. */
+export function parsePython(source: string, opts: ParseOptions = {}): ParsedPattern {
+  const codePoints: number[] = [];
+  for (const ch of source) codePoints.push(cp(ch));
+  return new Parser(codePoints, opts).parse();
+}
