@@ -46,11 +46,11 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   log.info({ backend: enforcer.name, firewall: detected.summary }, `firewall: ${detected.summary}`);
 
   const nc = await connectFleet(config.fleet, { name: `fleetban-agent-${host}`, logger: log, waitOnFirstConnect: true });
-  const reporter = new FailureReporter(nc, config.agent.buffer, log.child({ stage: 'report' }));
+  const reporter = new FailureReporter(nc, { buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
   const bootId = randomBytes(4).toString('hex');
   const jails = config.jails
     .filter((j) => j.enabled)
-    .map((j) => new JailRunner(j, host, bootId, (e) => reporter.report(e), log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock }));
+    .map((j) => new JailRunner(j, host, bootId, (e) => reporter.report(e), log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock, maxLineBytes: config.agent.maxLineBytes, gate: reporter.gate }));
 
   const follower = new BanFollower(enforcer, clock, log.child({ stage: 'decisions' }));
   await follower.start(await BanList.open(nc), config.agent.reconcileMs);

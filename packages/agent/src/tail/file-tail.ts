@@ -1,375 +1,443 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Stats } from 'node:fs';
 import { FleetbanError, type Clock, type Logger } from '@fleetban/shared';
 import { expandGlob, hasWildcard } from './glob.js';
-
-/** One complete line read from a followed file. */
-export interface LogLine {
-  /** The path the line was read from (the name matched by the glob). */
-  path: string;
-  /** The line without its `\n` / `\r\n`, decoded as UTF-8 (invalid bytes become U+FFFD). */
-  text: string;
-  /** Clock time when the bytes were read (ms since the epoch). */
-  readMs: number;
-  /** When the source says the line was written (journal entry time, Docker's `time`); 0 when it does not know. */
-  timeMs: number;
-}
+import { type LineDecoder, utf8Decoder } from './line-decoder.js';
+import type { StartAt } from './source-spec.js';
+import { type LineCounters, LineSplitter } from './line-splitter.js';
+import { PositionStore } from './position-store.js';
+import type { LogLine, LogSource, ReadGate, SourceCounters } from './log-source.js';
+import { fileKey, findCopy, findRenamed, rotatedName, HEAD_BYTES, isSavedFiles, sameHead, type SavedFile, type SavedFiles } from './file-state.js';
 
 /** Options of {@link FileTail}. */
 export interface FileTailOptions {
   /** Paths or globs to follow (see {@link expandGlob}). */
   globs: string[];
+  /** Replaces glob expansion: the paths to follow now (Docker: the container's log). */
+  resolve?: () => Promise<string[]>;
   /** How often each file is checked for new bytes, in ms. Default 100. */
   pollMs?: number;
   /** How often the globs are expanded again to pick up new files, in ms. Default 5000. */
   rescanMs?: number;
   /** Longest line delivered, in bytes; longer lines are skipped and counted. Default 65536. */
   maxLineBytes?: number;
-  /** Where warnings and notices go. */
+  /** logencoding; default UTF-8. */
+  decoder?: LineDecoder;
+  /** Files present at the first start that have no saved position: read from their `end` (default) or `start`. */
+  initial?: StartAt;
+  /** The same, per glob (fail2ban's `logpath = GLOB head|tail`). */
+  startAt?: ReadonlyMap<string, StartAt>;
+  /** Saves positions under `<stateDir>/tail/<stateName>.json` and resumes from them; default: not saved. */
+  stateDir?: string;
+  stateName?: string;
+  /** How often positions are saved while running, in ms (and always at stop). Default 1000. */
+  checkpointMs?: number;
+  /** How long a file no longer named by its path (rotated away, deleted) is still read for late writes, in ms. Default 5000. */
+  rotateGraceMs?: number;
+  /** Back-pressure from the consumer. */
+  gate?: ReadGate;
   logger: Logger;
-  /** Time source for {@link LogLine.readMs}. */
   clock: Clock;
 }
 
 /** Snapshot of a {@link FileTail}'s progress. */
-export interface FileTailCounters {
-  /** Files currently open. */
-  files: number;
-  /** Lines delivered. */
-  lines: number;
-  /** Lines skipped: longer than `maxLineBytes`, or binary (containing NUL bytes). */
-  skipped: number;
-  /** Bytes written to the open files that are not read yet, as of the last poll. */
-  bytesBehind: number;
-}
+export type FileTailCounters = SourceCounters;
 
 const CHUNK_BYTES = 64 * 1024;
-/** Chunks read from one file per poll before the others get their turn. */
+/** Chunks read from one file per turn before the others get theirs. */
 const CHUNKS_PER_TURN = 16;
-const NL = 0x0a;
-const CR = 0x0d;
 
-/** One followed path and the file currently open under it. */
-interface Followed {
+/** One open file (an inode), whatever names it. */
+interface OpenFile {
+  readonly key: string;
   readonly path: string;
-  /** From a pattern without wildcards: followed even while it does not exist. */
-  readonly literal: boolean;
-  fh: FileHandle | null;
-  ino: number;
-  dev: number;
+  readonly fh: FileHandle;
+  readonly dev: number;
+  readonly ino: number;
   pos: number;
   size: number;
-  /** Where the next open starts: false only for files present when the tail starts. */
-  fromStart: boolean;
-  /** Bytes of an unfinished line, kept until its newline arrives. */
-  pending: Buffer[];
-  pendingBytes: number;
-  /** Inside a line already longer than the maximum: discard until the next newline. */
-  overlong: boolean;
-  /** Whether "waiting for file" was logged since it was last seen. */
-  noticed: boolean;
-  /** Whether a read error was logged since the last good poll. */
+  head: Buffer;
+  readonly splitter: LineSplitter;
+  named: boolean;
+  lastActiveMs: number;
   failing: boolean;
 }
 
+/** One followed name and the file it named at the last look. */
+interface PathWatch {
+  readonly path: string;
+  /** From a pattern without wildcards: followed even while it does not exist. */
+  readonly literal: boolean;
+  key: string | null;
+  /** Found by the first scan: its first file starts per `startAt` (or the saved position). */
+  initial: boolean;
+  readonly startAt: StartAt;
+  noticed: boolean;
+}
+
 /**
- * The agent's first stage: follows the files matched by a list of globs and delivers each new
- * complete line, like fail2ban's polling backend.
- *
- * Files present at start are read from their end; files that appear later (found by a glob
- * rescan, or a literal path that is created) are read from their start. Polling (stat, then a
- * positional read of the new bytes) is the guarantee. Truncation (size below the read position)
- * restarts at 0; rename rotation (the path now names another inode) finishes the old file first,
- * then reads the new one from its start. A missing file is not an error.
+ * Follows the files matched by a list of globs and delivers each new complete line exactly once,
+ * through rotation (rename and create, copytruncate, delete and recreate, symlink changes) and
+ * agent restarts (positions saved with the file's identity). Polling (stat, then positional reads)
+ * is the guarantee. See README.md for the rules.
  */
-export class FileTail {
-  private readonly globs: string[];
-  private readonly pollMs: number;
-  private readonly rescanMs: number;
-  private readonly maxLineBytes: number;
-  private readonly log: Logger;
-  private readonly clock: Clock;
-  private readonly files = new Map<string, Followed>();
-  private readonly buf = Buffer.allocUnsafe(CHUNK_BYTES);
-  private readonly quietGlobs = new Set<string>();
-  private onLine: (line: LogLine) => void = () => {};
-  private started = false;
-  private running = false;
-  private scanned = false;
-  private timer: NodeJS.Timeout | null = null;
-  private rescanTimer: NodeJS.Timeout | null = null;
-  private rescanDue = false;
-  private inflight: Promise<void> = Promise.resolve();
-  private lines = 0;
-  private skipped = 0;
+export class FileTail implements LogSource {
+  readonly #o: Required<Omit<FileTailOptions, 'resolve' | 'stateDir' | 'stateName' | 'gate' | 'startAt'>> & Pick<FileTailOptions, 'resolve' | 'gate' | 'startAt'>;
+  readonly #log: Logger;
+  readonly #store: PositionStore<SavedFiles> | null;
+  readonly #files = new Map<string, OpenFile>();
+  readonly #watches = new Map<string, PathWatch>();
+  readonly #buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  readonly #headBuf = Buffer.allocUnsafe(HEAD_BYTES);
+  readonly #quietGlobs = new Set<string>();
+  /** First bytes of files lately truncated by copytruncate: a new file starting so is their copy. */
+  readonly #copiedHeads: Buffer[] = [];
+  readonly #c: LineCounters = { lines: 0, skipped: 0, undecodable: 0 };
+  readonly #line: LogLine = { path: '', text: '', readMs: 0, timeMs: 0 };
+  #onLine: (line: LogLine) => void = () => {};
+  #restored = new Map<string, SavedFile>();
+  #saved: SavedFiles | null = null;
+  #started = false;
+  #running = false;
+  #scanned = false;
+  #timer: NodeJS.Timeout | null = null;
+  #nextRescanMs = 0;
+  #nextCheckpointMs = 0;
+  #inflight: Promise<void> = Promise.resolve();
 
   constructor(opts: FileTailOptions) {
-    this.globs = [...opts.globs];
-    this.pollMs = opts.pollMs ?? 100;
-    this.rescanMs = opts.rescanMs ?? 5000;
-    this.maxLineBytes = opts.maxLineBytes ?? 64 * 1024;
-    this.log = opts.logger.child({ stage: 'tail' });
-    this.clock = opts.clock;
+    this.#o = {
+      pollMs: 100, rescanMs: 5000, maxLineBytes: 64 * 1024, decoder: utf8Decoder, initial: 'end',
+      checkpointMs: 1000, rotateGraceMs: 5000, ...opts, globs: [...opts.globs],
+    };
+    this.#log = opts.logger.child({ stage: 'tail' });
+    this.#store = opts.stateDir && opts.stateName ? new PositionStore(opts.stateDir, opts.stateName, this.#log) : null;
   }
 
   /**
-   * Starts following. Resolves once the initial scan is done: every file present now is open at
-   * its end, so any byte appended after that is delivered. `onLine` is called synchronously for
-   * each line, in file order; it must not throw (a throw is logged and the line is dropped).
-   * The returned promise never rejects. A tail is started once.
+   * Starts following. Resolves once every file present now is open at its starting position, so
+   * any byte appended after that is delivered. `onLine` is called synchronously for each line, in
+   * file order; it must not throw (a throw is logged and the line is dropped). Never rejects.
    */
-  start(onLine: (line: LogLine) => void): Promise<void> {
-    if (this.started) throw new FleetbanError('TAIL_STARTED', 'FileTail.start() called twice');
-    this.started = this.running = true;
-    this.onLine = onLine;
-    this.rescanTimer = setInterval(() => { this.rescanDue = true; }, this.rescanMs);
-    this.inflight = this.turn(true);
-    return this.inflight;
+  async start(onLine: (line: LogLine) => void): Promise<void> {
+    if (this.#started) throw new FleetbanError('TAIL_STARTED', 'FileTail.start() called twice');
+    this.#started = this.#running = true;
+    this.#onLine = onLine;
+    this.#saved = (await this.#store?.load(isSavedFiles)) ?? null;
+    for (const f of this.#saved?.files ?? []) this.#restored.set(fileKey(f.dev, f.ino), f);
+    this.#inflight = this.#turn(true);
+    return this.#inflight;
   }
 
-  /** Stops polling, waits for a read in progress, closes every file. No line is delivered after. */
+  /** Stops reading, saves positions, closes every file. No line is delivered after it resolves. */
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.rescanTimer) clearInterval(this.rescanTimer);
-    this.timer = this.rescanTimer = null;
-    await this.inflight.catch(() => {});
-    for (const f of this.files.values()) await this.close(f);
+    if (!this.#running) return;
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#inflight.catch(() => {});
+    await this.#checkpoint();
+    for (const f of this.#files.values()) await f.fh.close().catch(() => {});
+    this.#files.clear();
   }
 
   /** Current counters (see {@link FileTailCounters}). */
   counters(): FileTailCounters {
-    let files = 0;
     let bytesBehind = 0;
-    for (const f of this.files.values()) {
-      if (!f.fh) continue;
-      files++;
-      bytesBehind += Math.max(0, f.size - f.pos);
-    }
-    return { files, lines: this.lines, skipped: this.skipped, bytesBehind };
+    for (const f of this.#files.values()) bytesBehind += Math.max(0, f.size - f.pos);
+    return { files: this.#files.size, ...this.#c, bytesBehind };
   }
 
-  private schedule(delayMs: number): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => {
-      this.inflight = this.turn(false);
-    }, delayMs);
+  #schedule(delayMs: number): void {
+    if (!this.#running) return;
+    this.#timer = setTimeout(() => { this.#inflight = this.#turn(false); }, delayMs);
   }
 
-  /** One round: rescan when due, poll every path, schedule the next round. Never rejects. */
-  private async turn(initial: boolean): Promise<void> {
+  /** One round: rescan when due, look at every path, read every file, close idle ones, save. */
+  async #turn(initial: boolean): Promise<void> {
     let behind = false;
     try {
-      if (initial || this.rescanDue) {
-        this.rescanDue = false;
-        await this.rescan();
+      const now = this.#o.clock();
+      if (this.#o.gate?.blocked) {
+        await this.#refreshSizes();
+      } else {
+        if (initial || now >= this.#nextRescanMs) {
+          this.#nextRescanMs = now + this.#o.rescanMs;
+          await this.#rescan();
+        }
+        if (initial) await this.#reopenRenamed();
+        for (const w of this.#watches.values()) if (this.#running) await this.#look(w);
+        this.#scanned = true;
+        this.#markNamed(now);
+        for (const f of this.#files.values()) {
+          if (!this.#running || this.#o.gate?.blocked) break;
+          if (await this.#readSafely(f, CHUNKS_PER_TURN)) behind = true;
+        }
+        await this.#closeIdle(now);
       }
-      for (const f of this.files.values()) {
-        if (!this.running) return;
-        if (await this.pollSafely(f)) behind = true;
+      if (this.#store && now >= this.#nextCheckpointMs && this.#running) {
+        this.#nextCheckpointMs = now + this.#o.checkpointMs;
+        await this.#checkpoint();
       }
     } catch (err) {
-      this.log.error({ err }, 'tail round failed; retrying');
+      this.#log.error({ err }, 'tail round failed; retrying');
     }
-    this.scanned = true;
-    // a file with a backlog gets its next turn at once, after the others had theirs
-    this.schedule(behind ? 0 : this.pollMs);
+    this.#schedule(behind ? 0 : this.#o.pollMs);
   }
 
-  /** {@link poll}, with an I/O error logged once per episode and retried at the next poll. */
-  private async pollSafely(f: Followed): Promise<boolean> {
+  /** Expands the globs (or asks the resolver): adds new paths, forgets paths no longer matched. */
+  async #rescan(): Promise<void> {
+    const seen = new Set<string>();
+    const add = (path: string, literal: boolean, startAt: StartAt) => {
+      seen.add(path);
+      if (!this.#watches.has(path)) this.#watches.set(path, { path, literal, key: null, initial: !this.#scanned, startAt, noticed: false });
+    };
+    if (this.#o.resolve) for (const p of await this.#o.resolve()) add(p, false, this.#o.initial);
+    for (const glob of this.#o.globs) {
+      const literal = !hasWildcard(glob);
+      const paths = literal ? [glob] : await expandGlob(glob);
+      if (paths.length > 0) this.#quietGlobs.delete(glob);
+      else if (!this.#quietGlobs.has(glob)) {
+        this.#log.info({ glob }, 'no file matches the logpath yet; still watching');
+        this.#quietGlobs.add(glob);
+      }
+      for (const p of paths) add(p, literal, this.#o.startAt?.get(glob) ?? this.#o.initial);
+    }
+    for (const w of this.#watches.values()) if (!w.literal && !seen.has(w.path)) this.#watches.delete(w.path);
+  }
+
+  /**
+   * At start: saved files whose path now names another file were rotated while the agent was
+   * down. Found next to their old name (`auth.log.1`), they are opened first, at their saved
+   * position, so their last lines come before their successor's.
+   */
+  async #reopenRenamed(): Promise<void> {
+    for (const s of this.#restored.values()) {
+      const st = await statOrNull(s.path);
+      if (st && st.dev === s.dev && st.ino === s.ino) continue; // still under its name: opened by #look
+      const found = await findRenamed(s.path, s.dev, s.ino);
+      if (!found) {
+        this.#log.warn({ path: s.path }, 'a file being read when the agent stopped is gone; lines written to it since are lost');
+        continue;
+      }
+      const fst = await statOrNull(found);
+      if (fst) await this.#open(s.path, found, fst, 'restore-only');
+    }
+  }
+
+  /** Looks at what `w` names now; opens a new file under it after finishing the previous one. */
+  async #look(w: PathWatch): Promise<void> {
+    const initial = w.initial;
+    w.initial = false;
+    const st = await statOrNull(w.path);
+    if (!st || !st.isFile()) {
+      w.key = null;
+      if (!w.noticed) this.#log.info({ path: w.path }, st ? 'log path is not a regular file; still watching' : 'log file does not exist yet; still watching');
+      w.noticed = true;
+      return;
+    }
+    w.noticed = false;
+    const key = fileKey(st.dev, st.ino);
+    if (w.key === key) return;
+    const prev = w.key === null ? undefined : this.#files.get(w.key);
+    if (prev) {
+      this.#log.info({ path: w.path }, 'file rotated; finishing the old one, then reading the new one from its start');
+      while (await this.#readSafely(prev, CHUNKS_PER_TURN)) if (this.#o.gate?.blocked || !this.#running) return; // next turn
+    }
+    if (this.#files.has(key)) w.key = key; // a file already followed (a symlink pointed back, a glob matching a rotated name)
+    else w.key = await this.#open(w.path, w.path, st, initial ? w.startAt : 'new');
+  }
+
+  /** Opens `openPath` (followed as `path`) at the position its history says. Returns its key, or null. */
+  async #open(path: string, openPath: string, st: Stats, how: StartAt | 'new' | 'restore-only'): Promise<string | null> {
+    let fh: FileHandle;
     try {
-      const behind = await this.poll(f);
+      fh = await open(openPath, 'r');
+    } catch (err) {
+      this.#log.warn({ path: openPath, err }, 'cannot open log file; still watching');
+      return null;
+    }
+    const real = await fh.stat(); // the inode actually opened, not whatever the name points to now
+    const key = fileKey(real.dev, real.ino);
+    const { bytesRead } = await fh.read(this.#headBuf, 0, Math.min(HEAD_BYTES, real.size), 0);
+    const head = Buffer.from(this.#headBuf.subarray(0, bytesRead));
+    const saved = this.#restored.get(key);
+    this.#restored.delete(key);
+    let pos: number;
+    let why: string;
+    if (saved && saved.pos <= real.size && sameHead(Buffer.from(saved.head, 'hex'), head)) {
+      pos = saved.pos;
+      why = 'saved position';
+    } else if (how === 'restore-only') {
+      await fh.close();
+      return null;
+    } else if (how === 'new' && this.#isCopy(path, head)) {
+      pos = real.size;
+      why = 'copy of a followed file (copytruncate)';
+    } else if (how === 'new' || (this.#saved && this.#saved.paths.includes(path)) || (this.#saved && bornAfter(real, this.#saved.savedMs))) {
+      pos = 0; // created after start, or while the agent was down
+      why = 'new file';
+    } else {
+      pos = how === 'end' ? real.size : 0;
+      why = `first start: ${how}`;
+    }
+    const f: OpenFile = {
+      key, path, fh, dev: real.dev, ino: real.ino, pos, size: real.size, head, named: true,
+      lastActiveMs: this.#o.clock(), failing: false,
+      splitter: new LineSplitter({
+        maxLineBytes: this.#o.maxLineBytes, decoder: this.#o.decoder, counters: this.#c,
+        onLine: (text) => this.#deliver(f, text),
+        onSkip: (reason) => this.#log.debug({ path, why: reason }, 'line skipped'),
+      }),
+    };
+    this.#files.set(key, f);
+    this.#log.debug({ path, file: openPath, pos, why }, 'following');
+    return key;
+  }
+
+  #deliver(f: OpenFile, text: string): void {
+    const l = this.#line;
+    l.path = f.path;
+    l.text = text;
+    try {
+      this.#onLine(l);
+    } catch (err) {
+      this.#log.error({ err, path: f.path }, 'line consumer threw; line dropped');
+    }
+  }
+
+  #markNamed(now: number): void {
+    for (const f of this.#files.values()) f.named = false;
+    for (const w of this.#watches.values()) {
+      const f = w.key === null ? undefined : this.#files.get(w.key);
+      if (f) {
+        f.named = true;
+        f.lastActiveMs = now;
+      }
+    }
+  }
+
+  /** {@link read}, with an I/O error logged once per episode and retried next turn. */
+  async #readSafely(f: OpenFile, chunks: number): Promise<boolean> {
+    try {
+      const behind = await this.#read(f, chunks);
       f.failing = false;
       return behind;
     } catch (err) {
-      if (!f.failing) this.log.warn({ err, path: f.path }, 'cannot read log file; retrying');
+      if (!f.failing) this.#log.warn({ err, path: f.path }, 'cannot read log file; retrying');
       f.failing = true;
       return false;
     }
   }
 
-  /** Expands the globs again: adds new paths, forgets glob-found paths that are gone. */
-  private async rescan(): Promise<void> {
-    const seen = new Set<string>();
-    for (const glob of this.globs) {
-      const literal = !hasWildcard(glob);
-      const paths = literal ? [glob] : await expandGlob(glob);
-      if (paths.length > 0) this.quietGlobs.delete(glob);
-      else if (!this.quietGlobs.has(glob)) {
-        this.log.info({ glob }, 'no file matches the logpath yet; still watching');
-        this.quietGlobs.add(glob);
-      }
-      for (const path of paths) {
-        seen.add(path);
-        if (this.files.has(path)) continue;
-        this.files.set(path, {
-          path, literal, fh: null, ino: 0, dev: 0, pos: 0, size: 0,
-          fromStart: this.scanned, // found after start: read from its start
-          pending: [], pendingBytes: 0, overlong: false, noticed: false, failing: false,
-        });
-      }
-    }
-    for (const f of this.files.values()) {
-      if (f.literal || seen.has(f.path)) continue;
-      if (f.fh) await this.finish(f);
-      this.files.delete(f.path);
-    }
-  }
-
-  /** One poll of one path. Returns true when unread bytes remain (a backlog). */
-  private async poll(f: Followed): Promise<boolean> {
-    const st = await statOrNull(f.path);
-    if (f.fh) {
-      const cur = await f.fh.stat();
-      if (cur.size < f.pos) {
-        this.log.info({ path: f.path, size: cur.size, pos: f.pos }, 'file truncated; reading from its start');
-        f.pos = 0;
-        this.dropPartial(f);
-      }
-      f.size = cur.size;
-      // missing: it was renamed or deleted; keep reading the old inode until a new file appears
-      if (!st || (st.ino === f.ino && st.dev === f.dev)) return this.read(f, CHUNKS_PER_TURN);
-      this.log.info({ path: f.path }, 'file rotated; finishing the old one, then reading the new one from its start');
-      await this.finish(f);
-      f.fromStart = true;
-    }
-    if (!st) {
-      f.fromStart = true; // whatever appears under this name later is new
-      if (!f.noticed) this.log.info({ path: f.path }, 'log file does not exist yet; still watching');
-      f.noticed = true;
-      return false;
-    }
-    if (!st.isFile()) {
-      if (!f.noticed) this.log.warn({ path: f.path }, 'log path is not a regular file; still watching');
-      f.noticed = true;
-      return false;
-    }
-    return (await this.openFile(f)) ? this.read(f, CHUNKS_PER_TURN) : false;
-  }
-
-  private async openFile(f: Followed): Promise<boolean> {
-    let fh: FileHandle;
-    try {
-      fh = await open(f.path, 'r');
-    } catch (err) {
-      if (!f.noticed) this.log.warn({ path: f.path, err }, 'cannot open log file; still watching');
-      f.noticed = true;
-      return false;
-    }
-    const st = await fh.stat(); // the inode actually opened, not whatever the name points to now
-    f.fh = fh;
-    f.ino = st.ino;
-    f.dev = st.dev;
+  /**
+   * Checks for truncation, then reads up to `chunks` chunks. Returns true when bytes remain.
+   * After every chunk the file's first bytes are checked again: a copytruncate while reading
+   * (truncated and rewritten past the position) throws the chunk away and goes to the copy.
+   */
+  async #read(f: OpenFile, chunks: number): Promise<boolean> {
+    const st = await f.fh.stat();
+    if (st.size < f.pos || (st.size !== f.size && f.pos > 0 && !(await this.#sameHead(f)))) await this.#truncated(f, st.size);
     f.size = st.size;
-    f.pos = f.fromStart ? 0 : st.size;
-    f.fromStart = true; // any later reopen is a new file
-    f.noticed = false;
-    this.log.debug({ path: f.path, pos: f.pos }, 'following');
-    return true;
-  }
-
-  /** Reads up to `chunks` chunks of new bytes. Returns true when the budget ran out first. */
-  private async read(f: Followed, chunks: number): Promise<boolean> {
-    const fh = f.fh;
-    if (!fh) return false;
     for (let i = 0; i < chunks; i++) {
-      const { bytesRead } = await fh.read(this.buf, 0, CHUNK_BYTES, f.pos);
-      if (bytesRead === 0 || !this.running) return false;
+      if (this.#o.gate?.blocked) return true;
+      const { bytesRead } = await f.fh.read(this.#buf, 0, CHUNK_BYTES, f.pos);
+      if (bytesRead === 0 || !this.#running) return false;
+      if (f.pos === 0) f.head = Buffer.from(this.#buf.subarray(0, Math.min(HEAD_BYTES, bytesRead)));
+      else if (!(await this.#sameHead(f))) {
+        await this.#truncated(f, f.size);
+        continue;
+      }
       f.pos += bytesRead;
       if (f.pos > f.size) f.size = f.pos;
-      this.split(f, bytesRead, this.clock());
+      f.lastActiveMs = this.#line.readMs = this.#o.clock();
+      f.splitter.push(this.#buf, bytesRead);
     }
     return true;
   }
 
-  /** Reads the open file to its end, delivers a last unterminated line, closes it. */
-  private async finish(f: Followed): Promise<void> {
-    while (await this.read(f, CHUNKS_PER_TURN));
-    if (f.overlong) this.skip(f, 'too long');
-    else if (f.pendingBytes > 0 && this.running) {
-      const line = Buffer.concat(f.pending, f.pendingBytes);
-      this.emit(f, line, 0, line.length, line.indexOf(0), this.clock());
-    }
-    this.dropPartial(f);
-    await this.close(f);
-  }
-
-  /** Splits the first `n` bytes of the read buffer into lines; keeps an unfinished tail. */
-  private split(f: Followed, n: number, readMs: number): void {
-    const buf = this.buf;
-    let start = 0;
-    let nul = -2; // index of the next NUL at or after `start` within [0, n), -1 for none; -2 unknown
-    while (start < n) {
-      let nl = buf.indexOf(NL, start);
-      if (nl >= n) nl = -1;
-      if (nl < 0) {
-        this.keep(f, start, n);
-        return;
+  /**
+   * copytruncate: the file was copied, then truncated. What was not read yet is in the copy
+   * (`app.log.1`, found by name and first bytes): read it from there, then the file from 0.
+   */
+  async #truncated(f: OpenFile, size: number): Promise<void> {
+    const copy = await findCopy(f.path, f.head, f.pos);
+    let fromCopy = 0;
+    if (copy) {
+      const fh = await open(copy, 'r').catch(() => null);
+      for (let n = 1; fh && n > 0; ) {
+        ({ bytesRead: n } = await fh.read(this.#buf, 0, CHUNK_BYTES, f.pos + fromCopy));
+        fromCopy += n;
+        this.#line.readMs = this.#o.clock();
+        if (n > 0) f.splitter.push(this.#buf, n);
       }
-      if (f.overlong) {
-        this.skip(f, 'too long');
-        f.overlong = false;
-      } else if (f.pendingBytes + (nl - start) > this.maxLineBytes + 1) {
-        this.dropPartial(f);
-        this.skip(f, 'too long');
-      } else if (f.pendingBytes > 0) {
-        const line = Buffer.concat([...f.pending, buf.subarray(start, nl)]);
-        this.dropPartial(f);
-        this.emit(f, line, 0, line.length, line.indexOf(0), readMs);
-      } else {
-        if (nul === -2 || (nul >= 0 && nul < start)) {
-          nul = buf.indexOf(0, start);
-          if (nul >= n) nul = -1;
-        }
-        this.emit(f, buf, start, nl, nul, readMs);
+      await fh?.close();
+    } else f.splitter.reset();
+    this.#log.info({ path: f.path, size, pos: f.pos, copy, fromCopy }, 'file truncated; reading from its start');
+    this.#copiedHeads.push(f.head);
+    if (this.#copiedHeads.length > 16) this.#copiedHeads.shift();
+    f.pos = 0;
+    f.head = Buffer.alloc(0);
+  }
+
+  /** A file new to the tail that is the rotated copy of a followed file: its lines are read (or being read) there. */
+  #isCopy(path: string, head: Buffer): boolean {
+    if (head.length === 0) return false;
+    const name = basename(path);
+    for (const g of this.#files.values()) {
+      if (rotatedName(basename(g.path), name) && g.head.length > 0 && sameHead(g.head, head)) return true;
+    }
+    return this.#copiedHeads.some((h) => h.length <= head.length && sameHead(h, head));
+  }
+
+  /** Reads the file's first bytes again: false when they differ from those seen (truncated, maybe rewritten). */
+  async #sameHead(f: OpenFile): Promise<boolean> {
+    const { bytesRead } = await f.fh.read(this.#headBuf, 0, HEAD_BYTES, 0);
+    if (bytesRead < f.head.length) return false;
+    const head = this.#headBuf.subarray(0, bytesRead);
+    if (!sameHead(f.head, head)) return false;
+    if (bytesRead > f.head.length) f.head = Buffer.from(head);
+    return true;
+  }
+
+  /** Closes files no path names any more, once read to their end and quiet for the grace period. */
+  async #closeIdle(now: number): Promise<void> {
+    for (const f of this.#files.values()) {
+      if (f.named || f.pos < f.size || now - f.lastActiveMs < this.#o.rotateGraceMs) continue;
+      if (await this.#readSafely(f, CHUNKS_PER_TURN)) continue;
+      f.splitter.flush(); // the writer is gone: an unterminated last line is complete
+      this.#files.delete(f.key);
+      await f.fh.close().catch(() => {});
+      this.#log.debug({ path: f.path }, 'finished a rotated file');
+    }
+  }
+
+  async #refreshSizes(): Promise<void> {
+    for (const f of this.#files.values()) {
+      try {
+        f.size = (await f.fh.stat()).size;
+      } catch {
+        // reported by the next read
       }
-      start = nl + 1;
     }
   }
 
-  /** Delivers bytes [s, e) of `b` as a line; `nul` is the first NUL at or after `s` (or -1). */
-  private emit(f: Followed, b: Buffer, s: number, e: number, nul: number, readMs: number): void {
-    if (e > s && b[e - 1] === CR) e--;
-    if (e - s > this.maxLineBytes) return this.skip(f, 'too long');
-    if (nul >= s && nul < e) return this.skip(f, 'binary');
-    if (e === s) return; // empty lines carry nothing to match
-    this.lines++;
-    try {
-      this.onLine({ path: f.path, text: b.toString('utf8', s, e), readMs, timeMs: 0 });
-    } catch (err) {
-      this.log.error({ err, path: f.path }, 'line consumer threw; line dropped');
+  async #checkpoint(): Promise<void> {
+    if (!this.#store) return;
+    const paths: string[] = [];
+    for (const w of this.#watches.values()) if (w.key !== null) paths.push(w.path);
+    const files: SavedFile[] = [];
+    for (const f of this.#files.values()) {
+      files.push({ path: f.path, dev: f.dev, ino: f.ino, pos: f.pos - f.splitter.partialBytes, head: f.head.toString('hex') });
     }
+    await this.#store.save({ v: 1, savedMs: this.#o.clock(), paths, files });
   }
+}
 
-  /** Keeps bytes [s, n) of the read buffer as the start of an unfinished line. */
-  private keep(f: Followed, s: number, n: number): void {
-    if (f.overlong) return;
-    if (f.pendingBytes + (n - s) > this.maxLineBytes + 1) { // +1: room for a '\r'
-      this.dropPartial(f);
-      f.overlong = true;
-      return;
-    }
-    f.pending.push(Buffer.from(this.buf.subarray(s, n))); // copy: the read buffer is reused
-    f.pendingBytes += n - s;
-  }
-
-  private skip(f: Followed, why: 'too long' | 'binary'): void {
-    this.skipped++;
-    this.log.debug({ path: f.path, why }, 'line skipped');
-  }
-
-  private dropPartial(f: Followed): void {
-    f.pending = [];
-    f.pendingBytes = 0;
-    f.overlong = false;
-  }
-
-  private async close(f: Followed): Promise<void> {
-    const fh = f.fh;
-    f.fh = null;
-    if (fh) await fh.close().catch(() => {});
-  }
+/** Whether the file was created after `ms` (birth time where the filesystem keeps it, else change time). */
+function bornAfter(st: Stats, ms: number): boolean {
+  return (st.birthtimeMs > 0 ? st.birthtimeMs : st.ctimeMs) > ms;
 }
 
 async function statOrNull(path: string): Promise<Stats | null> {

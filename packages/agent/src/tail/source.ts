@@ -1,34 +1,41 @@
 import type { Clock, JailConfig, Logger } from '@fleetban/shared';
-import { FileTail, type LogLine } from './file-tail.js';
+import { DockerSource } from './docker-source.js';
+import { FileTail } from './file-tail.js';
+import { JournalSource } from './journal-source.js';
+import type { LogSource, ReadGate } from './log-source.js';
+import { sourceSpec } from './source-spec.js';
 
-export type { LogLine } from './file-tail.js';
-
-/** Counters every log source keeps. */
-export interface SourceCounters {
-  files: number;
-  lines: number;
-  skipped: number;
-  bytesBehind: number;
-}
-
-/** Where a jail's lines come from: files today (journald and Docker are the tail stage's next step). */
-export interface LogSource {
-  /** Starts delivering lines; resolves once the source is positioned. */
-  start(onLine: (line: LogLine) => void): Promise<void>;
-  stop(): Promise<void>;
-  counters(): SourceCounters;
-}
+export type { LogLine, LogSource, ReadGate, SourceCounters } from './log-source.js';
 
 /** What a source is built with. */
 export interface SourceDeps {
-  /** The agent's state directory (positions, cursors). */
+  /** The agent's state directory: positions and cursors go to `<stateDir>/tail/<jail>.json`. */
   readonly stateDir: string;
+  /** How often files are checked for new bytes (and a blocked gate looked at again), in ms. */
   readonly pollMs: number;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Longest line delivered, in bytes ([agent] max_line); default 65536. */
+  readonly maxLineBytes?: number;
+  /** Back-pressure from the reporter: while blocked, nothing more is read. */
+  readonly gate?: ReadGate;
 }
 
-/** The log source of one jail, chosen from its options (today: its logpath files). */
+/**
+ * The log source of one jail, chosen from its fail2ban keys: `backend` (auto, polling, pyinotify:
+ * the logpath files; systemd[...]: the journal with journalmatch; docker[container=...]: a
+ * container's json-file log), `logpath` (with fail2ban's `head` / `tail` word), `logencoding`.
+ * Throws ConfigError for a bad value. See README.md.
+ */
 export function createSource(jail: JailConfig, deps: SourceDeps): LogSource {
-  return new FileTail({ globs: [...jail.logpath], pollMs: deps.pollMs, logger: deps.logger, clock: deps.clock });
+  const spec = sourceSpec(jail);
+  const common = { stateDir: deps.stateDir, maxLineBytes: deps.maxLineBytes ?? 65_536, pollMs: deps.pollMs, gate: deps.gate, logger: deps.logger, clock: deps.clock };
+  switch (spec.kind) {
+    case 'journal':
+      return new JournalSource({ ...common, spec, name: jail.name });
+    case 'docker':
+      return new DockerSource({ ...common, spec, name: jail.name });
+    case 'file':
+      return new FileTail({ ...common, globs: [...spec.globs], startAt: spec.startAt, decoder: spec.decoder, stateName: jail.name });
+  }
 }

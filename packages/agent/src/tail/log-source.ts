@@ -1,0 +1,47 @@
+/**
+ * The tail stage's contract: what every log source (files, journal, Docker) delivers and counts.
+ */
+
+/**
+ * One complete line read from a source. The object is reused for every line of a source: read it
+ * inside the callback and copy what you keep.
+ */
+export interface LogLine {
+  /** Where the line comes from: the file name matched by the logpath, `journal`, or the container's log file. */
+  path: string;
+  /** The line without its `\n` / `\r\n`, decoded (invalid bytes become U+FFFD). */
+  text: string;
+  /** Clock time when the bytes were read (ms since the epoch). */
+  readMs: number;
+  /** When the source says the line was written (journal entry time, Docker's `time`); 0 when it does not know. */
+  timeMs: number;
+}
+
+/** Lets a consumer that falls behind hold reading back (implemented by report/read-gate.ts). */
+export interface ReadGate {
+  /** While true, sources read nothing more; they look again every poll. */
+  readonly blocked: boolean;
+}
+
+/** Counters every log source keeps. */
+export interface SourceCounters {
+  /** Files open (journal: 1 while journalctl runs). */
+  files: number;
+  /** Lines delivered. */
+  lines: number;
+  /** Lines skipped: longer than max_line, binary (NUL bytes), or not decodable as an entry. */
+  skipped: number;
+  /** Lines delivered with bytes the encoding could not decode (replaced by U+FFFD). */
+  undecodable: number;
+  /** Bytes written to the source and not read yet (files: as of the last look; journal: bytes in the pipe). */
+  bytesBehind: number;
+}
+
+/** Where a jail's lines come from. */
+export interface LogSource {
+  /** Starts delivering lines; resolves once the source is positioned (anything written after is delivered). */
+  start(onLine: (line: LogLine) => void): Promise<void>;
+  /** Stops reading and saves the position; no line is delivered after it resolves. */
+  stop(): Promise<void>;
+  counters(): SourceCounters;
+}

@@ -1,0 +1,135 @@
+// The systemd journal backend on a real journal file: entries are written in journal export format
+// by systemd-journal-remote, read back through journalctl --file / --directory.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { ConfigError, type JailConfig, silentLogger } from '@fleetban/shared';
+import { createSource, type LogLine, type LogSource } from '../src/tail/source.js';
+import { formatJournalEntry, rfc3339 } from '../src/tail/journal-entry.js';
+
+const WAIT_MS = 8000;
+const REMOTE = '/lib/systemd/systemd-journal-remote';
+const BOOT = '0123456789abcdef0123456789abcdef';
+
+/** A jail with the given raw keys, as the config loader would hand it over. */
+function jail(name: string, keys: Record<string, string>): JailConfig {
+  const options = Object.fromEntries(Object.entries(keys).map(([k, value], i) => [k, { value, file: 'test.conf', section: name, line: i + 2 }]));
+  return {
+    name, enabled: true, filter: 'sshd', logpath: [], failregex: [], ignoreregex: [], ignoreip: [], maxretry: 3,
+    findtimeMs: 600_000, bantimeMs: 600_000, maxmatches: 3,
+    increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 }, options,
+  };
+}
+
+let mono = 1000;
+/** Appends entries to a journal file with systemd-journal-remote (export format on stdin). */
+function journalWrite(file: string, entries: Array<Record<string, string>>): void {
+  const text = entries.map((e) => {
+    const fields = { __REALTIME_TIMESTAMP: String(Date.now() * 1000), __MONOTONIC_TIMESTAMP: String(mono++), _BOOT_ID: BOOT, ...e };
+    return Object.entries(fields).map(([k, v]) => `${k}=${v}\n`).join('') + '\n';
+  }).join('');
+  execFileSync(REMOTE, ['-o', file, '-'], { input: text, stdio: ['pipe', 'ignore', 'ignore'] });
+}
+
+function sshd(n: number): Record<string, string> {
+  return { _HOSTNAME: 'web-1', SYSLOG_IDENTIFIER: 'sshd', _PID: '4242', _SYSTEMD_UNIT: 'ssh.service', MESSAGE: `Failed password for root from 203.0.113.5 port ${n} ssh2` };
+}
+const other = (n: number) => ({ _HOSTNAME: 'web-1', SYSLOG_IDENTIFIER: 'cron', _PID: '7', MESSAGE: `cron ${n}` });
+
+/** Starts a source for `j`, collecting copies of its lines; `until(n)` waits for n lines. */
+async function follow(tt: Test, j: JailConfig, stateDir: string) {
+  const src: LogSource = createSource(j, { stateDir, pollMs: 10, logger: silentLogger(), clock: Date.now });
+  const got: LogLine[] = [];
+  const waiters: Array<() => void> = [];
+  await src.start((l) => { got.push({ ...l }); for (const w of [...waiters]) w(); });
+  tt.teardown(() => src.stop());
+  const until = (n: number) => new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${n} lines; got ${got.length}`)), WAIT_MS);
+    const check = () => { if (got.length >= n) { clearTimeout(timer); waiters.splice(waiters.indexOf(check), 1); resolve(); } };
+    waiters.push(check);
+    check();
+  });
+  return { src, got, until };
+}
+
+const ports = (got: LogLine[]) => got.map((l) => Number(/port (\d+)/.exec(l.text)?.[1]));
+
+t.test('journal file: journalmatch, the line format, the cursor across restarts', async (tt) => {
+  const dir = tt.testdir({ state: {} });
+  const file = join(dir, 'remote.journal');
+  journalWrite(file, [sshd(1), other(1)]); // before the first start: not read
+  const j = jail('sshd', { backend: `systemd[journalfiles="${file}"]`, journalmatch: 'SYSLOG_IDENTIFIER=sshd + _SYSTEMD_UNIT=ssh.service' });
+  const state = join(dir, 'state');
+
+  const a = await follow(tt, j, state);
+  journalWrite(file, [sshd(2), other(2), sshd(3)]);
+  await a.until(2);
+  tt.same(ports(a.got), [2, 3], 'only what matches journalmatch, from the end of the journal at the first start');
+  const l = a.got[0] as LogLine;
+  tt.match(l.text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d web-1 sshd\[4242\]: Failed password for root from 203\.0\.113\.5 port 2 ssh2$/, 'syslog-style line');
+  tt.ok(l.timeMs > 0 && Math.abs(l.timeMs - Date.now()) < 60_000, 'timeMs from the entry');
+  tt.equal(l.path, 'journal');
+  await a.src.stop();
+
+  journalWrite(file, [sshd(4), other(3), sshd(5)]); // while the agent is down
+  const b = await follow(tt, j, state);
+  journalWrite(file, [sshd(6)]);
+  await b.until(3);
+  tt.same(ports(b.got), [4, 5, 6], 'resumed after the saved cursor: nothing lost, nothing twice');
+  tt.equal(b.src.counters().lines, 3);
+});
+
+t.test('journal directory (journalpath), over-long entries skipped', async (tt) => {
+  const dir = tt.testdir({ journal: {}, state: {} });
+  const file = join(dir, 'journal', 'remote.journal');
+  journalWrite(file, [other(0)]);
+  const j = jail('sshd', { backend: `systemd[journalpath=${join(dir, 'journal')}]`, journalmatch: '_COMM=sshd SYSLOG_IDENTIFIER=sshd' });
+  const src = createSource(j, { stateDir: join(dir, 'state'), pollMs: 10, logger: silentLogger(), clock: Date.now, maxLineBytes: 200 });
+  const got: string[] = [];
+  let done = (): void => {};
+  const last = new Promise<void>((r) => { done = r; });
+  await src.start((l) => { got.push(l.text); if (l.text.includes('port 9')) done(); });
+  tt.teardown(() => src.stop());
+  journalWrite(file, [
+    { ...sshd(7), _COMM: 'sshd' },
+    { ...sshd(8), _COMM: 'sshd', MESSAGE: `Failed password for ${'x'.repeat(500)} from 203.0.113.5 port 8 ssh2` },
+    { ...sshd(9), _COMM: 'sshd' },
+  ]);
+  await last;
+  tt.same(got.map((s) => /port (\d+)/.exec(s)?.[1]), ['7', '9'], 'an entry over max_line is skipped');
+  tt.equal(src.counters().skipped, 1);
+});
+
+t.test('entry formatting (pure)', async (tt) => {
+  const us = Date.UTC(2024, 4, 1, 12, 0, 0) * 1000 + 123456;
+  const f = formatJournalEntry({ __CURSOR: 'c1', __REALTIME_TIMESTAMP: String(us), _HOSTNAME: 'h', SYSLOG_IDENTIFIER: 'sshd', _PID: '1', MESSAGE: 'a\nb' });
+  tt.same(f, { text: `${rfc3339(us)} h sshd[1]: a\\nb`, timeMs: Math.floor(us / 1000), cursor: 'c1' });
+  tt.match(rfc3339(us), /^2024-05-0[12]T\d\d:00:00\.123456[+-]\d\d:\d\d$/);
+  const bytes = formatJournalEntry({ _COMM: 'sshd', MESSAGE: [...Buffer.from('caf\xc3\xa9', 'latin1')] });
+  tt.equal(bytes?.text, 'sshd: café', 'a MESSAGE journalctl prints as bytes');
+  tt.equal(formatJournalEntry({ MESSAGE: ['one', 'two'] })?.text, 'one two', 'a field set twice');
+  tt.equal(formatJournalEntry([1]), null);
+});
+
+t.test('bad source options are configuration errors naming the key and line', async (tt) => {
+  const keyOf = (keys: Record<string, string>): string => {
+    try {
+      createSource(jail('sshd', keys), { stateDir: '/nonexistent', pollMs: 10, logger: silentLogger(), clock: Date.now });
+    } catch (err) {
+      tt.ok(err instanceof ConfigError, (err as Error).message);
+      return (err as ConfigError).key;
+    }
+    return 'no error';
+  };
+  tt.equal(keyOf({ backend: 'systemd', journalmatch: 'sshd.service' }), 'sshd.journalmatch (line 3)');
+  tt.equal(keyOf({ backend: 'systemd', journalmatch: '+ _COMM=sshd' }), 'sshd.journalmatch (line 3)');
+  tt.equal(keyOf({ backend: 'systemd[journalpath=relative/dir]' }), 'sshd.backend (line 2)');
+  tt.equal(keyOf({ backend: 'systemd[bogus=1]' }), 'sshd.backend (line 2)');
+  tt.equal(keyOf({ backend: 'inotify' }), 'sshd.backend (line 2)');
+  tt.equal(keyOf({ backend: 'docker[]' }), 'sshd.backend (line 2)');
+  tt.equal(keyOf({ backend: 'docker[container=web, root=var/lib]' }), 'sshd.backend (line 2)');
+  tt.equal(keyOf({ logencoding: 'utf-16' }), 'sshd.logencoding (line 2)');
+  tt.equal(keyOf({ logencoding: 'klingon' }), 'sshd.logencoding (line 2)');
+  tt.equal(keyOf({ backend: 'polling', logencoding: 'latin-1' }), 'no error');
+  tt.equal(keyOf({ backend: 'systemd[journalfiles="/a.journal /b.journal" ]' }), 'no error');
+});
