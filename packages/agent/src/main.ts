@@ -15,6 +15,20 @@ import { JailRunner } from './jail/jail-runner.js';
 import { FailureReporter } from './report/failure-reporter.js';
 import { HeartbeatSender, ownAddresses } from './report/heartbeat.js';
 
+/** Lines read, skipped, undecodable, matched and bytes behind, over every jail. */
+function readingCounters(jails: readonly JailRunner[]) {
+  const total = { lines: 0, skipped: 0, undecodable: 0, matched: 0, bytesBehind: 0 };
+  for (const j of jails) {
+    const c = j.sourceCounters();
+    total.lines += c.lines;
+    total.skipped += c.skipped;
+    total.undecodable += c.undecodable;
+    total.bytesBehind += c.bytesBehind;
+    total.matched += j.counters.matched + j.counters.allowlisted;
+  }
+  return total;
+}
+
 /** Version written in heartbeats. */
 export const AGENT_VERSION = '0.1.0';
 
@@ -46,50 +60,67 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   log.info({ backend: enforcer.name, firewall: detected.summary }, `firewall: ${detected.summary}`);
 
   const nc = await connectFleet(config.fleet, { name: `fleetban-agent-${host}`, logger: log, waitOnFirstConnect: true });
-  const reporter = new FailureReporter(nc, { buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
-  const bootId = randomBytes(4).toString('hex');
-  const jails = config.jails
-    .filter((j) => j.enabled)
-    .map((j) => new JailRunner(j, host, bootId, (e) => reporter.report(e), log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock, maxLineBytes: config.agent.maxLineBytes, gate: reporter.gate }));
+  const undo: (() => unknown)[] = [];
+  try {
+    const reporter = new FailureReporter(nc, { buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
+    const bootId = randomBytes(4).toString('hex');
+    const jails = config.jails
+      .filter((j) => j.enabled)
+      .map((j) => new JailRunner(j, host, bootId, (e) => reporter.report(e), log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock, maxLineBytes: config.agent.maxLineBytes, gate: reporter.gate }));
 
-  const follower = new BanFollower(enforcer, clock, log.child({ stage: 'decisions' }));
-  await follower.start(await BanList.open(nc), config.agent.reconcileMs);
-  onReconnect(nc, () => {
-    void reporter.flush();
-    void follower.reconcile('reconnect');
-  });
+    const follower = new BanFollower(enforcer, clock, log.child({ stage: 'decisions' }));
+    undo.push(() => follower.stop());
+    await follower.start(await BanList.open(nc), config.agent.reconcileMs);
+    onReconnect(nc, () => {
+      void reporter.flush();
+      void follower.reconcile('reconnect');
+    });
 
-  const heartbeat = new HeartbeatSender(
-    nc,
-    () => ({
-      host,
-      addresses: ownAddresses(),
-      jails: jails.map((j) => j.jail.name),
-      backend: enforcer.name,
-      firewall: detected.summary,
-      banned: follower.size,
-      version: AGENT_VERSION,
-      lines: jails.reduce((n, j) => n + j.linesRead, 0),
-      failures: reporter.counters.published,
-      buffered: reporter.counters.buffered,
-    }),
-    clock,
-    log.child({ stage: 'heartbeat' }),
-  );
-  heartbeat.start(config.agent.heartbeatMs);
-  await Promise.all(jails.map((j) => j.start()));
-  log.info({ host, jails: jails.map((j) => j.jail.name), servers: config.fleet.servers }, 'agent ready');
-
-  return {
-    async stop() {
-      heartbeat.stop();
-      await Promise.all(jails.map((j) => j.stop()));
-      await reporter.flush();
-      reporter.stop();
-      await follower.stop();
-      await nc.drain().catch(() => undefined);
-      await enforcer.stop(config.agent.onStop);
-      log.info({ onStop: config.agent.onStop }, 'agent stopped');
-    },
-  };
+    const heartbeat = new HeartbeatSender(
+      nc,
+      () => ({
+        host,
+        addresses: ownAddresses(),
+        jails: jails.map((j) => j.jail.name),
+        backend: enforcer.name,
+        firewall: detected.summary,
+        banned: follower.size,
+        version: AGENT_VERSION,
+        ...readingCounters(jails),
+        failures: reporter.counters.published,
+        buffered: reporter.counters.buffered,
+        spoolBytes: reporter.counters.spoolBytes,
+        drift: enforcer.report().drift,
+        enforceFailed: enforcer.report().failed,
+      }),
+      clock,
+      log.child({ stage: 'heartbeat' }),
+    );
+    heartbeat.start(config.agent.heartbeatMs);
+    undo.push(() => heartbeat.stop(), () => Promise.all(jails.map((j) => j.stop())), () => reporter.stop());
+    await Promise.all(jails.map((j) => j.start()));
+    log.info({ host, jails: jails.map((j) => j.jail.name), servers: config.fleet.servers }, 'agent ready');
+    return {
+      async stop() {
+        heartbeat.stop();
+        await Promise.all(jails.map((j) => j.stop()));
+        await reporter.flush();
+        reporter.stop();
+        await follower.stop();
+        await nc.drain().catch(() => undefined);
+        await enforcer.stop(config.agent.onStop);
+        log.info({ onStop: config.agent.onStop }, 'agent stopped');
+      },
+    };
+  } catch (err) {
+    for (const u of undo.reverse()) {
+      try {
+        await u();
+      } catch {
+        // already failing: the first error is the one reported
+      }
+    }
+    await nc.close().catch(() => undefined);
+    throw err;
+  }
 }

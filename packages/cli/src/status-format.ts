@@ -33,10 +33,14 @@ function formatHosts(hosts: readonly HostStatus[], nowMs: number): string[] {
   hosts.forEach((h, i) => {
     const last = i === hosts.length - 1;
     const age = Math.max(0, Math.round((nowMs - h.lastHeartbeatMs) / 1000));
+    const pad = `   ${last ? ' ' : '|'}  `;
     out.push(
-      `   ${last ? '`' : '|'}- ${h.host}\tlast heartbeat ${age}s ago (${new Date(h.lastHeartbeatMs).toISOString()}), ` +
-        `backend ${h.backend}, ${h.banned} banned, ${h.lines} lines read, ${h.failures} failures sent, ${h.buffered} buffered; ` +
-        `firewall: ${h.firewall}; addresses: ${h.addresses.join(' ')}`,
+      `   ${last ? '`' : '|'}- ${h.host}\tlast heartbeat ${age}s ago (${new Date(h.lastHeartbeatMs).toISOString()}), backend ${h.backend}, ${h.banned} banned`,
+      `${pad}reading: ${h.lines} lines, ${h.matched} matched, ${h.skipped} skipped, ${h.undecodable} undecodable, ${h.bytesBehind} bytes behind`,
+      `${pad}reporting: ${h.failures} failures sent, ${h.buffered} waiting (${h.spoolBytes} bytes spooled)`,
+      `${pad}enforcing: ${h.drift} drift repaired, ${h.enforceFailed} elements refused`,
+      `${pad}firewall: ${h.firewall}`,
+      `${pad}addresses: ${h.addresses.join(' ')}`,
     );
   });
   return out;

@@ -122,6 +122,13 @@ const HEARTBEAT: Heartbeat = {
   lines: 2 ** 40 + 1,
   failures: 12_345,
   buffered: 0,
+  skipped: 3,
+  undecodable: 1,
+  matched: 99,
+  bytesBehind: 2 ** 33,
+  spoolBytes: 4096,
+  drift: 2,
+  enforceFailed: 1,
 };
 
 const ADMIN_REPLY: AdminReply = {
@@ -140,20 +147,7 @@ const ADMIN_REPLY: AdminReply = {
       bantimeMs: -1,
     },
   ],
-  hosts: [
-    {
-      host: 'web-1',
-      lastHeartbeatMs: 1_700_000_002_000,
-      addresses: ['203.0.113.1'],
-      backend: 'dry-run',
-      firewall: 'none',
-      banned: 0,
-      jails: ['sshd'],
-      lines: 10,
-      failures: 3,
-      buffered: 1,
-    },
-  ],
+  hosts: [{ ...HEARTBEAT, host: 'web-1', lastHeartbeatMs: 1_700_000_002_000 }],
   bans: [BAN, { ...BAN, ip: '198.51.100.9', reason: 'manual', expiresMs: 0, hosts: [], matches: [] }],
   malformed: 4,
   nowMs: 1_700_000_003_000,

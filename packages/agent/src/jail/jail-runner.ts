@@ -1,6 +1,6 @@
 import { Allowlist, type FailureEvent, type JailConfig, type Logger } from '@fleetban/shared';
 import { createJailFilter, type JailFilter } from '../filter/jail-filter.js';
-import { createSource, type LogLine, type LogSource, type SourceDeps } from '../tail/source.js';
+import { createSource, type LogLine, type LogSource, type SourceCounters, type SourceDeps } from '../tail/source.js';
 
 /** Counters of one jail on this host. */
 export interface JailCounters {
@@ -31,7 +31,8 @@ export class JailRunner {
 
   /** Starts reading; resolves once the source is positioned. */
   async start(): Promise<void> {
-    if (this.jail.logpath.length === 0) this.logger.warn('jail has no logpath: nothing to read');
+    const backend = this.jail.options.backend?.value ?? '';
+    if (this.jail.logpath.length === 0 && !/^(systemd|docker)/.test(backend)) this.logger.warn('jail has no logpath: nothing to read');
     await this.#source.start((l) => this.line(l));
   }
 
@@ -56,9 +57,9 @@ export class JailRunner {
     this.emit(e);
   }
 
-  /** Lines read by this jail's source. */
-  get linesRead(): number {
-    return this.#source.counters().lines;
+  /** The counters of this jail's source (lines read, skipped, undecodable, bytes behind). */
+  sourceCounters(): SourceCounters {
+    return this.#source.counters();
   }
 
   /** Stops reading. */

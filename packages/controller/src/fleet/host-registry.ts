@@ -6,13 +6,13 @@ import { Allowlist } from '@fleetban/shared';
  * {@link HostRegistry.isFleetAddress} is consulted before every decision.
  */
 export class HostRegistry {
-  readonly #hosts = new Map<string, Heartbeat & { receivedMs: number }>();
+  readonly #hosts = new Map<string, HostStatus>();
   #addresses = new Allowlist([]);
 
   /** Records a heartbeat. */
   record(h: Heartbeat, receivedMs: number): void {
     const before = this.#hosts.get(h.host)?.addresses.join(' ');
-    this.#hosts.set(h.host, { ...h, receivedMs });
+    this.#hosts.set(h.host, { ...h, lastHeartbeatMs: receivedMs });
     if (before !== h.addresses.join(' ')) this.#addresses = new Allowlist([...this.#hosts.values()].flatMap((x) => x.addresses));
   }
 
@@ -23,19 +23,6 @@ export class HostRegistry {
 
   /** Every host, sorted by name. */
   list(): HostStatus[] {
-    return [...this.#hosts.values()]
-      .sort((a, b) => a.host.localeCompare(b.host))
-      .map((h) => ({
-        host: h.host,
-        lastHeartbeatMs: h.receivedMs,
-        addresses: h.addresses,
-        backend: h.backend,
-        firewall: h.firewall,
-        banned: h.banned,
-        jails: h.jails,
-        lines: h.lines,
-        failures: h.failures,
-        buffered: h.buffered,
-      }));
+    return [...this.#hosts.values()].sort((a, b) => a.host.localeCompare(b.host));
   }
 }

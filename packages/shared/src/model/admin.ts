@@ -1,4 +1,5 @@
 import type { BanDecision } from './ban.js';
+import type { Heartbeat } from './heartbeat.js';
 
 /** Admin verbs served by the controller. */
 export type AdminVerb = 'status' | 'ban' | 'unban' | 'banned';
@@ -25,18 +26,9 @@ export interface JailStatus {
   readonly bantimeMs: number;
 }
 
-/** What the controller knows of one host, from its heartbeats. */
-export interface HostStatus {
-  readonly host: string;
+/** What the controller knows of one host: its last heartbeat and when that arrived. */
+export interface HostStatus extends Heartbeat {
   readonly lastHeartbeatMs: number;
-  readonly addresses: readonly string[];
-  readonly backend: string;
-  readonly firewall: string;
-  readonly banned: number;
-  readonly jails: readonly string[];
-  readonly lines: number;
-  readonly failures: number;
-  readonly buffered: number;
 }
 
 /** The controller's answer. */

@@ -111,14 +111,11 @@ export function decodeBan(bytes: Uint8Array): BanDecision {
   return banFromWire(decodeWith(W.BanDecision, 'BanDecision', bytes));
 }
 
-/** Encodes a heartbeat. */
-export function encodeHeartbeat(h: Heartbeat): Uint8Array {
-  return W.Heartbeat.encode({ schema: SCHEMA_VERSION, ...h, addresses: [...h.addresses], jails: [...h.jails] }).finish();
+function heartbeatToWire(h: Heartbeat): fleetban.wire.IHeartbeat {
+  return { schema: SCHEMA_VERSION, ...h, addresses: [...h.addresses], jails: [...h.jails] };
 }
 
-/** Decodes a heartbeat; throws {@link DecodeError}. */
-export function decodeHeartbeat(bytes: Uint8Array): Heartbeat {
-  const m = decodeWith(W.Heartbeat, 'Heartbeat', bytes);
+function heartbeatFromWire(m: fleetban.wire.IHeartbeat): Heartbeat {
   return {
     host: required('Heartbeat', 'host', str(m.host)),
     timeMs: num(m.timeMs),
@@ -131,7 +128,24 @@ export function decodeHeartbeat(bytes: Uint8Array): Heartbeat {
     lines: num(m.lines),
     failures: num(m.failures),
     buffered: num(m.buffered),
+    skipped: num(m.skipped),
+    undecodable: num(m.undecodable),
+    matched: num(m.matched),
+    bytesBehind: num(m.bytesBehind),
+    spoolBytes: num(m.spoolBytes),
+    drift: num(m.drift),
+    enforceFailed: num(m.enforceFailed),
   };
+}
+
+/** Encodes a heartbeat. */
+export function encodeHeartbeat(h: Heartbeat): Uint8Array {
+  return W.Heartbeat.encode(heartbeatToWire(h)).finish();
+}
+
+/** Decodes a heartbeat; throws {@link DecodeError}. */
+export function decodeHeartbeat(bytes: Uint8Array): Heartbeat {
+  return heartbeatFromWire(decodeWith(W.Heartbeat, 'Heartbeat', bytes));
 }
 
 /** Encodes an admin request. */
@@ -152,7 +166,7 @@ export function encodeAdminReply(r: AdminReply): Uint8Array {
     ok: r.ok,
     error: r.error,
     jails: r.jails.map((j) => ({ ...j, banned: [...j.banned] })),
-    hosts: r.hosts.map((h) => ({ ...h, addresses: [...h.addresses], jails: [...h.jails] })),
+    hosts: r.hosts.map(({ lastHeartbeatMs, ...h }) => ({ last: heartbeatToWire(h), receivedMs: lastHeartbeatMs })),
     bans: r.bans.map(banToWire),
     malformed: r.malformed,
     nowMs: r.nowMs,
@@ -176,18 +190,7 @@ export function decodeAdminReply(bytes: Uint8Array): AdminReply {
       findtimeMs: num(j.findtimeMs),
       bantimeMs: num(j.bantimeMs),
     })),
-    hosts: (m.hosts ?? []).map((h) => ({
-      host: str(h.host),
-      lastHeartbeatMs: num(h.lastHeartbeatMs),
-      addresses: strs(h.addresses),
-      backend: str(h.backend),
-      firewall: str(h.firewall),
-      banned: h.banned ?? 0,
-      jails: strs(h.jails),
-      lines: num(h.lines),
-      failures: num(h.failures),
-      buffered: num(h.buffered),
-    })),
+    hosts: (m.hosts ?? []).map((h) => ({ ...heartbeatFromWire(h.last ?? {}), lastHeartbeatMs: num(h.receivedMs) })),
     bans: (m.bans ?? []).map(banFromWire),
     malformed: num(m.malformed),
     nowMs: num(m.nowMs),
