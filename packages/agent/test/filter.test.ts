@@ -177,8 +177,8 @@ t.test('filter names, modes and the search path', async (tt) => {
   };
   tt.same(answers('[sshd]\nfilter = sshd[mode=normal]\n'), answers('[sshd]\nfilter = sshd\n'), 'normal is the default mode');
   tt.same(answers('[sshd]\nfilter = sshd\nmode = aggressive\n'), answers('[sshd]\nfilter = sshd[mode=aggressive]\n'), "the jail's mode key");
-  const missing = errorOf(() => filterOf('[web]\nfilter = nginx-http-auth\n'));
-  tt.ok(missing instanceof FilterError && missing.code === 'FILTER_INVALID' && missing.message.includes("no filter named 'nginx-http-auth'") &&
+  const missing = errorOf(() => filterOf('[web]\nfilter = no-such-filter\n'));
+  tt.ok(missing instanceof FilterError && missing.code === 'FILTER_INVALID' && missing.message.includes("no filter named 'no-such-filter'") &&
     missing.message.includes(PROJECT_FILTER_DIR), String(missing));
   const dir = mkdtempSync(join(tmpdir(), 'fleetban-filter-'));
   writeFileSync(join(dir, 'myapp.conf'), '[Definition]\nfailregex = ^login failed from <HOST>$\n');

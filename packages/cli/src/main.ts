@@ -17,6 +17,7 @@ usage: fleetban <command> [-c FILE] [options]
   ban IP|CIDR [--jail J] [--bantime D]   ban on every host (D: 10m, 1d12h, -1 = permanent)
   unban IP|CIDR            lift a ban on every host
   banned                   list active bans
+  regex LOG|LINE FILTER|FAILREGEX [IGNOREREGEX]   test a filter like fail2ban-regex (--help)
   help                     this text
 
   -c, --config FILE        configuration (default $FLEETBAN_CONFIG or /etc/fleetban/fleetban.conf)

@@ -6,9 +6,26 @@
  * which lines of the buffer a match used.
  */
 
+import { mayMatch, type Prefilter } from './pyre/prefilter.js';
 import { type PyRegex, translatePython } from './pyre/pyre.js';
 import { RegexSyntaxError } from './pyre/regex-error.js';
 import { resolveTags, scopeGroupFlags, tagGroupName, type UseDns } from './tags.js';
+
+/**
+ * A function building the fields object of a match with one fixed shape (an object literal), so
+ * that reading and copying the fields stays on V8's fast paths.
+ */
+function fieldMaker(names: readonly string[], indexes: readonly number[]): (m: RegExpExecArray) => Fields {
+  if (names.includes('__proto__')) {
+    return (m) => {
+      const f: Fields = {};
+      for (let i = 0; i < names.length; i++) f[names[i] as string] = m[indexes[i] as number];
+      return f;
+    };
+  }
+  const body = names.map((n, i) => `${JSON.stringify(n)}: m[${indexes[i] as number}]`).join(', ');
+  return new Function('m', `return { ${body} };`) as (m: RegExpExecArray) => Fields;
+}
 
 /** A line of the buffer: text before the date, the date text, text after it. */
 export type TupleLine = readonly [pre: string, date: string, post: string];
@@ -31,6 +48,8 @@ export function bufferText(lines: readonly TupleLine[]): string {
   return s;
 }
 
+const NO_LINES: readonly TupleLine[] = Object.freeze([]);
+
 /** The result of one search. */
 export interface RegexMatch {
   readonly m: RegExpExecArray;
@@ -45,11 +64,15 @@ export class FilterRegex {
   /** The regex as the filter wrote it (tags not resolved). */
   readonly source: string;
   private readonly py: PyRegex;
+  private readonly prefilter: Prefilter | undefined;
   private readonly names: string[];
   private readonly indexes: number[];
   private readonly alts: Array<[string, string]> = [];
   private readonly tuples: Array<[string, string]> = [];
   private readonly skipLines: number[] = [];
+  private readonly make: (m: RegExpExecArray) => Fields;
+  private readonly makeWithoutContent: (m: RegExpExecArray) => Fields;
+  private readonly contentIndex: number | undefined;
 
   /** Throws RegexSyntaxError. */
   constructor(source: string, opts: { multiline: boolean; useDns: UseDns }) {
@@ -57,6 +80,7 @@ export class FilterRegex {
     const python = scopeGroupFlags(resolveTags(source, opts.useDns));
     if (python.trim() === '') throw new RegexSyntaxError('an empty regex cannot be used', source, 0);
     this.py = translatePython(python, { multiline: opts.multiline });
+    this.prefilter = this.py.prefilter;
     this.names = [...this.py.names.keys()];
     this.indexes = this.names.map((n) => this.py.names.get(n) as number);
     for (const name of [...this.names].sort()) {
@@ -67,6 +91,26 @@ export class FilterRegex {
       (m[1] === 'alt_' ? this.alts : this.tuples).push([name, target]);
     }
     for (let i = 0; this.py.names.has(`skiplines${i}`); i++) this.skipLines.push(this.py.names.get(`skiplines${i}`) as number);
+    this.make = fieldMaker(this.names, this.indexes);
+    const keep = this.names.map((_n, i) => i).filter((i) => this.names[i] !== 'content');
+    this.makeWithoutContent = fieldMaker(keep.map((i) => this.names[i] as string), keep.map((i) => this.indexes[i] as number));
+    this.contentIndex = this.py.names.get('content');
+  }
+
+  /** False when no match can start with code unit `c` at the start of the buffer (see pyre/prefilter.ts). */
+  mayStartWith(c: number): boolean {
+    const first = this.prefilter?.first;
+    return first === null || first === undefined || first.has(c);
+  }
+
+  /** True when the regex has captures besides `<F-CONTENT>`. */
+  hasFieldsBesidesContent(): boolean {
+    return this.names.some((n) => n !== 'content');
+  }
+
+  /** The `<F-CONTENT>` capture of a match (prefregex), if any. */
+  content(m: RegExpExecArray): string | undefined {
+    return this.contentIndex === undefined ? undefined : m[this.contentIndex];
   }
 
   /** True when the regex has a group that identifies a failure (address, `fid` or `mlfid`). */
@@ -81,9 +125,10 @@ export class FilterRegex {
 
   /** Searches `buf` (the text of `lines`, see {@link bufferText}); null when it does not match. */
   search(buf: string, lines: readonly TupleLine[]): RegexMatch | null {
+    if (this.prefilter !== undefined && !mayMatch(this.prefilter, buf)) return null;
     const m = this.py.re.exec(buf);
     if (m === null) return null;
-    if (lines.length <= 1) return { m, matched: lines, unmatched: [] };
+    if (lines.length <= 1) return { m, matched: lines, unmatched: NO_LINES };
     const start = m.index;
     const end = start + m[0].length;
     const lineStart = buf.lastIndexOf('\n', start) + 1;
@@ -117,10 +162,12 @@ export class FilterRegex {
     return s === '' ? [] : s.split(/\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/).filter((l, k, all) => k < all.length - 1 || l !== '');
   }
 
-  /** The captured fields of a match, `alt_*` and `tuple_*` merged as fail2ban merges them. */
-  fields(m: RegExpExecArray): Fields {
-    const f: Fields = {};
-    for (let i = 0; i < this.names.length; i++) f[this.names[i] as string] = m[this.indexes[i] as number];
+  /**
+   * The captured fields of a match, `alt_*` and `tuple_*` merged as fail2ban merges them
+   * (`withoutContent`: the `<F-CONTENT>` capture left out, as the prefregex's are used).
+   */
+  fields(m: RegExpExecArray, withoutContent = false): Fields {
+    const f = withoutContent ? this.makeWithoutContent(m) : this.make(m);
     for (const [k, n] of this.alts) {
       const v = f[k];
       if (v && !f[n]) f[n] = v;

@@ -46,6 +46,8 @@ export interface EngineOptions {
   readonly wallClock?: () => number;
   /** Report every failregex that matches a line, as fail2ban-regex and its tests do; default false. */
   readonly checkAllRegex?: boolean;
+  /** Called with the index of each ignoreregex that vetoes a match (fail2ban's onIgnoreRegex); default none. */
+  readonly onIgnoreRegex?: (index: number) => void;
 }
 
 /** One failure (or helper match) found by a failregex. */
@@ -76,6 +78,8 @@ export class FilterEngineError extends Error {
 /** A compiled filter with its per-log state (date detector, line buffer, mlfid sessions). */
 export class FilterEngine {
   readonly pref: FilterRegex | undefined;
+  /** The prefregex captures fields besides `<F-CONTENT>`. */
+  private readonly prefFields: boolean;
   readonly fail: readonly FilterRegex[];
   readonly ignore: readonly FilterRegex[];
   readonly detector: DateDetector;
@@ -84,11 +88,15 @@ export class FilterEngine {
   private readonly dateCtx: { nowMs: number; defaultOffset: number | undefined; zone: TimeZone };
   private readonly clock: () => number;
   private readonly mlfid: MlfidCache;
+  private readonly onIgnore: ((index: number) => void) | undefined;
   private lineBuffer: TupleLine[] = [];
+  private readonly firstChar = new Map<number, Uint8Array>();
   private lastTimeText = '';
   private lastDate: number | null = null;
   /** Which ignoreregex vetoed the last ignored match (-1 none), for counters. */
   lastIgnored = -1;
+  /** Lines (buffers) the prefregex matched so far. */
+  prefHits = 0;
 
   /** Compiles `spec`; throws {@link FilterEngineError}. */
   constructor(spec: FilterSpec, opts: EngineOptions) {
@@ -98,6 +106,7 @@ export class FilterEngine {
     this.checkAll = opts.checkAllRegex ?? false;
     this.clock = opts.clock;
     this.mlfid = new MlfidCache(opts.clock);
+    this.onIgnore = opts.onIgnoreRegex;
     const build = (list: 'prefregex' | 'failregex' | 'ignoreregex', source: string, index: number, ml: boolean): FilterRegex => {
       try {
         return new FilterRegex(source, { multiline: ml, useDns });
@@ -106,6 +115,7 @@ export class FilterEngine {
       }
     };
     this.pref = spec.prefregex ? build('prefregex', spec.prefregex, 0, false) : undefined;
+    this.prefFields = this.pref?.hasFieldsBesidesContent() ?? false;
     this.fail = spec.failregex.map((s, i) => {
       const r = build('failregex', s, i, multiline);
       if (!r.hasFailureId() && !this.pref?.hasFailureId()) {
@@ -130,12 +140,18 @@ export class FilterEngine {
     });
   }
 
+  /** The lines kept for multi-line regexes (date cut out), oldest first. */
+  get buffer(): readonly TupleLine[] {
+    return this.lineBuffer;
+  }
+
   /**
    * Processes one line. `journal` gives the time of a line that carries none in its text (journal
    * entries): the date detector is then skipped. Returns the failures found (often none).
    */
   processLine(line: string, journal?: { timeText: string; time: number }): EngineFailure[] {
-    const nowS = this.clock() / 1000;
+    const nowMs = this.clock();
+    const nowS = nowMs / 1000;
     let tuple: TupleLine;
     let date: number | null = null;
     let noDate = false;
@@ -147,11 +163,11 @@ export class FilterEngine {
     } else {
       const tm = this.detector.matchTime(line);
       if (tm) {
-        const span = tm.match.indices[tm.template.compile().groupIndex[1] as number] ?? [tm.match.index, tm.match.index];
+        const span = tm.template.span(tm.match);
         const text = line.slice(span[0], span[1]);
         tuple = [line.slice(0, span[0]), text, line.slice(span[1])];
         if (text !== '') {
-          this.dateCtx.nowMs = this.clock();
+          this.dateCtx.nowMs = nowMs;
           date = this.detector.getTime(tm, this.dateCtx as DateContext);
           if (date !== null) {
             this.lastTimeText = text;
@@ -173,6 +189,16 @@ export class FilterEngine {
     return this.findFailure(tuple, date, noDate);
   }
 
+  /** Which failregexes may match a buffer starting with code unit `c` (1 = may), cached per `c`. */
+  private startsWith(c: number): Uint8Array {
+    let may = this.firstChar.get(c);
+    if (!may) {
+      may = Uint8Array.from(this.fail, (r) => (c < 0 || r.mayStartWith(c) ? 1 : 0));
+      if (this.firstChar.size < 4096) this.firstChar.set(c, may);
+    }
+    return may;
+  }
+
   private ignoreLine(buf: string, org: readonly TupleLine[], fm?: RegexMatch): boolean {
     if (fm && this.maxLines > 1) {
       org = fm.matched;
@@ -182,6 +208,7 @@ export class FilterEngine {
     for (let i = 0; i < this.ignore.length; i++) {
       if (!(this.ignore[i] as FilterRegex).search(buf, org)) continue;
       found = i;
+      this.onIgnore?.(i);
       if (!this.checkAll || this.maxLines > 1) {
         if (fm) this.lineBuffer = [...fm.unmatched];
       }
@@ -207,19 +234,23 @@ export class FilterEngine {
     if (this.pref) {
       const pm = this.pref.search(buf, org);
       if (!pm) return NONE;
-      pre = this.pref.fields(pm.m);
-      const content = pre.content as string | undefined;
-      delete pre.content;
+      this.prefHits++;
+      if (this.prefFields) pre = this.pref.fields(pm.m, true);
+      const content = this.pref.content(pm.m);
       if (content) {
         this.lineBuffer = [['', '', content]];
         buf = null;
       }
-      if (Object.keys(pre).length === 0) pre = undefined;
     }
     let out: EngineFailure[] = NONE;
+    let may: Uint8Array = this.startsWith(-1);
     for (let i = 0; i < this.fail.length; i++) {
       const fr = this.fail[i] as FilterRegex;
-      buf ??= bufferText(this.lineBuffer);
+      if (buf === null) {
+        buf = bufferText(this.lineBuffer);
+        may = this.startsWith(buf.charCodeAt(0));
+      } else if (i === 0) may = this.startsWith(buf.charCodeAt(0));
+      if (may[i] === 0) continue;
       const fm = fr.search(buf, org);
       if (!fm) continue;
       let fail = fr.fields(fm.m);
@@ -232,7 +263,8 @@ export class FilterEngine {
         this.lineBuffer = [...fm.unmatched];
         buf = null;
       }
-      if (pre) fail = { ...pre, ...fail };
+      // fail2ban: fail = preGroups.copy(); fail.update(currFail) (key order aside, the same)
+      if (pre) for (const k in pre) if (!(k in fail)) fail[k] = pre[k];
       const mlfid = fail.mlfid as string | undefined;
       if (mlfid !== undefined && mlfid !== null) {
         fail = mergeFailure(this.mlfid, mlfid, fail, fm.matched);

@@ -44,9 +44,11 @@ export class MlfidCache {
   }
 }
 
+// A removed key is set to undefined rather than deleted: every reader treats both alike, and
+// objects keep their fast (non-dictionary) representation.
 function pop(f: Fields, k: string): unknown {
   const v = f[k];
-  delete f[k];
+  if (v !== undefined) f[k] = undefined;
   return v;
 }
 
@@ -73,8 +75,8 @@ export function mergeFailure(cache: MlfidCache, mlfid: string, fail: Fields, mat
     users = updateUsers(known, fail.user);
     if (pop(known, 'nofail')) flags |= 4;
     if (pop(known, 'mlfgained')) flags |= 4;
-    if (flags & 8) delete known.mlfpending;
-    if ((flags & 4) === 0 && !known.mlfpending) delete known.matches;
+    if (flags & 8) known.mlfpending = undefined;
+    if ((flags & 4) === 0 && !known.mlfpending) known.matches = undefined;
     for (const k of Object.keys(fail)) if (fail[k] !== undefined && fail[k] !== null) known[k] = fail[k];
     fail = known;
     if (flags & 2) cache.unset(mlfid);
@@ -83,8 +85,8 @@ export function mergeFailure(cache: MlfidCache, mlfid: string, fail: Fields, mat
     cache.set(mlfid, fail);
   }
   if (pop(fail, 'mlfpending') || (users && users.size > 1)) {
-    delete fail.nofail;
-    delete fail.mlfgained;
+    fail.nofail = undefined;
+    fail.mlfgained = undefined;
     flags &= ~(8 | 1);
   }
   if ((flags & 1) === 0) {

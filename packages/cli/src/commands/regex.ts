@@ -1,7 +1,133 @@
-import type { Args } from '../args.js';
-import { UsageError } from '../args.js';
+import { existsSync, statSync } from 'node:fs';
+import { FleetbanError } from '@fleetban/shared';
+import { type Args, option, UsageError } from '../args.js';
+import { forEachLine } from '../log-lines.js';
+import { compileRegexFilter, readIgnoreRegex, readRegexFilter, type RegexFilterOptions, shorten, withOverrides } from '../regex-filter.js';
+import { FailureJson, formatSummary } from '../regex-report.js';
+import { failuresOf, RegexTester } from '../regex-run.js';
 
-/** `fleetban regex <LOG|line> <FILTER|failregex> [IGNOREREGEX]`: fail2ban-regex's job (being built). */
-export async function runRegex(_args: Args): Promise<number> {
-  throw new UsageError('fleetban regex is not available yet');
+const USAGE = `usage: fleetban regex [options] <LOG|line> <FILTER|failregex> [IGNOREREGEX]
+
+Tests a fail2ban filter on a log, as fail2ban-regex does. Needs no fleetban configuration.
+
+  LOG                      a log file, or else one log line (several when it holds newlines)
+  FILTER                   a filter file (filter.d/sshd.conf), a filter name with options found
+                           in -c DIR/filter.d, fleetban's filter.d or /etc/fail2ban/filter.d
+                           (sshd, 'sshd[mode=aggressive]'), or else a literal failregex
+  IGNOREREGEX              a literal ignoreregex (or a filter file: its ignoreregex lines)
+
+  -c, --config DIR         fail2ban configuration directory: DIR/filter.d is searched first
+  -d, --datepattern P      date pattern replacing the filter's
+  -L, --maxlines N         lines buffered for multi-line failregexes, replacing the filter's
+  --logtimezone TZ         zone of dates that carry none: UTC, +0200, CET (also --timezone)
+  --usedns V               yes, warn, no (addresses only), raw
+  --json                   one JSON object per failure, in log order: {"ip", "time", "regex", <F-* fields>}
+                           (first matching failregex wins, as in production; no summary)
+  --print-all-matched      print every matched line
+  --print-all-missed       print every missed line (default: only when fewer than 20)
+  --print-all-ignored      print every ignored line
+  --print-no-missed        print no missed line
+  --print-no-ignored       print no ignored line
+`;
+
+function intOption(args: Args, ...names: string[]): number | undefined {
+  const v = option(args, ...names);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${names[0]}: expected a whole number above zero, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function usedns(args: Args): RegexFilterOptions['usedns'] {
+  const v = option(args, 'usedns');
+  if (v === undefined) return undefined;
+  if (v === 'yes' || v === 'warn' || v === 'no' || v === 'raw') return v;
+  throw new UsageError(`--usedns: expected yes, warn, no or raw, got ${JSON.stringify(v)}`);
+}
+
+/** Batches output into large writes. */
+function writer(): { write(s: string): void; flush(): void } {
+  let buf = '';
+  return {
+    write(s) {
+      buf += s;
+      if (buf.length > 65_536) {
+        process.stdout.write(buf);
+        buf = '';
+      }
+    },
+    flush() {
+      if (buf !== '') process.stdout.write(buf);
+      buf = '';
+    },
+  };
+}
+
+/** `fleetban regex <LOG|line> <FILTER|failregex> [IGNOREREGEX]`: fail2ban-regex's job. */
+export async function runRegex(args: Args): Promise<number> {
+  if (args.options.has('help') || args.options.has('h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const [log, filterArg, ignoreArg, ...extra] = args.positional;
+  if (log === undefined || filterArg === undefined || extra.length > 0) throw new UsageError(USAGE);
+  if (log.startsWith('systemd-journal')) throw new UsageError('fleetban regex: reading the systemd journal is not supported yet (pipe journalctl -o short-iso into a file)');
+  const configDir = option(args, 'config', 'c');
+  if (configDir !== undefined && !existsSync(configDir)) throw new UsageError(`-c ${configDir}: no such directory`);
+  const opts: RegexFilterOptions = {
+    configDir,
+    datepattern: option(args, 'datepattern', 'd'),
+    maxlines: intOption(args, 'maxlines', 'L'),
+    logtimezone: option(args, 'logtimezone', 'timezone', 'TZ'),
+    usedns: usedns(args),
+  };
+  const json = args.options.has('json');
+  const filter = readRegexFilter(filterArg, configDir);
+  const ignore = ignoreArg === undefined ? undefined : readIgnoreRegex(ignoreArg, configDir);
+  const spec = withOverrides(filter.spec, ignore?.regexes ?? [], opts);
+  const isFile = existsSync(log) && statSync(log).isFile();
+  const feed = (each: (line: string) => void): void => {
+    if (isFile) forEachLine(log, each);
+    else for (const l of log.split('\n')) each(l.replace(/[\r\n]+$/, ''));
+  };
+
+  const out = writer();
+  if (json) {
+    const engine = compileRegexFilter(filter, spec, { checkAllRegex: false });
+    const fmt = new FailureJson(engine);
+    feed(failuresOf(engine, (f) => out.write(`${fmt.format(f, Date.now() / 1000)}\n`)));
+    out.flush();
+    return 0;
+  }
+
+  const limit = opts.maxlines ?? 20;
+  const print = {
+    matched: args.options.has('print-all-matched'),
+    missed: args.options.has('print-all-missed'),
+    ignored: args.options.has('print-all-ignored'),
+    noMissed: args.options.has('print-no-missed'),
+    noIgnored: args.options.has('print-no-ignored'),
+  };
+  const tester = new RegexTester({ matched: print.matched, missed: print.missed && !print.noMissed, ignored: print.ignored && !print.noIgnored }, limit);
+  const engine = compileRegexFilter(filter, spec, { checkAllRegex: true, onIgnoreRegex: tester.onIgnoreRegex });
+  tester.use(engine, spec.maxlines ?? 1);
+  let head = '\nRunning tests\n=============\n\n';
+  head += `Use   failregex ${filter.description}\n`;
+  if (ignore) head += `Use ${ignore.description}\n`;
+  if (opts.maxlines !== undefined || spec.maxlines !== undefined) head += `Use         maxlines : ${spec.maxlines ?? 1}\n`;
+  if (spec.datepattern !== undefined) head += `Use      datepattern : ${spec.datepattern.join(' ')}\n`;
+  if (isFile) head += `Use         log file : ${log}\nUse         encoding : UTF-8\n`;
+  else head += `Use      single line : ${shorten(log.replace(/\n/g, '\\n'))}\n`;
+  out.write(`${head}\n`);
+  const t0 = performance.now();
+  try {
+    feed((l) => tester.test(l));
+  } catch (err) {
+    if (err instanceof FleetbanError) throw err;
+    throw new FleetbanError('LOG_UNREADABLE', `cannot read ${log}: ${(err as Error).message}`, { cause: err });
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  out.write(formatSummary({ engine, tester, seconds, print, limit }));
+  out.flush();
+  return 0;
 }

@@ -58,6 +58,11 @@ export class DateDetector {
     return this.slots.map((s) => s.template);
   }
 
+  /** The templates in their current order with how often each was the one that found a line's date. */
+  templateHits(): Array<{ readonly template: DateTemplate; readonly hits: number }> {
+    return this.slots.map((s) => ({ template: s.template, hits: s.hits }));
+  }
+
   private append(t: DateTemplate, ignoreDup = false): void {
     if (this.known.has(t.name)) {
       if (ignoreDup) return;

@@ -9,7 +9,7 @@
  */
 
 import { type PyRegex, translatePython } from '../pyre/pyre.js';
-import { ALPHA_CODE, type DateContext, expandCodes, fieldsToTime } from './strptime.js';
+import { ALPHA_CODE, DATE_FIELDS, type DateContext, type DateFields, DateResolver, expandCodes } from './strptime.js';
 
 /** Template flags. */
 export const LINE_BEGIN = 8;
@@ -30,8 +30,8 @@ const DEL_WORD_BOUNDS = /^\(*(?:\(\?\w+\))?\(*\*\*|(?<!\\)\*\*\)*$/g;
 const LINE_BOUND_BEGIN = /^(?:\(\?\w+\))?(?:\^|\((?:\?:)?\^(?!\|))/;
 const LINE_BOUND_END = /(?<![\\|])(?:\$\)?)$/;
 
-/** A template's match: a RegExp match with indices (`d` flag). */
-export type DateMatch = RegExpExecArray & { indices: RegExpIndicesArray };
+/** A template's match (with indices, `d` flag, only when group 1's span needs them). */
+export type DateMatch = RegExpExecArray;
 
 /** What all templates share. */
 export abstract class DateTemplate {
@@ -80,8 +80,19 @@ export abstract class DateTemplate {
 
   /** Compiles the regex (once); throws RegexSyntaxError. */
   compile(): PyRegex {
-    this.compiled ??= translatePython(this.regex, { global: true, indices: true });
+    this.compiled ??= translatePython(this.regex, { global: true, indices: 'group1' });
     return this.compiled;
+  }
+
+  /** Where the date text (group 1) of a match is in the line: [start, end]. */
+  span(m: DateMatch): readonly [number, number] {
+    const c = this.compile();
+    const g = c.groupIndex[1] as number;
+    if (c.group1EndsMatch) {
+      const end = m.index + m[0].length;
+      return [end - (m[g] as string).length, end];
+    }
+    return m.indices?.[g] ?? [m.index, m.index];
   }
 
   /** Searches the date in `line` (between `pos` and `endpos` when given, as Python's search). */
@@ -100,6 +111,12 @@ export abstract class DateTemplate {
   static unboundPattern(pattern: string): string {
     return pattern.replace(NO_BOUNDS, '').replace(LN_BEG, '').replace(START_ANCHOR, '').replace(END_ANCHOR, '');
   }
+}
+
+/** Builds the {@link DateFields} of a match: every field present, one object shape for all templates. */
+function dateFieldsMaker(names: ReadonlyMap<string, number>): (m: DateMatch) => DateFields {
+  const body = DATE_FIELDS.map((f) => `${f}: ${names.has(f) ? `m[${names.get(f) as number}]` : 'undefined'}`).join(', ');
+  return new Function('m', `return { ${body} };`) as (m: DateMatch) => DateFields;
 }
 
 /** A template from a `datepattern` with strptime `%` codes. */
@@ -125,12 +142,12 @@ export class PatternTemplate extends DateTemplate {
     this.setRegex(ALPHA_CODE.test(p) ? `(?iu)${expanded.regex}` : expanded.regex, wordBegin, wordEnd);
   }
 
+  private fieldsOf: ((m: DateMatch) => DateFields) | undefined;
+  private readonly resolver = new DateResolver();
+
   getDate(m: DateMatch, ctx: DateContext): number | null {
-    const names = this.compile().names;
-    return fieldsToTime((n) => {
-      const i = names.get(n);
-      return i === undefined ? undefined : m[i];
-    }, ctx);
+    this.fieldsOf ??= dateFieldsMaker(this.compile().names);
+    return this.resolver.toTime(this.fieldsOf(m), ctx);
   }
 }
 

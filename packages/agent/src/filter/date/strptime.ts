@@ -142,6 +142,10 @@ export function zoneOffset(zone: string): number | undefined {
   return base + sign * (Number(o.slice(1, 3)) * 60 + Number(mm));
 }
 
+function offsetOf(zone: string): number | undefined {
+  return zone === 'Z' || zone === 'UTC' || zone === 'GMT' ? 0 : zoneOffset(zone);
+}
+
 /** What resolving a date needs. */
 export interface DateContext {
   /** Now, ms since the epoch. */
@@ -154,17 +158,38 @@ export interface DateContext {
 
 const DAY = 86_400_000;
 
+const MONTH_DAYS = [31, 0, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function validDate(y: number, mo: number, d: number): boolean {
   if (mo < 1 || mo > 12 || d < 1 || y < 1 || y > 9999) return false;
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  return d <= (mo === 2 ? (leap ? 29 : 28) : [31, 0, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1] as number);
+  return d <= (mo === 2 ? (leap ? 29 : 28) : MONTH_DAYS[mo - 1] as number);
 }
 
-/** `Date.UTC` without its 0-99 → 1900-1999 mapping. */
+/** Days from 1970-01-01 to a proleptic Gregorian date (Hinnant's days_from_civil; any year). */
+function daysFromCivil(y: number, mo: number, d: number): number {
+  const yy = mo <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5) + d - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+}
+
+/** `Date.UTC` without its 0-99 → 1900-1999 mapping (and without a Date). */
 function wall(y: number, mo: number, d: number, h = 0, mi = 0, s = 0): number {
-  const t = new Date(Date.UTC(2000, mo - 1, d, h, mi, s));
-  t.setUTCFullYear(y, mo - 1, d);
-  return t.getTime();
+  return daysFromCivil(y, mo, d) * DAY + ((h * 60 + mi) * 60 + s) * 1000;
+}
+
+let yearDay = NaN;
+let yearOfDay = 0;
+/** The UTC year of `ms` (the last day asked is remembered: consecutive lines share it). */
+function utcYear(ms: number): number {
+  const day = Math.floor(ms / DAY);
+  if (day !== yearDay) {
+    yearDay = day;
+    yearOfDay = new Date(ms).getUTCFullYear();
+  }
+  return yearOfDay;
 }
 
 /** ISO weekday of Jan 1st (0 = Monday), as Python's date.weekday(). */
@@ -172,66 +197,118 @@ function weekdayOfJan1(year: number): number {
   return (new Date(wall(year, 1, 1)).getUTCDay() + 6) % 7;
 }
 
-/**
- * Seconds since the epoch for captured date fields (group name → text), or null when they do not
- * form a valid date. Fractions of a second are dropped, as fail2ban drops them.
- */
-export function fieldsToTime(get: (name: string) => string | undefined, ctx: DateContext): number | null {
+/** The captured fields of a date (strptime code letter → text); absent ones undefined. */
+export interface DateFields {
+  readonly y?: string | undefined;
+  readonly Y?: string | undefined;
+  readonly m?: string | undefined;
+  readonly B?: string | undefined;
+  readonly b?: string | undefined;
+  readonly d?: string | undefined;
+  readonly H?: string | undefined;
+  readonly I?: string | undefined;
+  readonly p?: string | undefined;
+  readonly M?: string | undefined;
+  readonly S?: string | undefined;
+  readonly A?: string | undefined;
+  readonly a?: string | undefined;
+  readonly w?: string | undefined;
+  readonly j?: string | undefined;
+  readonly U?: string | undefined;
+  readonly W?: string | undefined;
+  readonly z?: string | undefined;
+  readonly Z?: string | undefined;
+}
+
+/** The field names {@link fieldsToTime} reads, in the order of {@link DateFields}. */
+export const DATE_FIELDS = ['y', 'Y', 'm', 'B', 'b', 'd', 'H', 'I', 'p', 'M', 'S', 'A', 'a', 'w', 'j', 'U', 'W', 'z', 'Z'] as const;
+
+/** The fields of a date but its seconds, parsed (what {@link fieldsToTime} needs besides the clock). */
+interface ParsedDate {
+  readonly year: number | undefined;
+  readonly month: number | undefined;
+  readonly day: number | undefined;
+  readonly hour: number;
+  readonly minute: number;
+  readonly offset: number | undefined;
+  readonly weekday: number | undefined;
+  readonly julian: number | undefined;
+  readonly week: number | undefined;
+  readonly weekStartsMonday: boolean;
+}
+
+const offsets = new Map<string, number | null>();
+
+function offsetOfCached(zone: string): number | undefined {
+  let o = offsets.get(zone);
+  if (o === undefined) {
+    o = offsetOf(zone) ?? null;
+    if (offsets.size > 1000) offsets.clear();
+    offsets.set(zone, o);
+  }
+  return o ?? undefined;
+}
+
+/** Parses every field but the seconds; null when a zone is unknown. */
+function parseFields(f: DateFields): ParsedDate | null {
   let year: number | undefined;
   let month: number | undefined;
   let day: number | undefined;
   let hour = 0;
   let minute = 0;
-  let second = 0;
   let offset: number | undefined;
   let weekday: number | undefined;
   let julian: number | undefined;
   let week: number | undefined;
   let weekStartsMonday = true;
   let v: string | undefined;
-  if ((v = get('y')) !== undefined) {
+  if ((v = f.y) !== undefined) {
     year = Number(v);
     if (year <= 2000) year += 2000;
   }
-  if ((v = get('Y')) !== undefined) year = Number(v);
-  if ((v = get('m')) !== undefined) month = Number(v);
-  if ((v = get('B')) !== undefined) month = F_MONTH.indexOf(v.toLowerCase());
-  if ((v = get('b')) !== undefined) month = A_MONTH.indexOf(v.toLowerCase());
-  if ((v = get('d')) !== undefined) day = Number(v);
-  if ((v = get('H')) !== undefined) hour = Number(v);
-  if ((v = get('I')) !== undefined) {
+  if ((v = f.Y) !== undefined) year = Number(v);
+  if ((v = f.m) !== undefined) month = Number(v);
+  if ((v = f.B) !== undefined) month = F_MONTH.indexOf(v.toLowerCase());
+  if ((v = f.b) !== undefined) month = A_MONTH.indexOf(v.toLowerCase());
+  if ((v = f.d) !== undefined) day = Number(v);
+  if ((v = f.H) !== undefined) hour = Number(v);
+  if ((v = f.I) !== undefined) {
     hour = Number(v);
-    const ampm = (get('p') ?? '').toLowerCase();
+    const ampm = (f.p ?? '').toLowerCase();
     if (ampm === '' || ampm === 'am') {
       if (hour === 12) hour = 0;
     } else if (ampm === 'pm' && hour !== 12) hour += 12;
   }
-  if ((v = get('M')) !== undefined) minute = Number(v);
-  if ((v = get('S')) !== undefined) second = Number(v);
-  if ((v = get('A')) !== undefined) weekday = F_WEEKDAY.indexOf(v.toLowerCase());
-  if ((v = get('a')) !== undefined) weekday = A_WEEKDAY.indexOf(v.toLowerCase());
-  if ((v = get('w')) !== undefined) weekday = Number(v) === 0 ? 6 : Number(v) - 1;
-  if ((v = get('j')) !== undefined) julian = Number(v);
-  if ((v = get('U')) !== undefined) [week, weekStartsMonday] = [Number(v), false];
-  if ((v = get('W')) !== undefined) [week, weekStartsMonday] = [Number(v), true];
-  for (const k of ['z', 'Z']) {
-    if ((v = get(k)) === undefined) continue;
-    offset = v === 'Z' || v === 'UTC' || v === 'GMT' ? 0 : zoneOffset(v);
-    if (offset === undefined) return null;
-  }
+  if ((v = f.M) !== undefined) minute = Number(v);
+  if ((v = f.A) !== undefined) weekday = F_WEEKDAY.indexOf(v.toLowerCase());
+  if ((v = f.a) !== undefined) weekday = A_WEEKDAY.indexOf(v.toLowerCase());
+  if ((v = f.w) !== undefined) weekday = Number(v) === 0 ? 6 : Number(v) - 1;
+  if ((v = f.j) !== undefined) julian = Number(v);
+  if ((v = f.U) !== undefined) [week, weekStartsMonday] = [Number(v), false];
+  if ((v = f.W) !== undefined) [week, weekStartsMonday] = [Number(v), true];
+  if ((v = f.z) !== undefined && (offset = offsetOfCached(v)) === undefined) return null;
+  if ((v = f.Z) !== undefined && (offset = offsetOfCached(v)) === undefined) return null;
+  return { year, month, day, hour, minute, offset, weekday, julian, week, weekStartsMonday };
+}
+
+/** The time of a parsed date with its seconds (see {@link fieldsToTime}). */
+function resolve(p: ParsedDate, second: number, ctx: DateContext): number | null {
+  let { year, month, day } = p;
+  const { hour, minute } = p;
+  let julian = p.julian;
   const nowWall = ctx.nowMs + ctx.zone.offsetAt(ctx.nowMs) * 60_000;
   const assumeYear = year === undefined;
-  if (year === undefined) year = new Date(nowWall).getUTCFullYear();
+  if (year === undefined) year = utcYear(nowWall);
   if (month === undefined || day === undefined) {
-    if (julian === undefined && week !== undefined && weekday !== undefined) {
+    if (julian === undefined && p.week !== undefined && p.weekday !== undefined) {
       let first = weekdayOfJan1(year);
-      let wd = weekday;
-      if (!weekStartsMonday) {
+      let wd = p.weekday;
+      if (!p.weekStartsMonday) {
         first = (first + 1) % 7;
         wd = (wd + 1) % 7;
       }
       const week0 = (7 - first) % 7;
-      julian = week === 0 ? 1 + wd - first : 1 + week0 + 7 * (week - 1) + wd;
+      julian = p.week === 0 ? 1 + wd - first : 1 + week0 + 7 * (p.week - 1) + wd;
     }
     if (julian !== undefined) {
       const d = new Date(wall(year, 1, 1) + (julian - 1) * DAY);
@@ -251,7 +328,7 @@ export function fieldsToTime(get: (name: string) => string | undefined, ctx: Dat
   if (hour > 23 || minute > 59 || second > 59) return null;
   // a "naive" wall time, as fail2ban's datetime without tzinfo; shifted to UTC when an offset is known
   let t = wall(year, month, day, hour, minute, second);
-  if (offset === undefined) offset = ctx.defaultOffset;
+  const offset = p.offset ?? ctx.defaultOffset;
   if (offset !== undefined) t -= offset * 60_000;
   if (assumeToday && t > nowWall) t -= DAY;
   if (assumeYear && t > nowWall + DAY) {
@@ -261,4 +338,38 @@ export function fieldsToTime(get: (name: string) => string | undefined, ctx: Dat
   }
   const utc = offset !== undefined ? t : ctx.zone.fromLocal(t);
   return Math.floor(utc / 1000);
+}
+
+/**
+ * Seconds since the epoch for captured date fields, or null when they do not form a valid date.
+ * Fractions of a second are dropped, as fail2ban drops them.
+ */
+export function fieldsToTime(f: DateFields, ctx: DateContext): number | null {
+  const p = parseFields(f);
+  return p === null ? null : resolve(p, f.S === undefined ? 0 : Number(f.S), ctx);
+}
+
+/** True when two dates have the same fields but maybe their seconds. */
+function sameMinute(a: DateFields, b: DateFields): boolean {
+  return a.M === b.M && a.H === b.H && a.d === b.d && a.b === b.b && a.m === b.m && a.Y === b.Y && a.y === b.y &&
+    a.z === b.z && a.Z === b.Z && a.I === b.I && a.p === b.p && a.B === b.B && a.A === b.A && a.a === b.a &&
+    a.w === b.w && a.j === b.j && a.U === b.U && a.W === b.W;
+}
+
+/**
+ * {@link fieldsToTime} remembering the last date it parsed: consecutive log lines mostly differ
+ * in their seconds only, and then only the clock-dependent part is computed again.
+ */
+export class DateResolver {
+  private last: DateFields | undefined;
+  private parsed: ParsedDate | null = null;
+
+  /** Same as {@link fieldsToTime}. */
+  toTime(f: DateFields, ctx: DateContext): number | null {
+    if (this.last === undefined || !sameMinute(this.last, f)) {
+      this.parsed = parseFields(f);
+      this.last = f;
+    }
+    return this.parsed === null ? null : resolve(this.parsed, f.S === undefined ? 0 : Number(f.S), ctx);
+  }
 }

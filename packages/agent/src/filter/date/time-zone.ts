@@ -23,13 +23,33 @@ export interface TimeZone {
 
 const MIN = 60_000;
 
+// Offsets change only on whole minutes (in UTC and in local time), so the last minute asked is
+// remembered: consecutive log lines and the clock mostly stay within one.
+let offsetMinute = NaN;
+let offsetValue = 0;
+let localMinute = NaN;
+let localShift = 0;
+
 /** The machine's time zone (the process's TZ), through Date. */
 export const systemTimeZone: TimeZone = {
   name: 'local',
-  offsetAt: (utcMs) => -new Date(utcMs).getTimezoneOffset(),
+  offsetAt: (utcMs) => {
+    const minute = Math.floor(utcMs / MIN);
+    if (minute !== offsetMinute) {
+      offsetMinute = minute;
+      offsetValue = -new Date(utcMs).getTimezoneOffset();
+    }
+    return offsetValue;
+  },
   fromLocal: (wallMs) => {
-    const d = new Date(wallMs);
-    return new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds()).getTime();
+    const minute = Math.floor(wallMs / MIN);
+    if (minute !== localMinute) {
+      const start = minute * MIN;
+      const d = new Date(start);
+      localShift = new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes()).getTime() - start;
+      localMinute = minute;
+    }
+    return wallMs + localShift;
   },
 };
 

@@ -5,6 +5,7 @@
 
 import { emitJavaScript } from './emit.js';
 import { type ParseOptions, parsePython } from './parse.js';
+import { groupEndsMatch, type Prefilter, prefilterOf } from './prefilter.js';
 import { RegexSyntaxError } from './regex-error.js';
 
 export { RegexSyntaxError } from './regex-error.js';
@@ -21,14 +22,21 @@ export interface PyRegex {
   readonly names: ReadonlyMap<string, number>;
   /** Python group index (1-based) → JS capture index. */
   readonly groupIndex: Int32Array;
+  /** A cheap test that rules out texts the pattern cannot match (see prefilter.ts), when it has one. */
+  readonly prefilter: Prefilter | undefined;
+  /** Group 1 always takes part and ends where the match ends (its span needs no `d` flag). */
+  readonly group1EndsMatch: boolean;
 }
 
 /** Options of {@link translatePython}. */
 export interface TranslateOptions extends ParseOptions {
   /** Add the `g` flag (to search from `lastIndex`). */
   readonly global?: boolean;
-  /** Add the `d` flag (match indices of groups). */
-  readonly indices?: boolean;
+  /**
+   * Add the `d` flag (match indices of groups); `'group1'`: only when group 1's span cannot be
+   * told from the match without it (see {@link PyRegex.group1EndsMatch}).
+   */
+  readonly indices?: boolean | 'group1';
 }
 
 /**
@@ -38,14 +46,16 @@ export interface TranslateOptions extends ParseOptions {
 export function translatePython(python: string, opts: TranslateOptions = {}): PyRegex {
   const parsed = parsePython(python, opts);
   const out = emitJavaScript(parsed);
+  const group1EndsMatch = parsed.groupCount >= 1 && groupEndsMatch(parsed, 1);
+  const indices = opts.indices === 'group1' ? !group1EndsMatch : (opts.indices ?? false);
   let re: RegExp;
   try {
-    re = new RegExp(out.source, `${opts.global ? 'g' : ''}${opts.indices ? 'd' : ''}${out.flags}`);
+    re = new RegExp(out.source, `${opts.global ? 'g' : ''}${indices ? 'd' : ''}${out.flags}`);
   } catch (cause) {
     const text = String((cause as Error).message);
     throw new RegexSyntaxError(`the JavaScript translation does not compile (${text.slice(text.lastIndexOf(': ') + 2)})`, python, 0, { cause });
   }
   const names = new Map<string, number>();
   for (const [name, py] of parsed.names) names.set(name, out.groupIndex[py] as number);
-  return { re, python, groupCount: parsed.groupCount, names, groupIndex: out.groupIndex };
+  return { re, python, groupCount: parsed.groupCount, names, groupIndex: out.groupIndex, prefilter: prefilterOf(parsed), group1EndsMatch };
 }
