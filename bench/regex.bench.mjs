@@ -11,9 +11,12 @@
 // fail2ban's own filter.d/sshd.conf (`-c /etc/fail2ban`) in normal and aggressive modes; fleetban
 // also runs its own filter. The matched/ignored/missed line counts of the two tools must be equal
 // (else the bench fails). Installs fail2ban and time with apt-get when missing. Writes
-// bench/results/regex.md. Options: --lines N (default 1000000), --keep (keep the log, print its path).
+// bench/results/regex.md. Options: --lines N (default 1000000), --keep (keep the log, print its path),
+// --log FILE (read FILE, generating it there first when it does not exist; kept), --fleetban-only
+// (run fleetban on fail2ban's filter only, check its counts against the fail2ban-regex rows of
+// bench/results/regex.md and print the ratios to their times; writes no results: for iterating).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, closeSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +24,8 @@ import { fileURLToPath } from 'node:url';
 const argv = process.argv.slice(2);
 const LINES = argv.includes('--lines') ? Number(argv[argv.indexOf('--lines') + 1]) : 1_000_000;
 const KEEP = argv.includes('--keep');
+const LOG = argv.includes('--log') ? argv[argv.indexOf('--log') + 1] : undefined;
+const FLEETBAN_ONLY = argv.includes('--fleetban-only');
 const root = fileURLToPath(new URL('..', import.meta.url));
 const FLEETBAN = join(root, 'packages', 'cli', 'dist', 'main.js');
 
@@ -176,6 +181,13 @@ function generate(file, n) {
   return programs;
 }
 
+/** The lines per kind of program of a log written by {@link generate} (for --log). */
+function programsOf(file) {
+  const programs = {};
+  for (const m of readFileSync(file, 'utf8').matchAll(/ web-1 ([^[\n]+)\[/g)) programs[m[1]] = (programs[m[1]] ?? 0) + 1;
+  return programs;
+}
+
 // ---------- the tools ----------
 
 function ensure(cmd, pkg) {
@@ -212,16 +224,54 @@ function measure(label, argv) {
 const fmt = (n) => Math.round(n).toLocaleString('en');
 const mb = (kib) => (kib / 1024).toFixed(1);
 
+/** fail2ban-regex's rows of the last full run (bench/results/regex.md), by mode. */
+function previousFail2ban() {
+  const md = readFileSync(fileURLToPath(new URL('./results/regex.md', import.meta.url)), 'utf8');
+  const rows = {};
+  for (const m of md.matchAll(/^\| fail2ban-regex \| (\w+) \| ([\d,]+) \/ ([\d,]+) \/ ([\d,]+) \| ([\d.]+) \| [\d,]+ \| [\d,]+ \| ([\d.]+) \|$/gm)) {
+    const n = (s) => Number(s.replaceAll(',', ''));
+    rows[m[1]] = { matched: n(m[2]), ignored: n(m[3]), missed: n(m[4]), seconds: Number(m[5]), rssKiB: Number(m[6]) * 1024 };
+  }
+  return rows;
+}
+
+/** --fleetban-only: fleetban on fail2ban's filter, counts checked against the last full run. */
+function fleetbanOnly(log) {
+  const f2b = previousFail2ban();
+  for (const mode of ['normal', 'aggressive']) {
+    const flt = mode === 'normal' ? 'sshd' : 'sshd[mode=aggressive]';
+    const fb = measure(`fleetban regex ${mode}`, [process.execPath, FLEETBAN, 'regex', '-c', '/etc/fail2ban', log, flt]);
+    const ref = f2b[mode];
+    if (!ref) continue;
+    const same = ['matched', 'ignored', 'missed'].every((k) => ref[k] === fb[k]);
+    if (!same) throw new Error(`${mode}: counts differ from fail2ban-regex's last run: ${JSON.stringify(ref)} vs ${JSON.stringify(fb)}`);
+    process.stdout.write(`  ${mode}: ${(ref.seconds / fb.seconds).toFixed(1)}× fail2ban-regex's last run, ${(fb.rssKiB / ref.rssKiB * 100).toFixed(0)}% of its peak RSS\n`);
+  }
+}
+
 async function main() {
+  if (FLEETBAN_ONLY) {
+    if (!existsSync(FLEETBAN)) throw new Error(`${FLEETBAN} missing: run npm run build`);
+    ensure('/usr/bin/time', 'time');
+    const log = LOG ?? join(mkdtempSync(join(tmpdir(), 'fb-regex-bench-')), 'auth.log');
+    if (!existsSync(log)) generate(log, LINES);
+    try {
+      fleetbanOnly(log);
+    } finally {
+      if (LOG === undefined) rmSync(join(log, '..'), { recursive: true, force: true });
+    }
+    return;
+  }
   ensure('/usr/bin/fail2ban-regex', 'fail2ban');
   ensure('/usr/bin/time', 'time');
   if (!existsSync(FLEETBAN)) throw new Error(`${FLEETBAN} missing: run npm run build`);
   const version = execFileSync('fail2ban-regex', ['--version'], { encoding: 'utf8' }).trim();
-  const dir = mkdtempSync(join(tmpdir(), 'fb-regex-bench-'));
-  const log = join(dir, 'auth.log');
+  const dir = LOG === undefined ? mkdtempSync(join(tmpdir(), 'fb-regex-bench-')) : undefined;
+  const log = LOG ?? join(dir, 'auth.log');
   const g0 = performance.now();
-  const programs = generate(log, LINES);
-  process.stdout.write(`generated ${fmt(LINES)} lines (${(statSync(log).size / 1048576).toFixed(0)} MB) in ${((performance.now() - g0) / 1000).toFixed(1)} s: ${log}\n`);
+  const reused = LOG !== undefined && existsSync(LOG);
+  const programs = reused ? programsOf(log) : generate(log, LINES);
+  process.stdout.write(`${reused ? 'read' : 'generated'} ${fmt(LINES)} lines (${(statSync(log).size / 1048576).toFixed(0)} MB) in ${((performance.now() - g0) / 1000).toFixed(1)} s: ${log}\n`);
   const results = [];
   try {
     for (const mode of ['normal', 'aggressive']) {
@@ -236,7 +286,7 @@ async function main() {
       results.push({ mode, f2b, fb, own });
     }
   } finally {
-    if (KEEP) process.stdout.write(`kept ${log}\n`);
+    if (KEEP || dir === undefined) process.stdout.write(`kept ${log}\n`);
     else rmSync(dir, { recursive: true, force: true });
   }
 

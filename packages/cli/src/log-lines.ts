@@ -1,22 +1,27 @@
 /**
  * The lines of a log file for `fleetban regex`, read synchronously in large chunks (no stream,
- * no per-line allocation but the line itself): split on "\n", trailing "\r" removed, a last line
- * without "\n" included. Bytes are decoded as UTF-8 (invalid sequences become U+FFFD).
+ * no per-line allocation but the line itself): each line is handed over with its "\n" (the
+ * filter engine's `processLineNl` searches that text without copying it), trailing "\r" removed,
+ * a last line without "\n" given one. Bytes are decoded as UTF-8 (invalid sequences become U+FFFD).
  */
 
+import { isAscii } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
 
 const CHUNK = 1 << 20;
 const NL = 0x0a;
+const CR = 13;
 
-function stripCr(line: string): string {
-  let end = line.length;
-  while (end > 0 && line.charCodeAt(end - 1) === 13) end--;
-  return end === line.length ? line : line.slice(0, end);
+/** `lineNl` (ending with "\n") without the "\r"s before its "\n". */
+function stripCr(lineNl: string): string {
+  let end = lineNl.length - 1;
+  if (lineNl.charCodeAt(end - 1) !== CR) return lineNl;
+  while (end > 0 && lineNl.charCodeAt(end - 1) === CR) end--;
+  return `${lineNl.slice(0, end)}\n`;
 }
 
-/** Calls `each` with every line of the file at `path`, in order. Throws the fs error (ENOENT, EISDIR ...). */
-export function forEachLine(path: string, each: (line: string) => void): void {
+/** Calls `each` with every line of the file at `path`, in order, each ending with "\n". Throws the fs error (ENOENT, EISDIR ...). */
+export function forEachLine(path: string, each: (lineNl: string) => void): void {
   const fd = openSync(path, 'r');
   try {
     let buf = Buffer.allocUnsafe(CHUNK);
@@ -35,12 +40,18 @@ export function forEachLine(path: string, each: (line: string) => void): void {
         have = end;
         continue;
       }
-      const lines = buf.toString('utf8', 0, lastNl).split('\n');
-      for (let i = 0; i < lines.length; i++) each(stripCr(lines[i] as string));
+      // ASCII (most logs) decodes as Latin-1, a plain copy, to the same text
+      const bytes = buf.subarray(0, lastNl + 1);
+      const text = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
+      for (let start = 0; start < text.length;) {
+        const nl = text.indexOf('\n', start);
+        each(stripCr(text.slice(start, nl + 1)));
+        start = nl + 1;
+      }
       have = end - lastNl - 1;
       buf.copy(buf, 0, lastNl + 1, end);
     }
-    if (have > 0) each(stripCr(buf.toString('utf8', 0, have)));
+    if (have > 0) each(stripCr(`${buf.toString('utf8', 0, have)}\n`));
   } finally {
     closeSync(fd);
   }

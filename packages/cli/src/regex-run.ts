@@ -8,7 +8,8 @@
  * - missed: nothing matched.
  *
  * Comment lines (`#...`) and empty lines are skipped, as fail2ban-regex skips them. With
- * `maxlines` > 1, buffered lines a later match used move from missed to matched.
+ * `maxlines` > 1, buffered lines a later match used move from missed to matched. Lines come as
+ * read, each ending with "\n" (see log-lines.ts).
  */
 
 import type { EngineFailure, FilterEngine, TupleLine } from '@fleetban/agent';
@@ -57,13 +58,13 @@ export class RegexTester {
     this.ignoreHits = new Array<number>(engine.ignore.length).fill(0);
   }
 
-  /** Tests one line (as read: comments and empty lines are skipped here). */
-  test(line: string): void {
-    if (line === '' || line.charCodeAt(0) === 35) return;
+  /** Tests one line, ending with "\n" (as read: comments and empty lines are skipped here). */
+  test(lineNl: string): void {
+    if (lineNl.length <= 1 || lineNl.charCodeAt(0) === 35) return;
     const engine = this.engine as FilterEngine;
     const before = this.maxLines > 1 ? [...engine.buffer] : undefined;
     this.lineIgnored = false;
-    const found = engine.processLine(line);
+    const found = engine.processLineNl(lineNl);
     let failures = 0;
     let isIgnored = false;
     for (let i = 0; i < found.length; i++) {
@@ -75,13 +76,13 @@ export class RegexTester {
     if (before) this.creditBuffered(before, engine.buffer);
     if (isIgnored || this.lineIgnored) {
       this.ignored++;
-      if (this.keepAll.ignored || this.ignored <= this.limit + 1) this.ignoredLines.push(line);
+      if (this.keepAll.ignored || this.ignored <= this.limit + 1) this.ignoredLines.push(lineNl.slice(0, -1));
     } else if (failures > 0) {
       this.matched++;
-      if (this.keepAll.matched) this.matchedLines.push(line);
+      if (this.keepAll.matched) this.matchedLines.push(lineNl.slice(0, -1));
     } else {
       this.missed++;
-      if (this.keepAll.missed || this.missed <= this.limit + 1) this.missedLines.push(line);
+      if (this.keepAll.missed || this.missed <= this.limit + 1) this.missedLines.push(lineNl.slice(0, -1));
     }
     this.tested++;
   }
@@ -107,10 +108,10 @@ export class RegexTester {
  * as fail2ban-regex's `--out` does) and hands each failure to `each` (helper matches and lines an
  * ignoreregex vetoed are left out).
  */
-export function failuresOf(engine: FilterEngine, each: (f: EngineFailure) => void): (line: string) => void {
-  return (line) => {
-    if (line === '' || line.charCodeAt(0) === 35) return;
-    const found = engine.processLine(line);
+export function failuresOf(engine: FilterEngine, each: (f: EngineFailure) => void): (lineNl: string) => void {
+  return (lineNl) => {
+    if (lineNl.length <= 1 || lineNl.charCodeAt(0) === 35) return;
+    const found = engine.processLineNl(lineNl);
     for (let i = 0; i < found.length; i++) {
       const f = found[i] as EngineFailure;
       if (f.fid !== null && !f.fields.nofail) each(f);

@@ -11,21 +11,27 @@ import { type PyRegex, translatePython } from './pyre/pyre.js';
 import { RegexSyntaxError } from './pyre/regex-error.js';
 import { resolveTags, scopeGroupFlags, tagGroupName, type UseDns } from './tags.js';
 
+/** Where a field's value comes from: the match `m`, the prefregex's match `p`, or nowhere (undefined). */
+type FieldSource = readonly [name: string, from: 'm' | 'p' | null, index: number];
+
 /**
  * A function building the fields object of a match with one fixed shape (an object literal), so
  * that reading and copying the fields stays on V8's fast paths.
  */
-function fieldMaker(names: readonly string[], indexes: readonly number[]): (m: RegExpExecArray) => Fields {
-  if (names.includes('__proto__')) {
-    return (m) => {
+function fieldMaker(sources: readonly FieldSource[]): (m: RegExpExecArray, p?: RegExpExecArray | null) => Fields {
+  if (sources.some(([n]) => n === '__proto__')) {
+    return (m, p) => {
       const f: Fields = {};
-      for (let i = 0; i < names.length; i++) f[names[i] as string] = m[indexes[i] as number];
+      for (const [n, from, i] of sources) f[n] = from === 'm' ? m[i] : from === 'p' ? p?.[i] : undefined;
       return f;
     };
   }
-  const body = names.map((n, i) => `${JSON.stringify(n)}: m[${indexes[i] as number}]`).join(', ');
-  return new Function('m', `return { ${body} };`) as (m: RegExpExecArray) => Fields;
+  const body = sources.map(([n, from, i]) => `${JSON.stringify(n)}: ${from === null ? 'undefined' : `${from}[${i}]`}`).join(', ');
+  return new Function('m', 'p', `return { ${body} };`) as (m: RegExpExecArray, p?: RegExpExecArray | null) => Fields;
 }
+
+/** Builds a failregex's fields from its match and the prefregex's match (null: none). */
+export type FieldsWithPrefix = (m: RegExpExecArray, pm: RegExpExecArray | null) => Fields;
 
 /** A line of the buffer: text before the date, the date text, text after it. */
 export type TupleLine = readonly [pre: string, date: string, post: string];
@@ -91,9 +97,9 @@ export class FilterRegex {
       (m[1] === 'alt_' ? this.alts : this.tuples).push([name, target]);
     }
     for (let i = 0; this.py.names.has(`skiplines${i}`); i++) this.skipLines.push(this.py.names.get(`skiplines${i}`) as number);
-    this.make = fieldMaker(this.names, this.indexes);
-    const keep = this.names.map((_n, i) => i).filter((i) => this.names[i] !== 'content');
-    this.makeWithoutContent = fieldMaker(keep.map((i) => this.names[i] as string), keep.map((i) => this.indexes[i] as number));
+    const own = this.names.map((n, i): FieldSource => [n, 'm', this.indexes[i] as number]);
+    this.make = fieldMaker(own);
+    this.makeWithoutContent = fieldMaker(own.filter(([n]) => n !== 'content'));
     this.contentIndex = this.py.names.get('content');
   }
 
@@ -123,10 +129,21 @@ export class FilterRegex {
     return this.py.names.has(name);
   }
 
+  /** Searches `buf` (prefilter first); null when it does not match. */
+  exec(buf: string): RegExpExecArray | null {
+    if (this.prefilter !== undefined && !mayMatch(this.prefilter, buf)) return null;
+    return this.py.re.exec(buf);
+  }
+
+  /** True when capture `name` always takes part and ends where the match ends. */
+  endsMatch(name: string): boolean {
+    const i = this.py.names.get(name);
+    return i !== undefined && this.py.endGroups.has(i);
+  }
+
   /** Searches `buf` (the text of `lines`, see {@link bufferText}); null when it does not match. */
   search(buf: string, lines: readonly TupleLine[]): RegexMatch | null {
-    if (this.prefilter !== undefined && !mayMatch(this.prefilter, buf)) return null;
-    const m = this.py.re.exec(buf);
+    const m = this.exec(buf);
     if (m === null) return null;
     if (lines.length <= 1) return { m, matched: lines, unmatched: NO_LINES };
     const start = m.index;
@@ -168,6 +185,12 @@ export class FilterRegex {
    */
   fields(m: RegExpExecArray, withoutContent = false): Fields {
     const f = withoutContent ? this.makeWithoutContent(m) : this.make(m);
+    this.mergeComplex(f);
+    return f;
+  }
+
+  /** Merges `alt_*` captures into their field and `tuple_*` captures into a tuple. */
+  private mergeComplex(f: Fields): void {
     for (const [k, n] of this.alts) {
       const v = f[k];
       if (v && !f[n]) f[n] = v;
@@ -177,7 +200,50 @@ export class FilterRegex {
       const t = f[n];
       f[n] = Array.isArray(t) ? [...(t as unknown[]), v] : [t, v];
     }
-    return f;
+  }
+
+  /** Names of the fields a match may have: its captures and the fields `alt_*`/`tuple_*` merge into. */
+  fieldNames(): string[] {
+    return [...this.names, ...this.alts.map(([, n]) => n), ...this.tuples.map(([, n]) => n)];
+  }
+
+  /**
+   * The fields of a match of this failregex with the prefregex's fields merged in (fail2ban:
+   * `fail = preGroups.copy(); fail.update(currFail)`): a field the failregex has wins, even unset.
+   * `shape`: every field name the objects get (in this order, unset ones undefined), so that all
+   * failures of a filter share one object shape; it must hold {@link fieldNames} and the prefregex's.
+   */
+  withPrefix(pref: FilterRegex | undefined, shape: readonly string[]): FieldsWithPrefix {
+    if (pref !== undefined && pref.hasFieldsBesidesContent() && (pref.alts.length > 0 || pref.tuples.length > 0)) {
+      return (m, pm) => {
+        const f = this.fields(m);
+        if (pm === null) return f;
+        const pre = pref.fields(pm, true);
+        for (const k in pre) if (!(k in f)) f[k] = pre[k];
+        return f;
+      };
+    }
+    // fields of the prefregex the failregex lacks are read straight from its match, unless an
+    // alt_/tuple_ merge of the failregex may set them first (then only when it did not)
+    const own = new Map(this.names.map((n, i) => [n, this.indexes[i] as number]));
+    const merged = new Set([...this.alts, ...this.tuples].map(([, n]) => n));
+    const extra = new Map<string, number>();
+    if (pref !== undefined) pref.names.forEach((n, i) => n !== 'content' && !own.has(n) && extra.set(n, pref.indexes[i] as number));
+    const late = [...extra].filter(([n]) => merged.has(n));
+    const make = fieldMaker(shape.map((n): FieldSource => {
+      const i = own.get(n);
+      if (i !== undefined) return [n, 'm', i];
+      const j = extra.get(n);
+      return j !== undefined && !merged.has(n) ? [n, 'p', j] : [n, null, 0];
+    }));
+    const simple = this.alts.length === 0 && this.tuples.length === 0;
+    return (m, pm) => {
+      const f = make(m, pm);
+      if (simple) return f;
+      this.mergeComplex(f);
+      if (pm !== null) for (const [n, i] of late) if (f[n] === undefined) f[n] = pm[i];
+      return f;
+    };
   }
 
   /** The failure id of a match: the first set of `groups` (fid, ip4, ip6, dns by default). */

@@ -14,72 +14,26 @@
  * is a name is returned as such).
  */
 
-import { bufferText, type Fields, FilterRegex, type RegexMatch, type TupleLine } from './fail-regex.js';
+import { bufferText, type Fields, type FieldsWithPrefix, FilterRegex, type TupleLine } from './fail-regex.js';
 import { DateDetector } from './date/date-detector.js';
+import type { DateTemplate } from './date/date-template.js';
 import { zoneOffset, type DateContext } from './date/strptime.js';
 import type { TimeZone } from './date/time-zone.js';
-import { MlfidCache, mergeFailure } from './mlfid-cache.js';
-import type { UseDns } from './tags.js';
+import { type EngineFailure, type EngineOptions, FilterEngineError, type FilterSpec } from './filter-spec.js';
+import { FirstCharIndex } from './first-char-index.js';
+import { addFailure, type Sessions } from './engine-failure.js';
+import { MlfidCache } from './mlfid-cache.js';
 
-/** A filter's definition, already read and interpolated. */
-export interface FilterSpec {
-  readonly prefregex?: string | undefined;
-  readonly failregex: readonly string[];
-  readonly ignoreregex: readonly string[];
-  /** Lines kept for multi-line regexes; default 1. */
-  readonly maxlines?: number | undefined;
-  /** datepattern lines (undefined = fail2ban's default templates). */
-  readonly datepattern?: readonly string[] | undefined;
-  /** usedns: `no` makes `<HOST>` match addresses only; default `warn` (names too). */
-  readonly usedns?: UseDns | undefined;
-  /** logtimezone: offset used for dates that carry none (e.g. `UTC`, `+0200`). */
-  readonly logtimezone?: string | undefined;
-}
-
-/** What the engine runs with. */
-export interface EngineOptions {
-  /** Current time in ms. */
-  readonly clock: () => number;
-  /** The local time zone (dates without an offset). */
-  readonly zone: TimeZone;
-  /** Real time, only used for the year range of `%ExY`; default Date.now. */
-  readonly wallClock?: () => number;
-  /** Report every failregex that matches a line, as fail2ban-regex and its tests do; default false. */
-  readonly checkAllRegex?: boolean;
-  /** Called with the index of each ignoreregex that vetoes a match (fail2ban's onIgnoreRegex); default none. */
-  readonly onIgnoreRegex?: (index: number) => void;
-}
-
-/** One failure (or helper match) found by a failregex. */
-export interface EngineFailure {
-  /** Which failregex (0-based). */
-  readonly regex: number;
-  /** Failure id: the address text (raw), the `<F-ID>`, or null while an mlfid session waits for one. */
-  readonly fid: string | null;
-  /** Kind of `fid`. */
-  readonly kind: 'ip4' | 'ip6' | 'dns' | 'id' | null;
-  /** Address text when the failure has an id that is not the address (`<F-ID>` with `<HOST>`). */
-  readonly ip: string | undefined;
-  /** Time of the line (seconds since the epoch, may have a fraction), null when it has no date. */
-  readonly time: number | null;
-  /** Captured fields (user, nofail, matches, ...). */
-  readonly fields: Fields;
-}
+export { type EngineFailure, type EngineOptions, FilterEngineError, type FilterSpec } from './filter-spec.js';
 
 const NONE: EngineFailure[] = [];
 
-/** Throws RegexSyntaxError (with the regex list and index in `where`) when a regex cannot be used. */
-export class FilterEngineError extends Error {
-  constructor(readonly list: 'prefregex' | 'failregex' | 'ignoreregex' | 'datepattern', readonly index: number, readonly source: string, override readonly cause: unknown) {
-    super(`${list}[${index}]: ${(cause as Error).message}`);
-  }
-}
+/** Fields the engine and mlfid sessions set besides the captures. */
+const ENGINE_FIELDS = ['fid', 'ip4', 'ip6', 'dns', 'mlfid', 'user', 'nofail', 'mlfforget', 'mlfgained', 'mlfpending', 'matches', 'users', 'nofail-matches', 'ip'];
 
 /** A compiled filter with its per-log state (date detector, line buffer, mlfid sessions). */
 export class FilterEngine {
   readonly pref: FilterRegex | undefined;
-  /** The prefregex captures fields besides `<F-CONTENT>`. */
-  private readonly prefFields: boolean;
   readonly fail: readonly FilterRegex[];
   readonly ignore: readonly FilterRegex[];
   readonly detector: DateDetector;
@@ -87,10 +41,22 @@ export class FilterEngine {
   private readonly checkAll: boolean;
   private readonly dateCtx: { nowMs: number; defaultOffset: number | undefined; zone: TimeZone };
   private readonly clock: () => number;
-  private readonly mlfid: MlfidCache;
+  /** `<F-MLFID>` sessions, the clock's time for the line being processed, checkAllRegex. */
+  private readonly sessions: Sessions;
   private readonly onIgnore: ((index: number) => void) | undefined;
+  /** Per failregex: its fields with the prefregex's merged in. */
+  private readonly makeFields: readonly FieldsWithPrefix[];
+  /** The prefregex's `<F-CONTENT>` ends its match: the content's text is a slice of the line's. */
+  private readonly contentEndsMatch: boolean;
+  /** Ignoreregexes run before the prefregex (fail2ban does so when there are few of them). */
+  private readonly ignoreFirst: boolean;
   private lineBuffer: TupleLine[] = [];
-  private readonly firstChar = new Map<number, Uint8Array>();
+  /** With maxlines 1, the buffer is this one line (or none, `singleEmpty`), built only when read. */
+  private singlePre = '';
+  private singleDate = '';
+  private singlePost = '';
+  private singleEmpty = true;
+  private readonly firstChar: FirstCharIndex;
   private lastTimeText = '';
   private lastDate: number | null = null;
   /** Which ignoreregex vetoed the last ignored match (-1 none), for counters. */
@@ -105,7 +71,6 @@ export class FilterEngine {
     const multiline = this.maxLines > 1;
     this.checkAll = opts.checkAllRegex ?? false;
     this.clock = opts.clock;
-    this.mlfid = new MlfidCache(opts.clock);
     this.onIgnore = opts.onIgnoreRegex;
     const build = (list: 'prefregex' | 'failregex' | 'ignoreregex', source: string, index: number, ml: boolean): FilterRegex => {
       try {
@@ -115,7 +80,7 @@ export class FilterEngine {
       }
     };
     this.pref = spec.prefregex ? build('prefregex', spec.prefregex, 0, false) : undefined;
-    this.prefFields = this.pref?.hasFieldsBesidesContent() ?? false;
+    this.contentEndsMatch = this.pref?.endsMatch('content') ?? false;
     this.fail = spec.failregex.map((s, i) => {
       const r = build('failregex', s, i, multiline);
       if (!r.hasFailureId() && !this.pref?.hasFailureId()) {
@@ -123,7 +88,13 @@ export class FilterEngine {
       }
       return r;
     });
+    // every failure of the filter gets one object shape (fields it lacks undefined)
+    const shape = new Set([...(this.pref?.fieldNames() ?? []).filter((n) => n !== 'content'), ...this.fail.flatMap((r) => r.fieldNames()), ...ENGINE_FIELDS]);
+    this.makeFields = this.fail.map((r) => r.withPrefix(this.pref, [...shape]));
+    this.firstChar = new FirstCharIndex(this.fail);
+    this.sessions = { cache: new MlfidCache(opts.clock, [...shape]), nowMs: 0, checkAll: this.checkAll };
     this.ignore = spec.ignoreregex.map((s, i) => build('ignoreregex', s, i, false));
+    this.ignoreFirst = this.ignore.length > 0 && this.ignore.length < this.fail.length - 2;
     let defaultOffset: number | undefined;
     if (spec.logtimezone !== undefined) {
       defaultOffset = zoneOffset(spec.logtimezone);
@@ -142,7 +113,8 @@ export class FilterEngine {
 
   /** The lines kept for multi-line regexes (date cut out), oldest first. */
   get buffer(): readonly TupleLine[] {
-    return this.lineBuffer;
+    if (this.maxLines > 1) return this.lineBuffer;
+    return this.singleEmpty ? [] : [[this.singlePre, this.singleDate, this.singlePost]];
   }
 
   /**
@@ -150,58 +122,148 @@ export class FilterEngine {
    * entries): the date detector is then skipped. Returns the failures found (often none).
    */
   processLine(line: string, journal?: { timeText: string; time: number }): EngineFailure[] {
+    return this.process(line, undefined, journal);
+  }
+
+  /**
+   * {@link processLine} for a line as read from a file, ending with its "\n": the same as
+   * `processLine(lineNl.slice(0, -1))` (a line without "\n" is taken whole), but the text the
+   * regexes see, the line followed by "\n", is a slice of `lineNl` instead of a copy.
+   */
+  processLineNl(lineNl: string): EngineFailure[] {
+    if (lineNl.charCodeAt(lineNl.length - 1) !== 10) return this.process(lineNl, undefined);
+    return this.process(lineNl.slice(0, -1), lineNl);
+  }
+
+  private process(line: string, lineNl: string | undefined, journal?: { timeText: string; time: number }): EngineFailure[] {
     const nowMs = this.clock();
+    this.sessions.nowMs = nowMs;
     const nowS = nowMs / 1000;
-    let tuple: TupleLine;
+    let pre = '';
+    let timeText = '';
+    let post = line;
     let date: number | null = null;
-    let noDate = false;
     if (journal) {
-      tuple = ['', journal.timeText, line];
+      timeText = journal.timeText;
       date = journal.time;
       this.lastTimeText = journal.timeText;
       this.lastDate = date;
     } else {
-      const tm = this.detector.matchTime(line);
-      if (tm) {
-        const span = tm.template.span(tm.match);
-        const text = line.slice(span[0], span[1]);
-        tuple = [line.slice(0, span[0]), text, line.slice(span[1])];
+      const m = this.detector.find(line, nowMs);
+      if (m !== null) {
+        const template = this.detector.found as DateTemplate;
+        const end = template.spanEnd(m);
+        const start = template.spanStart(m, end);
+        const text = start === end ? '' : line.slice(start, end);
         if (text !== '') {
+          pre = start === 0 ? '' : line.slice(0, start);
+          timeText = text;
+          post = end === line.length ? '' : line.slice(end);
           this.dateCtx.nowMs = nowMs;
-          date = this.detector.getTime(tm, this.dateCtx as DateContext);
+          date = template.getDate(m, this.dateCtx as DateContext);
           if (date !== null) {
             this.lastTimeText = text;
             this.lastDate = date;
           }
         } else if (this.lastDate && this.lastDate > nowS - 60) {
-          tuple = ['', this.lastTimeText, line];
+          timeText = this.lastTimeText;
           date = this.lastDate;
-        } else date = nowS;
-      } else tuple = ['', '', line];
-      if (date === null) {
-        noDate = true;
-        if (this.lastDate && this.lastDate > nowS - 60) {
-          tuple = ['', this.lastTimeText, line];
-          date = this.lastDate;
+        } else {
+          pre = start === 0 ? '' : line.slice(0, start);
+          post = end === line.length ? '' : line.slice(end);
+          date = nowS;
         }
       }
+      if (date === null && this.lastDate && this.lastDate > nowS - 60) {
+        pre = '';
+        timeText = this.lastTimeText;
+        post = line;
+        date = this.lastDate;
+      }
     }
-    return this.findFailure(tuple, date, noDate);
+    if (this.maxLines === 1) {
+      // the text the regexes see, `pre + post + "\n"`, is a slice of the line read with its "\n"
+      // when the date (if any) was cut from the start of the line
+      const nl = lineNl !== undefined && pre === '' ? lineNl.slice(lineNl.length - 1 - post.length) : undefined;
+      return this.findFailureSingle(pre, timeText, post, date, nl);
+    }
+    return this.findFailure([pre, timeText, post], date);
   }
 
-  /** Which failregexes may match a buffer starting with code unit `c` (1 = may), cached per `c`. */
-  private startsWith(c: number): Uint8Array {
-    let may = this.firstChar.get(c);
-    if (!may) {
-      may = Uint8Array.from(this.fail, (r) => (c < 0 || r.mayStartWith(c) ? 1 : 0));
-      if (this.firstChar.size < 4096) this.firstChar.set(c, may);
+  /** Runs the ignoreregexes on `buf`; true (and `lastIgnored` set) when one matches. */
+  private ignoreText(buf: string): boolean {
+    let found = -1;
+    for (let i = 0; i < this.ignore.length; i++) {
+      if ((this.ignore[i] as FilterRegex).exec(buf) === null) continue;
+      found = i;
+      this.onIgnore?.(i);
+      if (!this.checkAll) break;
     }
-    return may;
+    this.lastIgnored = found;
+    return found >= 0;
   }
 
-  private ignoreLine(buf: string, org: readonly TupleLine[], fm?: RegexMatch): boolean {
-    if (fm && this.maxLines > 1) {
-      org = fm.matched;
+  /**
+   * {@link findFailure} for `maxlines` 1: the buffer is the line, its text `pre + post + "\n"`;
+   * the tuple is built only for a match.
+   */
+  private findFailureSingle(pre: string, timeText: string, post: string, date: number | null, text: string | undefined): EngineFailure[] {
+    this.singlePre = pre;
+    this.singleDate = timeText;
+    this.singlePost = post;
+    this.singleEmpty = false;
+    let buf = text ?? (pre === '' ? `${post}\n` : `${pre}${post}\n`);
+    this.lastIgnored = -1;
+    if (this.ignoreFirst && this.ignoreText(buf)) return NONE;
+    let pm: RegExpExecArray | null = null;
+    if (this.pref) {
+      pm = this.pref.exec(buf);
+      if (pm === null) return NONE;
+      this.prefHits++;
+      const content = this.pref.content(pm);
+      if (content) {
+        this.singlePre = '';
+        this.singleDate = '';
+        this.singlePost = content;
+        const end = pm.index + (pm[0] as string).length;
+        buf = this.contentEndsMatch && end === buf.length - 1 ? buf.slice(end - content.length) : `${content}\n`;
+      }
+    }
+    let matched: TupleLine[] | undefined;
+    let out: EngineFailure[] = NONE;
+    let cand = this.firstChar.candidates(buf.charCodeAt(0));
+    for (let k = 0; k < cand.length; k++) {
+      const i = cand[k] as number;
+      const fr = this.fail[i] as FilterRegex;
+      const m = fr.exec(buf);
+      if (m === null) continue;
+      const fail = (this.makeFields[i] as FieldsWithPrefix)(m, pm);
+      if (this.ignore.length > 0 && this.ignoreText(buf)) {
+        if (!this.checkAll) {
+          this.singleEmpty = true;
+          break;
+        }
+        continue;
+      }
+      if (!this.checkAll) {
+        // the match used the line: what is left of the buffer is empty
+        this.singleEmpty = true;
+        buf = '';
+        // the failregexes after this one see the empty buffer
+        cand = this.firstChar.candidates(NaN);
+        k = -1;
+        while (k + 1 < cand.length && (cand[k + 1] as number) <= i) k++;
+      }
+      matched ??= [[pre, timeText, post]];
+      if (out === NONE) out = [];
+      if (addFailure(out, i, fr, m, fail, matched, date, this.sessions)) break;
+    }
+    return out;
+  }
+
+  private ignoreLine(buf: string, org: readonly TupleLine[], unmatched?: readonly TupleLine[], matched?: readonly TupleLine[]): boolean {
+    if (matched) {
+      org = matched;
       buf = bufferText(org);
     }
     let found = -1;
@@ -209,96 +271,54 @@ export class FilterEngine {
       if (!(this.ignore[i] as FilterRegex).search(buf, org)) continue;
       found = i;
       this.onIgnore?.(i);
-      if (!this.checkAll || this.maxLines > 1) {
-        if (fm) this.lineBuffer = [...fm.unmatched];
-      }
+      if (unmatched) this.lineBuffer = [...unmatched];
       if (!this.checkAll) break;
     }
     this.lastIgnored = found;
     return found >= 0;
   }
 
-  private findFailure(tuple: TupleLine, date: number | null, _noDate: boolean): EngineFailure[] {
-    let org: TupleLine[];
-    if (this.maxLines > 1) {
-      this.lineBuffer.push(tuple);
-      if (this.lineBuffer.length > this.maxLines) this.lineBuffer = this.lineBuffer.slice(-this.maxLines);
-      org = this.lineBuffer;
-    } else org = this.lineBuffer = [tuple];
+  /** fail2ban's findFailure on the line buffer (`maxlines` > 1). */
+  private findFailure(tuple: TupleLine, date: number | null): EngineFailure[] {
+    this.lineBuffer.push(tuple);
+    if (this.lineBuffer.length > this.maxLines) this.lineBuffer = this.lineBuffer.slice(-this.maxLines);
+    const org = this.lineBuffer;
     let buf: string | null = bufferText(org);
     this.lastIgnored = -1;
-    if (this.ignore.length > 0 && this.ignore.length < this.fail.length - 2) {
-      if (this.ignoreLine(buf, org)) return NONE;
-    }
-    let pre: Fields | undefined;
+    if (this.ignoreFirst && this.ignoreLine(buf, org)) return NONE;
+    let pm: RegExpExecArray | null = null;
     if (this.pref) {
-      const pm = this.pref.search(buf, org);
-      if (!pm) return NONE;
+      const p = this.pref.search(buf, org);
+      if (!p) return NONE;
       this.prefHits++;
-      if (this.prefFields) pre = this.pref.fields(pm.m, true);
-      const content = this.pref.content(pm.m);
+      pm = p.m;
+      const content = this.pref.content(pm);
       if (content) {
         this.lineBuffer = [['', '', content]];
         buf = null;
       }
     }
     let out: EngineFailure[] = NONE;
-    let may: Uint8Array = this.startsWith(-1);
+    let may: Uint8Array = this.firstChar.mask(-1);
     for (let i = 0; i < this.fail.length; i++) {
       const fr = this.fail[i] as FilterRegex;
       if (buf === null) {
         buf = bufferText(this.lineBuffer);
-        may = this.startsWith(buf.charCodeAt(0));
-      } else if (i === 0) may = this.startsWith(buf.charCodeAt(0));
+        may = this.firstChar.mask(buf.charCodeAt(0));
+      } else if (i === 0) may = this.firstChar.mask(buf.charCodeAt(0));
       if (may[i] === 0) continue;
       const fm = fr.search(buf, org);
       if (!fm) continue;
-      let fail = fr.fields(fm.m);
-      if (this.ignore.length > 0 && this.ignoreLine(buf, org, fm)) {
+      const fail = (this.makeFields[i] as FieldsWithPrefix)(fm.m, pm);
+      if (this.ignore.length > 0 && this.ignoreLine(buf, org, fm.unmatched, fm.matched)) {
         buf = null;
         if (!this.checkAll) break;
         continue;
       }
-      if (!this.checkAll || this.maxLines > 1) {
-        this.lineBuffer = [...fm.unmatched];
-        buf = null;
-      }
-      // fail2ban: fail = preGroups.copy(); fail.update(currFail) (key order aside, the same)
-      if (pre) for (const k in pre) if (!(k in fail)) fail[k] = pre[k];
-      const mlfid = fail.mlfid as string | undefined;
-      if (mlfid !== undefined && mlfid !== null) {
-        fail = mergeFailure(this.mlfid, mlfid, fail, fm.matched);
-        if (fail.nofail && !this.checkAll) return out;
-      } else fail.matches = [...((fail.matches as TupleLine[] | undefined) ?? []), ...fm.matched];
-      let fid = fail.fid as string | undefined;
-      let kind: EngineFailure['kind'] = 'id';
-      let ip = fail.ip4 as string | undefined;
-      if (ip !== undefined) kind = 'ip4';
-      else if ((ip = fail.ip6 as string | undefined) !== undefined) kind = 'ip6';
-      else if ((ip = fail.dns as string | undefined) !== undefined) kind = 'dns';
-      else {
-        if (fid === undefined && (mlfid === undefined || mlfid === null)) {
-          fid = fr.failureId(fm.m);
-          if (fid === undefined) continue; // fail2ban logs "No group found" and goes on
-        }
-        ip = fid;
-      }
-      if (ip === undefined) {
-        fail.mlfpending = 1;
-        if (!this.checkAll) return out;
-        if (out === NONE) out = [];
-        out.push({ regex: i, fid: null, kind: null, ip: undefined, time: date, fields: { ...fail } });
-        continue;
-      }
-      let addr: string | undefined;
-      if (fid === undefined || fid === ip) fid = ip;
-      else {
-        addr = ip;
-        if (kind !== 'id') fail.ip = ip;
-      }
+      this.lineBuffer = [...fm.unmatched];
+      buf = null;
       if (out === NONE) out = [];
-      out.push({ regex: i, fid, kind: fid === ip ? kind : 'id', ip: addr, time: date, fields: mlfid !== undefined && mlfid !== null ? { ...fail } : fail });
-      if (!this.checkAll) break;
+      if (addFailure(out, i, fr, fm.m, fail, fm.matched, date, this.sessions)) break;
     }
     return out;
   }

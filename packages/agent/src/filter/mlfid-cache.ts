@@ -14,18 +14,29 @@ const MAX_AGE_MS = 300_000;
 export class MlfidCache {
   private readonly map = new Map<string, { v: Fields; until: number }>();
 
-  constructor(private readonly now: () => number) {}
+  /** Copies the set (not undefined, not null) fields of `from` into `to`. */
+  readonly assign: (to: Fields, from: Fields) => void;
 
-  get(k: string): Fields | undefined {
+  /**
+   * `keys`: every field name a failure of the filter can have (all its failures share that
+   * shape, and no failure has a field outside it); the merge of a line into its session then
+   * reads and writes named fields only.
+   */
+  constructor(private readonly now: () => number, keys?: readonly string[]) {
+    this.assign = keys === undefined || keys.includes('__proto__') ? assignSet : fieldCopier(keys);
+  }
+
+  /** The session of `k` (`now`: the clock's time, when the caller has it). */
+  get(k: string, now = this.now()): Fields | undefined {
     const e = this.map.get(k);
     if (!e) return undefined;
-    if (e.until > this.now()) return e.v;
+    if (e.until > now) return e.v;
     this.map.delete(k);
     return undefined;
   }
 
-  set(k: string, v: Fields): void {
-    const t = this.now();
+  /** Starts or renews the session of `k`. */
+  set(k: string, v: Fields, t = this.now()): void {
     if (this.map.size >= MAX_COUNT) {
       for (const [ck, cv] of this.map) {
         this.map.delete(ck);
@@ -42,6 +53,18 @@ export class MlfidCache {
   unset(k: string): void {
     this.map.delete(k);
   }
+}
+
+function assignSet(to: Fields, from: Fields): void {
+  for (const k in from) {
+    const v = from[k];
+    if (v !== undefined && v !== null) to[k] = v;
+  }
+}
+
+function fieldCopier(keys: readonly string[]): (to: Fields, from: Fields) => void {
+  const body = keys.map((k) => `v = from[${JSON.stringify(k)}]; if (v !== undefined && v !== null) to[${JSON.stringify(k)}] = v;`).join('\n');
+  return new Function('to', 'from', `let v;\n${body}`) as (to: Fields, from: Fields) => void;
 }
 
 // A removed key is set to undefined rather than deleted: every reader treats both alike, and
@@ -62,8 +85,8 @@ function updateUsers(f: Fields, user: unknown): Set<unknown> | undefined {
 }
 
 /** Merges a match carrying an mlfid with what the session said before; returns the fields to use. */
-export function mergeFailure(cache: MlfidCache, mlfid: string, fail: Fields, matched: readonly TupleLine[]): Fields {
-  const known = cache.get(mlfid);
+export function mergeFailure(cache: MlfidCache, mlfid: string, fail: Fields, matched: readonly TupleLine[], now?: number): Fields {
+  const known = cache.get(mlfid, now);
   let users: Set<unknown> | undefined;
   let flags = 0;
   if (fail.mlfgained) {
@@ -77,12 +100,12 @@ export function mergeFailure(cache: MlfidCache, mlfid: string, fail: Fields, mat
     if (pop(known, 'mlfgained')) flags |= 4;
     if (flags & 8) known.mlfpending = undefined;
     if ((flags & 4) === 0 && !known.mlfpending) known.matches = undefined;
-    for (const k of Object.keys(fail)) if (fail[k] !== undefined && fail[k] !== null) known[k] = fail[k];
+    cache.assign(known, fail);
     fail = known;
     if (flags & 2) cache.unset(mlfid);
   } else if (!(flags & 2)) {
     users = updateUsers(fail, fail.user);
-    cache.set(mlfid, fail);
+    cache.set(mlfid, fail, now);
   }
   if (pop(fail, 'mlfpending') || (users && users.size > 1)) {
     fail.nofail = undefined;

@@ -86,9 +86,9 @@ export async function runRegex(args: Args): Promise<number> {
   const ignore = ignoreArg === undefined ? undefined : readIgnoreRegex(ignoreArg, configDir);
   const spec = withOverrides(filter.spec, ignore?.regexes ?? [], opts);
   const isFile = existsSync(log) && statSync(log).isFile();
-  const feed = (each: (line: string) => void): void => {
+  const feed = (each: (lineNl: string) => void): void => {
     if (isFile) forEachLine(log, each);
-    else for (const l of log.split('\n')) each(l.replace(/[\r\n]+$/, ''));
+    else for (const l of log.split('\n')) each(`${l.replace(/[\r\n]+$/, '')}\n`);
   };
 
   const out = writer();

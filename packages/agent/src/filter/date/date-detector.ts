@@ -28,22 +28,35 @@ export interface TimeMatch {
   readonly template: DateTemplate;
 }
 
-/** Python's `s[i]` (negative i counts from the end), '' when out of range. */
-function at(s: string, i: number): string {
-  return (i < 0 ? s[s.length + i] : s[i]) ?? '';
+/** The code unit at `i`, -1 when out of range (Python's one-character slice being empty). */
+function codeAt(s: string, i: number): number {
+  return i >= 0 && i < s.length ? s.charCodeAt(i) : -1;
 }
 
 const ALNUM = /^[\p{L}\p{N}]$/u;
+
+/** Python's `str.isalnum()` on one code unit (-1: the empty string, false). */
+function isAlnum(c: number): boolean {
+  return c >= 0 && ALNUM.test(String.fromCharCode(c));
+}
 
 /** A date detector (one per filter: it keeps state about the log it reads). */
 export class DateDetector {
   private readonly slots: Slot[] = [];
   private readonly known = new Set<string>();
-  private lastPos: [number, string, string] = [1, '', ''];
-  private lastEndPos: [number, string, string] = [FAR, '', ''];
+  // where the last date was: its start, the code units before it and at it; its end, the code
+  // units before and at it (-1: none)
+  private lastDistance = 1;
+  private lastBefore = -1;
+  private lastFirst = -1;
+  private lastEndpos = FAR;
+  private lastLast = -1;
+  private lastAfter = -1;
   private lastIdx = FAR;
   private firstUnused = 0;
   private readonly exYear: string;
+  /** The template of the last date {@link find} returned. */
+  found: DateTemplate | undefined;
 
   /**
    * `now` is the clock (ms) used for template bookkeeping; `wallNowMs` fixes the range of `%ExY`
@@ -107,9 +120,19 @@ export class DateDetector {
 
   /** The date of `line`, or null. Updates the detector's state (template order, last position). */
   matchTime(line: string): TimeMatch | null {
+    const match = this.find(line);
+    return match === null ? null : { match, template: this.found as DateTemplate };
+  }
+
+  /**
+   * {@link matchTime} without the result object: the match, or null; the template that found it
+   * is then {@link found}.
+   */
+  find(line: string, nowMs = this.now()): DateMatch | null {
     if (this.slots.length === 0) this.addDefaults();
     let match: DateMatch | null = null;
-    let found: { m: DateMatch; distance: number; i: number } | null = null;
+    let found: DateMatch | null = null;
+    let foundIdx = 0;
     let foundDistance = FAR;
     let ignoreBySearch = FAR;
     let i = this.lastIdx;
@@ -121,12 +144,13 @@ export class DateDetector {
         match = t.matchDate(line);
         ignoreBySearch = i;
       } else {
-        const [distance, before, first] = this.lastPos;
-        const [endpos, last, after] = this.lastEndPos;
-        const startOk = line.slice(Math.max(0, distance - 1), distance) === before ||
-          (line.slice(distance, distance + 1) === first && !ALNUM.test(first));
-        const endOk = line.slice(endpos, endpos + 1) === after ||
-          (line.slice(Math.max(0, endpos - 1), endpos) === last && !ALNUM.test(last));
+        const distance = this.lastDistance;
+        const endpos = this.lastEndpos;
+        // Python: line[distance-1:distance] == before or (line[distance] == first and not first.isalnum()), same at the end
+        const startOk = (distance === 0 ? -1 : codeAt(line, distance - 1)) === this.lastBefore ||
+          (codeAt(line, distance) === this.lastFirst && !isAlnum(this.lastFirst));
+        const endOk = codeAt(line, endpos) === this.lastAfter ||
+          (codeAt(line, endpos - 1) === this.lastLast && !isAlnum(this.lastLast));
         if (startOk && endOk) match = t.matchDate(line, distance, endpos);
         else {
           match = t.matchDate(line);
@@ -136,8 +160,9 @@ export class DateDetector {
       if (match) {
         const distance = match.index;
         const endpos = match.index + match[0].length;
-        if (!(this.slots.length === 1 || t.flags & (LINE_BEGIN | LINE_END) || (distance === this.lastPos[0] && endpos === this.lastEndPos[0]))) {
-          found = { m: match, distance, i };
+        if (!(this.slots.length === 1 || t.flags & (LINE_BEGIN | LINE_END) || (distance === this.lastDistance && endpos === this.lastEndpos))) {
+          found = match;
+          foundIdx = i;
           foundDistance = distance;
           match = null;
         }
@@ -154,9 +179,10 @@ export class DateDetector {
         if (i + 1 >= this.slots.length) break;
         if (t.flags & (LINE_BEGIN | LINE_END)) break;
         if (distance === 0 && slot.hits && !(this.slots[i + 1] as Slot).template.hits) break;
-        if (distance > slot.distance || distance > this.lastPos[0]) {
+        if (distance > slot.distance || distance > this.lastDistance) {
           if (distance < foundDistance) {
-            found = { m: match, distance, i };
+            found = match;
+            foundIdx = i;
             foundDistance = distance;
           }
           match = null;
@@ -165,8 +191,8 @@ export class DateDetector {
         break;
       }
       if (!match && found) {
-        match = found.m;
-        i = found.i;
+        match = found;
+        i = foundIdx;
         slot = this.slots[i] as Slot;
       }
     }
@@ -174,14 +200,20 @@ export class DateDetector {
     const distance = match.index;
     const endpos = match.index + match[0].length;
     slot.hits++;
-    slot.lastUsed = this.now();
+    slot.lastUsed = nowMs;
     slot.distance = distance;
     if (this.firstUnused === i) this.firstUnused++;
-    this.lastPos = [distance, line.slice(Math.max(0, distance - 1), distance), at(line, distance)];
-    this.lastEndPos = [endpos, at(line, endpos - 1), line.slice(endpos, endpos + 1)];
+    this.lastDistance = distance;
+    this.lastBefore = distance === 0 ? -1 : codeAt(line, distance - 1);
+    this.lastFirst = codeAt(line, distance);
+    this.lastEndpos = endpos;
+    // Python's line[endpos - 1]: the last character when endpos is 0
+    this.lastLast = codeAt(line, endpos === 0 ? line.length - 1 : endpos - 1);
+    this.lastAfter = codeAt(line, endpos);
     if (i && i !== this.lastIdx) i = this.reorder(i);
     this.lastIdx = i;
-    return { match, template: slot.template };
+    this.found = slot.template;
+    return match;
   }
 
   /** The time (seconds) of a found date, or null when its text is not a valid date. */

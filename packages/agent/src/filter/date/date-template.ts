@@ -46,6 +46,7 @@ export abstract class DateTemplate {
   /** The `datepattern` text, for pattern templates. */
   pattern: string | undefined;
   private compiled: PyRegex | undefined;
+  private fromStartRe: RegExp | undefined;
 
   /** Sets the regex, adding fail2ban's word or line boundaries. */
   protected setRegex(source: string, wordBegin: boolean | 'start' = true, wordEnd = true): void {
@@ -76,12 +77,20 @@ export abstract class DateTemplate {
     if (gf) regex = gf[0] + regex;
     this.regex = regex;
     this.compiled = undefined;
+    this.fromStartRe = undefined;
   }
 
   /** Compiles the regex (once); throws RegexSyntaxError. */
   compile(): PyRegex {
     this.compiled ??= translatePython(this.regex, { global: true, indices: 'group1' });
     return this.compiled;
+  }
+
+  /** The compiled regex without the `g` flag (searching from 0 is cheaper without it). */
+  private fromStart(): RegExp {
+    const re = this.compile().re;
+    this.fromStartRe ??= new RegExp(re.source, re.flags.replace('g', ''));
+    return this.fromStartRe;
   }
 
   /** Where the date text (group 1) of a match is in the line: [start, end]. */
@@ -95,11 +104,31 @@ export abstract class DateTemplate {
     return m.indices?.[g] ?? [m.index, m.index];
   }
 
+  /** Where the date text (group 1) of a match ends in the line. */
+  spanEnd(m: DateMatch): number {
+    const c = this.compile();
+    if (c.group1EndsMatch) return m.index + (m[0] as string).length;
+    return m.indices?.[c.groupIndex[1] as number]?.[1] ?? m.index;
+  }
+
+  /** Where the date text (group 1) of a match starts in the line, given its {@link spanEnd}. */
+  spanStart(m: DateMatch, end: number): number {
+    const c = this.compile();
+    const g = c.groupIndex[1] as number;
+    if (c.group1EndsMatch) return end - (m[g] as string).length;
+    return m.indices?.[g]?.[0] ?? m.index;
+  }
+
   /** Searches the date in `line` (between `pos` and `endpos` when given, as Python's search). */
   matchDate(line: string, pos = 0, endpos?: number): DateMatch | null {
-    const re = this.compile().re;
-    re.lastIndex = pos;
-    const m = re.exec(endpos !== undefined && endpos < line.length ? line.slice(0, endpos) : line) as DateMatch | null;
+    const text = endpos !== undefined && endpos < line.length ? line.slice(0, endpos) : line;
+    let m: DateMatch | null;
+    if (pos === 0) m = this.fromStart().exec(text);
+    else {
+      const re = this.compile().re;
+      re.lastIndex = pos;
+      m = re.exec(text);
+    }
     if (m) this.hits++;
     return m;
   }
@@ -113,10 +142,21 @@ export abstract class DateTemplate {
   }
 }
 
-/** Builds the {@link DateFields} of a match: every field present, one object shape for all templates. */
-function dateFieldsMaker(names: ReadonlyMap<string, number>): (m: DateMatch) => DateFields {
+/** Reads the date of a match: its fields, whether two matches differ only in their seconds. */
+interface DateReader {
+  /** The {@link DateFields} of a match: every field present, one object shape for all templates. */
+  readonly fields: (m: DateMatch) => DateFields;
+  /** True when two matches have the same fields but maybe their seconds. */
+  readonly sameMinute: (a: DateMatch, b: DateMatch) => boolean;
+}
+
+function dateReader(names: ReadonlyMap<string, number>): DateReader {
   const body = DATE_FIELDS.map((f) => `${f}: ${names.has(f) ? `m[${names.get(f) as number}]` : 'undefined'}`).join(', ');
-  return new Function('m', `return { ${body} };`) as (m: DateMatch) => DateFields;
+  const same = DATE_FIELDS.filter((f) => f !== 'S' && names.has(f)).map((f) => `a[${names.get(f) as number}] === b[${names.get(f) as number}]`);
+  return {
+    fields: new Function('m', `return { ${body} };`) as (m: DateMatch) => DateFields,
+    sameMinute: new Function('a', 'b', `return ${same.join(' && ') || 'true'};`) as (a: DateMatch, b: DateMatch) => boolean,
+  };
 }
 
 /** A template from a `datepattern` with strptime `%` codes. */
@@ -142,12 +182,21 @@ export class PatternTemplate extends DateTemplate {
     this.setRegex(ALPHA_CODE.test(p) ? `(?iu)${expanded.regex}` : expanded.regex, wordBegin, wordEnd);
   }
 
-  private fieldsOf: ((m: DateMatch) => DateFields) | undefined;
+  private reader: DateReader | undefined;
+  private second: number | undefined;
+  private lastMatch: DateMatch | undefined;
   private readonly resolver = new DateResolver();
 
   getDate(m: DateMatch, ctx: DateContext): number | null {
-    this.fieldsOf ??= dateFieldsMaker(this.compile().names);
-    return this.resolver.toTime(this.fieldsOf(m), ctx);
+    if (this.reader === undefined) {
+      const names = this.compile().names;
+      this.reader = dateReader(names);
+      this.second = names.get('S');
+    }
+    // the fields but the seconds are parsed again only when they changed (mostly once a minute)
+    const changed = this.lastMatch === undefined || !this.reader.sameMinute(m, this.lastMatch);
+    this.lastMatch = m;
+    return this.resolver.toTimeKnown(changed ? this.reader.fields(m) : undefined, this.second === undefined ? undefined : m[this.second], ctx);
   }
 }
 

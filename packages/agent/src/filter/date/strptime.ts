@@ -364,6 +364,18 @@ export class DateResolver {
   private last: DateFields | undefined;
   private parsed: ParsedDate | null = null;
 
+  /**
+   * {@link toTime} when the caller knows whether the date is that of the last call but its
+   * seconds: `f` is the date's fields when it is not (undefined when it is), `second` its seconds.
+   */
+  toTimeKnown(f: DateFields | undefined, second: string | undefined, ctx: DateContext): number | null {
+    if (f !== undefined) {
+      this.parsed = parseFields(f);
+      this.last = f;
+    }
+    return this.parsed === null ? null : resolve(this.parsed, second === undefined ? 0 : Number(second), ctx);
+  }
+
   /** Same as {@link fieldsToTime}. */
   toTime(f: DateFields, ctx: DateContext): number | null {
     if (this.last === undefined || !sameMinute(this.last, f)) {

@@ -26,6 +26,8 @@ export interface PyRegex {
   readonly prefilter: Prefilter | undefined;
   /** Group 1 always takes part and ends where the match ends (its span needs no `d` flag). */
   readonly group1EndsMatch: boolean;
+  /** JS capture indices of the groups that always take part and end where the match ends. */
+  readonly endGroups: ReadonlySet<number>;
 }
 
 /** Options of {@link translatePython}. */
@@ -57,5 +59,7 @@ export function translatePython(python: string, opts: TranslateOptions = {}): Py
   }
   const names = new Map<string, number>();
   for (const [name, py] of parsed.names) names.set(name, out.groupIndex[py] as number);
-  return { re, python, groupCount: parsed.groupCount, names, groupIndex: out.groupIndex, prefilter: prefilterOf(parsed), group1EndsMatch };
+  const endGroups = new Set<number>();
+  for (let g = 1; g <= parsed.groupCount; g++) if (groupEndsMatch(parsed, g)) endGroups.add(out.groupIndex[g] as number);
+  return { re, python, groupCount: parsed.groupCount, names, groupIndex: out.groupIndex, prefilter: prefilterOf(parsed), group1EndsMatch, endGroups };
 }
