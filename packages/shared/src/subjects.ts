@@ -67,3 +67,56 @@ export function targetOfBanKey(key: string): string {
 export function historyKey(jail: string, target: string): string {
   return `${checkToken('jail', jail)}.${banKey(target)}`;
 }
+
+/** NATS permissions of one fleet member: what it may publish and subscribe to. */
+export interface NatsPermissions {
+  readonly publish: readonly string[];
+  readonly subscribe: readonly string[];
+}
+
+const BANS_STREAM = `KV_${BANS_BUCKET}`;
+
+/**
+ * What a host's agent needs and nothing more: publish its own failures and heartbeat, read and
+ * follow the ban list (stream info, ordered consumers, flow control), and ask the read-only admin
+ * verbs (`status`, `banned`). It cannot write or delete a ban (`$KV.…` is not allowed), ask for a
+ * ban or an unban, report for another host, or touch any stream.
+ */
+export function hostPermissions(host: string): NatsPermissions {
+  checkToken('host', host);
+  return {
+    publish: [
+      `fleetban.events.${host}.>`,
+      heartbeatSubject(host),
+      adminSubject('status'),
+      adminSubject('banned'),
+      '$JS.API.INFO',
+      `$JS.API.STREAM.INFO.${BANS_STREAM}`,
+      `$JS.API.STREAM.MSG.GET.${BANS_STREAM}`,
+      `$JS.API.DIRECT.GET.${BANS_STREAM}.>`,
+      `$JS.API.CONSUMER.CREATE.${BANS_STREAM}`,
+      `$JS.API.CONSUMER.CREATE.${BANS_STREAM}.>`,
+      `$JS.API.CONSUMER.INFO.${BANS_STREAM}.>`,
+      `$JS.API.CONSUMER.DELETE.${BANS_STREAM}.>`,
+      `$JS.FC.${BANS_STREAM}.>`,
+    ],
+    subscribe: ['_INBOX.>'],
+  };
+}
+
+/** The controller (and `fleetban` admin commands run with its credentials) may do anything. */
+export const CONTROLLER_PERMISSIONS: NatsPermissions = { publish: ['>'], subscribe: ['>'] };
+
+/**
+ * An `authorization { users: [...] }` block for nats-server.conf: one user per host with
+ * {@link hostPermissions}, plus the controller.
+ */
+export function natsAuthorization(users: readonly { user: string; password: string; host?: string }[]): string {
+  const q = (s: string) => JSON.stringify(s);
+  const list = (xs: readonly string[]) => `[${xs.map(q).join(', ')}]`;
+  const lines = users.map((u) => {
+    const p = u.host ? hostPermissions(u.host) : CONTROLLER_PERMISSIONS;
+    return `    { user: ${q(u.user)}, password: ${q(u.password)}, permissions: { publish: { allow: ${list(p.publish)} }, subscribe: { allow: ${list(p.subscribe)} } } }`;
+  });
+  return `authorization {\n  users: [\n${lines.join('\n')}\n  ]\n}\n`;
+}

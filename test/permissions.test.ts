@@ -1,0 +1,97 @@
+// NATS permissions confine each host: with the per-host users that hostPermissions() describes,
+// a real agent reports its failures and follows the ban list, while a compromised host holding
+// those same credentials cannot ban, unban, speak for another host or touch the streams.
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import t from 'tap';
+import {
+  adminRequest,
+  BanList,
+  connectFleet,
+  encodeFailure,
+  type FleetConfig,
+  jetstream,
+  natsAuthorization,
+  publishFailure,
+  silentLogger,
+} from '@fleetban/shared';
+import { FleetbanProcess } from './fixtures/fleetban-process.js';
+import { startNatsServer } from './fixtures/nats-server.js';
+
+t.test('per-host NATS permissions: enough to work, not enough to harm', async (t) => {
+  const dir = t.testdir({ 'auth.log': '' });
+  const users = [
+    { user: 'controller', password: 'ctl-secret' },
+    { user: 'web-1', password: 'web-1-secret', host: 'web-1' },
+    { user: 'web-2', password: 'web-2-secret', host: 'web-2' },
+  ];
+  const nats = await startNatsServer(t, { config: natsAuthorization(users) });
+  const conf = (host: string, user: string, password: string, extra = '') => {
+    const file = join(dir, `${host}.conf`);
+    writeFileSync(
+      file,
+      `[fleetban]\nhost = ${host}\nnats = ${nats.url}\nnats_user = ${user}\nnats_password = ${password}\nstate_dir = ${join(dir, host)}\n\n` +
+        `[agent]\nenforcer = dry-run\nheartbeat = 1s\npoll = 20ms\n\n[DEFAULT]\nmaxretry = 2\nbantime = 1h\n\n` +
+        `[sshd]\nenabled = true\nlogpath = ${join(dir, 'auth.log')}\n${extra}`,
+    );
+    return file;
+  };
+  const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', conf('ctl', 'controller', 'ctl-secret')]);
+  await controller.waitForMsg('controller ready');
+  const agent = FleetbanProcess.start(t, 'web-1', ['agent', '-c', conf('web-1', 'web-1', 'web-1-secret')]);
+  await agent.waitForMsg('agent ready');
+
+  await t.test('the agent reports, heartbeats and enforces with its own permissions', async (t) => {
+    const enforced = agent.waitForNext((e) => e.msg === 'enforced' && Array.isArray(e.bans) && e.bans.includes('203.0.113.77'));
+    appendFileSync(
+      join(dir, 'auth.log'),
+      'Nov 21 12:00:00 web-1 sshd[10]: Failed password for root from 203.0.113.77 port 40000 ssh2\n' +
+        'Nov 21 12:00:01 web-1 sshd[10]: Failed password for root from 203.0.113.77 port 40002 ssh2\n',
+    );
+    await enforced;
+    const ban = await controller.waitForMsg('ban');
+    t.same(ban.hosts, ['web-1'], 'the controller banned on web-1\'s report');
+    await controller.waitFor((e) => e.msg === 'ban' && e.ip === '203.0.113.77');
+    t.notOk(agent.output.some((l) => /Permissions Violation/.test(l)), 'the agent never hit a permission it lacks');
+  });
+
+  await t.test('a compromised host cannot ban, unban, impersonate or destroy', async (t) => {
+    const fleet: FleetConfig = { host: 'web-1', servers: [nats.url], user: 'web-1', password: 'web-1-secret', token: '', creds: '', stateDir: dir };
+    const nc = await connectFleet(fleet, { name: 'compromised', logger: silentLogger(), waitOnFirstConnect: false });
+    t.teardown(() => nc.close());
+    const list = await BanList.open(nc, false);
+    t.same((await list.all()).map((b) => b.ip), ['203.0.113.77'], 'it can read the ban list');
+    const bogus = { ip: '0.0.0.0/0', jail: 'sshd', atMs: Date.now(), expiresMs: 0, reason: 'manual' as const, banCount: 1, hosts: [], matches: [], failures: 0 };
+    await t.rejects(list.put(bogus), 'cannot write a ban');
+    await t.rejects(list.remove('203.0.113.77'), 'cannot delete a ban');
+    await t.rejects(adminRequest(nc, { verb: 'unban', jail: '', ip: '203.0.113.77', bantimeMs: 0 }, 1000), 'cannot ask the controller to unban');
+    await t.rejects(adminRequest(nc, { verb: 'ban', jail: '', ip: '192.0.2.1', bantimeMs: 0 }, 1000), 'cannot ask the controller to ban');
+    const forged = { id: 'forged-1', host: 'web-2', jail: 'sshd', ip: '198.51.100.9', timeMs: Date.now(), user: 'root', line: 'forged' };
+    await t.rejects(publishFailure(jetstream(nc), forged), 'cannot report failures as web-2');
+    const dropped = controller.waitForNext((e) => e.msg === 'event host does not match its subject: dropped');
+    await jetstream(nc).publish('fleetban.events.web-1.sshd', encodeFailure({ ...forged, id: 'forged-2' }));
+    await dropped;
+    t.pass('a failure naming web-2 sent on web-1\'s own subject is dropped by the controller');
+    const status = await adminRequest(nc, { verb: 'status', jail: '', ip: '', bantimeMs: 0 });
+    t.ok(status.hosts.some((h) => h.host === 'web-1'), 'it may read the status (read-only verbs)');
+    await t.rejects(nc.request('$JS.API.STREAM.DELETE.KV_fleetban_bans', new Uint8Array(), { timeout: 1000 }), 'cannot delete the ban list');
+    await t.rejects(nc.request('$JS.API.STREAM.PURGE.FLEETBAN_EVENTS', new Uint8Array(), { timeout: 1000 }), 'cannot purge the events');
+    const ctlFleet = { ...fleet, user: 'controller', password: 'ctl-secret' };
+    const admin = await connectFleet(ctlFleet, { name: 'admin', logger: silentLogger(), waitOnFirstConnect: false });
+    t.teardown(() => admin.close());
+    const still = await adminRequest(admin, { verb: 'banned', jail: '', ip: '', bantimeMs: 0 });
+    t.same(still.bans.map((b) => b.ip), ['203.0.113.77'], 'the ban list is as the controller left it');
+  });
+
+  await agent.stop('SIGTERM');
+  await controller.stop('SIGTERM');
+});
+
+t.test('the sample nats-server.conf in deploy/ is valid and grants hosts exactly hostPermissions()', async (t) => {
+  const sample = new URL('../deploy/nats-server.conf', import.meta.url).pathname;
+  execFileSync('nats-server', ['-t', '-c', sample], { stdio: 'ignore' });
+  t.pass('nats-server -t accepts it');
+  const text = readFileSync(sample, 'utf8');
+  t.ok(text.includes(natsAuthorization([{ user: 'web-1', password: 'change-me-web-1', host: 'web-1' }]).split('\n')[2]!.trim()), 'the web-1 user line is what natsAuthorization() writes');
+});
