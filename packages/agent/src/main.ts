@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   BanList,
   type Clock,
@@ -63,10 +62,9 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const undo: (() => unknown)[] = [];
   try {
     const reporter = new FailureReporter(nc, { buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
-    const bootId = randomBytes(4).toString('hex');
     const jails = config.jails
       .filter((j) => j.enabled)
-      .map((j) => new JailRunner(j, host, bootId, (e) => reporter.report(e), log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock, maxLineBytes: config.agent.maxLineBytes, gate: reporter.gate }));
+      .map((j) => new JailRunner(j, host, (e) => reporter.report(e), log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock, maxLineBytes: config.agent.maxLineBytes, gate: reporter.gate }));
 
     const follower = new BanFollower(enforcer, clock, log.child({ stage: 'decisions' }));
     undo.push(() => follower.stop());

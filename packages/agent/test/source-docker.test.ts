@@ -92,6 +92,9 @@ t.test('docker[container=NAME]: json-file lines, rotation, restart, recreated co
   writeFileSync(log1, entries(30));
   await a.upTo(n);
   tt.same(a.nums().filter((k) => k < 1000), Array.from({ length: n - start }, (_, i) => start + i + 1), 'through rotation: each line once, in order');
+  const ids = a.got.map((l) => l.id ?? '');
+  tt.ok(ids.every((id) => /^[\w-]{12}:\d+$/.test(id)), 'every line has an id: <log file tag>:<offset just after its last entry>');
+  tt.equal(new Set(ids).size, ids.length, 'distinct ids, also across the rotation');
 });
 
 t.test('restart from saved positions, and a container recreated under the same name', async (tt) => {

@@ -79,6 +79,22 @@ t.test('journal file: journalmatch, the line format, the cursor across restarts'
   tt.equal(b.src.counters().lines, 3);
 });
 
+t.test('line ids: a hash of the entry\'s cursor, so the same entry read again has the same id', async (tt) => {
+  const dir = tt.testdir({ one: {}, two: {} });
+  const file = join(dir, 'remote.journal');
+  journalWrite(file, [other(0)]);
+  const j = jail('sshd', { backend: `systemd[journalfiles="${file}"]`, journalmatch: 'SYSLOG_IDENTIFIER=sshd' });
+  const a = await follow(tt, j, join(dir, 'one'));
+  const b = await follow(tt, j, join(dir, 'two')); // another reader, as a restarted agent would be
+  journalWrite(file, [sshd(1), sshd(2), sshd(3)]);
+  await a.until(3);
+  await b.until(3);
+  const ids = a.got.map((l) => l.id ?? '');
+  tt.ok(ids.every((id) => /^j[\w-]{16}$/.test(id)), 'j<hash of the cursor>');
+  tt.equal(new Set(ids).size, 3, 'one per entry');
+  tt.same(b.got.map((l) => l.id), ids, 'the same entries, the same ids');
+});
+
 t.test('journal directory (journalpath), over-long entries skipped', async (tt) => {
   const dir = tt.testdir({ journal: {}, state: {} });
   const file = join(dir, 'journal', 'remote.journal');

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { silentLogger } from '@fleetban/shared';
@@ -384,4 +384,47 @@ t.test('restart: positions and file identity saved; no line lost or repeated', a
     // (run 3's is completed, then lost to the copytruncate while down, as copytruncate loses lines)
     t2.equal(halves, 2, 'a line cut by the stop is delivered whole, once');
   });
+});
+
+t.test('line ids: the same after a crash, distinct across files and truncations', async (tt) => {
+  const dir = tt.testdir({ 'a.log': '', 'b.log': '', 'witness.log': '', state: {} });
+  const [a, b, witness] = ['a.log', 'b.log', 'witness.log'].map((f) => join(dir, f)) as [string, string, string];
+  const saved = join(dir, 'state', 'tail', 'ids.json');
+  // positions are saved at the first turn, then not before the crash
+  const opts = { stateDir: join(dir, 'state'), stateName: 'ids', checkpointMs: 3_600_000 };
+  const same = 'Failed password for root from 192.0.2.1 port 22 ssh2\n'.repeat(3);
+  const ids = (lines: Lines, path: string) => lines.got.filter((l) => l.path === path).map((l) => l.id);
+
+  const first = await follow(tt, [a, b, witness], opts);
+  appendFileSync(a, same);
+  appendFileSync(b, same); // identical bytes at identical offsets in another file
+  await first.lines.until(() => first.lines.got.length === 6, '6 lines');
+  const idsA = ids(first.lines, a);
+  const idsB = ids(first.lines, b);
+  tt.equal(new Set([...idsA, ...idsB]).size, 6, 'every line has its own id, also the same text in another file');
+  tt.ok(idsA.every((id) => typeof id === 'string' && /^[\w-]{12}:\d+$/.test(id)), 'ids are <file tag>:<offset>');
+  const crashState = readFileSync(saved);
+  await first.tail.stop();
+  writeFileSync(saved, crashState); // kill -9: the positions of the last save, before these lines
+
+  const second = await follow(tt, [a, b, witness], opts);
+  await second.lines.until(() => second.lines.got.length === 6, 'the 6 lines read again');
+  tt.same(ids(second.lines, a), idsA, 'read again after a crash: the same ids');
+  tt.same(ids(second.lines, b), idsB, 'in the other file too');
+
+  truncateSync(a, 0); // copytruncate, then the same lines again at the same offsets
+  for (const n of [1, 2]) { // two full rounds: the truncation is seen before the file regrows
+    appendFileSync(witness, `tick ${n}\n`);
+    await second.lines.last(`tick ${n}`);
+  }
+  appendFileSync(a, same);
+  await second.lines.until(() => ids(second.lines, a).length === 6, 'the lines after the truncation');
+  const idsA2 = ids(second.lines, a).slice(3);
+  tt.equal(new Set([...idsA, ...idsA2]).size, 6, 'after a truncation the same offsets and bytes get new ids');
+  await second.tail.stop();
+
+  const third = await follow(tt, [a, b, witness], opts);
+  appendFileSync(a, 'one more\n');
+  await third.lines.last('one more');
+  tt.equal(third.lines.got.at(-1)?.id?.split(':')[0], idsA2[0]?.split(':')[0], 'the generation is kept across a restart');
 });

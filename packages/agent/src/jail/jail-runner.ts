@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Allowlist, type FailureEvent, type JailConfig, type Logger } from '@fleetban/shared';
 import { createJailFilter, type JailFilter } from '../filter/jail-filter.js';
 import { createSource, type LogLine, type LogSource, type SourceCounters, type SourceDeps } from '../tail/source.js';
@@ -8,18 +9,24 @@ export interface JailCounters {
   allowlisted: number;
 }
 
-/** One jail on this host: source → filter → ignoreip → report. */
+/**
+ * One jail on this host: source → filter → ignoreip → report. A failure's id is
+ * `<host>:<jail>:<line id>`: the line's position in its source (tail/log-source.ts), so a line read
+ * again after a crash yields the same id, which the stream (within its duplicate window) and the
+ * controller drop.
+ */
 export class JailRunner {
   readonly counters: JailCounters = { matched: 0, allowlisted: 0 };
   readonly #filter: JailFilter;
   readonly #allow: Allowlist;
   readonly #source: LogSource;
+  /** For a line without an id (none of the sources delivers one): unique, not stable. */
+  readonly #run = randomBytes(6).toString('base64url');
   #seq = 0;
 
   constructor(
     readonly jail: JailConfig,
     private readonly host: string,
-    private readonly bootId: string,
     private readonly emit: (e: FailureEvent) => void,
     private readonly logger: Logger,
     deps: SourceDeps,
@@ -45,7 +52,7 @@ export class JailRunner {
     }
     this.counters.matched++;
     const e: FailureEvent = {
-      id: `${this.host}:${this.bootId}:${this.jail.name}:${++this.#seq}`,
+      id: `${this.host}:${this.jail.name}:${l.id || `${this.#run}:${++this.#seq}`}`,
       host: this.host,
       jail: this.jail.name,
       ip: m.ip,

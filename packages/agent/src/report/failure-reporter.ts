@@ -49,8 +49,9 @@ export interface ReporterOptions {
  * there; once the spool is empty, memory is used again. When the spool holds `spoolBytes`, the
  * {@link gate} closes and every log source stops reading (the lines wait in the log files, counted
  * as bytes behind) until the spool drains below 90%. Each failure carries its id as the JetStream
- * message id, so one sent twice (an acknowledgement lost, a crash before the spool head was saved)
- * is dropped by the server.
+ * message id, so one sent twice (an acknowledgement lost, a crash before the spool head was saved,
+ * a line read again after a crash: ids come from the line's position, see jail-runner.ts) is
+ * dropped by the server.
  */
 export class FailureReporter {
   readonly counters: ReporterCounters = { published: 0, buffered: 0, spooled: 0, spoolBytes: 0, dropped: 0, blocked: 0 };

@@ -42,7 +42,7 @@ export class DockerSource implements LogSource {
   readonly #tail: FileTail;
   readonly #partial = new Map<string, Partial>();
   readonly #c = { lines: 0, skipped: 0 };
-  readonly #line: LogLine = { path: '', text: '', readMs: 0, timeMs: 0 };
+  readonly #line: LogLine = { path: '', text: '', readMs: 0, timeMs: 0, id: '' };
   #onLine: (l: LogLine) => void = () => {};
   #lastId = '';
 
@@ -120,6 +120,7 @@ export class DockerSource implements LogSource {
     l.text = text;
     l.readMs = raw.readMs;
     l.timeMs = time ? Date.parse(time) || 0 : 0;
+    l.id = raw.id; // the position of the entry that ends the line
     this.#onLine(l); // FileTail catches and logs a throw
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -11,6 +12,8 @@ export interface SavedFile {
   readonly pos: number;
   /** Hex of the file's first bytes (up to {@link HEAD_BYTES}): tells a reused inode from the same file. */
   readonly head: string;
+  /** Times the file was truncated while followed (copytruncate): part of its lines' ids. Absent: 0. */
+  readonly gen?: number;
 }
 
 /** What a file tail saves under `<state_dir>/tail/<jail>.json`. */
@@ -38,7 +41,24 @@ export function isSavedFiles(v: unknown): v is SavedFiles {
   return s.v === 1 && typeof s.savedMs === 'number' && Array.isArray(s.paths) && Array.isArray(s.files) &&
     s.files.every((f: Partial<SavedFile>) =>
       typeof f.path === 'string' && typeof f.dev === 'number' && typeof f.ino === 'number' &&
-      typeof f.pos === 'number' && f.pos >= 0 && typeof f.head === 'string');
+      typeof f.pos === 'number' && f.pos >= 0 && typeof f.head === 'string' &&
+      (f.gen === undefined || (Number.isInteger(f.gen) && f.gen >= 0)));
+}
+
+/**
+ * The tag of one generation of a file (from its creation or its last truncation to the next), the
+ * first part of its lines' ids: a hash of its device, inode, birth time, generation and first line
+ * (`head` up to its first `\n`, at most {@link HEAD_BYTES}). Computed when its first line is
+ * delivered, when the first line is complete, so a restarted agent computes the same tag; an
+ * inode reused by another file gets another (birth time, first line).
+ */
+export function fileTag(dev: number, ino: number, birthMs: number, gen: number, head: Buffer): string {
+  const nl = head.indexOf(0x0a);
+  return createHash('sha1')
+    .update(`${dev}:${ino}:${birthMs}:${gen}:`)
+    .update(nl >= 0 ? head.subarray(0, nl + 1) : head)
+    .digest('base64url')
+    .slice(0, 12);
 }
 
 /**

@@ -8,7 +8,7 @@ import type { StartAt } from './source-spec.js';
 import { type LineCounters, LineSplitter } from './line-splitter.js';
 import { PositionStore } from './position-store.js';
 import type { LogLine, LogSource, ReadGate, SourceCounters } from './log-source.js';
-import { fileKey, findCopy, findRenamed, rotatedName, HEAD_BYTES, isSavedFiles, sameHead, type SavedFile, type SavedFiles } from './file-state.js';
+import { fileKey, fileTag, findCopy, findRenamed, rotatedName, HEAD_BYTES, isSavedFiles, sameHead, type SavedFile, type SavedFiles } from './file-state.js';
 
 /** Options of {@link FileTail}. */
 export interface FileTailOptions {
@@ -44,9 +44,12 @@ export interface FileTailOptions {
 /** Snapshot of a {@link FileTail}'s progress. */
 export type FileTailCounters = SourceCounters;
 
+/** Bytes read at once while every file keeps up. */
 const CHUNK_BYTES = 64 * 1024;
-/** Chunks read from one file per turn before the others get theirs. */
-const CHUNKS_PER_TURN = 16;
+/** Bytes read at once once a file has had a backlog: fewer reads (each a trip to libuv's thread pool). */
+const BIG_CHUNK_BYTES = 1024 * 1024;
+/** Bytes read from one file per turn before the others get theirs. */
+const TURN_BYTES = 1024 * 1024;
 
 /** One open file (an inode), whatever names it. */
 interface OpenFile {
@@ -55,6 +58,11 @@ interface OpenFile {
   readonly fh: FileHandle;
   readonly dev: number;
   readonly ino: number;
+  readonly birthMs: number;
+  /** Truncations seen (copytruncate): a new generation of offsets. */
+  gen: number;
+  /** This generation's {@link fileTag}, once its first line is delivered. */
+  tag: string | null;
   pos: number;
   size: number;
   head: Buffer;
@@ -88,13 +96,13 @@ export class FileTail implements LogSource {
   readonly #store: PositionStore<SavedFiles> | null;
   readonly #files = new Map<string, OpenFile>();
   readonly #watches = new Map<string, PathWatch>();
-  readonly #buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  #buf = Buffer.allocUnsafe(CHUNK_BYTES);
   readonly #headBuf = Buffer.allocUnsafe(HEAD_BYTES);
   readonly #quietGlobs = new Set<string>();
   /** First bytes of files lately truncated by copytruncate: a new file starting so is their copy. */
   readonly #copiedHeads: Buffer[] = [];
   readonly #c: LineCounters = { lines: 0, skipped: 0, undecodable: 0 };
-  readonly #line: LogLine = { path: '', text: '', readMs: 0, timeMs: 0 };
+  readonly #line: LogLine = { path: '', text: '', readMs: 0, timeMs: 0, id: '' };
   #onLine: (line: LogLine) => void = () => {};
   #restored = new Map<string, SavedFile>();
   #saved: SavedFiles | null = null;
@@ -172,7 +180,7 @@ export class FileTail implements LogSource {
         this.#markNamed(now);
         for (const f of this.#files.values()) {
           if (!this.#running || this.#o.gate?.blocked) break;
-          if (await this.#readSafely(f, CHUNKS_PER_TURN)) behind = true;
+          if (await this.#readSafely(f, TURN_BYTES)) behind = true;
         }
         await this.#closeIdle(now);
       }
@@ -243,7 +251,7 @@ export class FileTail implements LogSource {
     const prev = w.key === null ? undefined : this.#files.get(w.key);
     if (prev) {
       this.#log.info({ path: w.path }, 'file rotated; finishing the old one, then reading the new one from its start');
-      while (await this.#readSafely(prev, CHUNKS_PER_TURN)) if (this.#o.gate?.blocked || !this.#running) return; // next turn
+      while (await this.#readSafely(prev, TURN_BYTES)) if (this.#o.gate?.blocked || !this.#running) return; // next turn
     }
     if (this.#files.has(key)) w.key = key; // a file already followed (a symlink pointed back, a glob matching a rotated name)
     else w.key = await this.#open(w.path, w.path, st, initial ? w.startAt : 'new');
@@ -266,8 +274,11 @@ export class FileTail implements LogSource {
     this.#restored.delete(key);
     let pos: number;
     let why: string;
+    // the same inode truncated or replaced since the save starts a new generation of offsets
+    let gen = saved ? (saved.gen ?? 0) + 1 : 0;
     if (saved && saved.pos <= real.size && sameHead(Buffer.from(saved.head, 'hex'), head)) {
       pos = saved.pos;
+      gen = saved.gen ?? 0;
       why = 'saved position';
     } else if (how === 'restore-only') {
       await fh.close();
@@ -283,11 +294,11 @@ export class FileTail implements LogSource {
       why = `first start: ${how}`;
     }
     const f: OpenFile = {
-      key, path, fh, dev: real.dev, ino: real.ino, pos, size: real.size, head, named: true,
+      key, path, fh, dev: real.dev, ino: real.ino, birthMs: real.birthtimeMs, gen, tag: null, pos, size: real.size, head, named: true,
       lastActiveMs: this.#o.clock(), failing: false,
       splitter: new LineSplitter({
         maxLineBytes: this.#o.maxLineBytes, decoder: this.#o.decoder, counters: this.#c,
-        onLine: (text) => this.#deliver(f, text),
+        onLine: (text, end) => this.#deliver(f, text, end),
         onSkip: (reason) => this.#log.debug({ path, why: reason }, 'line skipped'),
       }),
     };
@@ -296,10 +307,12 @@ export class FileTail implements LogSource {
     return key;
   }
 
-  #deliver(f: OpenFile, text: string): void {
+  /** Hands one line to the consumer; `end` is the offset just after it in its file. */
+  #deliver(f: OpenFile, text: string, end: number): void {
     const l = this.#line;
     l.path = f.path;
     l.text = text;
+    l.id = `${(f.tag ??= fileTag(f.dev, f.ino, f.birthMs, f.gen, f.head))}:${end}`;
     try {
       this.#onLine(l);
     } catch (err) {
@@ -319,9 +332,9 @@ export class FileTail implements LogSource {
   }
 
   /** {@link read}, with an I/O error logged once per episode and retried next turn. */
-  async #readSafely(f: OpenFile, chunks: number): Promise<boolean> {
+  async #readSafely(f: OpenFile, budget: number): Promise<boolean> {
     try {
-      const behind = await this.#read(f, chunks);
+      const behind = await this.#read(f, budget);
       f.failing = false;
       return behind;
     } catch (err) {
@@ -332,27 +345,32 @@ export class FileTail implements LogSource {
   }
 
   /**
-   * Checks for truncation, then reads up to `chunks` chunks. Returns true when bytes remain.
+   * Checks for truncation, then reads up to `budget` bytes. Returns true when bytes remain.
    * After every chunk the file's first bytes are checked again: a copytruncate while reading
    * (truncated and rewritten past the position) throws the chunk away and goes to the copy.
    */
-  async #read(f: OpenFile, chunks: number): Promise<boolean> {
+  async #read(f: OpenFile, budget: number): Promise<boolean> {
     const st = await f.fh.stat();
     if (st.size < f.pos || (st.size !== f.size && f.pos > 0 && !(await this.#sameHead(f)))) await this.#truncated(f, st.size);
     f.size = st.size;
-    for (let i = 0; i < chunks; i++) {
+    if (f.size - f.pos > CHUNK_BYTES && this.#buf.length < BIG_CHUNK_BYTES) this.#buf = Buffer.allocUnsafe(BIG_CHUNK_BYTES);
+    for (let done = 0; done < budget; ) {
       if (this.#o.gate?.blocked) return true;
-      const { bytesRead } = await f.fh.read(this.#buf, 0, CHUNK_BYTES, f.pos);
+      const buf = this.#buf;
+      const { bytesRead } = await f.fh.read(buf, 0, buf.length, f.pos);
       if (bytesRead === 0 || !this.#running) return false;
-      if (f.pos === 0) f.head = Buffer.from(this.#buf.subarray(0, Math.min(HEAD_BYTES, bytesRead)));
+      done += bytesRead;
+      if (f.pos === 0) f.head = Buffer.from(buf.subarray(0, Math.min(HEAD_BYTES, bytesRead)));
       else if (!(await this.#sameHead(f))) {
         await this.#truncated(f, f.size);
         continue;
       }
+      const at = f.pos;
       f.pos += bytesRead;
       if (f.pos > f.size) f.size = f.pos;
       f.lastActiveMs = this.#line.readMs = this.#o.clock();
-      f.splitter.push(this.#buf, bytesRead);
+      f.splitter.push(buf, bytesRead, at);
+      if (bytesRead < buf.length && f.pos >= f.size) return false; // at the end as of the last stat
     }
     return true;
   }
@@ -367,18 +385,22 @@ export class FileTail implements LogSource {
     if (copy) {
       const fh = await open(copy, 'r').catch(() => null);
       for (let n = 1; fh && n > 0; ) {
-        ({ bytesRead: n } = await fh.read(this.#buf, 0, CHUNK_BYTES, f.pos + fromCopy));
+        const at = f.pos + fromCopy; // the copy's offsets are the file's: its lines keep their ids
+        ({ bytesRead: n } = await fh.read(this.#buf, 0, this.#buf.length, at));
         fromCopy += n;
         this.#line.readMs = this.#o.clock();
-        if (n > 0) f.splitter.push(this.#buf, n);
+        if (n > 0) f.splitter.push(this.#buf, n, at);
       }
       await fh?.close();
-    } else f.splitter.reset();
+    }
+    f.splitter.reset();
     this.#log.info({ path: f.path, size, pos: f.pos, copy, fromCopy }, 'file truncated; reading from its start');
     this.#copiedHeads.push(f.head);
     if (this.#copiedHeads.length > 16) this.#copiedHeads.shift();
     f.pos = 0;
     f.head = Buffer.alloc(0);
+    f.gen++;
+    f.tag = null;
   }
 
   /** A file new to the tail that is the rotated copy of a followed file: its lines are read (or being read) there. */
@@ -405,7 +427,7 @@ export class FileTail implements LogSource {
   async #closeIdle(now: number): Promise<void> {
     for (const f of this.#files.values()) {
       if (f.named || f.pos < f.size || now - f.lastActiveMs < this.#o.rotateGraceMs) continue;
-      if (await this.#readSafely(f, CHUNKS_PER_TURN)) continue;
+      if (await this.#readSafely(f, TURN_BYTES)) continue;
       f.splitter.flush(); // the writer is gone: an unterminated last line is complete
       this.#files.delete(f.key);
       await f.fh.close().catch(() => {});
@@ -429,7 +451,7 @@ export class FileTail implements LogSource {
     for (const w of this.#watches.values()) if (w.key !== null) paths.push(w.path);
     const files: SavedFile[] = [];
     for (const f of this.#files.values()) {
-      files.push({ path: f.path, dev: f.dev, ino: f.ino, pos: f.pos - f.splitter.partialBytes, head: f.head.toString('hex') });
+      files.push({ path: f.path, dev: f.dev, ino: f.ino, pos: f.pos - f.splitter.partialBytes, head: f.head.toString('hex'), gen: f.gen });
     }
     await this.#store.save({ v: 1, savedMs: this.#o.clock(), paths, files });
   }

@@ -1,4 +1,5 @@
 import { type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { FleetbanError, type Clock, type Logger } from '@fleetban/shared';
@@ -51,7 +52,9 @@ export class JournalSource implements LogSource {
   readonly #store: PositionStore<SavedCursor>;
   readonly #jsonCounters: LineCounters = { lines: 0, skipped: 0, undecodable: 0 };
   readonly #c = { lines: 0, skipped: 0, undecodable: 0 };
-  readonly #line: LogLine = { path: 'journal', text: '', readMs: 0, timeMs: 0 };
+  readonly #line: LogLine = { path: 'journal', text: '', readMs: 0, timeMs: 0, id: '' };
+  /** Ids of entries without a cursor (never seen from journalctl): unique, not stable. */
+  readonly #run = randomBytes(6).toString('base64url');
   readonly #splitter: LineSplitter;
   #onLine: (l: LogLine) => void = () => {};
   #proc: ChildProcessByStdio<null, Readable, Readable> | null = null;
@@ -185,6 +188,7 @@ export class JournalSource implements LogSource {
     const l = this.#line;
     l.text = text;
     l.timeMs = timeMs;
+    l.id = cursor ? `j${createHash('sha1').update(cursor).digest('base64url').slice(0, 16)}` : `${this.#run}:${this.#c.lines}`;
     try {
       this.#onLine(l);
     } catch (err) {

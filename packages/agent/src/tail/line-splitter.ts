@@ -17,8 +17,12 @@ export interface LineSplitterOptions {
   readonly maxLineBytes: number;
   readonly decoder: LineDecoder;
   readonly counters: LineCounters;
-  /** Receives each line's text. Must not throw. */
-  readonly onLine: (text: string) => void;
+  /**
+   * Receives each line's text and `end`, the stream offset just after the line's `\n` (offsets as
+   * given to {@link LineSplitter.push}; after {@link LineSplitter.flush}, the end of the stream).
+   * Must not throw.
+   */
+  readonly onLine: (text: string, end: number) => void;
   /** Told why a line was skipped (for a debug log). */
   readonly onSkip?: (why: 'too long' | 'binary') => void;
 }
@@ -41,6 +45,10 @@ export class LineSplitter {
   #overlong = false;
   /** Bytes of the unfinished line seen so far (kept or discarded). */
   #partial = 0;
+  /** Stream offset of the first byte of the current push. */
+  #base = 0;
+  /** Stream offset just after the last byte pushed. */
+  #end = 0;
 
   constructor(o: LineSplitterOptions) {
     this.#o = o;
@@ -51,9 +59,14 @@ export class LineSplitter {
     return this.#partial;
   }
 
-  /** Splits bytes [0, n) of `buf` (which the caller may reuse afterwards). */
-  push(buf: Buffer, n: number): void {
+  /**
+   * Splits bytes [0, n) of `buf` (which the caller may reuse afterwards); `at` is the stream offset
+   * of `buf[0]` (only used to tell each line's end offset).
+   */
+  push(buf: Buffer, n: number, at = 0): void {
     const max = this.#o.maxLineBytes;
+    this.#base = at;
+    this.#end = at + n;
     let lastNl = buf.lastIndexOf(NL, n - 1);
     if (lastNl < 0) {
       this.#keep(buf, 0, n);
@@ -70,14 +83,14 @@ export class LineSplitter {
         if (this.#pendingBytes + (nl - start) > max + 1) this.#skip('too long'); // +1: room for a '\r'
         else {
           const line = Buffer.concat([...this.#pending, buf.subarray(start, nl)]);
-          this.#emit(line, 0, line.length, line.indexOf(0), false);
+          this.#emit(line, 0, line.length, line.indexOf(0), false, nl);
         }
       } else {
         if (nul === -2 || (nul >= 0 && nul < start)) {
           nul = buf.indexOf(0, start);
           if (nul >= n) nul = -1;
         }
-        this.#emit(buf, start, nl, nul, valid);
+        this.#emit(buf, start, nl, nul, valid, nl);
       }
       this.#dropPartial();
       start = nl + 1;
@@ -90,7 +103,7 @@ export class LineSplitter {
     if (this.#overlong) this.#skip('too long');
     else if (this.#pendingBytes > 0) {
       const line = Buffer.concat(this.#pending, this.#pendingBytes);
-      this.#emit(line, 0, line.length, line.indexOf(0), false);
+      this.#emit(line, 0, line.length, line.indexOf(0), false, this.#end - this.#base - 1); // ends at the stream's end
     }
     this.#dropPartial();
   }
@@ -100,8 +113,11 @@ export class LineSplitter {
     this.#dropPartial();
   }
 
-  /** Delivers bytes [s, e) of `b`; `nul` is the first NUL at or after `s` (or -1); `valid`: known valid UTF-8. */
-  #emit(b: Buffer, s: number, e: number, nul: number, valid: boolean): void {
+  /**
+   * Delivers bytes [s, e) of `b`; `nul` is the first NUL at or after `s` (or -1); `valid`: known
+   * valid UTF-8; `nl`: where its `\n` is in the current push.
+   */
+  #emit(b: Buffer, s: number, e: number, nul: number, valid: boolean, nl: number): void {
     if (e > s && b[e - 1] === CR) e--;
     if (e - s > this.#o.maxLineBytes) return this.#skip('too long');
     if (nul >= s && nul < e) return this.#skip('binary');
@@ -118,7 +134,7 @@ export class LineSplitter {
       if (r.bad) c.undecodable++;
       text = r.text;
     }
-    this.#o.onLine(text);
+    this.#o.onLine(text, this.#base + nl + 1);
   }
 
   /** Keeps bytes [s, n) of `buf` as (part of) the unfinished line. */

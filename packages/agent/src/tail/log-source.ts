@@ -15,6 +15,15 @@ export interface LogLine {
   readMs: number;
   /** When the source says the line was written (journal entry time, Docker's `time`); 0 when it does not know. */
   timeMs: number;
+  /**
+   * Where the line is, stable across restarts: the same line read again (after a crash, positions
+   * are as of the last save) has the same id, and no other line of the source has it. Files and
+   * Docker: `<file tag>:<offset just after the line>`, the tag a hash of the file's identity (device,
+   * inode, birth time), its truncation generation and its first line; journal: a hash of the
+   * entry's cursor. Failure event ids are made from it. Every source sets it; optional only so
+   * that a line made by hand (a filter test) need not invent one.
+   */
+  id?: string;
 }
 
 /** Lets a consumer that falls behind hold reading back (implemented by report/read-gate.ts). */

@@ -1,6 +1,11 @@
 /** One failure an agent saw: a log line that a jail's filter matched. */
 export interface FailureEvent {
-  /** Unique per event: `<host>:<boot>:<seq>`; the controller drops an id it has already counted. */
+  /**
+   * Unique per event and stable across agent restarts: `<host>:<jail>:<line id>`, where the line id
+   * comes from the line's place in its log (file identity and end offset, journal cursor), so a
+   * line read again after a crash yields the same id; JetStream drops a duplicate within two
+   * minutes and the controller drops an id it has already counted.
+   */
   readonly id: string;
   readonly host: string;
   readonly jail: string;
