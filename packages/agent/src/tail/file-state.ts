@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Stats } from 'node:fs';
 
 /** One file a tail had open, as saved: which file (identity and first bytes) and how far it was read. */
 export interface SavedFile {
@@ -135,4 +136,13 @@ export async function findCopy(path: string, head: Buffer, minSize: number): Pro
     }
   }
   return null;
+}
+
+/** The stat of `path`, or null when there is none to be had (missing, unreadable). */
+export async function statOrNull(path: string): Promise<Stats | null> {
+  try {
+    return await stat(path);
+  } catch {
+    return null;
+  }
 }

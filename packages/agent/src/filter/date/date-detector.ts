@@ -8,7 +8,7 @@
  */
 
 import type { DateContext } from './strptime.js';
-import { exYearRegex } from './strptime.js';
+import { exYearRegex } from './strptime-codes.js';
 import { type DateMatch, DateTemplate, LINE_BEGIN, LINE_END } from './date-template.js';
 import { cacheTemplate, cachedTemplate, defaultTemplates, patternKey, patternTemplate, wrappedTemplate } from './template-cache.js';
 

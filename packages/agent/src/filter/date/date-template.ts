@@ -9,7 +9,8 @@
  */
 
 import { type PyRegex, translatePython } from '../pyre/pyre.js';
-import { ALPHA_CODE, DATE_FIELDS, type DateContext, type DateFields, DateResolver, expandCodes } from './strptime.js';
+import { DATE_FIELDS, type DateContext, type DateFields, DateResolver } from './strptime.js';
+import { ALPHA_CODE, expandCodes } from './strptime-codes.js';
 
 /** Template flags. */
 export const LINE_BEGIN = 8;
