@@ -189,6 +189,72 @@ t.test('one attacker, one ban, every host', async (t) => {
     t.pass('failures read during the outage were delivered and led to a ban on every host');
   });
 
+  const UNREACHABLE = 'fleet unreachable: deciding locally with the jail thresholds';
+  const REACHABLE = 'fleet reachable: the controller decides again';
+  /** The link as hosta..c last logged it (nothing logged: reachable since start). */
+  const linkUp = (h: string) => agents.get(h)!.entries.filter((e) => e.msg === UNREACHABLE || e.msg === REACHABLE).at(-1)?.msg !== UNREACHABLE;
+  const addAttackerAddress = async (a: string) => lan.hosts.attacker!.ns.exec('ip', ['addr', 'add', `${a}/24`, 'dev', 'eth0']);
+  const reachFrom = (from: string, to: string) => tcpConnects(ns('attacker'), ip(to), 22, 1500, from);
+
+  await t.test('NATS down: hosta bans locally with the jail thresholds, hostb does not; back online, the controller bans on every host', async (t) => {
+    const stray = '192.0.2.67';
+    await addAttackerAddress(stray);
+    await waitUntil(async () => HOSTS.every(linkUp), 'every host following the controller again');
+    const down = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg === UNREACHABLE && e.why === 'nats disconnected', 15_000, `${h} falling back`));
+    await nats.stop();
+    await Promise.all(down);
+    const a = agents.get('hosta')!;
+    const local = a.waitForNext((e) => e.msg === 'local ban' && e.ip === stray, 30_000, 'a local ban on hosta');
+    await attackUntil(local, () => failedSshLogin(ns('attacker'), ip('hosta'), 'root', stray));
+    const ban = await local;
+    t.match(ban, { jail: 'sshd', why: 'nats disconnected', failures: 3 }, 'local ban logged with jail, address and why');
+    t.ok((await setOf('hosta')).includes(stray), "hosta's set holds it");
+    t.notOk(await reachFrom(stray, 'hosta'), 'it cannot connect to hosta');
+    t.notOk((await setOf('hostb')).includes(stray), 'hostb, unreachable from the fleet, has not banned it');
+    t.ok(await reachFrom(stray, 'hostb'), 'it still connects to hostb');
+    const decided = controller.waitForNext((e) => e.msg === 'ban' && e.ip === stray, 30_000, 'the controller banning the replayed failures');
+    const everywhere = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg === 'enforced' && includes(e.bans, stray), 30_000, `${h} enforcing the fleet's ban`));
+    await nats.restart();
+    const fleetBan = await decided;
+    await Promise.all(everywhere);
+    t.same(fleetBan.hosts, ['hosta'], 'the replayed failures came from hosta');
+    t.equal(fleetBan.failures, 3, 'each replayed failure counted once');
+    for (const h of HOSTS) t.notOk(await reachFrom(stray, h), `it cannot connect to ${h}`);
+    await a.waitFor((e) => e.msg === REACHABLE && (e.time as number) > (ban.time as number), 15_000, 'hosta following the controller again');
+  });
+
+  await t.test('NATS up, controller stopped: hosts fall back after three liveness intervals; the restarted controller counts the failures once', async (t) => {
+    const other = '192.0.2.68';
+    await addAttackerAddress(other);
+    await waitUntil(async () => HOSTS.every(linkUp), 'every host following the controller');
+    const gone = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg === UNREACHABLE && e.why === 'no controller liveness', 15_000, `${h} missing the controller`));
+    t.equal(await controller.stop('SIGTERM'), 0, 'controller stops cleanly');
+    await Promise.all(gone);
+    const a = agents.get('hosta')!;
+    const local = a.waitForNext((e) => e.msg === 'local ban' && e.ip === other, 30_000, 'a local ban on hosta');
+    await attackUntil(local, () => failedSshLogin(ns('attacker'), ip('hosta'), 'root', other));
+    t.match(await local, { jail: 'sshd', why: 'no controller liveness' });
+    t.notOk(await reachFrom(other, 'hosta'), 'it cannot connect to hosta');
+    t.ok(await reachFrom(other, 'hostb'), 'it still connects to hostb');
+    const everywhere = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg === 'enforced' && includes(e.bans, other), 30_000, `${h} enforcing the fleet's ban`));
+    const back = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg === REACHABLE, 30_000, `${h} hearing the controller again`));
+    controller = startController();
+    const fleetBan = await controller.waitFor((e) => e.msg === 'ban' && e.ip === other, 30_000, 'the controller banning');
+    await Promise.all([...everywhere, ...back]);
+    t.same(fleetBan.hosts, ['hosta']);
+    t.equal(fleetBan.failures, 3, 'each failure counted once');
+    for (const h of HOSTS) t.notOk(await reachFrom(other, h), `it cannot connect to ${h}`);
+    let hosta: Record<string, unknown> | undefined;
+    await waitUntil(async () => {
+      hosta = (await statusJson()).hosts.find((h) => h.host === 'hosta') as Record<string, unknown> | undefined;
+      return hosta?.fallback === false && (hosta.localBans as number) >= 1;
+    }, 'status: hosta back with its local bans');
+    const overview = await admin('status');
+    t.match(overview.stdout, /autonomy: following the controller, [1-9]\d* local bans?/, 'fleetban status shows the local bans hosta holds');
+    const expired = await a.waitFor((e) => e.msg === 'local ban expired' && e.ip === '192.0.2.67', 30_000, 'the first local ban expiring');
+    t.ok(expired, 'a local ban leaves the local set at its expiry');
+  });
+
   await controller.stop('SIGTERM');
   for (const a of agents.values()) await a.stop('SIGTERM');
 });

@@ -54,6 +54,7 @@ t.test('per-host NATS permissions: enough to work, not enough to harm', async (t
     t.same(ban.hosts, ['web-1'], 'the controller banned on web-1\'s report');
     await controller.waitFor((e) => e.msg === 'ban' && e.ip === '203.0.113.77');
     t.notOk(agent.output.some((l) => /Permissions Violation/.test(l)), 'the agent never hit a permission it lacks');
+    t.notOk(agent.entries.some((e) => e.msg === 'nats error'), 'no NATS error at all (opening the ban list, hearing the controller liveness)');
   });
 
   await t.test('a compromised host cannot ban, unban, impersonate or destroy', async (t) => {
@@ -84,6 +85,59 @@ t.test('per-host NATS permissions: enough to work, not enough to harm', async (t
     t.same(still.bans.map((b) => b.ip), ['203.0.113.77'], 'the ban list is as the controller left it');
   });
 
+  await agent.stop('SIGTERM');
+  await controller.stop('SIGTERM');
+});
+
+t.test('under host permissions, an agent started before the controller protects locally, then follows the ban list', async (t) => {
+  const dir = t.testdir({ 'auth.log': '' });
+  const users = [
+    { user: 'controller', password: 'ctl-secret' },
+    { user: 'web-2', password: 'web-2-secret', host: 'web-2' },
+  ];
+  const nats = await startNatsServer(t, { config: natsAuthorization(users) });
+  const conf = (host: string, user: string, password: string) => {
+    const file = join(dir, `${host}.conf`);
+    writeFileSync(
+      file,
+      `[fleetban]\nhost = ${host}\nnats = ${nats.url}\nnats_user = ${user}\nnats_password = ${password}\nstate_dir = ${join(dir, host)}\n\n` +
+        `[agent]\nenforcer = dry-run\nheartbeat = 1s\npoll = 20ms\n\n[DEFAULT]\nmaxretry = 2\nbantime = 1h\n\n` +
+        `[sshd]\nenabled = true\nlogpath = ${join(dir, 'auth.log')}\n`,
+    );
+    return file;
+  };
+  const agent = FleetbanProcess.start(t, 'web-2', ['agent', '-c', conf('web-2', 'web-2', 'web-2-secret')]);
+  await agent.waitForMsg('ban list not there yet: waiting for the controller to create it (protecting locally meanwhile)');
+  await agent.waitForMsg('agent ready');
+  await agent.waitForMsg('fleet unreachable: deciding locally with the jail thresholds', 15_000, { why: 'no controller liveness' });
+  const local = agent.waitForNext((e) => e.msg === 'local ban' && e.ip === '203.0.113.88');
+  appendFileSync(
+    join(dir, 'auth.log'),
+    'Nov 21 12:00:00 web-2 sshd[10]: Failed password for root from 203.0.113.88 port 40000 ssh2\n' +
+      'Nov 21 12:00:01 web-2 sshd[10]: Failed password for root from 203.0.113.88 port 40002 ssh2\n',
+  );
+  t.match(await local, { jail: 'sshd', failures: 2 }, 'maxretry reached with no controller: banned locally');
+  const following = agent.waitForNext((e) => e.msg === 'firewall reconciled' && e.why === 'start', 30_000, 'the follower starting');
+  const heard = agent.waitForNext((e) => e.msg === 'fleet reachable: the controller decides again', 30_000, 'the liveness heard');
+  const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', conf('ctl', 'controller', 'ctl-secret')]);
+  const reconciled = await following;
+  t.equal(reconciled.localBans, 1, 'the first reconcile keeps the local ban');
+  await agent.waitForMsg('ban list found: following it');
+  await heard;
+  const ban = await controller.waitFor((e) => e.msg === 'ban' && e.ip === '203.0.113.88', 30_000, 'the controller banning');
+  t.same(ban.hosts, ['web-2'], 'the spooled failures reached the controller');
+  const fleet: FleetConfig = { host: 'web-2', servers: [nats.url], user: 'web-2', password: 'web-2-secret', token: '', creds: '', stateDir: dir };
+  const nc = await connectFleet(fleet, { name: 'status', logger: silentLogger(), waitOnFirstConnect: false });
+  t.teardown(() => nc.close());
+  let seen: Record<string, unknown> | undefined;
+  for (let i = 0; i < 100; i++) {
+    seen = (await adminRequest(nc, { verb: 'status', jail: '', ip: '', bantimeMs: 0 })).hosts.find((h) => h.host === 'web-2') as Record<string, unknown> | undefined;
+    if (seen?.banned === 1 && seen.fallback === false) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  t.match(seen, { banned: 1, fallback: false, localBans: 1 }, 'its heartbeat: the fleet ban followed, no longer in fallback, the local ban still held');
+  t.notOk(agent.output.some((l) => /Permissions Violation/.test(l)), 'no permission violation');
+  t.notOk(agent.entries.some((e) => e.msg === 'nats error'), 'no NATS error while waiting for the ban list or hearing the liveness');
   await agent.stop('SIGTERM');
   await controller.stop('SIGTERM');
 });

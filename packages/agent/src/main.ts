@@ -8,8 +8,10 @@ import {
   systemClock,
 } from '@fleetban/shared';
 import { BanFollower } from './decisions/ban-follower.js';
+import { BanListOpener } from './decisions/ban-list-opener.js';
 import { createEnforcer } from './enforce/create.js';
 import { runner as execRunner } from './enforce/exec.js';
+import { LocalFallback } from './fallback/local-fallback.js';
 import { JailRunner } from './jail/jail-runner.js';
 import { FailureReporter } from './report/failure-reporter.js';
 import { HeartbeatSender, ownAddresses } from './report/heartbeat.js';
@@ -44,9 +46,11 @@ export interface AgentDeps {
 }
 
 /**
- * Wires one host: enabled jails (tail → filter → report), the ban list follower (watch → enforce)
- * and the heartbeat. The firewall is set up before NATS is reached, so a host protects itself as
- * soon as the agent runs.
+ * Wires one host: enabled jails (tail → filter → report, and → fallback), the ban list follower
+ * (watch → enforce) and the heartbeat. The firewall is set up before NATS is reached and before
+ * any log is read. The ban list is opened without creating it: while the controller has not
+ * created it yet, the follower waits in the background and the host protects itself locally
+ * (fallback/), as it does whenever the fleet is unreachable.
  */
 export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise<Agent> {
   const clock = deps.clock ?? systemClock;
@@ -62,13 +66,32 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const undo: (() => unknown)[] = [];
   try {
     const reporter = new FailureReporter(nc, { buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
-    const jails = config.jails
-      .filter((j) => j.enabled)
-      .map((j) => new JailRunner(j, host, (e) => reporter.report(e), log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock, maxLineBytes: config.agent.maxLineBytes, gate: reporter.gate }));
+    const enabled = config.jails.filter((j) => j.enabled);
+    const fallback: LocalFallback = new LocalFallback({
+      jails: enabled,
+      enforcer,
+      clock,
+      logger: log.child({ stage: 'fallback' }),
+      ownAddresses,
+      fleetBanned: (ip, nowMs): boolean => follower.has(ip, nowMs),
+      ignoreip: config.controller.ignoreip,
+    });
+    const follower: BanFollower = new BanFollower(enforcer, clock, log.child({ stage: 'decisions' }), fallback);
+    fallback.start(nc);
+    undo.push(() => fallback.stop());
+    const jails = enabled.map((j) => new JailRunner(j, host, (e) => {
+      reporter.report(e);
+      fallback.observe(e);
+    }, log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock, maxLineBytes: config.agent.maxLineBytes, gate: reporter.gate }));
 
-    const follower = new BanFollower(enforcer, clock, log.child({ stage: 'decisions' }));
     undo.push(() => follower.stop());
-    await follower.start(await BanList.open(nc), config.agent.reconcileMs);
+    const opener = new BanListOpener(() => BanList.open(nc, false), log.child({ stage: 'decisions' }));
+    undo.push(() => opener.stop());
+    const list = await opener.tryOnce();
+    if (list) await follower.start(list, config.agent.reconcileMs);
+    else {
+      void opener.wait().then((l) => (l ? follower.start(l, config.agent.reconcileMs) : undefined)).catch((err: unknown) => log.error({ err }, 'cannot follow the ban list'));
+    }
     onReconnect(nc, () => {
       void reporter.flush();
       void follower.reconcile('reconnect');
@@ -90,6 +113,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
         spoolBytes: reporter.counters.spoolBytes,
         drift: enforcer.report().drift,
         enforceFailed: enforcer.report().failed,
+        ...fallback.status(),
       }),
       clock,
       log.child({ stage: 'heartbeat' }),
@@ -101,6 +125,8 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
     return {
       async stop() {
         heartbeat.stop();
+        opener.stop();
+        fallback.stop();
         await Promise.all(jails.map((j) => j.stop()));
         await reporter.flush();
         reporter.stop();

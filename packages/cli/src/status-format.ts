@@ -39,6 +39,7 @@ function formatHosts(hosts: readonly HostStatus[], nowMs: number): string[] {
       `${pad}reading: ${h.lines} lines, ${h.matched} matched, ${h.skipped} skipped, ${h.undecodable} undecodable, ${h.bytesBehind} bytes behind`,
       `${pad}reporting: ${h.failures} failures sent, ${h.buffered} waiting (${h.spoolBytes} bytes spooled)`,
       `${pad}enforcing: ${h.drift} drift repaired, ${h.enforceFailed} elements refused`,
+      `${pad}autonomy: ${h.fallback ? 'fallback (fleet unreachable when sent): deciding locally' : 'following the controller'}, ${h.localBans} local ${h.localBans === 1 ? 'ban' : 'bans'}`,
       `${pad}firewall: ${h.firewall}`,
       `${pad}addresses: ${h.addresses.join(' ')}`,
     );

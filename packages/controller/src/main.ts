@@ -7,6 +7,7 @@ import {
   type FleetbanConfig,
   type JailConfig,
   type Logger,
+  onReconnect,
   systemClock,
 } from '@fleetban/shared';
 import { AdminService } from './admin/admin-service.js';
@@ -16,6 +17,7 @@ import { BanExpiry } from './expire/ban-expiry.js';
 import { HostRegistry } from './fleet/host-registry.js';
 import { EventIntake } from './intake/event-intake.js';
 import { HeartbeatIntake } from './intake/heartbeat-intake.js';
+import { aliveInterval, LivenessBeacon } from './publish/liveness-beacon.js';
 import { BanStore } from './store/ban-store.js';
 
 /** A running controller. */
@@ -30,7 +32,10 @@ export interface ControllerDeps {
   readonly clock?: Clock;
 }
 
-/** Wires intake → aggregate → decide → publish, plus expiry, heartbeats and the admin service. */
+/**
+ * Wires intake → aggregate → decide → publish, plus expiry, heartbeats, the admin service and,
+ * once all of that runs, the liveness beacon agents watch.
+ */
 export async function runController(config: FleetbanConfig, deps: ControllerDeps): Promise<Controller> {
   const clock = deps.clock ?? systemClock;
   const log = deps.logger;
@@ -67,11 +72,15 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const pruner = setInterval(() => trackers.prune(clock()), 60_000);
   const admin = new AdminService({ store, trackers, hosts, globalAllow, clock, logger: log.child({ stage: 'admin' }), malformed: () => intake.malformed + heartbeats.malformed });
   admin.start(nc);
+  const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }));
+  beacon.start();
+  onReconnect(nc, () => beacon.send());
   await nc.flush();
   log.info({ host: config.fleet.host, servers: config.fleet.servers, jails: config.jails.map((j) => j.name) }, 'controller ready');
 
   return {
     async stop() {
+      beacon.stop();
       admin.stop();
       heartbeats.stop();
       expiry.stop();

@@ -77,7 +77,7 @@ function failure(ip: string, timeMs: number, host = 'web-1', jailName = 'sshd'):
 }
 
 function heartbeat(host: string, addresses: string[]): Heartbeat {
-  return { host, timeMs: NOW, addresses, jails: ['sshd'], backend: 'dry-run', firewall: 'none', banned: 0, version: '0.1.0', lines: 0, failures: 0, buffered: 0, skipped: 0, undecodable: 0, matched: 0, bytesBehind: 0, spoolBytes: 0, drift: 0, enforceFailed: 0 };
+  return { host, timeMs: NOW, addresses, jails: ['sshd'], backend: 'dry-run', firewall: 'none', banned: 0, version: '0.1.0', lines: 0, failures: 0, buffered: 0, skipped: 0, undecodable: 0, matched: 0, bytesBehind: 0, spoolBytes: 0, drift: 0, enforceFailed: 0, fallback: false, localBans: 0 };
 }
 
 function banOf(v: Verdict): BanDecision | undefined {

@@ -11,6 +11,7 @@ export * from './model/failure.js';
 export * from './model/ban.js';
 export * from './model/heartbeat.js';
 export * from './model/admin.js';
+export * from './model/controller-alive.js';
 export * from './proto/codec.js';
 export * from './subjects.js';
 export * from './log/logger.js';

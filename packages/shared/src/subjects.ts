@@ -39,6 +39,14 @@ export function heartbeatSubject(host: string): string {
   return `fleetban.heartbeat.${checkToken('host', host)}`;
 }
 
+/**
+ * Subject of the controller's liveness message (core NATS, not stored). Only the controller
+ * publishes it; every host may subscribe, so a host cannot fake a live controller.
+ */
+export function controllerAliveSubject(): string {
+  return 'fleetban.controller.alive';
+}
+
 /** Subject of an admin verb. */
 export function adminSubject(verb: string): string {
   return `fleetban.admin.${verb}`;
@@ -78,8 +86,8 @@ const BANS_STREAM = `KV_${BANS_BUCKET}`;
 
 /**
  * What a host's agent needs and nothing more: publish its own failures and heartbeat, read and
- * follow the ban list (stream info, ordered consumers, flow control), and ask the read-only admin
- * verbs (`status`, `banned`). It cannot write or delete a ban (`$KV.…` is not allowed), ask for a
+ * follow the ban list (stream info, ordered consumers, flow control), hear the controller's
+ * liveness message, and ask the read-only admin verbs (`status`, `banned`). It cannot write or delete a ban (`$KV.…` is not allowed), ask for a
  * ban or an unban, report for another host, or touch any stream.
  */
 export function hostPermissions(host: string): NatsPermissions {
@@ -100,7 +108,7 @@ export function hostPermissions(host: string): NatsPermissions {
       `$JS.API.CONSUMER.DELETE.${BANS_STREAM}.>`,
       `$JS.FC.${BANS_STREAM}.>`,
     ],
-    subscribe: ['_INBOX.>'],
+    subscribe: ['_INBOX.>', controllerAliveSubject()],
   };
 }
 

@@ -8,22 +8,25 @@ import { Allowlist } from '../src/ip/allowlist.js';
 import { networkContains, normalizeTarget, parseAddress, parseNetwork, tryParseAddress } from '../src/ip/address.js';
 import type { AdminReply, AdminRequest } from '../src/model/admin.js';
 import type { BanDecision } from '../src/model/ban.js';
+import type { ControllerAlive } from '../src/model/controller-alive.js';
 import type { FailureEvent } from '../src/model/failure.js';
 import type { Heartbeat } from '../src/model/heartbeat.js';
 import {
   decodeAdminReply,
   decodeAdminRequest,
   decodeBan,
+  decodeControllerAlive,
   decodeFailure,
   decodeHeartbeat,
   encodeAdminReply,
   encodeAdminRequest,
   encodeBan,
+  encodeControllerAlive,
   encodeFailure,
   encodeHeartbeat,
   SCHEMA_VERSION,
 } from '../src/proto/codec.js';
-import { banKey, eventSubject, heartbeatSubject, historyKey, targetOfBanKey } from '../src/subjects.js';
+import { banKey, controllerAliveSubject, eventSubject, heartbeatSubject, historyKey, hostPermissions, natsAuthorization, targetOfBanKey } from '../src/subjects.js';
 import { formatDuration, parseDuration, PERMANENT } from '../src/time/duration.js';
 
 /** Runs `fn`, expects an error of class `cls` with `code`; `label` names the case in the output. */
@@ -129,7 +132,11 @@ const HEARTBEAT: Heartbeat = {
   spoolBytes: 4096,
   drift: 2,
   enforceFailed: 1,
+  fallback: true,
+  localBans: 2,
 };
+
+const ALIVE: ControllerAlive = { host: 'ctl', timeMs: 1_700_000_003_000, intervalMs: 1000 };
 
 const ADMIN_REPLY: AdminReply = {
   ok: true,
@@ -331,6 +338,7 @@ t.test('proto/codec: round trips', async (tt) => {
   tt.same(decodeBan(encodeBan(permanent)), permanent, 'permanent manual ban with empty lists');
 
   tt.same(decodeHeartbeat(encodeHeartbeat(HEARTBEAT)), HEARTBEAT, 'Heartbeat');
+  tt.same(decodeControllerAlive(encodeControllerAlive(ALIVE)), ALIVE, 'ControllerAlive');
 
   for (const req of [
     { verb: 'status', jail: '', ip: '', bantimeMs: 0 },
@@ -377,6 +385,7 @@ t.test('proto/codec: schema 0 and schemas newer than this build are refused', as
     ['Heartbeat', decodeHeartbeat, heartbeatBody],
     ['AdminRequest', decodeAdminRequest, requestBody],
     ['AdminReply', decodeAdminReply, []],
+    ['ControllerAlive', decodeControllerAlive, [pb.str(2, 'ctl'), pb.uint(3, 1), pb.uint(4, 1000)]],
   ];
   for (const [name, decode, body] of decoders) {
     tt.doesNotThrow(() => decode(pb.bytes(pb.uint(1, 1), ...body)), `${name} with schema 1 decodes`);
@@ -404,6 +413,8 @@ t.test('proto/codec: missing required fields are refused', async (tt) => {
   expectError(tt, () => decodeFailure(encodeFailure({ ...FAILURE, ip: '' })), DecodeError, 'DECODE_FAILED', 'FailureEvent with empty ip');
   expectError(tt, () => decodeBan(encodeBan({ ...BAN, ip: '' })), DecodeError, 'DECODE_FAILED', 'BanDecision with empty ip');
   expectError(tt, () => decodeHeartbeat(encodeHeartbeat({ ...HEARTBEAT, host: '' })), DecodeError, 'DECODE_FAILED', 'Heartbeat with empty host');
+  expectError(tt, () => decodeControllerAlive(encodeControllerAlive({ ...ALIVE, host: '' })), DecodeError, 'DECODE_FAILED', 'ControllerAlive with empty host');
+  expectError(tt, () => decodeControllerAlive(encodeControllerAlive({ ...ALIVE, intervalMs: 0 })), DecodeError, 'DECODE_FAILED', 'ControllerAlive without interval');
   expectError(tt, () => decodeFailure(new Uint8Array(0)), DecodeError, 'DECODE_FAILED', 'empty buffer');
 });
 
@@ -442,6 +453,7 @@ const validators: Array<[string, (b: Uint8Array) => unknown, (v: never) => boole
   ['FailureEvent', decodeFailure, (e: FailureEvent) => [e.id, e.host, e.jail, e.ip].every((s) => isStr(s) && s !== '') && isNum(e.timeMs) && isStr(e.user) && isStr(e.line)],
   ['BanDecision', decodeBan, validBan],
   ['Heartbeat', decodeHeartbeat, (h: Heartbeat) => h.host !== '' && isNum(h.timeMs) && isStrs(h.addresses) && isStrs(h.jails) && isStr(h.backend) && isStr(h.firewall) && [h.banned, h.lines, h.failures, h.buffered].every(isNum) && isStr(h.version)],
+  ['ControllerAlive', decodeControllerAlive, (a: ControllerAlive) => a.host !== '' && isNum(a.timeMs) && isNum(a.intervalMs) && a.intervalMs > 0],
   ['AdminRequest', decodeAdminRequest, (r: AdminRequest) => isStr(r.verb) && isStr(r.jail) && isStr(r.ip) && isNum(r.bantimeMs)],
   ['AdminReply', decodeAdminReply, (r: AdminReply) => typeof r.ok === 'boolean' && isStr(r.error) && Array.isArray(r.jails) && Array.isArray(r.hosts) && r.bans.every(validBan) && isNum(r.malformed) && isNum(r.nowMs)],
 ];
@@ -479,7 +491,7 @@ t.test('proto/codec: random bytes decode to a valid object or throw DecodeError,
     problems.push(...fuzzOne(bytes, `schema-1 prefix #${i} ${hex(bytes)}`, decoded));
   }
   // and valid messages with a few bytes overwritten
-  const valid = [encodeFailure(FAILURE), encodeBan(BAN), encodeHeartbeat(HEARTBEAT), encodeAdminReply(ADMIN_REPLY)];
+  const valid = [encodeFailure(FAILURE), encodeBan(BAN), encodeHeartbeat(HEARTBEAT), encodeAdminReply(ADMIN_REPLY), encodeControllerAlive(ALIVE)];
   for (let i = 0; i < 2000; i++) {
     const bytes = (valid[i % valid.length] as Uint8Array).slice();
     for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) bytes[Math.floor(rnd() * bytes.length)] = Math.floor(rnd() * 256);
@@ -494,6 +506,10 @@ t.test('subjects: host and jail tokens', async (tt) => {
   tt.equal(eventSubject('web-1', 'sshd'), 'fleetban.events.web-1.sshd');
   tt.equal(eventSubject('db_2', 'nginx-http-auth'), 'fleetban.events.db_2.nginx-http-auth');
   tt.equal(heartbeatSubject('web-1'), 'fleetban.heartbeat.web-1');
+  tt.equal(controllerAliveSubject(), 'fleetban.controller.alive');
+  tt.ok(hostPermissions('web-1').subscribe.includes(controllerAliveSubject()), 'hosts may hear the controller liveness');
+  tt.notOk(hostPermissions('web-1').publish.some((p) => p.startsWith('fleetban.controller')), 'hosts may not fake it');
+  tt.match(natsAuthorization([{ user: 'web-1', password: 'p', host: 'web-1' }]), /subscribe: \{ allow: \["_INBOX\.>", "fleetban\.controller\.alive"\] \}/);
   const longest = 'h'.repeat(64);
   tt.equal(heartbeatSubject(longest), `fleetban.heartbeat.${longest}`, '64 characters is allowed');
   for (const bad of ['a.b', 'a*', '>', '', 'h'.repeat(65), 'a b', 'web-1\n', 'é']) {

@@ -7,16 +7,32 @@ export interface BanSource {
   watch(w: BanListWatch): Promise<{ stop(): void }>;
 }
 
+/** Bans this host placed on its own (the fallback stage), kept along with the list. */
+export interface LocalBanSource {
+  /** Local bans in force at `nowMs`. */
+  entries(nowMs: number): BanEntry[];
+  /** The local ban of `ip` in force at `nowMs`, if any. */
+  banOf(ip: string, nowMs: number): BanEntry | undefined;
+  /** Drops the local ban of `ip` (the fleet unbanned the address). */
+  forget(ip: string): boolean;
+}
+
+const NO_LOCAL_BANS: LocalBanSource = { entries: () => [], banOf: () => undefined, forget: () => false };
+
 /**
  * Follows the fleet's ban list and keeps this host's firewall equal to it: a full reconcile once the
  * current list has been read (start), after every reconnect and every `reconcileMs`; in between,
  * changes are applied in batches (everything that arrived in the same tick goes in one transaction).
+ * What it keeps in the firewall is the list plus the host's active local bans (fallback/): a
+ * reconcile never undoes a local ban, a fleet ban never shortens one, and an unban from the fleet
+ * lifts a local ban of the same address too.
  */
 export class BanFollower {
   readonly #desired = new Map<string, BanDecision>();
   #pendingBans = new Map<string, BanEntry>();
   #pendingUnbans = new Set<string>();
   #initialized = false;
+  #stopped = false;
   #flushScheduled = false;
   #chain: Promise<void> = Promise.resolve();
   #watch: { stop(): void } | undefined;
@@ -27,6 +43,7 @@ export class BanFollower {
     private readonly enforcer: Enforcer,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly local: LocalBanSource = NO_LOCAL_BANS,
   ) {}
 
   /**
@@ -37,7 +54,7 @@ export class BanFollower {
   async start(list: BanSource, reconcileMs: number): Promise<void> {
     let ready!: () => void;
     const initialized = new Promise<void>((r) => (ready = r));
-    this.#watch = await list.watch({
+    const watch = await list.watch({
       onChange: (c, initial) => this.change(c, initial),
       onInitialized: () => {
         this.#initialized = true;
@@ -48,28 +65,46 @@ export class BanFollower {
         this.logger.warn({ key, err }, 'malformed ban entry ignored');
       },
     });
+    if (this.#stopped) {
+      watch.stop();
+      return;
+    }
+    this.#watch = watch;
     this.#timer = setInterval(() => void this.reconcile('periodic'), reconcileMs);
     await initialized;
   }
 
-  /** Makes the firewall equal to the list (on start, reconnect and periodically). */
+  /**
+   * Makes the firewall equal to the list (on start, reconnect and periodically). Does nothing
+   * before the list has been read: an empty list must not wipe the bans the kernel kept.
+   */
   reconcile(why: string): Promise<void> {
+    if (!this.#initialized) return Promise.resolve();
     return this.serial(async () => {
       const now = this.clock();
-      const all = [...this.#desired.values()].filter((b) => isActive(b, now)).map(toEntry);
+      const all = new Map<string, BanEntry>();
+      for (const b of this.#desired.values()) if (isActive(b, now)) all.set(b.ip, toEntry(b));
+      const local = this.local.entries(now);
+      for (const l of local) all.set(l.target, longer(all.get(l.target), l));
       try {
-        const r = await this.enforcer.reconcile(all);
+        const r = await this.enforcer.reconcile([...all.values()]);
         const level = why === 'periodic' && r.added + r.removed === 0 ? 'debug' : 'info';
-        this.logger[level]({ why, bans: all.length, added: r.added, removed: r.removed }, 'firewall reconciled');
+        this.logger[level]({ why, bans: all.size, localBans: local.length, added: r.added, removed: r.removed }, 'firewall reconciled');
       } catch (err) {
         this.logger.error({ err, why }, 'reconcile failed');
       }
     });
   }
 
-  /** Active bans this host enforces. */
+  /** Bans of the fleet's list this host enforces. */
   get size(): number {
     return this.#desired.size;
+  }
+
+  /** True when the fleet's list bans `ip` at `nowMs`. */
+  has(ip: string, nowMs: number): boolean {
+    const b = this.#desired.get(ip);
+    return b !== undefined && isActive(b, nowMs);
   }
 
   private change(c: BanChange, initial: boolean): void {
@@ -77,13 +112,14 @@ export class BanFollower {
       this.#desired.set(c.ban.ip, c.ban);
       if (initial || !this.#initialized) return;
       this.#pendingUnbans.delete(c.ban.ip);
-      this.#pendingBans.set(c.ban.ip, toEntry(c.ban));
+      this.#pendingBans.set(c.ban.ip, longer(toEntry(c.ban), this.local.banOf(c.ban.ip, this.clock())));
       this.logger.info({ ip: c.ban.ip, jail: c.ban.jail, expiresMs: c.ban.expiresMs, reason: c.ban.reason }, 'ban received');
     } else {
       this.#desired.delete(c.target);
       if (initial || !this.#initialized) return;
       this.#pendingBans.delete(c.target);
       this.#pendingUnbans.add(c.target);
+      this.local.forget(c.target);
       this.logger.info({ ip: c.target }, 'unban received');
     }
     if (!this.#flushScheduled) {
@@ -115,10 +151,20 @@ export class BanFollower {
 
   /** Stops following. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#timer);
     this.#watch?.stop();
     await this.#chain;
   }
+}
+
+/** Of two bans of the same target, the one that ends last (0 = permanent ends never). */
+function longer(a: BanEntry | undefined, b: BanEntry | undefined): BanEntry {
+  if (!a) return b as BanEntry;
+  if (!b) return a;
+  if (a.expiresMs === 0) return a;
+  if (b.expiresMs === 0) return b;
+  return b.expiresMs > a.expiresMs ? b : a;
 }
 
 /** The enforcer's view of a decision: the jail travels along, for its port scope. */

@@ -32,4 +32,8 @@ export interface Heartbeat {
   readonly drift: number;
   /** Ban elements the firewall refused. */
   readonly enforceFailed: number;
+  /** Deciding locally when sent: NATS or the controller was unreachable (agent fallback). */
+  readonly fallback: boolean;
+  /** Bans this host placed on its own while the fleet was unreachable, still active. */
+  readonly localBans: number;
 }

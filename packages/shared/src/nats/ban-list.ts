@@ -27,14 +27,20 @@ export interface BanListWatch {
 export class BanList {
   private constructor(private readonly kv: KV) {}
 
-  /** Opens (creating if needed) the bans bucket. */
+  /**
+   * Opens the bans bucket. With `create` (the controller) it is created when missing; without
+   * (agents: hosts may not create streams) it must exist already, which is checked with a stream
+   * info request (allowed to hosts), so a missing bucket fails here rather than at the first watch.
+   */
   static async open(nc: NatsConnection, create = true): Promise<BanList> {
     try {
       const kvm = new Kvm(nc);
-      const kv = create ? await kvm.create(BANS_BUCKET, { history: 1 }) : await kvm.open(BANS_BUCKET);
+      if (create) return new BanList(await kvm.create(BANS_BUCKET, { history: 1 }));
+      const kv = await kvm.open(BANS_BUCKET);
+      await kv.status();
       return new BanList(kv);
     } catch (cause) {
-      throw new NatsError(`cannot open KV bucket ${BANS_BUCKET}`, { cause });
+      throw new NatsError(`cannot open KV bucket ${BANS_BUCKET}${create ? '' : ' (not created by the controller yet?)'}`, { cause });
     }
   }
 

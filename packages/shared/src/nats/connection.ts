@@ -40,12 +40,25 @@ export async function connectFleet(fleet: FleetConfig, opts: ConnectOptions): Pr
   }
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
-        opts.logger.info({ nats: s.type, server: 'server' in s ? s.server : undefined }, `nats ${s.type}`);
+      if (s.type === 'disconnect' || s.type === 'reconnect') {
+        opts.logger.info({ nats: s.type, server: s.server }, `nats ${s.type}`);
+      } else if (s.type === 'error') {
+        // the server's text (e.g. a permissions violation) is the only trace of it
+        opts.logger.warn({ nats: s.type, err: s.error.message }, 'nats error');
       }
     }
   })();
   return nc;
+}
+
+/** Runs `fn` on every disconnect and every reconnect of `nc`: `true` once connected again. */
+export function onConnectionChange(nc: NatsConnection, fn: (connected: boolean) => void): void {
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') fn(false);
+      else if (s.type === 'reconnect') fn(true);
+    }
+  })();
 }
 
 /** Runs `fn` on every reconnect of `nc` (not on the first connect). */

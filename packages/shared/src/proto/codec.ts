@@ -3,6 +3,7 @@ import { normalizeTarget, tryParseAddress } from '../ip/address.js';
 import type { AdminReply, AdminRequest, AdminVerb } from '../model/admin.js';
 import type { BanDecision, BanReason } from '../model/ban.js';
 import type { FailureEvent } from '../model/failure.js';
+import type { ControllerAlive } from '../model/controller-alive.js';
 import type { Heartbeat } from '../model/heartbeat.js';
 import { fleetban } from './generated/wire.js';
 
@@ -135,6 +136,8 @@ function heartbeatFromWire(m: fleetban.wire.IHeartbeat): Heartbeat {
     spoolBytes: num(m.spoolBytes),
     drift: num(m.drift),
     enforceFailed: num(m.enforceFailed),
+    fallback: m.fallback ?? false,
+    localBans: m.localBans ?? 0,
   };
 }
 
@@ -146,6 +149,19 @@ export function encodeHeartbeat(h: Heartbeat): Uint8Array {
 /** Decodes a heartbeat; throws {@link DecodeError}. */
 export function decodeHeartbeat(bytes: Uint8Array): Heartbeat {
   return heartbeatFromWire(decodeWith(W.Heartbeat, 'Heartbeat', bytes));
+}
+
+/** Encodes the controller's liveness message. */
+export function encodeControllerAlive(a: ControllerAlive): Uint8Array {
+  return W.ControllerAlive.encode({ schema: SCHEMA_VERSION, ...a }).finish();
+}
+
+/** Decodes the controller's liveness message; throws {@link DecodeError} (also for a non-positive interval). */
+export function decodeControllerAlive(bytes: Uint8Array): ControllerAlive {
+  const m = decodeWith(W.ControllerAlive, 'ControllerAlive', bytes);
+  const intervalMs = num(m.intervalMs);
+  if (!(intervalMs > 0)) throw new DecodeError(`ControllerAlive: interval_ms must be positive, got ${intervalMs}`);
+  return { host: required('ControllerAlive', 'host', str(m.host)), timeMs: num(m.timeMs), intervalMs };
 }
 
 /** Encodes an admin request. */

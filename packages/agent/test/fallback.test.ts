@@ -1,0 +1,224 @@
+/**
+ * The fallback stage's pure parts: the link (NATS + controller liveness), the local decider (the
+ * jail thresholds on this host's failures, banning only while the fleet is unreachable), the set
+ * of local bans, and the follower keeping local bans through its reconciles. Time is a number.
+ */
+import t from 'tap';
+import type { BanChange, BanListWatch, FailureEvent, JailConfig } from '@fleetban/shared';
+import { silentLogger } from '@fleetban/shared';
+import { BanFollower, type LocalBanSource } from '../src/decisions/ban-follower.js';
+import { BanListOpener } from '../src/decisions/ban-list-opener.js';
+import type { BanEntry, Enforcer } from '../src/enforce/enforcer.js';
+import { FleetLink } from '../src/fallback/fleet-link.js';
+import { type LocalContext, LocalBans, LocalDecider } from '../src/fallback/local-decider.js';
+
+const SEC = 1000;
+const MIN = 60 * SEC;
+const NOW = 1_700_000_000_000;
+
+function jail(over: Partial<JailConfig> = {}): JailConfig {
+  return {
+    name: 'sshd',
+    enabled: true,
+    filter: 'sshd',
+    logpath: [],
+    options: {},
+    failregex: [],
+    ignoreregex: [],
+    ignoreip: ['127.0.0.0/8', '::1'],
+    maxretry: 3,
+    findtimeMs: 10 * MIN,
+    bantimeMs: 15 * MIN,
+    maxmatches: 3,
+    increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 },
+    ...over,
+  };
+}
+
+let seq = 0;
+function failure(ip: string, timeMs = NOW, jailName = 'sshd'): FailureEvent {
+  return { id: `web-1:${jailName}:${++seq}`, host: 'web-1', jail: jailName, ip, timeMs, user: 'root', line: `Failed password for root from ${ip}` };
+}
+
+function ctx(over: Partial<LocalContext> = {}): LocalContext {
+  return { nowMs: NOW, unreachable: 'nats disconnected', isBanned: () => false, isOwn: () => false, ...over };
+}
+
+t.test('fleet link: NATS connection and three missed liveness intervals', async (t) => {
+  const link = new FleetLink(NOW);
+  t.same(link.state(NOW + 3 * SEC), { reachable: true }, 'a fresh link has a grace of three assumed 1 s intervals');
+  t.same(link.state(NOW + 3 * SEC + 1), { reachable: false, why: 'no controller liveness' }, 'then it needs liveness');
+  link.alive(2 * SEC, NOW + 4 * SEC);
+  t.same(link.state(NOW + 10 * SEC), { reachable: true }, 'three of the announced 2 s intervals');
+  t.same(link.state(NOW + 10 * SEC + 1), { reachable: false, why: 'no controller liveness' });
+  t.equal(link.timeoutMs, 6 * SEC);
+  link.alive(2 * SEC, NOW + 11 * SEC);
+  link.connection(false);
+  t.same(link.state(NOW + 11 * SEC), { reachable: false, why: 'nats disconnected' }, 'a disconnect counts at once');
+  link.connection(true);
+  t.same(link.state(NOW + 12 * SEC), { reachable: true }, 'a short outage: the last liveness is recent enough');
+  link.connection(false);
+  link.connection(true);
+  t.same(link.state(NOW + 60 * SEC), { reachable: false, why: 'no controller liveness' }, 'after a long outage, reconnecting is not enough: the controller must be heard');
+  link.alive(2 * SEC, NOW + 60 * SEC);
+  t.same(link.state(NOW + 60 * SEC), { reachable: true });
+  const custom = new FleetLink(NOW, { missed: 5, assumedIntervalMs: 100 });
+  t.same(custom.state(NOW + 500), { reachable: true });
+  t.same(custom.state(NOW + 501), { reachable: false, why: 'no controller liveness' });
+});
+
+t.test('local decider: maxretry within findtime bans while the fleet is unreachable, for the jail\'s bantime', async (t) => {
+  const d = new LocalDecider([jail()]);
+  t.same(d.decide(failure('203.0.113.5', NOW - 2 * SEC), ctx()), { kind: 'counted', failures: 1 });
+  t.same(d.decide(failure('203.0.113.5', NOW - SEC), ctx()), { kind: 'counted', failures: 2 });
+  const v = d.decide(failure('203.0.113.5', NOW), ctx());
+  t.same(v, { kind: 'ban', ban: { ip: '203.0.113.5', jail: 'sshd', atMs: NOW, expiresMs: NOW + 15 * MIN, failures: 3, why: 'nats disconnected' } });
+  t.equal(d.tracked, 0, 'the window starts over after a ban');
+  t.same(d.decide(failure('203.0.113.5', NOW), ctx({ isBanned: () => true })), { kind: 'ignored', why: 'banned' }, 'an address banned already is not counted');
+});
+
+t.test('local decider: while the fleet is reachable, the controller decides', async (t) => {
+  const d = new LocalDecider([jail()]);
+  const up = ctx({ unreachable: null });
+  d.decide(failure('203.0.113.6'), up);
+  d.decide(failure('203.0.113.6'), up);
+  t.same(d.decide(failure('203.0.113.6'), up), { kind: 'fleet-decides', failures: 3 }, 'no local ban');
+  t.same(d.decide(failure('203.0.113.6'), ctx()), { kind: 'counted', failures: 1 }, 'what reached maxretry while reachable was the controller\'s to decide: counting starts over');
+  const e = new LocalDecider([jail()]);
+  e.decide(failure('203.0.113.7'), up);
+  e.decide(failure('203.0.113.7'), up);
+  t.match(e.decide(failure('203.0.113.7'), ctx({ unreachable: 'no controller liveness' })), { kind: 'ban', ban: { failures: 3, why: 'no controller liveness' } }, 'failures counted while reachable count towards a ban once it is not');
+});
+
+t.test('local decider: the jail\'s own thresholds, findtime and allowlists', async (t) => {
+  const d = new LocalDecider([jail(), jail({ name: 'nginx', maxretry: 2, findtimeMs: MIN, bantimeMs: -1, ignoreip: ['198.51.100.0/24'] })], { ignoreip: ['192.0.2.0/24'] });
+  t.same(d.decide(failure('203.0.113.8', NOW, 'nope'), ctx()), { kind: 'ignored', why: 'unknown-jail' });
+  t.same(d.decide(failure('127.0.0.1'), ctx()), { kind: 'ignored', why: 'allowlisted' }, 'jail ignoreip');
+  t.same(d.decide(failure('198.51.100.3', NOW, 'nginx'), ctx()), { kind: 'ignored', why: 'allowlisted' }, 'the other jail\'s ignoreip');
+  t.same(d.decide(failure('192.0.2.9'), ctx()), { kind: 'ignored', why: 'allowlisted' }, '[controller] ignoreip of this host\'s file');
+  t.same(d.decide(failure('203.0.113.8', NOW - 10 * MIN), ctx()), { kind: 'ignored', why: 'stale' }, 'older than findtime');
+  t.same(d.decide(failure('203.0.113.8', NOW - 2 * MIN, 'nginx'), ctx()), { kind: 'ignored', why: 'stale' }, 'older than the jail\'s own findtime');
+  d.decide(failure('203.0.113.8', NOW - 50 * SEC, 'nginx'), ctx());
+  t.same(d.decide(failure('203.0.113.8', NOW + 20 * SEC, 'nginx'), ctx({ nowMs: NOW + 20 * SEC })), { kind: 'counted', failures: 1 }, 'the first failure slid out of the 1 min window');
+  t.match(d.decide(failure('203.0.113.8', NOW + 30 * SEC, 'nginx'), ctx({ nowMs: NOW + 30 * SEC })), { kind: 'ban', ban: { jail: 'nginx', expiresMs: 0 } }, 'maxretry 2; bantime -1 is permanent');
+  t.same(d.decide(failure('203.0.113.8'), ctx()), { kind: 'counted', failures: 1 }, 'jails count separately');
+});
+
+t.test('local decider: never this host\'s own addresses; a future-dated failure bans from its own time', async (t) => {
+  const d = new LocalDecider([jail({ maxretry: 1 })]);
+  t.same(d.decide(failure('192.0.2.2'), ctx({ isOwn: (ip) => ip === '192.0.2.2' })), { kind: 'ignored', why: 'own-address' });
+  t.match(d.decide(failure('203.0.113.9', NOW + 2 * SEC), ctx()), { kind: 'ban', ban: { atMs: NOW + 2 * SEC, expiresMs: NOW + 2 * SEC + 15 * MIN } });
+  const rnd = new LocalDecider([jail({ maxretry: 1, increment: { enabled: true, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 10 * SEC } })], { random: () => 0.5 });
+  t.match(rnd.decide(failure('203.0.113.10'), ctx()), { kind: 'ban', ban: { expiresMs: NOW + 15 * MIN + 5 * SEC } }, 'banDuration with no history, rndtime included');
+});
+
+t.test('local decider: memory bounded per jail', async (t) => {
+  const d = new LocalDecider([jail()], { maxTracked: 100 });
+  for (let i = 0; i < 1000; i++) d.decide(failure(`203.0.${113 + (i >> 8)}.${i & 255}`), ctx());
+  t.equal(d.tracked, 100);
+  d.prune(NOW + 10 * MIN);
+  t.equal(d.tracked, 0, 'pruned once findtime has passed');
+});
+
+t.test('local bans: in force until expiry, then dropped', async (t) => {
+  const bans = new LocalBans();
+  bans.add({ ip: '203.0.113.5', jail: 'sshd', atMs: NOW, expiresMs: NOW + MIN, failures: 3, why: 'nats disconnected' });
+  bans.add({ ip: '203.0.113.6', jail: 'sshd', atMs: NOW, expiresMs: 0, failures: 3, why: 'nats disconnected' });
+  t.ok(bans.has('203.0.113.5', NOW + MIN - 1));
+  t.notOk(bans.has('203.0.113.5', NOW + MIN));
+  t.same(bans.active(NOW + MIN).map((b) => b.ip), ['203.0.113.6']);
+  t.same(bans.expire(NOW + MIN - 1), [], 'nothing due yet');
+  t.same(bans.expire(NOW + MIN).map((b) => b.ip), ['203.0.113.5']);
+  t.equal(bans.size, 1, 'a permanent local ban stays');
+  t.ok(bans.forget('203.0.113.6'));
+  t.notOk(bans.forget('203.0.113.6'));
+  t.equal(bans.size, 0);
+});
+
+/** An enforcer that records what it is asked. */
+function recordingEnforcer(): Enforcer & { applied: BanEntry[][]; unbanned: string[][]; reconciled: BanEntry[][] } {
+  const rec = { applied: [] as BanEntry[][], unbanned: [] as string[][], reconciled: [] as BanEntry[][] };
+  return Object.assign(rec, {
+    name: 'recording',
+    start: async () => {},
+    apply: async (bans: readonly BanEntry[], unbans: readonly string[]) => {
+      rec.applied.push([...bans]);
+      rec.unbanned.push([...unbans]);
+    },
+    reconcile: async (all: readonly BanEntry[]) => {
+      rec.reconciled.push([...all].sort((a, b) => a.target.localeCompare(b.target)));
+      return { added: 0, removed: 0 };
+    },
+    list: async () => [],
+    report: () => ({ backend: 'recording', elements: 0, applied: 0, removed: 0, failed: 0, drift: 0, repairs: 0, reconciles: 0 }),
+    stop: async () => {},
+  });
+}
+
+/** A ban list source the test drives by hand. */
+function handList() {
+  let w: BanListWatch | undefined;
+  return {
+    watch: async (watch: BanListWatch) => {
+      w = watch;
+      setImmediate(() => watch.onInitialized());
+      return { stop: () => {} };
+    },
+    push: (c: BanChange) => w?.onChange(c, false),
+  };
+}
+
+t.test('follower: desired = the list ∪ active local bans; a fleet ban never shortens a local one; an unban lifts it', async (t) => {
+  const local = new Map<string, BanEntry>([['203.0.113.5', { target: '203.0.113.5', expiresMs: NOW + 10 * MIN, jail: 'sshd' }]]);
+  const forgotten: string[] = [];
+  const source: LocalBanSource = {
+    entries: () => [...local.values()],
+    banOf: (ip) => local.get(ip),
+    forget: (ip) => (forgotten.push(ip), local.delete(ip)),
+  };
+  const enf = recordingEnforcer();
+  const follower = new BanFollower(enf, () => NOW, silentLogger(), source);
+  await follower.reconcile('reconnect');
+  t.same(enf.reconciled, [], 'no reconcile before the list is read (it would wipe what the kernel kept)');
+  const list = handList();
+  await follower.start(list, 60_000);
+  t.teardown(() => follower.stop());
+  t.same(enf.reconciled.at(-1), [{ target: '203.0.113.5', expiresMs: NOW + 10 * MIN, jail: 'sshd' }], 'the first reconcile keeps the local ban');
+  const ban = (ip: string, expiresMs: number) => ({ ip, jail: 'sshd', atMs: NOW, expiresMs, reason: 'threshold' as const, banCount: 1, hosts: ['web-1'], matches: [], failures: 3 });
+  list.push({ kind: 'put', ban: ban('203.0.113.5', NOW + 5 * MIN) });
+  list.push({ kind: 'put', ban: ban('203.0.113.6', NOW + 5 * MIN) });
+  await new Promise((r) => setImmediate(r));
+  await follower.reconcile('periodic');
+  t.same(enf.applied.at(-1), [
+    { target: '203.0.113.5', expiresMs: NOW + 10 * MIN, jail: 'sshd' },
+    { target: '203.0.113.6', expiresMs: NOW + 5 * MIN, jail: 'sshd' },
+  ], 'the longer of the fleet\'s and the local ban is enforced');
+  t.same(enf.reconciled.at(-1)?.map((b) => [b.target, b.expiresMs]), [['203.0.113.5', NOW + 10 * MIN], ['203.0.113.6', NOW + 5 * MIN]], 'reconcile: the list and the local ban, merged');
+  t.ok(follower.has('203.0.113.6', NOW));
+  t.notOk(follower.has('203.0.113.6', NOW + 5 * MIN));
+  list.push({ kind: 'delete', target: '203.0.113.5' });
+  await new Promise((r) => setImmediate(r));
+  await follower.reconcile('periodic');
+  t.same(forgotten, ['203.0.113.5'], 'an unban from the fleet lifts the local ban');
+  t.same(enf.unbanned.at(-1), ['203.0.113.5']);
+  t.same(enf.reconciled.at(-1)?.map((b) => b.target), ['203.0.113.6']);
+});
+
+t.test('ban list opener: retries with a bounded backoff, says so once, stops on demand', async (t) => {
+  const lines: string[] = [];
+  const logger = { ...silentLogger(), warn: (_o: unknown, msg: string) => lines.push(`warn ${msg}`), info: (_o: unknown, msg: string) => lines.push(`info ${msg}`) } as unknown as ReturnType<typeof silentLogger>;
+  let attempts = 0;
+  const opener = new BanListOpener(async () => {
+    if (++attempts < 4) throw new Error('stream not found');
+    return 'list';
+  }, logger, { firstDelayMs: 1, maxDelayMs: 4 });
+  t.equal(await opener.tryOnce(), null);
+  t.equal(await opener.wait(), 'list');
+  t.equal(attempts, 4);
+  t.same(lines, ['warn ban list not there yet: waiting for the controller to create it (protecting locally meanwhile)', 'info ban list found: following it']);
+  const never = new BanListOpener(async () => { throw new Error('no'); }, silentLogger(), { firstDelayMs: 10_000 });
+  const waiting = never.wait();
+  await new Promise((r) => setTimeout(r, 5));
+  never.stop();
+  t.equal(await waiting, null, 'stop() ends the wait at once');
+});
