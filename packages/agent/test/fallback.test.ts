@@ -11,29 +11,13 @@ import { BanListOpener } from '../src/decisions/ban-list-opener.js';
 import type { BanEntry, Enforcer } from '../src/enforce/enforcer.js';
 import { FleetLink } from '../src/fallback/fleet-link.js';
 import { type LocalContext, LocalBans, LocalDecider } from '../src/fallback/local-decider.js';
+import { type JailOverrides, testJail } from '../../../test/fixtures/jail-config.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
 const NOW = 1_700_000_000_000;
 
-function jail(over: Partial<JailConfig> = {}): JailConfig {
-  return {
-    name: 'sshd',
-    enabled: true,
-    filter: 'sshd',
-    logpath: [],
-    options: {},
-    failregex: [],
-    ignoreregex: [],
-    ignoreip: ['127.0.0.0/8', '::1'],
-    maxretry: 3,
-    findtimeMs: 10 * MIN,
-    bantimeMs: 15 * MIN,
-    maxmatches: 3,
-    increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 },
-    ...over,
-  };
-}
+const jail = (over: JailOverrides = {}): JailConfig => testJail({ logpath: [], ignoreip: ['127.0.0.0/8', '::1'], maxretry: 3, bantimeMs: 15 * MIN, ...over });
 
 let seq = 0;
 function failure(ip: string, timeMs = NOW, jailName = 'sshd'): FailureEvent {

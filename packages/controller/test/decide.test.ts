@@ -15,6 +15,7 @@ import {
 import { JailTrackers } from '../src/aggregate/jail-tracker.js';
 import { BanDecider, type Verdict } from '../src/decide/ban-decider.js';
 import { HostRegistry } from '../src/fleet/host-registry.js';
+import { type JailOverrides, testJail } from '../../../test/fixtures/jail-config.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
@@ -22,24 +23,7 @@ const HOUR = 60 * MIN;
 const NOW = 1_700_000_000_000;
 
 /** A jail as the config loader would produce it. */
-function jail(over: Partial<JailConfig> = {}): JailConfig {
-  return {
-    name: 'sshd',
-    enabled: true,
-    filter: 'sshd',
-    logpath: ['/var/log/auth.log'],
-    options: {},
-    failregex: [],
-    ignoreregex: [],
-    ignoreip: ['127.0.0.1/8', '::1'],
-    maxretry: 3,
-    findtimeMs: 10 * MIN,
-    bantimeMs: HOUR,
-    maxmatches: 3,
-    increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 },
-    ...over,
-  };
-}
+const jail = (over: JailOverrides = {}): JailConfig => testJail({ maxretry: 3, bantimeMs: HOUR, ...over });
 
 /** The [DEFAULT] section: what a jail without a section of its own gets. */
 const DEFAULTS = jail({ name: '', maxretry: 2, bantimeMs: 5 * MIN, findtimeMs: 5 * MIN, maxmatches: 2 });

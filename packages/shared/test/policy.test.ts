@@ -4,38 +4,19 @@
  * numbers: nothing reads a clock.
  */
 import t from 'tap';
-import type { BantimeIncrement, JailConfig } from '../src/config/types.js';
 import { banDuration, banExpiry } from '../src/policy/bantime.js';
 import { FailureWindow, hostsOf, type WindowOptions } from '../src/policy/failure-window.js';
 import { PERMANENT } from '../src/time/duration.js';
+import { testJail } from '../../../test/fixtures/jail-config.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;
 const HOUR = 60 * MIN;
 const T0 = 1_700_000_000_000;
 
-const NO_INCREMENT: BantimeIncrement = { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 };
 
 /** A jail as the config loader would produce it, fail2ban's defaults unless overridden. */
-function jail(over: Partial<Omit<JailConfig, 'increment'>> & { increment?: Partial<BantimeIncrement> } = {}): JailConfig {
-  const { increment, ...rest } = over;
-  return {
-    name: 'sshd',
-    enabled: true,
-    filter: 'sshd',
-    logpath: ['/var/log/auth.log'],
-    options: {},
-    failregex: [],
-    ignoreregex: [],
-    ignoreip: ['127.0.0.1/8', '::1'],
-    maxretry: 5,
-    findtimeMs: 10 * MIN,
-    bantimeMs: 10 * MIN,
-    maxmatches: 5,
-    ...rest,
-    increment: { ...NO_INCREMENT, ...increment },
-  };
-}
+const jail = testJail;
 
 function windowOf(over: Partial<WindowOptions> = {}, maxTimes?: number): FailureWindow {
   return new FailureWindow({ findtimeMs: 10 * MIN, maxmatches: 5, maxTracked: 100, ...over }, maxTimes);
