@@ -131,12 +131,13 @@ export class LocalFallback {
     this.#sub?.unsubscribe();
   }
 
+  /** Records a local ban and enforces it; `local ban` is logged once the firewall holds it. */
   #ban(b: LocalBan): void {
     this.#bans.add(b);
-    this.#log.warn({ jail: b.jail, ip: b.ip, why: b.why, failures: b.failures, expiresMs: b.expiresMs }, 'local ban');
-    this.#d.enforcer
-      .apply([{ target: b.ip, expiresMs: b.expiresMs, jail: b.jail }], [])
-      .catch((err: unknown) => this.#log.error({ err, ip: b.ip }, 'local ban not enforced; the next reconcile retries'));
+    this.#d.enforcer.apply([{ target: b.ip, expiresMs: b.expiresMs, jail: b.jail }], []).then(
+      () => this.#log.warn({ jail: b.jail, ip: b.ip, why: b.why, failures: b.failures, expiresMs: b.expiresMs }, 'local ban'),
+      (err: unknown) => this.#log.error({ err, ip: b.ip }, 'local ban not enforced; the next reconcile retries'),
+    );
   }
 
   /** Logs link changes, expires local bans, prunes the windows now and then. */
