@@ -7,7 +7,7 @@ import { FilterError } from '../src/filter/filter-error.js';
 import { PROJECT_FILTER_DIR } from '../src/filter/filter-file.js';
 import { createJailFilter, type JailFilter } from '../src/filter/jail-filter.js';
 import { fixedTimeZone } from '../src/filter/date/time-zone.js';
-
+import { errorOf } from '../../../test/fixtures/error-of.js';
 
 /**
  * Annotated samples for the built-in sshd filter. Lines are bare messages as `sshd -E file` writes
@@ -110,15 +110,6 @@ function jailOf(text: string): JailConfig {
 
 function filterOf(text: string, searchPath: readonly string[] = SEARCH): JailFilter {
   return createJailFilter(jailOf(text), { logger: silentLogger(), clock: () => NOW, searchPath, zone: fixedTimeZone(0) });
-}
-
-function errorOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
 }
 
 /** The old stage's answer shape: address, user and failregex index. */

@@ -7,19 +7,13 @@ import { type JailConfig, silentLogger } from '@fleetban/shared';
 import { DockerSource, findContainer } from '../src/tail/docker-source.js';
 import { createSource, type LogLine, type LogSource } from '../src/tail/source.js';
 import { sourceSpec, type DockerSpec } from '../src/tail/source-spec.js';
+import { jailWithKeys } from '../../../test/fixtures/jail-config.js';
 
 const WAIT_MS = 5000;
 const ID1 = 'a1b2c3d4e5f6'.repeat(5) + 'a1b2';
 const ID2 = 'f6e5d4c3b2a1'.repeat(5) + 'f6e5';
 
-function jail(name: string, keys: Record<string, string>): JailConfig {
-  const options = Object.fromEntries(Object.entries(keys).map(([k, value], i) => [k, { value, file: 'test.conf', section: name, line: i + 2 }]));
-  return {
-    name, enabled: true, filter: 'sshd', logpath: [], failregex: [], ignoreregex: [], ignoreip: [], maxretry: 3,
-    findtimeMs: 600_000, bantimeMs: 600_000, maxmatches: 3,
-    increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 }, options,
-  };
-}
+const jail = jailWithKeys;
 
 /** A container as dockerd leaves it on disk. */
 function container(root: string, id: string, name: string, created: string): string {

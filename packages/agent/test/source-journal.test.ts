@@ -6,20 +6,13 @@ import t, { type Test } from 'tap';
 import { ConfigError, type JailConfig, silentLogger } from '@fleetban/shared';
 import { createSource, type LogLine, type LogSource } from '../src/tail/source.js';
 import { formatJournalEntry, rfc3339 } from '../src/tail/journal-entry.js';
+import { jailWithKeys } from '../../../test/fixtures/jail-config.js';
 
 const WAIT_MS = 8000;
 const REMOTE = '/lib/systemd/systemd-journal-remote';
 const BOOT = '0123456789abcdef0123456789abcdef';
 
-/** A jail with the given raw keys, as the config loader would hand it over. */
-function jail(name: string, keys: Record<string, string>): JailConfig {
-  const options = Object.fromEntries(Object.entries(keys).map(([k, value], i) => [k, { value, file: 'test.conf', section: name, line: i + 2 }]));
-  return {
-    name, enabled: true, filter: 'sshd', logpath: [], failregex: [], ignoreregex: [], ignoreip: [], maxretry: 3,
-    findtimeMs: 600_000, bantimeMs: 600_000, maxmatches: 3,
-    increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 }, options,
-  };
-}
+const jail = jailWithKeys;
 
 let mono = 1000;
 /** Appends entries to a journal file with systemd-journal-remote (export format on stdin). */

@@ -1,15 +1,7 @@
 import { join } from 'node:path';
 import t from 'tap';
 import { ConfigError, parseNameOptions, readConfFiles, readDefinition, substituteTags, TagRecursionError, confFilesOf } from '../src/index.js';
-
-function errorOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}
+import { errorOf } from '../../../test/fixtures/error-of.js';
 
 t.test('includes, .local overrides, drop-ins and KNOWN values', async (tt) => {
   const dir = tt.testdir({
