@@ -1,10 +1,6 @@
 #!/usr/bin/env node
 import { FleetbanError } from '@fleetban/shared';
 import { parseArgs, UsageError } from './args.js';
-import { runAdmin } from './commands/admin.js';
-import { runDaemon } from './commands/daemon.js';
-import { runRegex } from './commands/regex.js';
-import { runUp } from './commands/up.js';
 
 const USAGE = `fleetban: fail2ban for a fleet
 
@@ -27,19 +23,22 @@ usage: fleetban <command> [-c FILE] [options]
 async function main(argv: string[]): Promise<number> {
   const [cmd = 'help', ...rest] = argv;
   const args = parseArgs(rest);
+  // Each command's module is imported only when that command runs, so `fleetban regex` (a quick,
+  // interactive tool) and `help` never load the daemons' modules, and the daemons never load the
+  // regex tester's.
   switch (cmd) {
     case 'up':
-      return runUp(args);
+      return (await import('./commands/up.js')).runUp(args);
     case 'agent':
     case 'controller':
-      return runDaemon(cmd, args);
+      return (await import('./commands/daemon.js')).runDaemon(cmd, args);
     case 'status':
     case 'ban':
     case 'unban':
     case 'banned':
-      return runAdmin(cmd, args);
+      return (await import('./commands/admin.js')).runAdmin(cmd, args);
     case 'regex':
-      return runRegex(args);
+      return (await import('./commands/regex.js')).runRegex(args);
     case 'help':
     case '--help':
     case '-h':

@@ -3,8 +3,18 @@
  * argument array handed to execa, never a shell string; a failure becomes an {@link ExecError}
  * that keeps the command line, nft's stderr and the execa error as `cause`.
  */
-import { execa, ExecaError } from 'execa';
 import { ExecError } from '@fleetban/shared';
+
+/**
+ * execa, imported at the first command rather than with this module: it costs ~90 ms of start-up,
+ * and most importers of the agent's door (`fleetban regex`, `fleetban status`) never run a command.
+ * Kept once loaded, so {@link toExecError} can recognise its errors.
+ */
+let execaModule: typeof import('execa') | undefined;
+
+async function loadExeca(): Promise<typeof import('execa')> {
+  return (execaModule ??= await import('execa'));
+}
 
 /**
  * Runs `file` with `args` (and optional text on stdin), resolves with its stdout, rejects with
@@ -27,6 +37,7 @@ export function createRunner(opts: RunnerOptions = {}): Runner {
   const timeout = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
   return async (file, args, input) => {
     try {
+      const { execa } = await loadExeca();
       const result = await execa(file, args, {
         input: input ?? '',
         timeout,
@@ -47,7 +58,8 @@ export const runner: Runner = createRunner();
 /** Wraps any failure of `file args` into an {@link ExecError} (stderr, or execa's short message). */
 export function toExecError(file: string, args: readonly string[], err: unknown): ExecError {
   const command = [file, ...args].join(' ');
-  if (err instanceof ExecaError) {
+  // no ExecaError can exist before execa is loaded
+  if (execaModule && err instanceof execaModule.ExecaError) {
     const stderr = String(err.stderr ?? '');
     return new ExecError(command, stderr.trim() !== '' ? stderr : err.shortMessage, { cause: err });
   }

@@ -1,9 +1,19 @@
-import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import type { KV, Kvm, KvWatchEntry } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsError } from '../errors.js';
 import { BANS_BUCKET, banKey, HISTORY_BUCKET, targetOfBanKey } from '../subjects.js';
 import { decodeBan, encodeBan } from '../proto/codec.js';
 import type { BanDecision } from '../model/ban.js';
+
+/**
+ * The KV client on `nc`. The KV library is imported here, when a bucket is first opened, not with
+ * this module: only the daemons open buckets, while every importer of the shared door would pay
+ * for loading it.
+ */
+async function kvManager(nc: NatsConnection): Promise<Kvm> {
+  const { Kvm } = await import('@nats-io/kv');
+  return new Kvm(nc);
+}
 
 /** A change of the ban list as seen by a watcher. */
 export type BanChange =
@@ -34,7 +44,7 @@ export class BanList {
    */
   static async open(nc: NatsConnection, create = true): Promise<BanList> {
     try {
-      const kvm = new Kvm(nc);
+      const kvm = await kvManager(nc);
       if (create) return new BanList(await kvm.create(BANS_BUCKET, { history: 1 }));
       const kv = await kvm.open(BANS_BUCKET);
       await kv.status();
@@ -116,7 +126,7 @@ export class OffenceHistory {
   /** Opens (creating if needed) the history bucket. */
   static async open(nc: NatsConnection): Promise<OffenceHistory> {
     try {
-      return new OffenceHistory(await new Kvm(nc).create(HISTORY_BUCKET, { history: 1 }));
+      return new OffenceHistory(await (await kvManager(nc)).create(HISTORY_BUCKET, { history: 1 }));
     } catch (cause) {
       throw new NatsError(`cannot open KV bucket ${HISTORY_BUCKET}`, { cause });
     }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsError } from '../errors.js';
 import type { FleetConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
@@ -23,6 +23,9 @@ export interface ConnectOptions {
  * forever. Connection state changes are logged; a foreign failure becomes {@link NatsError}.
  */
 export async function connectFleet(fleet: FleetConfig, opts: ConnectOptions): Promise<NatsConnection> {
+  // The NATS client is imported here, at the first connection, not with this module: tools that
+  // import the shared door without talking to NATS (`fleetban regex`) do not pay for loading it.
+  const { connect, credsAuthenticator } = await import('@nats-io/transport-node');
   let nc: NatsConnection;
   try {
     nc = await connect({

@@ -1,15 +1,5 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  DiscardPolicy,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type ConsumerInfo,
-  type JetStreamClient,
-  type JsMsg,
-} from '@nats-io/jetstream';
+import { createRequire } from 'node:module';
+import type { ConsumerInfo, JetStreamClient, JetStreamManagerOptions, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsError } from '../errors.js';
 import { CONTROLLER_DURABLE, EVENTS_STREAM, EVENTS_WILDCARD, eventSubject } from '../subjects.js';
@@ -18,8 +8,25 @@ import type { FailureEvent } from '../model/failure.js';
 
 export type { JsMsg, ConsumerInfo, JetStreamClient } from '@nats-io/jetstream';
 
+/**
+ * The JetStream client library, required at first use rather than with this module: only the
+ * daemons talk to the stream, while every importer of the shared door would pay for loading it.
+ * A synchronous require (the package is CommonJS) because {@link jetstream} is synchronous.
+ */
+let jetstreamModule: typeof import('@nats-io/jetstream') | undefined;
+
+function loadJetstream(): typeof import('@nats-io/jetstream') {
+  return (jetstreamModule ??= createRequire(import.meta.url)('@nats-io/jetstream') as typeof import('@nats-io/jetstream'));
+}
+
+/** A JetStream client on `nc` (publishing to and reading from streams). */
+export function jetstream(nc: NatsConnection, opts?: JetStreamManagerOptions): JetStreamClient {
+  return loadJetstream().jetstream(nc, opts);
+}
+
 /** Makes sure the events stream exists with the given retention (idempotent). */
 export async function ensureEventsStream(nc: NatsConnection, maxAgeMs: number): Promise<void> {
+  const { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType } = loadJetstream();
   try {
     const jsm = await jetstreamManager(nc);
     const config = {
@@ -45,6 +52,7 @@ export async function ensureEventsStream(nc: NatsConnection, maxAgeMs: number): 
 
 /** Makes sure the controller's durable consumer exists and returns its info. */
 export async function ensureControllerConsumer(nc: NatsConnection): Promise<ConsumerInfo> {
+  const { AckPolicy, DeliverPolicy, jetstreamManager } = loadJetstream();
   try {
     const jsm = await jetstreamManager(nc);
     try {
@@ -69,6 +77,7 @@ export async function ensureControllerConsumer(nc: NatsConnection): Promise<Cons
  */
 export async function* replayAcked(nc: NatsConnection, ackFloor: number, sinceMs: number): AsyncGenerator<JsMsg> {
   if (ackFloor <= 0) return;
+  const { DeliverPolicy } = loadJetstream();
   const js = jetstream(nc);
   const consumer = await js.consumers.get(EVENTS_STREAM, {
     deliver_policy: DeliverPolicy.StartTime,
@@ -91,5 +100,3 @@ export async function controllerConsumer(nc: NatsConnection) {
 export async function publishFailure(js: JetStreamClient, e: FailureEvent): Promise<void> {
   await js.publish(eventSubject(e.host, e.jail), encodeFailure(e), { msgID: e.id, timeout: 2000 });
 }
-
-export { jetstream };

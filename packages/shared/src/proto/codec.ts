@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { DecodeError } from '../errors.js';
 import { normalizeTarget, tryParseAddress } from '../ip/address.js';
 import type { AdminReply, AdminRequest, AdminVerb } from '../model/admin.js';
@@ -5,12 +6,21 @@ import type { BanDecision, BanReason } from '../model/ban.js';
 import type { FailureEvent } from '../model/failure.js';
 import type { ControllerAlive } from '../model/controller-alive.js';
 import type { Heartbeat } from '../model/heartbeat.js';
-import { fleetban } from './generated/wire.js';
+import type { fleetban } from './generated/wire.cjs';
 
 /** Version of the wire contract written by this build; a newer one is refused on decode. */
 export const SCHEMA_VERSION = 1;
 
-const W = fleetban.wire;
+/**
+ * The generated message classes (pbjs, CommonJS), required at the first encode or decode rather
+ * than with this module: loading them loads protobufjs, which tools that never touch the wire
+ * (`fleetban regex`) should not pay for. A synchronous require keeps the codec synchronous.
+ */
+let wireTypes: typeof fleetban.wire | undefined;
+
+function wire(): typeof fleetban.wire {
+  return (wireTypes ??= (createRequire(import.meta.url)('./generated/wire.cjs') as typeof import('./generated/wire.cjs')).fleetban.wire);
+}
 type Int64 = number | { toNumber(): number };
 
 const num = (v: Int64 | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
@@ -67,12 +77,12 @@ function oneOf<T extends string>(name: string, field: string, value: string, all
 
 /** Encodes a failure event. */
 export function encodeFailure(e: FailureEvent): Uint8Array {
-  return W.FailureEvent.encode({ schema: SCHEMA_VERSION, ...e }).finish();
+  return wire().FailureEvent.encode({ schema: SCHEMA_VERSION, ...e }).finish();
 }
 
 /** Decodes a failure event; throws {@link DecodeError}. */
 export function decodeFailure(bytes: Uint8Array): FailureEvent {
-  const m = decodeWith(W.FailureEvent, 'FailureEvent', bytes);
+  const m = decodeWith(wire().FailureEvent, 'FailureEvent', bytes);
   return {
     id: required('FailureEvent', 'id', str(m.id)),
     host: required('FailureEvent', 'host', str(m.host)),
@@ -104,12 +114,12 @@ function banFromWire(m: fleetban.wire.IBanDecision): BanDecision {
 
 /** Encodes a ban decision. */
 export function encodeBan(b: BanDecision): Uint8Array {
-  return W.BanDecision.encode(banToWire(b)).finish();
+  return wire().BanDecision.encode(banToWire(b)).finish();
 }
 
 /** Decodes a ban decision; throws {@link DecodeError}. */
 export function decodeBan(bytes: Uint8Array): BanDecision {
-  return banFromWire(decodeWith(W.BanDecision, 'BanDecision', bytes));
+  return banFromWire(decodeWith(wire().BanDecision, 'BanDecision', bytes));
 }
 
 function heartbeatToWire(h: Heartbeat): fleetban.wire.IHeartbeat {
@@ -143,22 +153,22 @@ function heartbeatFromWire(m: fleetban.wire.IHeartbeat): Heartbeat {
 
 /** Encodes a heartbeat. */
 export function encodeHeartbeat(h: Heartbeat): Uint8Array {
-  return W.Heartbeat.encode(heartbeatToWire(h)).finish();
+  return wire().Heartbeat.encode(heartbeatToWire(h)).finish();
 }
 
 /** Decodes a heartbeat; throws {@link DecodeError}. */
 export function decodeHeartbeat(bytes: Uint8Array): Heartbeat {
-  return heartbeatFromWire(decodeWith(W.Heartbeat, 'Heartbeat', bytes));
+  return heartbeatFromWire(decodeWith(wire().Heartbeat, 'Heartbeat', bytes));
 }
 
 /** Encodes the controller's liveness message. */
 export function encodeControllerAlive(a: ControllerAlive): Uint8Array {
-  return W.ControllerAlive.encode({ schema: SCHEMA_VERSION, ...a }).finish();
+  return wire().ControllerAlive.encode({ schema: SCHEMA_VERSION, ...a }).finish();
 }
 
 /** Decodes the controller's liveness message; throws {@link DecodeError} (also for a non-positive interval). */
 export function decodeControllerAlive(bytes: Uint8Array): ControllerAlive {
-  const m = decodeWith(W.ControllerAlive, 'ControllerAlive', bytes);
+  const m = decodeWith(wire().ControllerAlive, 'ControllerAlive', bytes);
   const intervalMs = num(m.intervalMs);
   if (!(intervalMs > 0)) throw new DecodeError(`ControllerAlive: interval_ms must be positive, got ${intervalMs}`);
   return { host: required('ControllerAlive', 'host', str(m.host)), timeMs: num(m.timeMs), intervalMs };
@@ -166,18 +176,18 @@ export function decodeControllerAlive(bytes: Uint8Array): ControllerAlive {
 
 /** Encodes an admin request. */
 export function encodeAdminRequest(r: AdminRequest): Uint8Array {
-  return W.AdminRequest.encode({ schema: SCHEMA_VERSION, ...r }).finish();
+  return wire().AdminRequest.encode({ schema: SCHEMA_VERSION, ...r }).finish();
 }
 
 /** Decodes an admin request; throws {@link DecodeError}. */
 export function decodeAdminRequest(bytes: Uint8Array): AdminRequest {
-  const m = decodeWith(W.AdminRequest, 'AdminRequest', bytes);
+  const m = decodeWith(wire().AdminRequest, 'AdminRequest', bytes);
   return { verb: oneOf('AdminRequest', 'verb', str(m.verb), VERBS), jail: str(m.jail), ip: str(m.ip), bantimeMs: num(m.bantimeMs) };
 }
 
 /** Encodes an admin reply. */
 export function encodeAdminReply(r: AdminReply): Uint8Array {
-  return W.AdminReply.encode({
+  return wire().AdminReply.encode({
     schema: SCHEMA_VERSION,
     ok: r.ok,
     error: r.error,
@@ -191,7 +201,7 @@ export function encodeAdminReply(r: AdminReply): Uint8Array {
 
 /** Decodes an admin reply; throws {@link DecodeError}. */
 export function decodeAdminReply(bytes: Uint8Array): AdminReply {
-  const m = decodeWith(W.AdminReply, 'AdminReply', bytes);
+  const m = decodeWith(wire().AdminReply, 'AdminReply', bytes);
   return {
     ok: m.ok ?? false,
     error: str(m.error),
