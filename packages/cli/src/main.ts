@@ -49,11 +49,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exits once what was written to stdout and stderr is out: writes to a pipe are asynchronous, and
+ * `process.exit` alone would cut a long output (`fleetban regex --json ... | wc -l`).
+ */
+function exitAfterOutput(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterOutput(code),
   (err: unknown) => {
     const msg = err instanceof FleetbanError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
     process.stderr.write(`fleetban: ${msg}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
+    exitAfterOutput(err instanceof UsageError ? 2 : 1);
   },
 );
