@@ -90,7 +90,7 @@ t.test('fail2ban sample logs against fail2ban filters', async (tt) => {
     ...readdirSync(join(pkg.tests, 'config', 'filter.d')).filter((f) => f.startsWith('zzz-') && f.endsWith('.conf')).map((f) => [f.slice(0, -5), join(deep, 'filter.d')] as [string, string]),
   ];
   const known = knownDisagreements();
-  const run = (mode: string, checkAllRegex: boolean): Map<string, FilterResult> => {
+  const run = (mode: string, checkAllRegex: boolean, split = false): Map<string, FilterResult> => {
     const results = new Map<string, FilterResult>();
     const started = performance.now();
     for (const [name, dir] of filters) {
@@ -100,7 +100,7 @@ t.test('fail2ban sample logs against fail2ban filters', async (tt) => {
       }
       let r: FilterResult;
       try {
-        r = runSamples(name, dir, logs, checkAllRegex, CLOCK);
+        r = runSamples(name, dir, logs, checkAllRegex, CLOCK, split);
       } catch (err) {
         r = { checked: 1, agree: 0, disagreements: [{ filter: name, where: `${name}:0`, options: '{}', problem: `load: ${(err as Error).message}` }] };
       }
@@ -111,7 +111,7 @@ t.test('fail2ban sample logs against fail2ban filters', async (tt) => {
     for (const [name, r] of results) {
       checked += r.checked;
       agree += r.agree;
-      if (checkAllRegex) tt.comment(`${name}: ${r.agree} / ${r.checked}`);
+      if (checkAllRegex && !split) tt.comment(`${name}: ${r.agree} / ${r.checked}`);
       for (const d of r.disagreements) {
         const listed = known.has(`${d.where} ${d.options}`);
         tt.comment(`  ${mode}: ${listed ? 'known' : 'NEW'}: ${d.where} ${d.options}: ${d.problem}`);
@@ -126,5 +126,8 @@ t.test('fail2ban sample logs against fail2ban filters', async (tt) => {
   const results = run('every failregex', true);
   // ... and as fail2ban runs in production (first failregex that matches wins)
   const first = run('first match', false);
+  // ... and with each line's date found by a second engine, as `fleetban regex --threads 2` does
+  const split = run('dates found apart', true, true);
+  tt.same([...split].map(([n, r]) => [n, r.agree, r.checked]), [...results].map(([n, r]) => [n, r.agree, r.checked]), 'dates found apart: the same figures per filter');
   writeTotals(pkg.version, results, first);
 });

@@ -20,8 +20,12 @@ function stripCr(lineNl: string): string {
   return `${lineNl.slice(0, end)}\n`;
 }
 
-/** Calls `each` with every line of the file at `path`, in order, each ending with "\n". Throws the fs error (ENOENT, EISDIR ...). */
-export function forEachLine(path: string, each: (lineNl: string) => void): void {
+/**
+ * Calls `each` with the text of the file at `path` in pieces of whole lines (about a megabyte),
+ * in order, each ending with "\n" (a last line without one is given one). Throws the fs error
+ * (ENOENT, EISDIR ...).
+ */
+export function forEachText(path: string, each: (text: string) => void): void {
   const fd = openSync(path, 'r');
   try {
     let buf = Buffer.allocUnsafe(CHUNK);
@@ -42,17 +46,26 @@ export function forEachLine(path: string, each: (lineNl: string) => void): void 
       }
       // ASCII (most logs) decodes as Latin-1, a plain copy, to the same text
       const bytes = buf.subarray(0, lastNl + 1);
-      const text = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
-      for (let start = 0; start < text.length;) {
-        const nl = text.indexOf('\n', start);
-        each(stripCr(text.slice(start, nl + 1)));
-        start = nl + 1;
-      }
+      each(bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8'));
       have = end - lastNl - 1;
       buf.copy(buf, 0, lastNl + 1, end);
     }
-    if (have > 0) each(stripCr(`${buf.toString('utf8', 0, have)}\n`));
+    if (have > 0) each(`${buf.toString('utf8', 0, have)}\n`);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Calls `each` with every line of `text` (whole lines, see {@link forEachText}), each ending with "\n". */
+export function forEachLineIn(text: string, each: (lineNl: string) => void): void {
+  for (let start = 0; start < text.length;) {
+    const nl = text.indexOf('\n', start);
+    each(stripCr(text.slice(start, nl + 1)));
+    start = nl + 1;
+  }
+}
+
+/** Calls `each` with every line of the file at `path`, in order, each ending with "\n". Throws the fs error (ENOENT, EISDIR ...). */
+export function forEachLine(path: string, each: (lineNl: string) => void): void {
+  forEachText(path, (text) => forEachLineIn(text, each));
 }

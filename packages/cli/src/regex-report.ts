@@ -33,6 +33,8 @@ export interface SummaryInput {
   readonly print: { readonly matched: boolean; readonly missed: boolean; readonly ignored: boolean; readonly noMissed: boolean; readonly noIgnored: boolean };
   /** Lines of a kind are printed when fewer than this (fail2ban-regex: --maxlines or 20). */
   readonly limit: number;
+  /** Hits per date template, in the date detector's order. */
+  readonly dateHits: ReadonlyArray<{ readonly name: string; readonly hits: number }>;
 }
 
 function printLines(kind: 'matched' | 'missed' | 'ignored', count: number, lines: readonly string[], all: boolean, limit: number): string {
@@ -49,7 +51,7 @@ export function formatSummary(s: SummaryInput): string {
   if (engine.pref) out += `\nPrefregex: ${engine.prefHits} total\n${list([engine.pref.source])}`;
   out += regexHits('Failregex', engine.fail.map((r) => r.source), t.failHits);
   out += regexHits('Ignoreregex', engine.ignore.map((r) => r.source), t.ignoreHits);
-  const dates = engine.detector.templateHits().filter((h) => h.hits > 0).map((h) => `[${h.hits}] ${h.template.name}`);
+  const dates = s.dateHits.filter((h) => h.hits > 0).map((h) => `[${h.hits}] ${h.name}`);
   out += `\nDate template hits:\n${list(dates, '[# of hits] date format')}`;
   out += `\nLines: ${t.tested} lines, ${t.ignored} ignored, ${t.matched} matched, ${t.missed} missed\n`;
   out += `[processed in ${s.seconds.toFixed(2)} sec]\n\n`;

@@ -12,7 +12,12 @@
  * read, each ending with "\n" (see log-lines.ts).
  */
 
-import type { EngineFailure, FilterEngine, TupleLine } from '@fleetban/agent';
+import type { EngineFailure, FilterEngine, FoundDate, TupleLine } from '@fleetban/agent';
+
+/** False for the lines fail2ban-regex skips: empty ones and comments (`#...`). */
+export function isTestedLine(lineNl: string): boolean {
+  return lineNl.length > 1 && lineNl.charCodeAt(0) !== 35;
+}
 
 /** Which lines to keep for printing. */
 export interface KeepLines {
@@ -58,13 +63,16 @@ export class RegexTester {
     this.ignoreHits = new Array<number>(engine.ignore.length).fill(0);
   }
 
-  /** Tests one line, ending with "\n" (as read: comments and empty lines are skipped here). */
-  test(lineNl: string): void {
-    if (lineNl.length <= 1 || lineNl.charCodeAt(0) === 35) return;
+  /**
+   * Tests one line, ending with "\n" (as read: comments and empty lines are skipped here);
+   * `date`: where its date is, when found beforehand (see regex-date-thread.ts).
+   */
+  test(lineNl: string, date?: FoundDate): void {
+    if (!isTestedLine(lineNl)) return;
     const engine = this.engine as FilterEngine;
     const before = this.maxLines > 1 ? [...engine.buffer] : undefined;
     this.lineIgnored = false;
-    const found = engine.processLineNl(lineNl);
+    const found = date === undefined ? engine.processLineNl(lineNl) : engine.processLineNlFound(lineNl, date);
     let failures = 0;
     let isIgnored = false;
     for (let i = 0; i < found.length; i++) {
@@ -108,10 +116,10 @@ export class RegexTester {
  * as fail2ban-regex's `--out` does) and hands each failure to `each` (helper matches and lines an
  * ignoreregex vetoed are left out).
  */
-export function failuresOf(engine: FilterEngine, each: (f: EngineFailure) => void): (lineNl: string) => void {
-  return (lineNl) => {
-    if (lineNl.length <= 1 || lineNl.charCodeAt(0) === 35) return;
-    const found = engine.processLineNl(lineNl);
+export function failuresOf(engine: FilterEngine, each: (f: EngineFailure) => void): (lineNl: string, date?: FoundDate) => void {
+  return (lineNl, date) => {
+    if (!isTestedLine(lineNl)) return;
+    const found = date === undefined ? engine.processLineNl(lineNl) : engine.processLineNlFound(lineNl, date);
     for (let i = 0; i < found.length; i++) {
       const f = found[i] as EngineFailure;
       if (f.fid !== null && !f.fields.nofail) each(f);

@@ -20,7 +20,7 @@ interface Run {
 }
 
 function regex(...args: string[]): Run {
-  const r = spawnSync(process.execPath, [CLI, 'regex', ...args], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, 'regex', ...args], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' }, timeout: 60_000, maxBuffer: 1 << 26 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -179,4 +179,44 @@ Nov 21 10:00:04 web-1 sshd[102]: Connection closed by authenticating user root 2
   // -c naming a directory without filter.d: the name is looked up on the usual path
   const fallback = regex('-c', join(dir, 'empty'), join(dir, 'auth.log'), join(etc, 'filter.d', 'sshd.conf'));
   t.same(counts(fallback.out), { lines: 7, ignored: 2, matched: 4, missed: 1 }, 'a filter given by path');
+});
+
+t.test('--threads 2: a second thread reads the log and finds the dates, with the same output as one thread', async (t) => {
+  // (a smaller log than the thread is used for by default) date formats switching (the detector
+  // reorders its templates), lines without a date, comments, empty lines, CRLF, UTF-8, and a last
+  // line without its newline
+  const kinds = [
+    (i: number) => `Nov 21 10:${String(i % 60).padStart(2, '0')}:00 web-1 sshd[${i}]: Failed password for root from 192.0.2.${i % 250} port ${i} ssh2`,
+    (i: number) => `2026-11-21T10:00:${String(i % 60).padStart(2, '0')}.${i % 1000}+00:00 web-1 sshd[${i}]: Invalid user admin from 2001:db8::${(i % 4096).toString(16)} port ${i}`,
+    (i: number) => `web-1 sshd[${i}]: Failed password for invalid user bob from 198.51.100.${i % 250} port ${i} ssh2`,
+    (i: number) => `# comment ${i}`,
+    () => '',
+    (i: number) => `Nov 21 11:00:00 web-1 sshd[${i}]: Failed password for invalid user jörg from 203.0.113.${i % 250} port ${i} ssh2\r`,
+    (i: number) => `21/Nov/2026:12:00:${String(i % 60).padStart(2, '0')} +0000 web-1 sshd[${i}]: Connection closed by 192.0.2.${i % 250} port ${i} [preauth]`,
+  ];
+  const lines: string[] = [];
+  for (let i = 0, size = 0; size < 2 ** 20; i++) {
+    const line = (kinds[Math.floor(i / 97) % kinds.length] as (i: number) => string)(i);
+    lines.push(line);
+    size += line.length + 1;
+  }
+  const dir = t.testdir({ 'auth.log': `${lines.join('\n')}\nNov 21 12:00:00 web-1 sshd[1]: Failed password for root from 192.0.2.1 port 1 ssh2` });
+  const log = join(dir, 'auth.log');
+  const two = regex('--threads', '2', '--print-all-matched', log, 'sshd');
+  const one = regex('--threads', '1', '--print-all-matched', log, 'sshd');
+  t.equal(two.code, 0, two.err);
+  t.match(two.out, /Use {10}threads : 2/, 'the second thread was used');
+  t.notMatch(one.out, /Use {10}threads/);
+  const strip = (out: string): string => out.replace(/\[processed in [\d.]+ sec\]/, '').replace(/Use {10}threads : .*\n/, '');
+  t.equal(strip(two.out), strip(one.out), 'summary and matched lines');
+  const c = counts(two.out);
+  t.ok(c !== null && c.matched > 5_000, 'many lines matched');
+  t.equal(two.out.split('\n').filter((l) => l.startsWith('|  ') && / sshd\[\d+\]: /.test(l)).length, c?.matched, 'every matched line printed, through a pipe (output not cut at exit)');
+  const jsonTwo = regex('--threads', '2', '--json', log, 'sshd[mode=aggressive]');
+  const jsonOne = regex('--threads', '1', '--json', log, 'sshd[mode=aggressive]');
+  // (a line without a date is given the time it is read at)
+  const dated = (out: string): unknown[] => json(out).map((o) => (o.user === 'bob' ? { ...o, time: 'now' } : o));
+  t.same(dated(jsonTwo.out), dated(jsonOne.out), '--json, failure by failure');
+  t.ok(json(jsonTwo.out).length > 5_000);
+  t.equal(regex('--threads', '3', log, 'sshd').code, 2, '--threads 3 is a usage error');
 });

@@ -19,12 +19,12 @@ import { DateDetector } from './date/date-detector.js';
 import type { DateTemplate } from './date/date-template.js';
 import { zoneOffset, type DateContext } from './date/strptime.js';
 import type { TimeZone } from './date/time-zone.js';
-import { type EngineFailure, type EngineOptions, FilterEngineError, type FilterSpec } from './filter-spec.js';
+import { type EngineFailure, type EngineOptions, FilterEngineError, type FilterSpec, type FoundDate } from './filter-spec.js';
 import { FirstCharIndex } from './first-char-index.js';
 import { addFailure, type Sessions } from './engine-failure.js';
 import { MlfidCache } from './mlfid-cache.js';
 
-export { type EngineFailure, type EngineOptions, FilterEngineError, type FilterSpec } from './filter-spec.js';
+export { type EngineFailure, type EngineOptions, FilterEngineError, type FilterSpec, type FoundDate } from './filter-spec.js';
 
 const NONE: EngineFailure[] = [];
 
@@ -59,6 +59,8 @@ export class FilterEngine {
   private readonly firstChar: FirstCharIndex;
   private lastTimeText = '';
   private lastDate: number | null = null;
+  /** Where the date of the line being processed is. */
+  private readonly found: FoundDate = { found: false, start: 0, end: 0, time: null };
   /** Which ignoreregex vetoed the last ignored match (-1 none), for counters. */
   lastIgnored = -1;
   /** Lines (buffers) the prefregex matched so far. */
@@ -135,51 +137,88 @@ export class FilterEngine {
     return this.process(lineNl.slice(0, -1), lineNl);
   }
 
+  /**
+   * The first half of {@link processLineNl}: finds the date of `lineNl` into `out` (the detector's
+   * state moves on, as when the whole line is processed). It can run ahead, line by line in the
+   * same order, on another engine built from the same spec (in another thread); the second half is
+   * then {@link processLineNlFound} on this line with `out`.
+   */
+  findDateNl(lineNl: string, out: FoundDate): void {
+    this.locate(lineNl.charCodeAt(lineNl.length - 1) === 10 ? lineNl.slice(0, -1) : lineNl, this.clock(), out);
+  }
+
+  /** The second half of {@link processLineNl}: `found` is what {@link findDateNl} found for this line. */
+  processLineNlFound(lineNl: string, found: FoundDate): EngineFailure[] {
+    if (lineNl.charCodeAt(lineNl.length - 1) !== 10) return this.afterDate(lineNl, undefined, found, this.clock());
+    return this.afterDate(lineNl.slice(0, -1), lineNl, found, this.clock());
+  }
+
   private process(line: string, lineNl: string | undefined, journal?: { timeText: string; time: number }): EngineFailure[] {
     const nowMs = this.clock();
+    if (!journal) {
+      this.locate(line, nowMs, this.found);
+      return this.afterDate(line, lineNl, this.found, nowMs);
+    }
+    this.sessions.nowMs = nowMs;
+    this.lastTimeText = journal.timeText;
+    this.lastDate = journal.time;
+    if (this.maxLines === 1) return this.findFailureSingle('', journal.timeText, line, journal.time, lineNl);
+    return this.findFailure(['', journal.timeText, line], journal.time);
+  }
+
+  /** Runs the date detector on `line` (the date's time only when its text is not empty). */
+  private locate(line: string, nowMs: number, out: FoundDate): void {
+    const m = this.detector.find(line, nowMs);
+    if (m === null) {
+      out.found = false;
+      return;
+    }
+    const template = this.detector.found as DateTemplate;
+    const end = template.spanEnd(m);
+    const start = template.spanStart(m, end);
+    out.found = true;
+    out.start = start;
+    out.end = end;
+    out.time = null;
+    if (start === end) return;
+    this.dateCtx.nowMs = nowMs;
+    out.time = template.getDate(m, this.dateCtx as DateContext);
+  }
+
+  /** The line with its date found: the date cut out (or the last one carried over), then the regexes. */
+  private afterDate(line: string, lineNl: string | undefined, f: FoundDate, nowMs: number): EngineFailure[] {
     this.sessions.nowMs = nowMs;
     const nowS = nowMs / 1000;
     let pre = '';
     let timeText = '';
     let post = line;
     let date: number | null = null;
-    if (journal) {
-      timeText = journal.timeText;
-      date = journal.time;
-      this.lastTimeText = journal.timeText;
-      this.lastDate = date;
-    } else {
-      const m = this.detector.find(line, nowMs);
-      if (m !== null) {
-        const template = this.detector.found as DateTemplate;
-        const end = template.spanEnd(m);
-        const start = template.spanStart(m, end);
-        const text = start === end ? '' : line.slice(start, end);
-        if (text !== '') {
-          pre = start === 0 ? '' : line.slice(0, start);
-          timeText = text;
-          post = end === line.length ? '' : line.slice(end);
-          this.dateCtx.nowMs = nowMs;
-          date = template.getDate(m, this.dateCtx as DateContext);
-          if (date !== null) {
-            this.lastTimeText = text;
-            this.lastDate = date;
-          }
-        } else if (this.lastDate && this.lastDate > nowS - 60) {
-          timeText = this.lastTimeText;
-          date = this.lastDate;
-        } else {
-          pre = start === 0 ? '' : line.slice(0, start);
-          post = end === line.length ? '' : line.slice(end);
-          date = nowS;
+    if (f.found) {
+      const start = f.start;
+      const end = f.end;
+      if (start !== end) {
+        pre = start === 0 ? '' : line.slice(0, start);
+        timeText = line.slice(start, end);
+        post = end === line.length ? '' : line.slice(end);
+        date = f.time;
+        if (date !== null) {
+          this.lastTimeText = timeText;
+          this.lastDate = date;
         }
-      }
-      if (date === null && this.lastDate && this.lastDate > nowS - 60) {
-        pre = '';
+      } else if (this.lastDate && this.lastDate > nowS - 60) {
         timeText = this.lastTimeText;
-        post = line;
         date = this.lastDate;
+      } else {
+        pre = start === 0 ? '' : line.slice(0, start);
+        post = end === line.length ? '' : line.slice(end);
+        date = nowS;
       }
+    }
+    if (date === null && this.lastDate && this.lastDate > nowS - 60) {
+      pre = '';
+      timeText = this.lastTimeText;
+      post = line;
+      date = this.lastDate;
     }
     if (this.maxLines === 1) {
       // the text the regexes see, `pre + post + "\n"`, is a slice of the line read with its "\n"

@@ -52,6 +52,17 @@ export interface EngineFailure {
   readonly fields: Fields;
 }
 
+/** Where the date of a line is (filled in place by the engine's findDateNl). */
+export interface FoundDate {
+  /** A date template matched. */
+  found: boolean;
+  /** The date text's span in the line (empty for a template without text, such as {NONE}). */
+  start: number;
+  end: number;
+  /** Its time (seconds since the epoch), null when the text is not a valid date. */
+  time: number | null;
+}
+
 /** Throws RegexSyntaxError (with the regex list and index in `where`) when a regex cannot be used. */
 export class FilterEngineError extends Error {
   constructor(readonly list: 'prefregex' | 'failregex' | 'ignoreregex' | 'datepattern', readonly index: number, readonly source: string, override readonly cause: unknown) {

@@ -2,7 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import { FleetbanError } from '@fleetban/shared';
 import { type Args, option, UsageError } from '../args.js';
 import { forEachLine } from '../log-lines.js';
-import { compileRegexFilter, readIgnoreRegex, readRegexFilter, type RegexFilterOptions, shorten, withOverrides } from '../regex-filter.js';
+import type { FilterSpec, FoundDate } from '@fleetban/agent';
+import { compileRegexFilter, readIgnoreRegex, readRegexFilter, type RegexFilter, type RegexFilterOptions, shorten, withOverrides } from '../regex-filter.js';
+import { DateThread } from '../regex-date-thread.js';
 import { FailureJson, formatSummary } from '../regex-report.js';
 import { failuresOf, RegexTester } from '../regex-run.js';
 
@@ -28,6 +30,8 @@ Tests a fail2ban filter on a log, as fail2ban-regex does. Needs no fleetban conf
   --print-all-ignored      print every ignored line
   --print-no-missed        print no missed line
   --print-no-ignored       print no ignored line
+  --threads N              1: one thread; 2: a second thread reads the log and finds the dates
+                           (default: 2 for a log file over 32 MiB when there is more than one CPU)
 `;
 
 function intOption(args: Args, ...names: string[]): number | undefined {
@@ -81,13 +85,37 @@ export async function runRegex(args: Args): Promise<number> {
     logtimezone: option(args, 'logtimezone', 'timezone', 'TZ'),
     usedns: usedns(args),
   };
-  const json = args.options.has('json');
   const filter = readRegexFilter(filterArg, configDir);
   const ignore = ignoreArg === undefined ? undefined : readIgnoreRegex(ignoreArg, configDir);
   const spec = withOverrides(filter.spec, ignore?.regexes ?? [], opts);
   const isFile = existsSync(log) && statSync(log).isFile();
-  const feed = (each: (lineNl: string) => void): void => {
-    if (isFile) forEachLine(log, each);
+  // a big log is read, and its dates found, by a second thread (started first, to overlap with compiling)
+  const threads = option(args, 'threads');
+  if (threads !== undefined && threads !== '1' && threads !== '2') throw new UsageError(`--threads: expected 1 or 2, got ${JSON.stringify(threads)}`);
+  const thread = isFile && threads !== '1' ? DateThread.start(log, spec, threads === '2') : undefined;
+  try {
+    return run(args, { log, isFile, thread, filter, ignore, spec, opts, json: args.options.has('json') });
+  } finally {
+    thread?.stop();
+  }
+}
+
+interface RegexRun {
+  readonly log: string;
+  readonly isFile: boolean;
+  readonly thread: DateThread | undefined;
+  readonly filter: RegexFilter;
+  readonly ignore: { readonly description: string } | undefined;
+  readonly spec: FilterSpec;
+  readonly opts: RegexFilterOptions;
+  readonly json: boolean;
+}
+
+function run(args: Args, r: RegexRun): number {
+  const { log, isFile, thread, filter, ignore, spec, opts, json } = r;
+  const feed = (each: (lineNl: string, date?: FoundDate) => void): void => {
+    if (thread) thread.forEachLine(each);
+    else if (isFile) forEachLine(log, (l) => each(l));
     else for (const l of log.split('\n')) each(`${l.replace(/[\r\n]+$/, '')}\n`);
   };
 
@@ -118,16 +146,18 @@ export async function runRegex(args: Args): Promise<number> {
   if (spec.datepattern !== undefined) head += `Use      datepattern : ${spec.datepattern.join(' ')}\n`;
   if (isFile) head += `Use         log file : ${log}\nUse         encoding : UTF-8\n`;
   else head += `Use      single line : ${shorten(log.replace(/\n/g, '\\n'))}\n`;
+  if (thread) head += 'Use          threads : 2 (dates found in the second)\n';
   out.write(`${head}\n`);
   const t0 = performance.now();
   try {
-    feed((l) => tester.test(l));
+    feed((l, date) => tester.test(l, date));
   } catch (err) {
     if (err instanceof FleetbanError) throw err;
     throw new FleetbanError('LOG_UNREADABLE', `cannot read ${log}: ${(err as Error).message}`, { cause: err });
   }
   const seconds = (performance.now() - t0) / 1000;
-  out.write(formatSummary({ engine, tester, seconds, print, limit }));
+  const dateHits = thread?.templateHits ?? engine.detector.templateHits().map((h) => ({ name: h.template.name, hits: h.hits }));
+  out.write(formatSummary({ engine, tester, seconds, print, limit, dateHits }));
   out.flush();
   return 0;
 }

@@ -238,6 +238,11 @@ function sameMinute(a: DateFields, b: DateFields): boolean {
 export class DateResolver {
   private last: DateFields | undefined;
   private parsed: ParsedDate | null = null;
+  // the last time resolved, and from what (lines of the same second mostly follow each other)
+  private lastSecond: string | undefined;
+  private lastCtx: DateContext | undefined;
+  private lastNowMs = NaN;
+  private lastTime: number | null = null;
 
   /**
    * {@link toTime} when the caller knows whether the date is that of the last call but its
@@ -247,8 +252,12 @@ export class DateResolver {
     if (f !== undefined) {
       this.parsed = parseFields(f);
       this.last = f;
-    }
-    return this.parsed === null ? null : resolve(this.parsed, second === undefined ? 0 : Number(second), ctx);
+    } else if (second === this.lastSecond && ctx === this.lastCtx && ctx.nowMs === this.lastNowMs) return this.lastTime;
+    this.lastSecond = second;
+    this.lastCtx = ctx;
+    this.lastNowMs = ctx.nowMs;
+    this.lastTime = this.parsed === null ? null : resolve(this.parsed, second === undefined ? 0 : Number(second), ctx);
+    return this.lastTime;
   }
 
   /** Same as {@link fieldsToTime}. */
@@ -256,6 +265,7 @@ export class DateResolver {
     if (this.last === undefined || !sameMinute(this.last, f)) {
       this.parsed = parseFields(f);
       this.last = f;
+      this.lastCtx = undefined;
     }
     return this.parsed === null ? null : resolve(this.parsed, f.S === undefined ? 0 : Number(f.S), ctx);
   }
