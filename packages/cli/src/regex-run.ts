@@ -12,7 +12,7 @@
  * read, each ending with "\n" (see log-lines.ts).
  */
 
-import type { EngineFailure, FilterEngine, FoundDate, TupleLine } from '@fleetban/agent';
+import type { EngineFailure, FilterEngine, LineFront, TupleLine } from '@fleetban/agent';
 
 /** False for the lines fail2ban-regex skips: empty ones and comments (`#...`). */
 export function isTestedLine(lineNl: string): boolean {
@@ -65,14 +65,14 @@ export class RegexTester {
 
   /**
    * Tests one line, ending with "\n" (as read: comments and empty lines are skipped here);
-   * `date`: where its date is, when found beforehand (see regex-date-thread.ts).
+   * `front`: the first half of the engine's work on it, when done beforehand (see regex-reader-thread.ts).
    */
-  test(lineNl: string, date?: FoundDate): void {
+  test(lineNl: string, front?: LineFront): void {
     if (!isTestedLine(lineNl)) return;
     const engine = this.engine as FilterEngine;
     const before = this.maxLines > 1 ? [...engine.buffer] : undefined;
     this.lineIgnored = false;
-    const found = date === undefined ? engine.processLineNl(lineNl) : engine.processLineNlFound(lineNl, date);
+    const found = front === undefined ? engine.processLineNl(lineNl) : engine.processLineNlFront(lineNl, front);
     let failures = 0;
     let isIgnored = false;
     for (let i = 0; i < found.length; i++) {
@@ -116,10 +116,10 @@ export class RegexTester {
  * as fail2ban-regex's `--out` does) and hands each failure to `each` (helper matches and lines an
  * ignoreregex vetoed are left out).
  */
-export function failuresOf(engine: FilterEngine, each: (f: EngineFailure) => void): (lineNl: string, date?: FoundDate) => void {
-  return (lineNl, date) => {
+export function failuresOf(engine: FilterEngine, each: (f: EngineFailure) => void): (lineNl: string, front?: LineFront) => void {
+  return (lineNl, front) => {
     if (!isTestedLine(lineNl)) return;
-    const found = date === undefined ? engine.processLineNl(lineNl) : engine.processLineNlFound(lineNl, date);
+    const found = front === undefined ? engine.processLineNl(lineNl) : engine.processLineNlFront(lineNl, front);
     for (let i = 0; i < found.length; i++) {
       const f = found[i] as EngineFailure;
       if (f.fid !== null && !f.fields.nofail) each(f);

@@ -181,7 +181,7 @@ Nov 21 10:00:04 web-1 sshd[102]: Connection closed by authenticating user root 2
   t.same(counts(fallback.out), { lines: 7, ignored: 2, matched: 4, missed: 1 }, 'a filter given by path');
 });
 
-t.test('--threads 2: a second thread reads the log and finds the dates, with the same output as one thread', async (t) => {
+t.test('--threads 2: a second thread reads the log, finds the dates and the prefregex, with the same output as one thread', async (t) => {
   // (a smaller log than the thread is used for by default) date formats switching (the detector
   // reorders its templates), lines without a date, comments, empty lines, CRLF, UTF-8, and a last
   // line without its newline

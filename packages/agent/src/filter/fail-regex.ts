@@ -79,6 +79,10 @@ export class FilterRegex {
   private readonly make: (m: RegExpExecArray) => Fields;
   private readonly makeWithoutContent: (m: RegExpExecArray) => Fields;
   private readonly contentIndex: number | undefined;
+  private captures: number | undefined;
+  private withIndices: RegExp | undefined;
+  /** Every named capture starts or ends where the match does (see {@link execSpans}). */
+  private readonly spansFromLengths: boolean;
 
   /** Throws RegexSyntaxError. */
   constructor(source: string, opts: { multiline: boolean; useDns: UseDns }) {
@@ -101,6 +105,7 @@ export class FilterRegex {
     this.make = fieldMaker(own);
     this.makeWithoutContent = fieldMaker(own.filter(([n]) => n !== 'content'));
     this.contentIndex = this.py.names.get('content');
+    this.spansFromLengths = this.indexes.every((k) => this.py.endGroups.has(k) || this.py.startGroups.has(k));
   }
 
   /** False when no match can start with code unit `c` at the start of the buffer (see pyre/prefilter.ts). */
@@ -133,6 +138,52 @@ export class FilterRegex {
   exec(buf: string): RegExpExecArray | null {
     if (this.prefilter !== undefined && !mayMatch(this.prefilter, buf)) return null;
     return this.py.re.exec(buf);
+  }
+
+  /** Number of JavaScript captures (the translation's helpers included): `exec` results have one more element. */
+  captureCount(): number {
+    return this.captures ??= new RegExp(`${this.py.re.source}|`, this.py.re.flags.replace(/[gyd]/g, '')).exec('')!.length - 1;
+  }
+
+  /**
+   * {@link exec}, giving where the match and its named captures (the fields) are instead of their
+   * text: `spans` gets, per capture (0: the whole match), its start and end in `buf`, -1 when it
+   * is unset or not a named one. It must hold `2 * (captureCount() + 1)` numbers. False when it
+   * does not match. When every named capture starts or ends where the match does, their spans
+   * follow from their lengths; else the match indices (`d` flag, slower) are asked for.
+   */
+  execSpans(buf: string, spans: Int32Array): boolean {
+    if (this.prefilter !== undefined && !mayMatch(this.prefilter, buf)) return false;
+    spans.fill(-1);
+    if (this.spansFromLengths) {
+      const m = this.py.re.exec(buf);
+      if (m === null) return false;
+      const start = m.index;
+      const end = start + m[0].length;
+      spans[0] = start;
+      spans[1] = end;
+      for (const k of this.indexes) {
+        const v = m[k];
+        if (v === undefined) continue;
+        const fromEnd = this.py.endGroups.has(k);
+        spans[2 * k] = fromEnd ? end - v.length : start;
+        spans[2 * k + 1] = fromEnd ? end : start + v.length;
+      }
+      return true;
+    }
+    this.withIndices ??= new RegExp(this.py.re.source, `${this.py.re.flags.replace(/[gyd]/g, '')}d`);
+    const m = this.withIndices.exec(buf);
+    if (m === null) return false;
+    const at = m.indices as RegExpIndicesArray;
+    spans[0] = m.index;
+    spans[1] = m.index + m[0].length;
+    for (const k of this.indexes) {
+      const span = at[k];
+      if (span === undefined) continue;
+      spans[2 * k] = span[0];
+      spans[2 * k + 1] = span[1];
+    }
+    return true;
   }
 
   /** True when capture `name` always takes part and ends where the match ends. */

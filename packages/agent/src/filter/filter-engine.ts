@@ -19,14 +19,26 @@ import { DateDetector } from './date/date-detector.js';
 import type { DateTemplate } from './date/date-template.js';
 import { zoneOffset, type DateContext } from './date/strptime.js';
 import type { TimeZone } from './date/time-zone.js';
-import { type EngineFailure, type EngineOptions, FilterEngineError, type FilterSpec, type FoundDate } from './filter-spec.js';
+import { type EngineFailure, type EngineOptions, FilterEngineError, type FilterSpec, type FoundDate, type LineFront } from './filter-spec.js';
 import { FirstCharIndex } from './first-char-index.js';
 import { addFailure, type Sessions } from './engine-failure.js';
 import { MlfidCache } from './mlfid-cache.js';
 
-export { type EngineFailure, type EngineOptions, FilterEngineError, type FilterSpec, type FoundDate } from './filter-spec.js';
+export { type EngineFailure, type EngineOptions, FilterEngineError, type FilterSpec, type LineFront } from './filter-spec.js';
 
 const NONE: EngineFailure[] = [];
+
+/** A match rebuilt from its captures' spans in `text` (see FilterRegex.execSpans). */
+function matchOf(text: string, spans: Int32Array): RegExpExecArray {
+  const n = spans.length >> 1;
+  const m = new Array<string | undefined>(n) as unknown as RegExpExecArray;
+  for (let k = 0; k < n; k++) {
+    const start = spans[2 * k] as number;
+    (m as Array<string | undefined>)[k] = start < 0 ? undefined : text.slice(start, spans[2 * k + 1]);
+  }
+  m.index = spans[0] as number;
+  return m;
+}
 
 /** Fields the engine and mlfid sessions set besides the captures. */
 const ENGINE_FIELDS = ['fid', 'ip4', 'ip6', 'dns', 'mlfid', 'user', 'nofail', 'mlfforget', 'mlfgained', 'mlfpending', 'matches', 'users', 'nofail-matches', 'ip'];
@@ -59,8 +71,9 @@ export class FilterEngine {
   private readonly firstChar: FirstCharIndex;
   private lastTimeText = '';
   private lastDate: number | null = null;
-  /** Where the date of the line being processed is. */
+  /** Where the date of the line being processed is, and where it is cut out. */
   private readonly found: FoundDate = { found: false, start: 0, end: 0, time: null };
+  private readonly front: LineFront = { preEnd: 0, postStart: 0, timeKind: 0, date: null, pref: 0, spans: new Int32Array(0) };
   /** Which ignoreregex vetoed the last ignored match (-1 none), for counters. */
   lastIgnored = -1;
   /** Lines (buffers) the prefregex matched so far. */
@@ -138,31 +151,47 @@ export class FilterEngine {
   }
 
   /**
-   * The first half of {@link processLineNl}: finds the date of `lineNl` into `out` (the detector's
-   * state moves on, as when the whole line is processed). It can run ahead, line by line in the
-   * same order, on another engine built from the same spec (in another thread); the second half is
-   * then {@link processLineNlFound} on this line with `out`.
+   * The first half of {@link processLineNl}: the date of `lineNl` found and cut out, and (with
+   * `maxlines` 1) the prefregex searched, into `out` (see {@link newFront}). The date detector
+   * keeps state from line to line, so this runs on every line in log order, and it can do so on
+   * another engine built from the same spec (in another thread); the second half is then
+   * {@link processLineNlFront} on this engine with `out`.
    */
-  findDateNl(lineNl: string, out: FoundDate): void {
-    this.locate(lineNl.charCodeAt(lineNl.length - 1) === 10 ? lineNl.slice(0, -1) : lineNl, this.clock(), out);
+  frontNl(lineNl: string, out: LineFront): void {
+    const nowMs = this.clock();
+    const hasNl = lineNl.charCodeAt(lineNl.length - 1) === 10;
+    const line = hasNl ? lineNl.slice(0, -1) : lineNl;
+    this.locate(line, nowMs, this.found);
+    this.cut(this.found, nowMs, out);
+    out.pref = 0;
+    if (this.maxLines !== 1 || this.pref === undefined) return;
+    const buf = hasNl && out.preEnd === 0 ? lineNl.slice(out.postStart) : `${line.slice(0, out.preEnd)}${line.slice(out.postStart)}\n`;
+    out.pref = this.pref.execSpans(buf, out.spans) ? 2 : 1;
   }
 
-  /** The second half of {@link processLineNl}: `found` is what {@link findDateNl} found for this line. */
-  processLineNlFound(lineNl: string, found: FoundDate): EngineFailure[] {
-    if (lineNl.charCodeAt(lineNl.length - 1) !== 10) return this.afterDate(lineNl, undefined, found, this.clock());
-    return this.afterDate(lineNl.slice(0, -1), lineNl, found, this.clock());
+  /** A {@link LineFront} for {@link frontNl}. */
+  newFront(): LineFront {
+    return { preEnd: 0, postStart: 0, timeKind: 0, date: null, pref: 0, spans: new Int32Array(2 * ((this.pref?.captureCount() ?? 0) + 1)) };
+  }
+
+  /** The second half of {@link processLineNl}: `front` is what {@link frontNl} found for this line. */
+  processLineNlFront(lineNl: string, front: LineFront): EngineFailure[] {
+    this.sessions.nowMs = this.clock();
+    if (lineNl.charCodeAt(lineNl.length - 1) !== 10) return this.back(lineNl, undefined, front);
+    return this.back(lineNl.slice(0, -1), lineNl, front);
   }
 
   private process(line: string, lineNl: string | undefined, journal?: { timeText: string; time: number }): EngineFailure[] {
     const nowMs = this.clock();
     if (!journal) {
       this.locate(line, nowMs, this.found);
-      return this.afterDate(line, lineNl, this.found, nowMs);
+      this.cut(this.found, nowMs, this.front);
+      return this.back(line, lineNl, this.front);
     }
     this.sessions.nowMs = nowMs;
     this.lastTimeText = journal.timeText;
     this.lastDate = journal.time;
-    if (this.maxLines === 1) return this.findFailureSingle('', journal.timeText, line, journal.time, lineNl);
+    if (this.maxLines === 1) return this.findFailureSingle('', journal.timeText, line, journal.time, lineNl, undefined);
     return this.findFailure(['', journal.timeText, line], journal.time);
   }
 
@@ -185,46 +214,59 @@ export class FilterEngine {
     out.time = template.getDate(m, this.dateCtx as DateContext);
   }
 
-  /** The line with its date found: the date cut out (or the last one carried over), then the regexes. */
-  private afterDate(line: string, lineNl: string | undefined, f: FoundDate, nowMs: number): EngineFailure[] {
+  /**
+   * Where the date found is cut out of the line, and the line's time: its date's, or the last one
+   * when the line has none (or an invalid one) and the last is less than a minute old.
+   */
+  private cut(f: FoundDate, nowMs: number, out: LineFront): void {
     this.sessions.nowMs = nowMs;
     const nowS = nowMs / 1000;
-    let pre = '';
-    let timeText = '';
-    let post = line;
+    let preEnd = 0;
+    let postStart = 0;
+    let timeKind = 0;
     let date: number | null = null;
     if (f.found) {
-      const start = f.start;
-      const end = f.end;
-      if (start !== end) {
-        pre = start === 0 ? '' : line.slice(0, start);
-        timeText = line.slice(start, end);
-        post = end === line.length ? '' : line.slice(end);
+      preEnd = f.start;
+      postStart = f.end;
+      if (f.start !== f.end) {
+        timeKind = 1;
         date = f.time;
-        if (date !== null) {
-          this.lastTimeText = timeText;
-          this.lastDate = date;
-        }
+        if (date !== null) this.lastDate = date;
       } else if (this.lastDate && this.lastDate > nowS - 60) {
-        timeText = this.lastTimeText;
+        preEnd = postStart = 0;
+        timeKind = 2;
         date = this.lastDate;
-      } else {
-        pre = start === 0 ? '' : line.slice(0, start);
-        post = end === line.length ? '' : line.slice(end);
-        date = nowS;
-      }
+      } else date = nowS;
     }
     if (date === null && this.lastDate && this.lastDate > nowS - 60) {
-      pre = '';
-      timeText = this.lastTimeText;
-      post = line;
+      preEnd = postStart = 0;
+      timeKind = 2;
       date = this.lastDate;
     }
+    out.preEnd = preEnd;
+    out.postStart = postStart;
+    out.timeKind = timeKind;
+    out.date = date;
+  }
+
+  /** The line with its date cut out (see {@link cut}): the regexes. */
+  private back(line: string, lineNl: string | undefined, front: LineFront): EngineFailure[] {
+    const { preEnd, postStart, date } = front;
+    const pre = preEnd === 0 ? '' : line.slice(0, preEnd);
+    const post = postStart === 0 ? line : postStart === line.length ? '' : line.slice(postStart);
+    let timeText = '';
+    if (front.timeKind === 1) {
+      timeText = line.slice(preEnd, postStart);
+      if (date !== null) {
+        this.lastTimeText = timeText;
+        this.lastDate = date;
+      }
+    } else if (front.timeKind === 2) timeText = this.lastTimeText;
     if (this.maxLines === 1) {
       // the text the regexes see, `pre + post + "\n"`, is a slice of the line read with its "\n"
       // when the date (if any) was cut from the start of the line
       const nl = lineNl !== undefined && pre === '' ? lineNl.slice(lineNl.length - 1 - post.length) : undefined;
-      return this.findFailureSingle(pre, timeText, post, date, nl);
+      return this.findFailureSingle(pre, timeText, post, date, nl, front.pref === 0 ? undefined : front);
     }
     return this.findFailure([pre, timeText, post], date);
   }
@@ -246,7 +288,7 @@ export class FilterEngine {
    * {@link findFailure} for `maxlines` 1: the buffer is the line, its text `pre + post + "\n"`;
    * the tuple is built only for a match.
    */
-  private findFailureSingle(pre: string, timeText: string, post: string, date: number | null, text: string | undefined): EngineFailure[] {
+  private findFailureSingle(pre: string, timeText: string, post: string, date: number | null, text: string | undefined, front: LineFront | undefined): EngineFailure[] {
     this.singlePre = pre;
     this.singleDate = timeText;
     this.singlePost = post;
@@ -256,7 +298,8 @@ export class FilterEngine {
     if (this.ignoreFirst && this.ignoreText(buf)) return NONE;
     let pm: RegExpExecArray | null = null;
     if (this.pref) {
-      pm = this.pref.exec(buf);
+      if (front === undefined) pm = this.pref.exec(buf);
+      else if (front.pref === 2) pm = matchOf(buf, front.spans);
       if (pm === null) return NONE;
       this.prefHits++;
       const content = this.pref.content(pm);

@@ -52,7 +52,7 @@ export interface EngineFailure {
   readonly fields: Fields;
 }
 
-/** Where the date of a line is (filled in place by the engine's findDateNl). */
+/** Where the date of a line is (the date detector's answer). */
 export interface FoundDate {
   /** A date template matched. */
   found: boolean;
@@ -61,6 +61,21 @@ export interface FoundDate {
   end: number;
   /** Its time (seconds since the epoch), null when the text is not a valid date. */
   time: number | null;
+}
+
+/** The first half of the engine's work on a line (filled in place by its frontNl). */
+export interface LineFront {
+  /** The text the regexes see: the line's [0, preEnd) and [postStart, end), then "\n". */
+  preEnd: number;
+  postStart: number;
+  /** The date text: 0 none, 1 the line's [preEnd, postStart), 2 the last one, carried over. */
+  timeKind: number;
+  /** The line's time (seconds since the epoch), null when none. */
+  date: number | null;
+  /** 0: the prefregex was not searched (or there is none); 1: it does not match; 2: it matches. */
+  pref: number;
+  /** The prefregex's match: per capture (0: the whole match), its start and end in that text, -1 when unset. */
+  spans: Int32Array;
 }
 
 /** Throws RegexSyntaxError (with the regex list and index in `where`) when a regex cannot be used. */

@@ -2,9 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import { FleetbanError } from '@fleetban/shared';
 import { type Args, option, UsageError } from '../args.js';
 import { forEachLine } from '../log-lines.js';
-import type { FilterSpec, FoundDate } from '@fleetban/agent';
+import type { FilterEngine, FilterSpec, LineFront } from '@fleetban/agent';
 import { compileRegexFilter, readIgnoreRegex, readRegexFilter, type RegexFilter, type RegexFilterOptions, shorten, withOverrides } from '../regex-filter.js';
-import { DateThread } from '../regex-date-thread.js';
+import { ReaderThread } from '../regex-reader-thread.js';
 import { FailureJson, formatSummary } from '../regex-report.js';
 import { failuresOf, RegexTester } from '../regex-run.js';
 
@@ -30,7 +30,8 @@ Tests a fail2ban filter on a log, as fail2ban-regex does. Needs no fleetban conf
   --print-all-ignored      print every ignored line
   --print-no-missed        print no missed line
   --print-no-ignored       print no ignored line
-  --threads N              1: one thread; 2: a second thread reads the log and finds the dates
+  --threads N              1: one thread; 2: a second thread reads the log, finds the dates and
+                           searches the prefregex
                            (default: 2 for a log file over 32 MiB when there is more than one CPU)
 `;
 
@@ -89,12 +90,12 @@ export async function runRegex(args: Args): Promise<number> {
   const ignore = ignoreArg === undefined ? undefined : readIgnoreRegex(ignoreArg, configDir);
   const spec = withOverrides(filter.spec, ignore?.regexes ?? [], opts);
   const isFile = existsSync(log) && statSync(log).isFile();
-  // a big log is read, and its dates found, by a second thread (started first, to overlap with compiling)
+  // a big log is read by a second thread (started first, to overlap with compiling)
   const threads = option(args, 'threads');
   if (threads !== undefined && threads !== '1' && threads !== '2') throw new UsageError(`--threads: expected 1 or 2, got ${JSON.stringify(threads)}`);
-  const thread = isFile && threads !== '1' ? DateThread.start(log, spec, threads === '2') : undefined;
+  const thread = isFile && threads !== '1' ? ReaderThread.start(log, spec, threads === '2') : undefined;
   try {
-    return run(args, { log, isFile, thread, filter, ignore, spec, opts, json: args.options.has('json') });
+    return await run(args, { log, isFile, thread, filter, ignore, spec, opts, json: args.options.has('json') });
   } finally {
     thread?.stop();
   }
@@ -103,7 +104,7 @@ export async function runRegex(args: Args): Promise<number> {
 interface RegexRun {
   readonly log: string;
   readonly isFile: boolean;
-  readonly thread: DateThread | undefined;
+  readonly thread: ReaderThread | undefined;
   readonly filter: RegexFilter;
   readonly ignore: { readonly description: string } | undefined;
   readonly spec: FilterSpec;
@@ -111,10 +112,10 @@ interface RegexRun {
   readonly json: boolean;
 }
 
-function run(args: Args, r: RegexRun): number {
+async function run(args: Args, r: RegexRun): Promise<number> {
   const { log, isFile, thread, filter, ignore, spec, opts, json } = r;
-  const feed = (each: (lineNl: string, date?: FoundDate) => void): void => {
-    if (thread) thread.forEachLine(each);
+  const feed = async (engine: FilterEngine, each: (lineNl: string, front?: LineFront) => void): Promise<void> => {
+    if (thread) await thread.forEachLine(engine.newFront(), each);
     else if (isFile) forEachLine(log, (l) => each(l));
     else for (const l of log.split('\n')) each(`${l.replace(/[\r\n]+$/, '')}\n`);
   };
@@ -123,7 +124,7 @@ function run(args: Args, r: RegexRun): number {
   if (json) {
     const engine = compileRegexFilter(filter, spec, { checkAllRegex: false });
     const fmt = new FailureJson(engine);
-    feed(failuresOf(engine, (f) => out.write(`${fmt.format(f, Date.now() / 1000)}\n`)));
+    await feed(engine, failuresOf(engine, (f) => out.write(`${fmt.format(f, Date.now() / 1000)}\n`)));
     out.flush();
     return 0;
   }
@@ -146,11 +147,11 @@ function run(args: Args, r: RegexRun): number {
   if (spec.datepattern !== undefined) head += `Use      datepattern : ${spec.datepattern.join(' ')}\n`;
   if (isFile) head += `Use         log file : ${log}\nUse         encoding : UTF-8\n`;
   else head += `Use      single line : ${shorten(log.replace(/\n/g, '\\n'))}\n`;
-  if (thread) head += 'Use          threads : 2 (dates found in the second)\n';
+  if (thread) head += 'Use          threads : 2 (the second reads the log, finds the dates, searches the prefregex)\n';
   out.write(`${head}\n`);
   const t0 = performance.now();
   try {
-    feed((l, date) => tester.test(l, date));
+    await feed(engine, (l, front) => tester.test(l, front));
   } catch (err) {
     if (err instanceof FleetbanError) throw err;
     throw new FleetbanError('LOG_UNREADABLE', `cannot read ${log}: ${(err as Error).message}`, { cause: err });

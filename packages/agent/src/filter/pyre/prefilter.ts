@@ -207,6 +207,17 @@ export function groupEndsMatch(p: ParsedPattern, index: number): boolean {
   return at >= 0 && items.slice(at + 1).every(zeroWidth);
 }
 
+/**
+ * True when capturing group `index` always takes part and starts where the whole match starts:
+ * it is an item of the pattern's top-level sequence and everything before it is zero-width. Its
+ * span is then `[start, start + text.length]` and needs no match indices.
+ */
+export function groupStartsMatch(p: ParsedPattern, index: number): boolean {
+  const items = p.root.t === 'seq' ? p.root.items : [p.root];
+  const at = items.findIndex((n) => n.t === 'group' && n.kind === 'cap' && n.index === index);
+  return at >= 0 && items.slice(0, at).every(zeroWidth);
+}
+
 /** The prefilter of a parsed pattern, or undefined when it cannot rule anything out. */
 export function prefilterOf(p: ParsedPattern): Prefilter | undefined {
   let firstSet: Set<number> | null = null;

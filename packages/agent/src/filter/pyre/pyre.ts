@@ -5,7 +5,7 @@
 
 import { emitJavaScript } from './emit.js';
 import { type ParseOptions, parsePython } from './parse.js';
-import { groupEndsMatch, type Prefilter, prefilterOf } from './prefilter.js';
+import { groupEndsMatch, groupStartsMatch, type Prefilter, prefilterOf } from './prefilter.js';
 import { RegexSyntaxError } from './regex-error.js';
 
 export { RegexSyntaxError } from './regex-error.js';
@@ -28,6 +28,8 @@ export interface PyRegex {
   readonly group1EndsMatch: boolean;
   /** JS capture indices of the groups that always take part and end where the match ends. */
   readonly endGroups: ReadonlySet<number>;
+  /** JS capture indices of the groups that always take part and start where the match starts. */
+  readonly startGroups: ReadonlySet<number>;
 }
 
 /** Options of {@link translatePython}. */
@@ -60,6 +62,10 @@ export function translatePython(python: string, opts: TranslateOptions = {}): Py
   const names = new Map<string, number>();
   for (const [name, py] of parsed.names) names.set(name, out.groupIndex[py] as number);
   const endGroups = new Set<number>();
-  for (let g = 1; g <= parsed.groupCount; g++) if (groupEndsMatch(parsed, g)) endGroups.add(out.groupIndex[g] as number);
-  return { re, python, groupCount: parsed.groupCount, names, groupIndex: out.groupIndex, prefilter: prefilterOf(parsed), group1EndsMatch, endGroups };
+  const startGroups = new Set<number>();
+  for (let g = 1; g <= parsed.groupCount; g++) {
+    if (groupEndsMatch(parsed, g)) endGroups.add(out.groupIndex[g] as number);
+    if (groupStartsMatch(parsed, g)) startGroups.add(out.groupIndex[g] as number);
+  }
+  return { re, python, groupCount: parsed.groupCount, names, groupIndex: out.groupIndex, prefilter: prefilterOf(parsed), group1EndsMatch, endGroups, startGroups };
 }
