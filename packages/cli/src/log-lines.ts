@@ -21,22 +21,24 @@ function stripCr(lineNl: string): string {
 }
 
 /**
- * Calls `each` with the text of the file at `path` in pieces of whole lines (about a megabyte),
- * in order, each ending with "\n" (a last line without one is given one). Throws the fs error
- * (ENOENT, EISDIR ...).
+ * Calls `each` with the text of the file at `path` in pieces of whole lines (about a megabyte,
+ * the first about `first` bytes), in order, each ending with "\n" (a last line without one is
+ * given one). Throws the fs error (ENOENT, EISDIR ...).
  */
-export function forEachText(path: string, each: (text: string) => void): void {
+export function forEachText(path: string, each: (text: string) => void, first = CHUNK): void {
   const fd = openSync(path, 'r');
   try {
     let buf = Buffer.allocUnsafe(CHUNK);
     let have = 0;
+    let limit = Math.min(first, CHUNK);
     for (;;) {
       if (have === buf.length) {
         const bigger = Buffer.allocUnsafe(buf.length * 2);
         buf.copy(bigger, 0, 0, have);
         buf = bigger;
       }
-      const n = readSync(fd, buf, have, buf.length - have, null);
+      const n = readSync(fd, buf, have, (limit > have ? limit : buf.length) - have, null);
+      limit = 0;
       if (n === 0) break;
       const end = have + n;
       const lastNl = buf.lastIndexOf(NL, end - 1);

@@ -182,7 +182,7 @@ Nov 21 10:00:04 web-1 sshd[102]: Connection closed by authenticating user root 2
 });
 
 t.test('--threads 2: a second thread reads the log, finds the dates and the prefregex, with the same output as one thread', async (t) => {
-  // (a smaller log than the thread is used for by default) date formats switching (the detector
+  // (a smaller log than the thread is used for by default) a very long line, date formats switching (the detector
   // reorders its templates), lines without a date, comments, empty lines, CRLF, UTF-8, and a last
   // line without its newline
   const kinds = [
@@ -194,7 +194,8 @@ t.test('--threads 2: a second thread reads the log, finds the dates and the pref
     (i: number) => `Nov 21 11:00:00 web-1 sshd[${i}]: Failed password for invalid user jörg from 203.0.113.${i % 250} port ${i} ssh2\r`,
     (i: number) => `21/Nov/2026:12:00:${String(i % 60).padStart(2, '0')} +0000 web-1 sshd[${i}]: Connection closed by 192.0.2.${i % 250} port ${i} [preauth]`,
   ];
-  const lines: string[] = [];
+  // (the first line is longer than the worker's first piece, 64 KiB)
+  const lines: string[] = [`Nov 21 09:59:59 web-1 sshd[1]: ${'x'.repeat(100_000)}`];
   for (let i = 0, size = 0; size < 2 ** 20; i++) {
     const line = (kinds[Math.floor(i / 97) % kinds.length] as (i: number) => string)(i);
     lines.push(line);

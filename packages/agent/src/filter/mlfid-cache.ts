@@ -67,13 +67,9 @@ function fieldCopier(keys: readonly string[]): (to: Fields, from: Fields) => voi
   return new Function('to', 'from', `let v;\n${body}`) as (to: Fields, from: Fields) => void;
 }
 
-// A removed key is set to undefined rather than deleted: every reader treats both alike, and
-// objects keep their fast (non-dictionary) representation.
-function pop(f: Fields, k: string): unknown {
-  const v = f[k];
-  if (v !== undefined) f[k] = undefined;
-  return v;
-}
+// A removed field is set to undefined rather than deleted: every reader treats both alike, and
+// objects keep their fast (non-dictionary) representation. Each field is read and cleared by
+// name (not through one function taking the name), so that every access stays monomorphic.
 
 function updateUsers(f: Fields, user: unknown): Set<unknown> | undefined {
   let users = f.users as Set<unknown> | undefined;
@@ -93,11 +89,20 @@ export function mergeFailure(cache: MlfidCache, mlfid: string, fail: Fields, mat
     flags |= 8 | 1;
     if (!fail.nofail) fail.nofail = fail.mlfgained;
   } else if (fail.nofail) flags |= 1;
-  if (pop(fail, 'mlfforget')) flags |= 2;
+  if (fail.mlfforget !== undefined) {
+    if (fail.mlfforget) flags |= 2;
+    fail.mlfforget = undefined;
+  }
   if (known) {
     users = updateUsers(known, fail.user);
-    if (pop(known, 'nofail')) flags |= 4;
-    if (pop(known, 'mlfgained')) flags |= 4;
+    if (known.nofail !== undefined) {
+      if (known.nofail) flags |= 4;
+      known.nofail = undefined;
+    }
+    if (known.mlfgained !== undefined) {
+      if (known.mlfgained) flags |= 4;
+      known.mlfgained = undefined;
+    }
     if (flags & 8) known.mlfpending = undefined;
     if ((flags & 4) === 0 && !known.mlfpending) known.matches = undefined;
     cache.assign(known, fail);
@@ -107,13 +112,17 @@ export function mergeFailure(cache: MlfidCache, mlfid: string, fail: Fields, mat
     users = updateUsers(fail, fail.user);
     cache.set(mlfid, fail, now);
   }
-  if (pop(fail, 'mlfpending') || (users && users.size > 1)) {
+  const pending = fail.mlfpending;
+  if (pending !== undefined) fail.mlfpending = undefined;
+  if (pending || (users && users.size > 1)) {
     fail.nofail = undefined;
     fail.mlfgained = undefined;
     flags &= ~(8 | 1);
   }
   if ((flags & 1) === 0) {
-    const m = [...((pop(fail, 'nofail-matches') as TupleLine[] | undefined) ?? []), ...((fail.matches as TupleLine[] | undefined) ?? [])];
+    const earlier = fail['nofail-matches'] as TupleLine[] | undefined;
+    if (earlier !== undefined) fail['nofail-matches'] = undefined;
+    const m = [...(earlier ?? []), ...((fail.matches as TupleLine[] | undefined) ?? [])];
     if ((flags & 8) === 0) m.push(...matched);
     fail.matches = m;
   } else if ((flags & 3) === 1) {
