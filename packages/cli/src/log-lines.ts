@@ -8,7 +8,8 @@
 import { isAscii } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
 
-const CHUNK = 1 << 20;
+/** Bytes read at a time (pieces are at most this long unless a line is longer). */
+export const CHUNK = 1 << 20;
 const NL = 0x0a;
 const CR = 13;
 
@@ -20,12 +21,22 @@ function stripCr(lineNl: string): string {
   return `${lineNl.slice(0, end)}\n`;
 }
 
+/** How a piece of a log is decoded: ASCII (most logs) as Latin-1, a plain copy, to the same text. */
+export type PieceEncoding = 'latin1' | 'utf8';
+
+/** The text of a piece of a log (see {@link forEachText}): `bytes` decoded, "\n" added when they do not end with one. */
+export function textOf(bytes: Uint8Array, encoding: PieceEncoding): string {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString(encoding);
+  return bytes[bytes.length - 1] === NL ? text : `${text}\n`;
+}
+
 /**
  * Calls `each` with the text of the file at `path` in pieces of whole lines (about a megabyte,
  * the first about `first` bytes), in order, each ending with "\n" (a last line without one is
- * given one). Throws the fs error (ENOENT, EISDIR ...).
+ * given one), with the piece's bytes (valid during the call only) and how they were decoded:
+ * `text` is `textOf(bytes, encoding)`. Throws the fs error (ENOENT, EISDIR ...).
  */
-export function forEachText(path: string, each: (text: string) => void, first = CHUNK): void {
+export function forEachText(path: string, each: (text: string, bytes: Buffer, encoding: PieceEncoding) => void, first = CHUNK): void {
   const fd = openSync(path, 'r');
   try {
     let buf = Buffer.allocUnsafe(CHUNK);
@@ -46,13 +57,16 @@ export function forEachText(path: string, each: (text: string) => void, first = 
         have = end;
         continue;
       }
-      // ASCII (most logs) decodes as Latin-1, a plain copy, to the same text
       const bytes = buf.subarray(0, lastNl + 1);
-      each(bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8'));
+      const encoding = isAscii(bytes) ? 'latin1' : 'utf8';
+      each(textOf(bytes, encoding), bytes, encoding);
       have = end - lastNl - 1;
       buf.copy(buf, 0, lastNl + 1, end);
     }
-    if (have > 0) each(`${buf.toString('utf8', 0, have)}\n`);
+    if (have > 0) {
+      const bytes = buf.subarray(0, have);
+      each(textOf(bytes, 'utf8'), bytes, 'utf8');
+    }
   } finally {
     closeSync(fd);
   }

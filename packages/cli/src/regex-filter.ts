@@ -41,6 +41,20 @@ export interface RegexFilterOptions {
   readonly usedns?: 'yes' | 'warn' | 'no' | 'raw' | undefined;
 }
 
+/** What `fleetban regex` is asked for that decides the filter (plain data: it is sent to the reader thread too). */
+export interface RegexRequest {
+  readonly filterArg: string;
+  readonly ignoreArg: string | undefined;
+  readonly opts: RegexFilterOptions;
+}
+
+/** The filter and ignoreregex a request names, and the spec they make with its options. Throws as {@link readRegexFilter}. */
+export function regexFilterOf(req: RegexRequest): { filter: RegexFilter; ignore: { description: string; regexes: string[] } | undefined; spec: FilterSpec } {
+  const filter = readRegexFilter(req.filterArg, req.opts.configDir);
+  const ignore = req.ignoreArg === undefined ? undefined : readIgnoreRegex(req.ignoreArg, req.opts.configDir);
+  return { filter, ignore, spec: withOverrides(filter.spec, ignore?.regexes ?? [], req.opts) };
+}
+
 /** The directories a filter name is looked up in, in order. */
 export function regexSearchPath(configDir?: string): string[] {
   const first = configDir === undefined ? [] : [basename(configDir) === 'filter.d' ? configDir : join(configDir, 'filter.d')];

@@ -15,34 +15,54 @@ import { availableParallelism } from 'node:os';
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { FilterSpec, LineFront } from '@fleetban/agent';
+import type { RegexRequest } from './regex-filter.js';
 import { FleetbanError } from '@fleetban/shared';
-import { forEachLineIn } from './log-lines.js';
+import { CHUNK, forEachLineIn, type PieceEncoding, textOf } from './log-lines.js';
 
 /** The shared counter: pieces taken here. */
 export const READ = 0;
 /** Pieces (about 1 MB of text each) the worker may be ahead. */
 export const AHEAD = 8;
+/**
+ * The pieces' bytes go through a shared ring of this many slots of CHUNK bytes (copying a
+ * megabyte there costs far less than sending its text in a message); a piece that does not fit
+ * (a line over CHUNK) is sent as text.
+ */
+export const SLOTS = AHEAD + 1;
 /** Logs smaller than this are read in one thread (starting the worker, about 0.15 s, costs more than it saves). */
 const MIN_BYTES = 32 << 20;
 
-/** What the worker is started with (besides the filter's spec). */
+/** What the worker is started with: it reads the filter the request names itself. */
 export interface ReaderInput {
   readonly path: string;
+  readonly request: RegexRequest;
   readonly counters: SharedArrayBuffer;
+  /** SLOTS × CHUNK bytes. */
+  readonly bytes: SharedArrayBuffer;
 }
 
 /**
- * A piece of the log: whole lines, and per tested line `stride` numbers in `ints` (a LineFront's
- * preEnd, postStart, timeKind, pref, then its spans when pref is 2) and its date in `dates` (NaN: none).
+ * A piece of the log: whole lines (in slot `slot` of the ring, `length` bytes, decoded with
+ * `encoding`; or `text` when it did not fit), and per tested line `stride` numbers in `ints` (a
+ * LineFront's preEnd, postStart, timeKind, pref, then its spans when pref is 2) and its date in
+ * `dates` (NaN: none).
  */
 export interface FrontText {
-  readonly text: string;
+  readonly slot: number;
+  readonly length: number;
+  readonly encoding: PieceEncoding;
+  readonly text: string | undefined;
   readonly stride: number;
   readonly ints: Int32Array;
   readonly dates: Float64Array;
 }
 
-export type ReaderMessage = FrontText | { readonly error: string } | { readonly done: true; readonly hits: Array<{ name: string; hits: number }> };
+/** The worker's messages: first the spec it read (JSON), then pieces, then done (or an error). */
+export type ReaderMessage =
+  | { readonly spec: string }
+  | FrontText
+  | { readonly error: string }
+  | { readonly done: true; readonly hits: Array<{ name: string; hits: number }> };
 
 /** A running reader thread over one log file. */
 export class ReaderThread {
@@ -53,7 +73,7 @@ export class ReaderThread {
   private waiting: ((m: ReaderMessage) => void) | undefined;
   private ended: FleetbanError | undefined;
 
-  private constructor(private readonly worker: Worker, counters: SharedArrayBuffer) {
+  private constructor(private readonly worker: Worker, counters: SharedArrayBuffer, private readonly bytes: SharedArrayBuffer) {
     this.count = new Int32Array(counters);
     // (every message the worker posts comes before its 'exit')
     worker.on('message', (m: ReaderMessage) => this.take(m));
@@ -65,34 +85,39 @@ export class ReaderThread {
    * Starts one for the log at `path` when `force`d or when it is worth it (a big file, more than
    * one CPU); else undefined.
    */
-  static start(path: string, spec: FilterSpec, force = false): ReaderThread | undefined {
+  static start(path: string, request: RegexRequest, force = false): ReaderThread | undefined {
     if (!force && (availableParallelism() < 2 || statSync(path).size < MIN_BYTES)) return undefined;
     const counters = new SharedArrayBuffer(4);
-    const input: ReaderInput = { path, counters };
-    // the worker needs the dates and the prefregex only
-    const front: FilterSpec = { ...spec, failregex: [], ignoreregex: [] };
-    const worker = new Worker(new URL('./regex-reader-worker.js', import.meta.url), { workerData: { ...input, spec: front } });
-    return new ReaderThread(worker, counters);
+    const bytes = new SharedArrayBuffer(SLOTS * CHUNK);
+    const input: ReaderInput = { path, request, counters, bytes };
+    const worker = new Worker(new URL('./regex-reader-worker.js', import.meta.url), { workerData: input });
+    return new ReaderThread(worker, counters, bytes);
   }
 
   /**
    * Calls `each` with every line of the log, in order, and (tested lines only, see isTestedLine)
    * the first half of the engine's work on it: pass it to `processLineNlFront` of an engine built
-   * from the same spec. `front` must come from that engine's `newFront`.
+   * from `spec`, the spec this thread read too (else this throws). `front` must come from that
+   * engine's `newFront`.
    */
-  async forEachLine(front: LineFront, each: (lineNl: string, front: LineFront) => void): Promise<void> {
+  async forEachLine(front: LineFront, spec: FilterSpec, each: (lineNl: string, front: LineFront) => void): Promise<void> {
     const spans = front.spans;
     for (;;) {
       const m = this.queue.shift() ?? (await this.next());
       if ('error' in m) throw new FleetbanError('LOG_UNREADABLE', m.error);
+      if ('spec' in m) {
+        if (m.spec !== JSON.stringify(spec)) throw new FleetbanError('REGEX_THREAD', 'the filter changed while fleetban regex read it: run it again');
+        continue;
+      }
       if ('done' in m) {
         this.templateHits = m.hits;
         return;
       }
       const { ints, dates, stride } = m;
+      const text = m.text ?? textOf(new Uint8Array(this.bytes, m.slot * CHUNK, m.length), m.encoding);
       let at = 0;
       let k = 0;
-      forEachLineIn(m.text, (lineNl) => {
+      forEachLineIn(text, (lineNl) => {
         front.preEnd = ints[at] as number;
         front.postStart = ints[at + 1] as number;
         front.timeKind = ints[at + 2] as number;

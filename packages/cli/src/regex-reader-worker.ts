@@ -1,18 +1,19 @@
 /**
- * The reader thread of `fleetban regex` (see regex-reader-thread.ts): reads the log and does the
- * first half of the engine's work on every tested line (date found and cut out, prefregex
- * searched) with its own engine built from the same filter, in order, and posts each piece of text
- * with what it found. At most {@link AHEAD} pieces wait unread.
+ * The reader thread of `fleetban regex` (see regex-reader-thread.ts): reads the filter the request
+ * names (and posts its spec, for the other thread to check), reads the log and does the first half
+ * of the engine's work on every tested line (date found and cut out, prefregex searched) with its
+ * own engine, in order, and posts each piece of text with what it found. At most {@link AHEAD}
+ * pieces wait unread.
  */
 
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { FilterEngine, type FilterSpec, systemTimeZone } from '@fleetban/agent';
-import { forEachLineIn, forEachText } from './log-lines.js';
-import { coarseClock } from './regex-filter.js';
-import { AHEAD, type FrontText, READ, type ReaderInput, type ReaderMessage } from './regex-reader-thread.js';
+import { FilterEngine, systemTimeZone } from '@fleetban/agent';
+import { CHUNK, forEachLineIn, forEachText } from './log-lines.js';
+import { coarseClock, regexFilterOf } from './regex-filter.js';
+import { AHEAD, type FrontText, READ, type ReaderInput, type ReaderMessage, SLOTS } from './regex-reader-thread.js';
 import { isTestedLine } from './regex-run.js';
 
-const { path, spec, counters } = workerData as ReaderInput & { readonly spec: FilterSpec };
+const { path, request, counters, bytes: ring } = workerData as ReaderInput;
 const port = parentPort as MessagePort;
 const count = new Int32Array(counters);
 /** A small first piece gets the other thread going sooner. */
@@ -23,33 +24,57 @@ function post(message: ReaderMessage, transfer: ArrayBuffer[] = []): void {
 }
 
 try {
-  const engine = new FilterEngine(spec, { clock: coarseClock(), zone: systemTimeZone });
+  const { spec } = regexFilterOf(request);
+  post({ spec: JSON.stringify(spec) });
+  // the first half needs the dates and the prefregex only
+  const engine = new FilterEngine({ ...spec, failregex: [], ignoreregex: [] }, { clock: coarseClock(), zone: systemTimeZone });
   const front = engine.newFront();
-  const stride = 4 + front.spans.length;
+  const spans = front.spans;
+  const stride = 4 + spans.length;
   let posted = 0;
-  forEachText(path, (text) => {
-    let lines = 0;
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++;
-    const ints = new Int32Array(lines * stride);
-    const dates = new Float64Array(lines);
+  let ints = new Int32Array(0);
+  let dates = new Float64Array(0);
+  forEachText(path, (text, bytes, encoding) => {
+    // sized for short lines, grown when they are shorter
+    if (ints.length === 0) {
+      ints = new Int32Array(Math.ceil(text.length / 32) * stride);
+      dates = new Float64Array(Math.ceil(text.length / 32));
+    }
+    // when the other thread has (almost) nothing left to take, it searches the prefregex of this
+    // piece itself: the two threads share the work as it comes
+    const prefregex = posted - Atomics.load(count, READ) >= 2;
     let at = 0;
     let k = 0;
     forEachLineIn(text, (lineNl) => {
+      if (k === dates.length) {
+        const moreInts = new Int32Array(ints.length * 2);
+        moreInts.set(ints);
+        ints = moreInts;
+        const moreDates = new Float64Array(dates.length * 2);
+        moreDates.set(dates);
+        dates = moreDates;
+      }
       if (isTestedLine(lineNl)) {
-        engine.frontNl(lineNl, front);
+        engine.frontNl(lineNl, front, prefregex);
         ints[at] = front.preEnd;
         ints[at + 1] = front.postStart;
         ints[at + 2] = front.timeKind;
         ints[at + 3] = front.pref;
-        if (front.pref === 2) ints.set(front.spans, at + 4);
+        if (front.pref === 2) for (let i = 0; i < spans.length; i++) ints[at + 4 + i] = spans[i] as number;
         dates[k] = front.date ?? Number.NaN;
       }
       at += stride;
       k++;
     });
     for (let read = Atomics.load(count, READ); posted - read >= AHEAD; read = Atomics.load(count, READ)) Atomics.wait(count, READ, read);
-    const piece: FrontText = { text, stride, ints, dates };
+    // (the slot was taken: the other thread is at most AHEAD - 1 pieces behind)
+    const slot = posted % SLOTS;
+    const fits = bytes.length <= CHUNK;
+    if (fits) new Uint8Array(ring, slot * CHUNK, bytes.length).set(bytes);
+    const piece: FrontText = { slot, length: bytes.length, encoding, text: fits ? undefined : text, stride, ints, dates };
     post(piece, [ints.buffer as ArrayBuffer, dates.buffer as ArrayBuffer]);
+    ints = new Int32Array(0);
+    dates = new Float64Array(0);
     posted++;
   }, FIRST_PIECE);
   post({ done: true, hits: engine.detector.templateHits().map((h) => ({ name: h.template.name, hits: h.hits })) });

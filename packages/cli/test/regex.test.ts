@@ -196,8 +196,10 @@ t.test('--threads 2: a second thread reads the log, finds the dates and the pref
   ];
   // (the first line is longer than the worker's first piece, 64 KiB)
   const lines: string[] = [`Nov 21 09:59:59 web-1 sshd[1]: ${'x'.repeat(100_000)}`];
-  for (let i = 0, size = 0; size < 2 ** 20; i++) {
-    const line = (kinds[Math.floor(i / 97) % kinds.length] as (i: number) => string)(i);
+  // (and one longer than a piece, 1 MiB, which the worker then sends as text)
+  const long = `Nov 21 09:59:59 web-1 sshd[2]: Failed password for ${'y'.repeat(1_200_000)} from 192.0.2.9 port 1 ssh2`;
+  for (let i = 0, size = 0; size < 2 ** 21; i++) {
+    const line = i === 5000 ? long : (kinds[Math.floor(i / 97) % kinds.length] as (i: number) => string)(i);
     lines.push(line);
     size += line.length + 1;
   }

@@ -81,8 +81,9 @@ export class FilterRegex {
   private readonly contentIndex: number | undefined;
   private captures: number | undefined;
   private withIndices: RegExp | undefined;
-  /** Every named capture starts or ends where the match does (see {@link execSpans}). */
+  /** Every named capture starts or ends where the match does (see {@link execSpans}); per named capture, 1 when it ends it. */
   private readonly spansFromLengths: boolean;
+  private readonly fromEnd: Uint8Array;
 
   /** Throws RegexSyntaxError. */
   constructor(source: string, opts: { multiline: boolean; useDns: UseDns }) {
@@ -106,6 +107,7 @@ export class FilterRegex {
     this.makeWithoutContent = fieldMaker(own.filter(([n]) => n !== 'content'));
     this.contentIndex = this.py.names.get('content');
     this.spansFromLengths = this.indexes.every((k) => this.py.endGroups.has(k) || this.py.startGroups.has(k));
+    this.fromEnd = Uint8Array.from(this.indexes, (k) => (this.py.endGroups.has(k) ? 1 : 0));
   }
 
   /** False when no match can start with code unit `c` at the start of the buffer (see pyre/prefilter.ts). */
@@ -134,6 +136,16 @@ export class FilterRegex {
     return this.py.names.has(name);
   }
 
+  /**
+   * {@link exec} for a text known to start with one of the regex's first characters (a candidate
+   * of first-char-index.ts): only the prefilter's literal is checked first.
+   */
+  execCandidate(buf: string): RegExpExecArray | null {
+    const literal = this.prefilter?.literal;
+    if (literal !== undefined && literal !== null && !buf.includes(literal)) return null;
+    return this.py.re.exec(buf);
+  }
+
   /** Searches `buf` (prefilter first); null when it does not match. */
   exec(buf: string): RegExpExecArray | null {
     if (this.prefilter !== undefined && !mayMatch(this.prefilter, buf)) return null;
@@ -148,13 +160,14 @@ export class FilterRegex {
   /**
    * {@link exec}, giving where the match and its named captures (the fields) are instead of their
    * text: `spans` gets, per capture (0: the whole match), its start and end in `buf`, -1 when it
-   * is unset or not a named one. It must hold `2 * (captureCount() + 1)` numbers. False when it
+   * is unset; the spans of unnamed captures are left as they are (the engine's newFront sets them
+   * to -1). It must hold `2 * (captureCount() + 1)` numbers. False when it
    * does not match. When every named capture starts or ends where the match does, their spans
    * follow from their lengths; else the match indices (`d` flag, slower) are asked for.
    */
   execSpans(buf: string, spans: Int32Array): boolean {
     if (this.prefilter !== undefined && !mayMatch(this.prefilter, buf)) return false;
-    spans.fill(-1);
+    const named = this.indexes;
     if (this.spansFromLengths) {
       const m = this.py.re.exec(buf);
       if (m === null) return false;
@@ -162,12 +175,18 @@ export class FilterRegex {
       const end = start + m[0].length;
       spans[0] = start;
       spans[1] = end;
-      for (const k of this.indexes) {
+      const fromEnd = this.fromEnd;
+      for (let i = 0; i < named.length; i++) {
+        const k = named[i] as number;
         const v = m[k];
-        if (v === undefined) continue;
-        const fromEnd = this.py.endGroups.has(k);
-        spans[2 * k] = fromEnd ? end - v.length : start;
-        spans[2 * k + 1] = fromEnd ? end : start + v.length;
+        if (v === undefined) spans[2 * k] = spans[2 * k + 1] = -1;
+        else if (fromEnd[i] === 1) {
+          spans[2 * k] = end - v.length;
+          spans[2 * k + 1] = end;
+        } else {
+          spans[2 * k] = start;
+          spans[2 * k + 1] = start + v.length;
+        }
       }
       return true;
     }
@@ -177,11 +196,11 @@ export class FilterRegex {
     const at = m.indices as RegExpIndicesArray;
     spans[0] = m.index;
     spans[1] = m.index + m[0].length;
-    for (const k of this.indexes) {
+    for (let i = 0; i < named.length; i++) {
+      const k = named[i] as number;
       const span = at[k];
-      if (span === undefined) continue;
-      spans[2 * k] = span[0];
-      spans[2 * k + 1] = span[1];
+      spans[2 * k] = span === undefined ? -1 : span[0];
+      spans[2 * k + 1] = span === undefined ? -1 : span[1];
     }
     return true;
   }

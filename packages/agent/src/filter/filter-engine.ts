@@ -155,23 +155,24 @@ export class FilterEngine {
    * `maxlines` 1) the prefregex searched, into `out` (see {@link newFront}). The date detector
    * keeps state from line to line, so this runs on every line in log order, and it can do so on
    * another engine built from the same spec (in another thread); the second half is then
-   * {@link processLineNlFront} on this engine with `out`.
+   * {@link processLineNlFront} on this engine with `out`. `prefregex` false leaves the prefregex
+   * to the second half (it keeps no state, so either half may search it).
    */
-  frontNl(lineNl: string, out: LineFront): void {
+  frontNl(lineNl: string, out: LineFront, prefregex = true): void {
     const nowMs = this.clock();
     const hasNl = lineNl.charCodeAt(lineNl.length - 1) === 10;
     const line = hasNl ? lineNl.slice(0, -1) : lineNl;
     this.locate(line, nowMs, this.found);
     this.cut(this.found, nowMs, out);
     out.pref = 0;
-    if (this.maxLines !== 1 || this.pref === undefined) return;
+    if (this.maxLines !== 1 || this.pref === undefined || !prefregex) return;
     const buf = hasNl && out.preEnd === 0 ? lineNl.slice(out.postStart) : `${line.slice(0, out.preEnd)}${line.slice(out.postStart)}\n`;
     out.pref = this.pref.execSpans(buf, out.spans) ? 2 : 1;
   }
 
   /** A {@link LineFront} for {@link frontNl}. */
   newFront(): LineFront {
-    return { preEnd: 0, postStart: 0, timeKind: 0, date: null, pref: 0, spans: new Int32Array(2 * ((this.pref?.captureCount() ?? 0) + 1)) };
+    return { preEnd: 0, postStart: 0, timeKind: 0, date: null, pref: 0, spans: new Int32Array(2 * ((this.pref?.captureCount() ?? 0) + 1)).fill(-1) };
   }
 
   /** The second half of {@link processLineNl}: `front` is what {@link frontNl} found for this line. */
@@ -317,7 +318,7 @@ export class FilterEngine {
     for (let k = 0; k < cand.length; k++) {
       const i = cand[k] as number;
       const fr = this.fail[i] as FilterRegex;
-      const m = fr.exec(buf);
+      const m = fr.execCandidate(buf);
       if (m === null) continue;
       const fail = (this.makeFields[i] as FieldsWithPrefix)(m, pm);
       if (this.ignore.length > 0 && this.ignoreText(buf)) {

@@ -1,12 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
-import { FleetbanError } from '@fleetban/shared';
 import { type Args, option, UsageError } from '../args.js';
-import { forEachLine } from '../log-lines.js';
-import type { FilterEngine, FilterSpec, LineFront } from '@fleetban/agent';
-import { compileRegexFilter, readIgnoreRegex, readRegexFilter, type RegexFilter, type RegexFilterOptions, shorten, withOverrides } from '../regex-filter.js';
+import type { RegexFilterOptions, RegexRequest } from '../regex-filter.js';
 import { ReaderThread } from '../regex-reader-thread.js';
-import { FailureJson, formatSummary } from '../regex-report.js';
-import { failuresOf, RegexTester } from '../regex-run.js';
 
 const USAGE = `usage: fleetban regex [options] <LOG|line> <FILTER|failregex> [IGNOREREGEX]
 
@@ -50,25 +45,12 @@ function usedns(args: Args): RegexFilterOptions['usedns'] {
   throw new UsageError(`--usedns: expected yes, warn, no or raw, got ${JSON.stringify(v)}`);
 }
 
-/** Batches output into large writes. */
-function writer(): { write(s: string): void; flush(): void } {
-  let buf = '';
-  return {
-    write(s) {
-      buf += s;
-      if (buf.length > 65_536) {
-        process.stdout.write(buf);
-        buf = '';
-      }
-    },
-    flush() {
-      if (buf !== '') process.stdout.write(buf);
-      buf = '';
-    },
-  };
-}
-
-/** `fleetban regex <LOG|line> <FILTER|failregex> [IGNOREREGEX]`: fail2ban-regex's job. */
+/**
+ * `fleetban regex <LOG|line> <FILTER|failregex> [IGNOREREGEX]`: fail2ban-regex's job. This module
+ * reads the command line and starts the reader thread for a big log (regex-reader-thread.ts)
+ * before the filter engine's modules are loaded, so that the thread's start-up overlaps with
+ * theirs; the job itself is regex-job.ts.
+ */
 export async function runRegex(args: Args): Promise<number> {
   if (args.options.has('help') || args.options.has('h')) {
     process.stdout.write(USAGE);
@@ -86,79 +68,15 @@ export async function runRegex(args: Args): Promise<number> {
     logtimezone: option(args, 'logtimezone', 'timezone', 'TZ'),
     usedns: usedns(args),
   };
-  const filter = readRegexFilter(filterArg, configDir);
-  const ignore = ignoreArg === undefined ? undefined : readIgnoreRegex(ignoreArg, configDir);
-  const spec = withOverrides(filter.spec, ignore?.regexes ?? [], opts);
-  const isFile = existsSync(log) && statSync(log).isFile();
-  // a big log is read by a second thread (started first, to overlap with compiling)
   const threads = option(args, 'threads');
   if (threads !== undefined && threads !== '1' && threads !== '2') throw new UsageError(`--threads: expected 1 or 2, got ${JSON.stringify(threads)}`);
-  const thread = isFile && threads !== '1' ? ReaderThread.start(log, spec, threads === '2') : undefined;
+  const request: RegexRequest = { filterArg, ignoreArg, opts };
+  const isFile = existsSync(log) && statSync(log).isFile();
+  const reader = isFile && threads !== '1' ? ReaderThread.start(log, request, threads === '2') : undefined;
   try {
-    return await run(args, { log, isFile, thread, filter, ignore, spec, opts, json: args.options.has('json') });
+    const { runRegexJob } = await import('../regex-job.js');
+    return await runRegexJob(args, { log, isFile, request, reader });
   } finally {
-    thread?.stop();
+    reader?.stop();
   }
-}
-
-interface RegexRun {
-  readonly log: string;
-  readonly isFile: boolean;
-  readonly thread: ReaderThread | undefined;
-  readonly filter: RegexFilter;
-  readonly ignore: { readonly description: string } | undefined;
-  readonly spec: FilterSpec;
-  readonly opts: RegexFilterOptions;
-  readonly json: boolean;
-}
-
-async function run(args: Args, r: RegexRun): Promise<number> {
-  const { log, isFile, thread, filter, ignore, spec, opts, json } = r;
-  const feed = async (engine: FilterEngine, each: (lineNl: string, front?: LineFront) => void): Promise<void> => {
-    if (thread) await thread.forEachLine(engine.newFront(), each);
-    else if (isFile) forEachLine(log, (l) => each(l));
-    else for (const l of log.split('\n')) each(`${l.replace(/[\r\n]+$/, '')}\n`);
-  };
-
-  const out = writer();
-  if (json) {
-    const engine = compileRegexFilter(filter, spec, { checkAllRegex: false });
-    const fmt = new FailureJson(engine);
-    await feed(engine, failuresOf(engine, (f) => out.write(`${fmt.format(f, Date.now() / 1000)}\n`)));
-    out.flush();
-    return 0;
-  }
-
-  const limit = opts.maxlines ?? 20;
-  const print = {
-    matched: args.options.has('print-all-matched'),
-    missed: args.options.has('print-all-missed'),
-    ignored: args.options.has('print-all-ignored'),
-    noMissed: args.options.has('print-no-missed'),
-    noIgnored: args.options.has('print-no-ignored'),
-  };
-  const tester = new RegexTester({ matched: print.matched, missed: print.missed && !print.noMissed, ignored: print.ignored && !print.noIgnored }, limit);
-  const engine = compileRegexFilter(filter, spec, { checkAllRegex: true, onIgnoreRegex: tester.onIgnoreRegex });
-  tester.use(engine, spec.maxlines ?? 1);
-  let head = '\nRunning tests\n=============\n\n';
-  head += `Use   failregex ${filter.description}\n`;
-  if (ignore) head += `Use ${ignore.description}\n`;
-  if (opts.maxlines !== undefined || spec.maxlines !== undefined) head += `Use         maxlines : ${spec.maxlines ?? 1}\n`;
-  if (spec.datepattern !== undefined) head += `Use      datepattern : ${spec.datepattern.join(' ')}\n`;
-  if (isFile) head += `Use         log file : ${log}\nUse         encoding : UTF-8\n`;
-  else head += `Use      single line : ${shorten(log.replace(/\n/g, '\\n'))}\n`;
-  if (thread) head += 'Use          threads : 2 (the second reads the log, finds the dates, searches the prefregex)\n';
-  out.write(`${head}\n`);
-  const t0 = performance.now();
-  try {
-    await feed(engine, (l, front) => tester.test(l, front));
-  } catch (err) {
-    if (err instanceof FleetbanError) throw err;
-    throw new FleetbanError('LOG_UNREADABLE', `cannot read ${log}: ${(err as Error).message}`, { cause: err });
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const dateHits = thread?.templateHits ?? engine.detector.templateHits().map((h) => ({ name: h.template.name, hits: h.hits }));
-  out.write(formatSummary({ engine, tester, seconds, print, limit, dateHits }));
-  out.flush();
-  return 0;
 }
