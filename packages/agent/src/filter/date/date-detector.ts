@@ -76,12 +76,13 @@ export class DateDetector {
     return this.slots.map((s) => ({ template: s.template, hits: s.hits }));
   }
 
-  private append(t: DateTemplate, ignoreDup = false): void {
+  /** `check`: compile the template now, so that a bad `datepattern` fails at load (fail2ban's own defaults are compiled when first used). */
+  private append(t: DateTemplate, ignoreDup = false, check = true): void {
     if (this.known.has(t.name)) {
       if (ignoreDup) return;
       throw new Error(`there is already a date template named ${t.name}`);
     }
-    t.compile();
+    if (check) t.compile();
     this.known.add(t.name);
     this.slots.push({ template: t, hits: 0, lastUsed: 0, distance: FAR });
   }
@@ -114,7 +115,7 @@ export class DateDetector {
       if (preMatch !== undefined) {
         t = wrappedTemplate(t, this.exYear, (s) => preMatch.replace(DATE_PREMATCH, () => DateTemplate.unboundPattern(s)));
       }
-      this.append(t, ignoreDup);
+      this.append(t, ignoreDup, preMatch !== undefined);
     }
   }
 
