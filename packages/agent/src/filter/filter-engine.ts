@@ -63,13 +63,24 @@ export class FilterEngine {
   /** Ignoreregexes run before the prefregex (fail2ban does so when there are few of them). */
   private readonly ignoreFirst: boolean;
   private lineBuffer: TupleLine[] = [];
-  /** With maxlines 1, the buffer is this one line (or none, `singleEmpty`), built only when read. */
-  private singlePre = '';
-  private singleDate = '';
-  private singlePost = '';
+  // With maxlines 1 the buffer is the line being processed (none when `singleEmpty`), its strings
+  // built only when read: `singleSrc` up to `singleEnd`, the date at [singlePreEnd, singlePostStart)
+  // (its text that one when `singleTimeOwn`, else `singleTimeText`), and once the prefregex gave
+  // it, `singleContent` instead.
+  private singleSrc = '';
+  private singleEnd = 0;
+  private singlePreEnd = 0;
+  private singlePostStart = 0;
+  private singleTimeOwn = false;
+  private singleTimeText = '';
+  private singleContent: string | undefined;
   private singleEmpty = true;
   private readonly firstChar: FirstCharIndex;
-  private lastTimeText = '';
+  /** The last valid date's text: `lastTimeSrc`'s [lastTimeStart, lastTimeEnd), sliced when read (see lastTime). */
+  private lastTimeText: string | undefined = '';
+  private lastTimeSrc = '';
+  private lastTimeStart = 0;
+  private lastTimeEnd = 0;
   private lastDate: number | null = null;
   /** Where the date of the line being processed is, and where it is cut out. */
   private readonly found: FoundDate = { found: false, start: 0, end: 0, time: null };
@@ -129,7 +140,22 @@ export class FilterEngine {
   /** The lines kept for multi-line regexes (date cut out), oldest first. */
   get buffer(): readonly TupleLine[] {
     if (this.maxLines > 1) return this.lineBuffer;
-    return this.singleEmpty ? [] : [[this.singlePre, this.singleDate, this.singlePost]];
+    if (this.singleEmpty) return [];
+    return this.singleContent !== undefined ? [['', '', this.singleContent]] : [this.singleLine()];
+  }
+
+  /** The line being processed (maxlines 1) as a buffer line: text before the date, the date's, after it. */
+  private singleLine(): TupleLine {
+    const src = this.singleSrc;
+    const pre = this.singlePreEnd === 0 ? '' : src.slice(0, this.singlePreEnd);
+    const time = this.singleTimeOwn ? src.slice(this.singlePreEnd, this.singlePostStart) : this.singleTimeText;
+    const post = this.singlePostStart === 0 && this.singleEnd === src.length ? src : src.slice(this.singlePostStart, this.singleEnd);
+    return [pre, time, post];
+  }
+
+  /** The last valid date's text. */
+  private lastTime(): string {
+    return (this.lastTimeText ??= this.lastTimeSrc.slice(this.lastTimeStart, this.lastTimeEnd));
   }
 
   /**
@@ -178,8 +204,8 @@ export class FilterEngine {
   /** The second half of {@link processLineNl}: `front` is what {@link frontNl} found for this line. */
   processLineNlFront(lineNl: string, front: LineFront): EngineFailure[] {
     this.sessions.nowMs = this.clock();
-    if (lineNl.charCodeAt(lineNl.length - 1) !== 10) return this.back(lineNl, undefined, front);
-    return this.back(lineNl.slice(0, -1), lineNl, front);
+    const hasNl = lineNl.charCodeAt(lineNl.length - 1) === 10;
+    return this.back(lineNl, hasNl ? lineNl.length - 1 : lineNl.length, hasNl, front);
   }
 
   private process(line: string, lineNl: string | undefined, journal?: { timeText: string; time: number }): EngineFailure[] {
@@ -187,12 +213,15 @@ export class FilterEngine {
     if (!journal) {
       this.locate(line, nowMs, this.found);
       this.cut(this.found, nowMs, this.front);
-      return this.back(line, lineNl, this.front);
+      return lineNl === undefined ? this.back(line, line.length, false, this.front) : this.back(lineNl, line.length, true, this.front);
     }
     this.sessions.nowMs = nowMs;
     this.lastTimeText = journal.timeText;
     this.lastDate = journal.time;
-    if (this.maxLines === 1) return this.findFailureSingle('', journal.timeText, line, journal.time, lineNl, undefined);
+    if (this.maxLines === 1) {
+      this.setSingle(line, line.length, 0, 0, false, journal.timeText);
+      return this.findFailureSingle(lineNl ?? `${line}\n`, journal.time, undefined);
+    }
     return this.findFailure(['', journal.timeText, line], journal.time);
   }
 
@@ -250,26 +279,46 @@ export class FilterEngine {
     out.date = date;
   }
 
-  /** The line with its date cut out (see {@link cut}): the regexes. */
-  private back(line: string, lineNl: string | undefined, front: LineFront): EngineFailure[] {
-    const { preEnd, postStart, date } = front;
-    const pre = preEnd === 0 ? '' : line.slice(0, preEnd);
-    const post = postStart === 0 ? line : postStart === line.length ? '' : line.slice(postStart);
-    let timeText = '';
-    if (front.timeKind === 1) {
-      timeText = line.slice(preEnd, postStart);
-      if (date !== null) {
-        this.lastTimeText = timeText;
-        this.lastDate = date;
-      }
-    } else if (front.timeKind === 2) timeText = this.lastTimeText;
-    if (this.maxLines === 1) {
-      // the text the regexes see, `pre + post + "\n"`, is a slice of the line read with its "\n"
-      // when the date (if any) was cut from the start of the line
-      const nl = lineNl !== undefined && pre === '' ? lineNl.slice(lineNl.length - 1 - post.length) : undefined;
-      return this.findFailureSingle(pre, timeText, post, date, nl, front.pref === 0 ? undefined : front);
+  /**
+   * The line with its date cut out (see {@link cut}): the regexes. The line is `src` up to `end`
+   * (`hasNl`: `src` is that followed by "\n").
+   */
+  private back(src: string, end: number, hasNl: boolean, front: LineFront): EngineFailure[] {
+    const { preEnd, postStart, date, timeKind } = front;
+    if (timeKind === 1 && date !== null) {
+      this.lastTimeText = undefined;
+      this.lastTimeSrc = src;
+      this.lastTimeStart = preEnd;
+      this.lastTimeEnd = postStart;
+      this.lastDate = date;
     }
-    return this.findFailure([pre, timeText, post], date);
+    if (this.maxLines === 1) {
+      this.setSingle(src, end, preEnd, postStart, timeKind === 1, timeKind === 2 ? this.lastTime() : '');
+      // (a prefregex found not to match: nothing else can, unless an ignoreregex runs first)
+      if (front.pref === 1 && !this.ignoreFirst) {
+        this.lastIgnored = -1;
+        return NONE;
+      }
+      // the text the regexes see: when the date (if any) was cut from the start of the line, a
+      // slice of the line read with its "\n"
+      const buf = preEnd === 0 && hasNl ? (postStart === 0 ? src : src.slice(postStart)) : `${src.slice(0, preEnd)}${src.slice(postStart, end)}\n`;
+      return this.findFailureSingle(buf, date, front.pref === 0 ? undefined : front);
+    }
+    const pre = preEnd === 0 ? '' : src.slice(0, preEnd);
+    const timeText = timeKind === 1 ? src.slice(preEnd, postStart) : timeKind === 2 ? this.lastTime() : '';
+    return this.findFailure([pre, timeText, src.slice(postStart, end)], date);
+  }
+
+  /** The line being processed, with maxlines 1 (see {@link singleLine}). */
+  private setSingle(src: string, end: number, preEnd: number, postStart: number, timeOwn: boolean, timeText: string): void {
+    this.singleSrc = src;
+    this.singleEnd = end;
+    this.singlePreEnd = preEnd;
+    this.singlePostStart = postStart;
+    this.singleTimeOwn = timeOwn;
+    this.singleTimeText = timeText;
+    this.singleContent = undefined;
+    this.singleEmpty = false;
   }
 
   /** Runs the ignoreregexes on `buf`; true (and `lastIgnored` set) when one matches. */
@@ -286,15 +335,11 @@ export class FilterEngine {
   }
 
   /**
-   * {@link findFailure} for `maxlines` 1: the buffer is the line, its text `pre + post + "\n"`;
-   * the tuple is built only for a match.
+   * {@link findFailure} for `maxlines` 1: the buffer is the line (see {@link setSingle}), `buf` its
+   * text without the date and with "\n"; its tuple is built only for a match. `front`: the
+   * prefregex's match, when it was searched beforehand.
    */
-  private findFailureSingle(pre: string, timeText: string, post: string, date: number | null, text: string | undefined, front: LineFront | undefined): EngineFailure[] {
-    this.singlePre = pre;
-    this.singleDate = timeText;
-    this.singlePost = post;
-    this.singleEmpty = false;
-    let buf = text ?? (pre === '' ? `${post}\n` : `${pre}${post}\n`);
+  private findFailureSingle(buf: string, date: number | null, front: LineFront | undefined): EngineFailure[] {
     this.lastIgnored = -1;
     if (this.ignoreFirst && this.ignoreText(buf)) return NONE;
     let pm: RegExpExecArray | null = null;
@@ -305,9 +350,7 @@ export class FilterEngine {
       this.prefHits++;
       const content = this.pref.content(pm);
       if (content) {
-        this.singlePre = '';
-        this.singleDate = '';
-        this.singlePost = content;
+        this.singleContent = content;
         const end = pm.index + (pm[0] as string).length;
         buf = this.contentEndsMatch && end === buf.length - 1 ? buf.slice(end - content.length) : `${content}\n`;
       }
@@ -337,7 +380,7 @@ export class FilterEngine {
         k = -1;
         while (k + 1 < cand.length && (cand[k + 1] as number) <= i) k++;
       }
-      matched ??= [[pre, timeText, post]];
+      matched ??= [this.singleLine()];
       if (out === NONE) out = [];
       if (addFailure(out, i, fr, m, fail, matched, date, this.sessions)) break;
     }
