@@ -86,3 +86,41 @@ t.test('engine: the date is cut out, multi-line buffers, mlfid sessions, logtime
   const [a] = s.processLine('s1: auth failed user bob');
   tt.same(a && [a.fid, a.fields.user, (a.fields.matches as unknown[]).length], ['192.0.2.9', 'bob', 2], 'F-MLFID merges the session');
 });
+
+t.test('engine in two halves (frontNl on one engine, processLineNlFront on another) gives what one engine gives', async (tt) => {
+  const spec = {
+    prefregex: String.raw`^\s*\S+ (?P<daemon>sshd)\[<F-MLFID>\d+</F-MLFID>\]: <F-CONTENT>.+</F-CONTENT>$`,
+    failregex: [String.raw`^Failed password for (?:invalid user )?<F-USER>\S+</F-USER> from <HOST>`, String.raw`^<F-NOFAIL>Connection from</F-NOFAIL> <HOST>`, String.raw`^Disconnected from <HOST>`],
+    ignoreregex: [],
+    datepattern: ['{^LN-BEG}'],
+  };
+  const lines = [
+    'Aug 14 11:59:58 web-1 sshd[1]: Connection from 192.0.2.1 port 1',
+    'Aug 14 11:59:59 web-1 sshd[1]: Failed password for root from 192.0.2.1 port 1 ssh2',
+    'Aug 14 11:59:59 web-1 CRON[3]: session opened for user root',
+    'Aug 14 11:59:59 web-1 sshd[2]: pam_unix(sshd:auth): check pass; user unknown',
+    'Aug 14 12:00:00 web-1 sshd[4]: error: kex_exchange_identification: Connection closed',
+    'web-1 sshd[2]: Failed password for invalid user bob from 2001:db8::7 port 2 ssh2',
+    'Aug 14 11:60:61 web-1 sshd[2]: Disconnected from 198.51.100.3 port 3',
+  ];
+  const make = (): FilterEngine => new FilterEngine(spec, { clock: () => NOW, zone: fixedTimeZone(0), checkAllRegex: true });
+  const one = make();
+  const back = make();
+  const front = make();
+  const misses = back.missTable();
+  tt.ok(misses !== undefined, 'a filter with <F-CONTENT> and no ignoreregex has a miss table');
+  const f = back.newFront();
+  const told: number[] = [];
+  lines.forEach((line, i) => {
+    const want = one.processLineNl(`${line}\n`);
+    // the prefregex searched by the first half on even lines only
+    front.frontNl(`${line}\n`, f, i % 2 === 0, misses);
+    told.push(f.pref);
+    const got = back.processLineNlFront(`${line}\n`, f);
+    tt.same(got.map((x) => [x.regex, x.fid, x.time, x.fields.user, x.fields.nofail]), want.map((x) => [x.regex, x.fid, x.time, x.fields.user, x.fields.nofail]), `line ${i + 1}: the same failures`);
+    tt.same(back.buffer, one.buffer, `line ${i + 1}: the same buffer`);
+  });
+  tt.equal(back.prefHits, one.prefHits, 'the same prefregex hits');
+  tt.ok(told.includes(3), 'some line was told no failregex can match it');
+  tt.ok(told.includes(1) && told.includes(0), 'and some had no prefregex match, or were left to the second half');
+});

@@ -47,7 +47,10 @@ export async function runRegexJob(args: Args, job: RegexJob): Promise<number> {
   const json = args.options.has('json');
   const { filter, ignore, spec } = regexFilterOf(request);
   const feed = async (engine: FilterEngine, each: (lineNl: string, front?: LineFront) => void): Promise<void> => {
-    if (thread) await thread.forEachLine(engine.newFront(), spec, each);
+    if (thread) {
+      thread.useMisses(engine.missTable());
+      await thread.forEachLine(engine.newFront(), spec, each);
+    }
     else if (isFile) forEachLine(log, (l) => each(l));
     else for (const l of log.split('\n')) each(`${l.replace(/[\r\n]+$/, '')}\n`);
   };

@@ -14,7 +14,7 @@
 import { availableParallelism } from 'node:os';
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { FilterSpec, LineFront } from '@fleetban/agent';
+import type { FilterSpec, LineFront, MissTable } from '@fleetban/agent';
 import type { RegexRequest } from './regex-filter.js';
 import { FleetbanError } from '@fleetban/shared';
 import { CHUNK, forEachLineIn, type PieceEncoding, textOf } from './log-lines.js';
@@ -44,7 +44,7 @@ export interface ReaderInput {
 /**
  * A piece of the log: whole lines (in slot `slot` of the ring, `length` bytes, decoded with
  * `encoding`; or `text` when it did not fit), and per tested line `stride` numbers in `ints` (a
- * LineFront's preEnd, postStart, timeKind, pref, then its spans when pref is 2) and its date in
+ * LineFront's preEnd, postStart, timeKind, pref, then its spans when pref is 2 or 3) and its date in
  * `dates` (NaN: none).
  */
 export interface FrontText {
@@ -123,7 +123,7 @@ export class ReaderThread {
         front.timeKind = ints[at + 2] as number;
         const pref = ints[at + 3] as number;
         front.pref = pref;
-        if (pref === 2) for (let i = 0; i < spans.length; i++) spans[i] = ints[at + 4 + i] as number;
+        if (pref >= 2) for (let i = 0; i < spans.length; i++) spans[i] = ints[at + 4 + i] as number;
         const date = dates[k] as number;
         front.date = Number.isNaN(date) ? null : date;
         at += stride;
@@ -133,6 +133,14 @@ export class ReaderThread {
       Atomics.add(this.count, READ, 1);
       Atomics.notify(this.count, READ);
     }
+  }
+
+  /**
+   * Lets the worker tell lines no failregex can match (see FilterEngine.missTable), which this
+   * thread then only counts.
+   */
+  useMisses(table: MissTable | undefined): void {
+    if (table !== undefined) this.worker.postMessage(table);
   }
 
   /** Stops the worker (when the lines were not all taken). */

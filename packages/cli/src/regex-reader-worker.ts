@@ -6,8 +6,8 @@
  * pieces wait unread.
  */
 
-import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
-import { FilterEngine, systemTimeZone } from '@fleetban/agent';
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { FilterEngine, type MissTable, systemTimeZone } from '@fleetban/agent';
 import { CHUNK, forEachLineIn, forEachText } from './log-lines.js';
 import { coarseClock, regexFilterOf } from './regex-filter.js';
 import { AHEAD, type FrontText, READ, type ReaderInput, type ReaderMessage, SLOTS } from './regex-reader-thread.js';
@@ -32,6 +32,7 @@ try {
   const spans = front.spans;
   const stride = 4 + spans.length;
   let posted = 0;
+  let misses: MissTable | undefined;
   let ints = new Int32Array(0);
   let dates = new Float64Array(0);
   forEachText(path, (text, bytes, encoding) => {
@@ -43,6 +44,8 @@ try {
     // when the other thread has (almost) nothing left to take, it searches the prefregex of this
     // piece itself: the two threads share the work as it comes
     const prefregex = posted - Atomics.load(count, READ) >= 2;
+    // the other thread's failregexes, once it has compiled them, as first characters and literals
+    misses ??= receiveMessageOnPort(port)?.message as MissTable | undefined;
     let at = 0;
     let k = 0;
     forEachLineIn(text, (lineNl) => {
@@ -55,12 +58,12 @@ try {
         dates = moreDates;
       }
       if (isTestedLine(lineNl)) {
-        engine.frontNl(lineNl, front, prefregex);
+        engine.frontNl(lineNl, front, prefregex, misses);
         ints[at] = front.preEnd;
         ints[at + 1] = front.postStart;
         ints[at + 2] = front.timeKind;
         ints[at + 3] = front.pref;
-        if (front.pref === 2) for (let i = 0; i < spans.length; i++) ints[at + 4 + i] = spans[i] as number;
+        if (front.pref >= 2) for (let i = 0; i < spans.length; i++) ints[at + 4 + i] = spans[i] as number;
         dates[k] = front.date ?? Number.NaN;
       }
       at += stride;

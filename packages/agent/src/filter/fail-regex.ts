@@ -121,6 +121,16 @@ export class FilterRegex {
     return this.names.some((n) => n !== 'content');
   }
 
+  /** The JS capture index of `<F-CONTENT>`, if the regex has one. */
+  contentCapture(): number | undefined {
+    return this.contentIndex;
+  }
+
+  /** The prefilter's literal (a text every match contains), null when it has none. */
+  literal(): string | null {
+    return this.prefilter?.literal ?? null;
+  }
+
   /** The `<F-CONTENT>` capture of a match (prefregex), if any. */
   content(m: RegExpExecArray): string | undefined {
     return this.contentIndex === undefined ? undefined : m[this.contentIndex];

@@ -28,6 +28,24 @@ export { type EngineFailure, type EngineOptions, FilterEngineError, type FilterS
 
 const NONE: EngineFailure[] = [];
 
+/** See FilterEngine.missTable. */
+export type MissTable = ReadonlyArray<readonly string[] | null>;
+
+/**
+ * True when no failregex can match the content of a prefregex match (`spans`, its content at
+ * capture `ci` ending the match at the end of `buf` but its "\n"): its first character has no
+ * candidate, or every candidate's literal is missing from it.
+ */
+function surelyMissed(buf: string, spans: Int32Array, ci: number, misses: MissTable): boolean {
+  const start = spans[2 * ci] as number;
+  if (start < 0 || start >= buf.length - 1 || spans[2 * ci + 1] !== buf.length - 1) return false;
+  const c = buf.charCodeAt(start);
+  const lits = c < 128 ? misses[c] : null;
+  if (lits === null || lits === undefined) return false;
+  for (let i = 0; i < lits.length; i++) if (buf.indexOf(lits[i] as string, start) >= 0) return false;
+  return true;
+}
+
 /** A match rebuilt from its captures' spans in `text` (see FilterRegex.execSpans). */
 function matchOf(text: string, spans: Int32Array): RegExpExecArray {
   const n = spans.length >> 1;
@@ -74,6 +92,8 @@ export class FilterEngine {
   private singleTimeOwn = false;
   private singleTimeText = '';
   private singleContent: string | undefined;
+  /** Where `singleContent` is in the text the regexes saw, when it was not sliced yet. */
+  private singleContentAt: [number, number] | undefined;
   private singleEmpty = true;
   private readonly firstChar: FirstCharIndex;
   /** The last valid date's text: `lastTimeSrc`'s [lastTimeStart, lastTimeEnd), sliced when read (see lastTime). */
@@ -141,6 +161,12 @@ export class FilterEngine {
   get buffer(): readonly TupleLine[] {
     if (this.maxLines > 1) return this.lineBuffer;
     if (this.singleEmpty) return [];
+    if (this.singleContentAt !== undefined) {
+      const src = this.singleSrc;
+      const text = `${src.slice(0, this.singlePreEnd)}${src.slice(this.singlePostStart, this.singleEnd)}\n`;
+      this.singleContent = text.slice(this.singleContentAt[0], this.singleContentAt[1]);
+      this.singleContentAt = undefined;
+    }
     return this.singleContent !== undefined ? [['', '', this.singleContent]] : [this.singleLine()];
   }
 
@@ -184,7 +210,7 @@ export class FilterEngine {
    * {@link processLineNlFront} on this engine with `out`. `prefregex` false leaves the prefregex
    * to the second half (it keeps no state, so either half may search it).
    */
-  frontNl(lineNl: string, out: LineFront, prefregex = true): void {
+  frontNl(lineNl: string, out: LineFront, prefregex = true, misses?: MissTable): void {
     const nowMs = this.clock();
     const hasNl = lineNl.charCodeAt(lineNl.length - 1) === 10;
     const line = hasNl ? lineNl.slice(0, -1) : lineNl;
@@ -194,6 +220,29 @@ export class FilterEngine {
     if (this.maxLines !== 1 || this.pref === undefined || !prefregex) return;
     const buf = hasNl && out.preEnd === 0 ? lineNl.slice(out.postStart) : `${line.slice(0, out.preEnd)}${line.slice(out.postStart)}\n`;
     out.pref = this.pref.execSpans(buf, out.spans) ? 2 : 1;
+    if (out.pref === 2 && misses !== undefined && this.contentEndsMatch && surelyMissed(buf, out.spans, this.pref.contentCapture() as number, misses)) out.pref = 3;
+  }
+
+  /**
+   * For {@link frontNl} on another engine: per first character of the prefregex's `<F-CONTENT>`
+   * (ASCII), the literals of the failregexes that may match a content starting with it (null: one
+   * has none, the content may match). Undefined when the second half must see every line
+   * (ignoreregexes, maxlines above 1, no `<F-CONTENT>` ending the prefregex).
+   */
+  missTable(): MissTable | undefined {
+    if (this.maxLines !== 1 || this.ignore.length > 0 || !this.contentEndsMatch) return undefined;
+    const table: Array<readonly string[] | null> = [];
+    for (let c = 0; c < 128; c++) {
+      const lits: string[] = [];
+      let known = true;
+      for (const i of this.firstChar.candidates(c)) {
+        const lit = (this.fail[i] as FilterRegex).literal();
+        if (lit === null) known = false;
+        else lits.push(lit);
+      }
+      table.push(known ? lits : null);
+    }
+    return table;
   }
 
   /** A {@link LineFront} for {@link frontNl}. */
@@ -294,9 +343,15 @@ export class FilterEngine {
     }
     if (this.maxLines === 1) {
       this.setSingle(src, end, preEnd, postStart, timeKind === 1, timeKind === 2 ? this.lastTime() : '');
-      // (a prefregex found not to match: nothing else can, unless an ignoreregex runs first)
-      if (front.pref === 1 && !this.ignoreFirst) {
+      // (a prefregex found not to match, or a content no failregex can match: nothing will,
+      // unless an ignoreregex runs first)
+      if ((front.pref === 1 || front.pref === 3) && !this.ignoreFirst) {
         this.lastIgnored = -1;
+        if (front.pref === 3) {
+          this.prefHits++;
+          const ci = (this.pref as FilterRegex).contentCapture() as number;
+          this.singleContentAt = [front.spans[2 * ci] as number, front.spans[2 * ci + 1] as number];
+        }
         return NONE;
       }
       // the text the regexes see: when the date (if any) was cut from the start of the line, a
@@ -318,6 +373,7 @@ export class FilterEngine {
     this.singleTimeOwn = timeOwn;
     this.singleTimeText = timeText;
     this.singleContent = undefined;
+    this.singleContentAt = undefined;
     this.singleEmpty = false;
   }
 

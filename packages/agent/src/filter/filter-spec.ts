@@ -72,7 +72,10 @@ export interface LineFront {
   timeKind: number;
   /** The line's time (seconds since the epoch), null when none. */
   date: number | null;
-  /** 0: the prefregex was not searched (or there is none); 1: it does not match; 2: it matches. */
+  /**
+   * 0: the prefregex was not searched (or there is none); 1: it does not match; 2: it matches;
+   * 3: it matches, and no failregex can match its content (see FilterEngine.missTable).
+   */
   pref: number;
   /** The prefregex's match: per capture (0: the whole match), its start and end in that text, -1 when unset. */
   spans: Int32Array;
