@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// first: `fleetban regex` on a big log starts its reader thread before anything else loads
+import './regex-reader-start.js';
 import { FleetbanError } from '@fleetban/shared';
 import { parseArgs, UsageError } from './args.js';
 
@@ -38,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
     case 'banned':
       return (await import('./commands/admin.js')).runAdmin(cmd, args);
     case 'regex':
-      return (await import('./commands/regex.js')).runRegex(args);
+      return (await import('./commands/regex.js')).runRegex(args, rest);
     case 'help':
     case '--help':
     case '-h':

@@ -11,35 +11,11 @@
  * of the pieces taken here, so that it stays at most a few pieces ahead.
  */
 
-import { availableParallelism } from 'node:os';
-import { statSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { FilterSpec, LineFront, MissTable } from '@fleetban/agent';
-import type { RegexRequest } from './regex-filter.js';
 import { FleetbanError } from '@fleetban/shared';
 import { CHUNK, forEachLineIn, type PieceEncoding, textOf } from './log-lines.js';
-
-/** The shared counter: pieces taken here. */
-export const READ = 0;
-/** Pieces (about 1 MB of text each) the worker may be ahead. */
-export const AHEAD = 8;
-/**
- * The pieces' bytes go through a shared ring of this many slots of CHUNK bytes (copying a
- * megabyte there costs far less than sending its text in a message); a piece that does not fit
- * (a line over CHUNK) is sent as text.
- */
-export const SLOTS = AHEAD + 1;
-/** Logs smaller than this are read in one thread (starting the worker, about 0.15 s, costs more than it saves). */
-const MIN_BYTES = 32 << 20;
-
-/** What the worker is started with: it reads the filter the request names itself. */
-export interface ReaderInput {
-  readonly path: string;
-  readonly request: RegexRequest;
-  readonly counters: SharedArrayBuffer;
-  /** SLOTS × CHUNK bytes. */
-  readonly bytes: SharedArrayBuffer;
-}
+import { earlyReader, READ, type StartedReader, startReader } from './regex-reader-start.js';
 
 /**
  * A piece of the log: whole lines (in slot `slot` of the ring, `length` bytes, decoded with
@@ -73,7 +49,13 @@ export class ReaderThread {
   private waiting: ((m: ReaderMessage) => void) | undefined;
   private ended: FleetbanError | undefined;
 
-  private constructor(private readonly worker: Worker, counters: SharedArrayBuffer, private readonly bytes: SharedArrayBuffer) {
+  private readonly worker: Worker;
+  private readonly bytes: SharedArrayBuffer;
+
+  private constructor(started: StartedReader) {
+    const { worker, counters, bytes } = started;
+    this.worker = worker;
+    this.bytes = bytes;
     this.count = new Int32Array(counters);
     // (every message the worker posts comes before its 'exit')
     worker.on('message', (m: ReaderMessage) => this.take(m));
@@ -81,17 +63,24 @@ export class ReaderThread {
     worker.on('exit', (code) => this.end(`the reader thread of fleetban regex stopped (exit code ${code})`));
   }
 
-  /**
-   * Starts one for the log at `path` when `force`d or when it is worth it (a big file, more than
-   * one CPU); else undefined.
-   */
-  static start(path: string, request: RegexRequest, force = false): ReaderThread | undefined {
-    if (!force && (availableParallelism() < 2 || statSync(path).size < MIN_BYTES)) return undefined;
-    const counters = new SharedArrayBuffer(4);
-    const bytes = new SharedArrayBuffer(SLOTS * CHUNK);
-    const input: ReaderInput = { path, request, counters, bytes };
-    const worker = new Worker(new URL('./regex-reader-worker.js', import.meta.url), { workerData: input });
-    return new ReaderThread(worker, counters, bytes);
+  /** The reader for the regex command's arguments `argv`: the one started as the process started, or a new one. */
+  static start(argv: readonly string[]): ReaderThread {
+    const started = ReaderThread.takeEarly() ?? startReader(argv);
+    return new ReaderThread(started);
+  }
+
+  /** No reader: the one started as the process started, if any, is stopped. */
+  static none(): undefined {
+    void ReaderThread.takeEarly()?.worker.terminate();
+    return undefined;
+  }
+
+  private static early: StartedReader | undefined = earlyReader;
+
+  private static takeEarly(): StartedReader | undefined {
+    const early = ReaderThread.early;
+    ReaderThread.early = undefined;
+    return early;
   }
 
   /**

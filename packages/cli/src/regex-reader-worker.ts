@@ -1,6 +1,6 @@
 /**
- * The reader thread of `fleetban regex` (see regex-reader-thread.ts): reads the filter the request
- * names (and posts its spec, for the other thread to check), reads the log and does the first half
+ * The reader thread of `fleetban regex` (see regex-reader-thread.ts): reads the command line and
+ * the filter it names (and posts the filter's spec, for the other thread to check), reads the log and does the first half
  * of the engine's work on every tested line (date found and cut out, prefregex searched) with its
  * own engine, in order, and posts each piece of text with what it found. At most {@link AHEAD}
  * pieces wait unread.
@@ -9,11 +9,14 @@
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { FilterEngine, type MissTable, systemTimeZone } from '@fleetban/agent';
 import { CHUNK, forEachLineIn, forEachText } from './log-lines.js';
+import { parseArgs } from './args.js';
 import { coarseClock, regexFilterOf } from './regex-filter.js';
-import { AHEAD, type FrontText, READ, type ReaderInput, type ReaderMessage, SLOTS } from './regex-reader-thread.js';
+import type { FrontText, ReaderMessage } from './regex-reader-thread.js';
+import { AHEAD, READ, type ReaderInput, SLOTS } from './regex-reader-start.js';
+import { regexCallOf } from './regex-request.js';
 import { isTestedLine } from './regex-run.js';
 
-const { path, request, counters, bytes: ring } = workerData as ReaderInput;
+const { argv, counters, bytes: ring } = workerData as ReaderInput;
 const port = parentPort as MessagePort;
 const count = new Int32Array(counters);
 /** A small first piece gets the other thread going sooner. */
@@ -24,6 +27,7 @@ function post(message: ReaderMessage, transfer: ArrayBuffer[] = []): void {
 }
 
 try {
+  const { log: path, request } = regexCallOf(parseArgs(argv), 'usage: see fleetban regex --help');
   const { spec } = regexFilterOf(request);
   post({ spec: JSON.stringify(spec) });
   // the first half needs the dates and the prefregex only
@@ -36,10 +40,10 @@ try {
   let ints = new Int32Array(0);
   let dates = new Float64Array(0);
   forEachText(path, (text, bytes, encoding) => {
-    // sized for short lines, grown when they are shorter
+    // sized for lines of 64 bytes, grown when they are shorter
     if (ints.length === 0) {
-      ints = new Int32Array(Math.ceil(text.length / 32) * stride);
-      dates = new Float64Array(Math.ceil(text.length / 32));
+      ints = new Int32Array(Math.ceil(text.length / 64) * stride);
+      dates = new Float64Array(Math.ceil(text.length / 64));
     }
     // when the other thread has (almost) nothing left to take, it searches the prefregex of this
     // piece itself: the two threads share the work as it comes

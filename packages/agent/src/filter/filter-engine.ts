@@ -42,6 +42,8 @@ function surelyMissed(buf: string, spans: Int32Array, ci: number, misses: MissTa
   const c = buf.charCodeAt(start);
   const lits = c < 128 ? misses[c] : null;
   if (lits === null || lits === undefined) return false;
+  // (most failregexes start with their literal: those found there end the search soonest)
+  for (let i = 0; i < lits.length; i++) if (buf.startsWith(lits[i] as string, start)) return false;
   for (let i = 0; i < lits.length; i++) if (buf.indexOf(lits[i] as string, start) >= 0) return false;
   return true;
 }

@@ -1,7 +1,7 @@
-import { existsSync, statSync } from 'node:fs';
-import { type Args, option, UsageError } from '../args.js';
-import type { RegexFilterOptions, RegexRequest } from '../regex-filter.js';
+import type { Args } from '../args.js';
 import { ReaderThread } from '../regex-reader-thread.js';
+import { worthAReader } from '../regex-reader-start.js';
+import { regexCallOf } from '../regex-request.js';
 
 const USAGE = `usage: fleetban regex [options] <LOG|line> <FILTER|failregex> [IGNOREREGEX]
 
@@ -30,52 +30,22 @@ Tests a fail2ban filter on a log, as fail2ban-regex does. Needs no fleetban conf
                            (default: 2 for a log file over 32 MiB when there is more than one CPU)
 `;
 
-function intOption(args: Args, ...names: string[]): number | undefined {
-  const v = option(args, ...names);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${names[0]}: expected a whole number above zero, got ${JSON.stringify(v)}`);
-  return n;
-}
-
-function usedns(args: Args): RegexFilterOptions['usedns'] {
-  const v = option(args, 'usedns');
-  if (v === undefined) return undefined;
-  if (v === 'yes' || v === 'warn' || v === 'no' || v === 'raw') return v;
-  throw new UsageError(`--usedns: expected yes, warn, no or raw, got ${JSON.stringify(v)}`);
-}
-
 /**
  * `fleetban regex <LOG|line> <FILTER|failregex> [IGNOREREGEX]`: fail2ban-regex's job. This module
- * reads the command line and starts the reader thread for a big log (regex-reader-thread.ts)
- * before the filter engine's modules are loaded, so that the thread's start-up overlaps with
- * theirs; the job itself is regex-job.ts.
+ * reads the command line (`argv`, also parsed as `args`) and starts the reader thread for a big
+ * log (regex-reader-thread.ts), or adopts the one main.ts started, before the filter engine's
+ * modules are loaded; the job itself is regex-job.ts.
  */
-export async function runRegex(args: Args): Promise<number> {
+export async function runRegex(args: Args, argv: readonly string[]): Promise<number> {
   if (args.options.has('help') || args.options.has('h')) {
     process.stdout.write(USAGE);
     return 0;
   }
-  const [log, filterArg, ignoreArg, ...extra] = args.positional;
-  if (log === undefined || filterArg === undefined || extra.length > 0) throw new UsageError(USAGE);
-  if (log.startsWith('systemd-journal')) throw new UsageError('fleetban regex: reading the systemd journal is not supported yet (pipe journalctl -o short-iso into a file)');
-  const configDir = option(args, 'config', 'c');
-  if (configDir !== undefined && !existsSync(configDir)) throw new UsageError(`-c ${configDir}: no such directory`);
-  const opts: RegexFilterOptions = {
-    configDir,
-    datepattern: option(args, 'datepattern', 'd'),
-    maxlines: intOption(args, 'maxlines', 'L'),
-    logtimezone: option(args, 'logtimezone', 'timezone', 'TZ'),
-    usedns: usedns(args),
-  };
-  const threads = option(args, 'threads');
-  if (threads !== undefined && threads !== '1' && threads !== '2') throw new UsageError(`--threads: expected 1 or 2, got ${JSON.stringify(threads)}`);
-  const request: RegexRequest = { filterArg, ignoreArg, opts };
-  const isFile = existsSync(log) && statSync(log).isFile();
-  const reader = isFile && threads !== '1' ? ReaderThread.start(log, request, threads === '2') : undefined;
+  const call = regexCallOf(args, USAGE);
+  const reader = call.isFile && worthAReader(call.log, call.threads) ? ReaderThread.start(argv) : ReaderThread.none();
   try {
     const { runRegexJob } = await import('../regex-job.js');
-    return await runRegexJob(args, { log, isFile, request, reader });
+    return await runRegexJob(args, { log: call.log, isFile: call.isFile, request: call.request, reader });
   } finally {
     reader?.stop();
   }
