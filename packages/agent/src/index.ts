@@ -1,5 +1,17 @@
 /** @fleetban/agent: what runs on every host. */
-export { runAgent, AGENT_VERSION, type Agent, type AgentDeps } from './main.js';
+import type { FleetbanConfig } from '@fleetban/shared';
+import type { Agent, AgentDeps } from './main.js';
+
+export type { Agent, AgentDeps } from './main.js';
+export { AGENT_VERSION } from './version.js';
+
+/**
+ * Starts this host's agent (main.ts). The agent's modules (sources, reporter, enforcers) load
+ * when it starts, not with this door: `fleetban regex` uses the door's filter engine without them.
+ */
+export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise<Agent> {
+  return (await import('./main.js')).runAgent(config, deps);
+}
 export { FilterEngine, type EngineFailure, type EngineOptions, type FilterSpec, type LineFront, type MissTable } from './filter/filter-engine.js';
 export { filterSearchPath, loadFilter, locateFilter, PROJECT_FILTER_DIR, type LoadedFilter } from './filter/filter-file.js';
 export { engineError } from './filter/jail-filter.js';

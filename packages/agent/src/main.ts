@@ -15,6 +15,7 @@ import { LocalFallback } from './fallback/local-fallback.js';
 import { JailRunner } from './jail/jail-runner.js';
 import { FailureReporter } from './report/failure-reporter.js';
 import { HeartbeatSender, ownAddresses } from './report/heartbeat.js';
+import { AGENT_VERSION } from './version.js';
 
 /** Lines read, skipped, undecodable, matched and bytes behind, over every jail. */
 function readingCounters(jails: readonly JailRunner[]) {
@@ -30,8 +31,6 @@ function readingCounters(jails: readonly JailRunner[]) {
   return total;
 }
 
-/** Version written in heartbeats. */
-export const AGENT_VERSION = '0.1.0';
 
 /** A running agent. */
 export interface Agent {
