@@ -74,7 +74,7 @@ try {
       k++;
     });
     for (let read = Atomics.load(count, READ); posted - read >= AHEAD; read = Atomics.load(count, READ)) Atomics.wait(count, READ, read);
-    // (the slot was taken: the other thread is at most AHEAD - 1 pieces behind)
+    // (this slot is free: the other thread has at most AHEAD - 1 pieces left to take)
     const slot = posted % SLOTS;
     const fits = bytes.length <= CHUNK;
     if (fits) new Uint8Array(ring, slot * CHUNK, bytes.length).set(bytes);

@@ -210,7 +210,8 @@ export class FilterEngine {
    * keeps state from line to line, so this runs on every line in log order, and it can do so on
    * another engine built from the same spec (in another thread); the second half is then
    * {@link processLineNlFront} on this engine with `out`. `prefregex` false leaves the prefregex
-   * to the second half (it keeps no state, so either half may search it).
+   * to the second half (it keeps no state, so either half may search it); `misses`, the second
+   * engine's {@link missTable}, lets this tell a line no failregex can match.
    */
   frontNl(lineNl: string, out: LineFront, prefregex = true, misses?: MissTable): void {
     const nowMs = this.clock();
