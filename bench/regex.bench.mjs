@@ -7,9 +7,10 @@
 // second half rsyslog's Debian 12 ISO 8601 dates (`2026-11-21T10:00:00.123456+00:00 host ...`), as
 // in a log that spans the host's upgrade to Debian 12.
 //
-// Each tool runs once per case under /usr/bin/time -v (wall time, peak RSS), TZ=UTC, with
-// fail2ban's own filter.d/sshd.conf (`-c /etc/fail2ban`) in normal and aggressive modes; fleetban
-// also runs its own filter. The matched/ignored/missed line counts of the two tools must be equal
+// Each tool runs once to warm up, then --runs times (default 3; the run with the median wall time is kept) per case under
+// /usr/bin/time -v (wall time, CPU time, peak RSS), TZ=UTC, with fail2ban's own
+// filter.d/sshd.conf (`-c /etc/fail2ban`) in normal and aggressive modes; fleetban runs as by
+// default (two threads for a log this big) and with --threads 1, and also with its own filter. The matched/ignored/missed line counts of the two tools must be equal
 // (else the bench fails). Installs fail2ban and time with apt-get when missing. Writes
 // bench/results/regex.md. Options: --lines N (default 1000000), --keep (keep the log, print its path),
 // --log FILE (read FILE, generating it there first when it does not exist; kept), --fleetban-only
@@ -26,6 +27,7 @@ const LINES = argv.includes('--lines') ? Number(argv[argv.indexOf('--lines') + 1
 const KEEP = argv.includes('--keep');
 const LOG = argv.includes('--log') ? argv[argv.indexOf('--log') + 1] : undefined;
 const FLEETBAN_ONLY = argv.includes('--fleetban-only');
+const RUNS = argv.includes('--runs') ? Number(argv[argv.indexOf('--runs') + 1]) : 3;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const FLEETBAN = join(root, 'packages', 'cli', 'dist', 'main.js');
 
@@ -196,28 +198,45 @@ function ensure(cmd, pkg) {
   execFileSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
-/** Runs argv under /usr/bin/time -v; returns the counts it printed, wall seconds, processing seconds, peak RSS (KiB). */
-function measure(label, argv) {
-  process.stdout.write(`${label}: ${argv.join(' ')}\n`);
+/** Runs argv under /usr/bin/time -v; returns the counts it printed, wall seconds, CPU seconds, processing seconds, peak RSS (KiB). */
+function measureOnce(label, argv) {
   const r = spawnSync('/usr/bin/time', ['-v', ...argv], { encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, TZ: 'UTC' } });
   const lines = /Lines: (\d+) lines, (\d+) ignored, (\d+) matched, (\d+) missed/.exec(r.stdout);
   if (r.status !== 0 || !lines) throw new Error(`${label} failed (exit ${r.status}):\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
+  const user = /User time \(seconds\): ([\d.]+)/.exec(r.stderr);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(r.stderr);
   const processed = /\[processed in ([\d.]+) sec\]/.exec(r.stdout);
   const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
-  const out = {
+  return {
     label,
     tested: Number(lines[1]),
     ignored: Number(lines[2]),
     matched: Number(lines[3]),
     missed: Number(lines[4]),
     seconds,
+    cpu: Number(user[1]) + Number(sys[1]),
     processed: processed ? Number(processed[1]) : seconds,
     rssKiB: Number(rss[1]),
     failregex: /Failregex: (\d+) total/.exec(r.stdout)?.[1],
   };
-  process.stdout.write(`  ${out.tested} lines, ${out.ignored} ignored, ${out.matched} matched, ${out.missed} missed; ${seconds.toFixed(2)} s, ${(out.rssKiB / 1024).toFixed(1)} MB\n`);
+}
+
+/**
+ * {@link measureOnce} RUNS times, after one run that is not counted (a warm-up, as hyperfine's
+ * --warmup: the first run after another tool's is slower): the run with the median wall time (all
+ * runs' counts must agree).
+ */
+function measure(label, argv) {
+  process.stdout.write(`${label}: ${argv.join(' ')}\n`);
+  measureOnce(label, argv);
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(measureOnce(label, argv));
+  const key = (r) => `${r.tested}/${r.ignored}/${r.matched}/${r.missed}`;
+  if (new Set(runs.map(key)).size !== 1) throw new Error(`${label}: runs disagree: ${runs.map(key).join(', ')}`);
+  const out = { ...[...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)], runs: runs.map((r) => r.seconds) };
+  process.stdout.write(`  ${out.tested} lines, ${out.ignored} ignored, ${out.matched} matched, ${out.missed} missed; ${runs.map((r) => r.seconds.toFixed(2)).join(' / ')} s, median ${out.seconds.toFixed(2)} s (CPU ${out.cpu.toFixed(2)} s), ${(out.rssKiB / 1024).toFixed(1)} MB\n`);
   return out;
 }
 
@@ -228,7 +247,7 @@ const mb = (kib) => (kib / 1024).toFixed(1);
 function previousFail2ban() {
   const md = readFileSync(fileURLToPath(new URL('./results/regex.md', import.meta.url)), 'utf8');
   const rows = {};
-  for (const m of md.matchAll(/^\| fail2ban-regex \| (\w+) \| ([\d,]+) \/ ([\d,]+) \/ ([\d,]+) \| ([\d.]+) \| [\d,]+ \| [\d,]+ \| ([\d.]+) \|$/gm)) {
+  for (const m of md.matchAll(/^\| fail2ban-regex \| (\w+) \| ([\d,]+) \/ ([\d,]+) \/ ([\d,]+) \| ([\d.]+) \| (?:[\d.]+ \| )?[\d,]+ \| [\d,]+ \| ([\d.]+) \|$/gm)) {
     const n = (s) => Number(s.replaceAll(',', ''));
     rows[m[1]] = { matched: n(m[2]), ignored: n(m[3]), missed: n(m[4]), seconds: Number(m[5]), rssKiB: Number(m[6]) * 1024 };
   }
@@ -278,12 +297,13 @@ async function main() {
       const flt = mode === 'normal' ? 'sshd' : 'sshd[mode=aggressive]';
       const f2b = measure(`fail2ban-regex ${mode}`, ['fail2ban-regex', '-c', '/etc/fail2ban', log, flt]);
       const fb = measure(`fleetban regex ${mode}`, [process.execPath, FLEETBAN, 'regex', '-c', '/etc/fail2ban', log, flt]);
-      const same = ['tested', 'matched', 'ignored', 'missed', 'failregex'].every((k) => f2b[k] === fb[k]);
-      if (f2b.matched !== fb.matched || !same) {
-        throw new Error(`${mode}: the tools disagree: fail2ban-regex ${JSON.stringify(f2b)}, fleetban ${JSON.stringify(fb)}`);
+      const one = measure(`fleetban regex ${mode}, one thread`, [process.execPath, FLEETBAN, 'regex', '--threads', '1', '-c', '/etc/fail2ban', log, flt]);
+      for (const r of [fb, one]) {
+        const same = ['tested', 'matched', 'ignored', 'missed', 'failregex'].every((k) => f2b[k] === r[k]);
+        if (!same) throw new Error(`${mode}: the tools disagree: fail2ban-regex ${JSON.stringify(f2b)}, fleetban ${JSON.stringify(r)}`);
       }
       const own = measure(`fleetban regex ${mode}, fleetban's filter`, [process.execPath, FLEETBAN, 'regex', log, flt]);
-      results.push({ mode, f2b, fb, own });
+      results.push({ mode, f2b, fb, one, own });
     }
   } finally {
     if (KEEP || dir === undefined) process.stdout.write(`kept ${log}\n`);
@@ -292,11 +312,12 @@ async function main() {
 
   const machine = `${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, ${version}, ${new Date().toISOString().slice(0, 10)}`;
   const mix = Object.entries(programs).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
-  const rows = results.flatMap(({ mode, f2b, fb, own }) => {
-    const row = (name, r) => `| ${name} | ${mode} | ${fmt(r.matched)} / ${fmt(r.ignored)} / ${fmt(r.missed)} | ${r.seconds.toFixed(2)} | ${fmt(r.tested / r.seconds)} | ${fmt(r.tested / r.processed)} | ${mb(r.rssKiB)} |`;
-    return [row('fail2ban-regex', f2b), row('fleetban regex', fb), row("fleetban regex, fleetban's sshd filter", own)];
+  const rows = results.flatMap(({ mode, f2b, fb, one, own }) => {
+    const row = (name, r) => `| ${name} | ${mode} | ${fmt(r.matched)} / ${fmt(r.ignored)} / ${fmt(r.missed)} | ${r.seconds.toFixed(2)} | ${r.cpu.toFixed(2)} | ${fmt(r.tested / r.seconds)} | ${fmt(r.tested / r.processed)} | ${mb(r.rssKiB)} |`;
+    return [row('fail2ban-regex', f2b), row('fleetban regex (2 threads)', fb), row('fleetban regex --threads 1', one), row("fleetban regex, fleetban's sshd filter", own)];
   });
-  const ratios = results.map(({ mode, f2b, fb }) => `${mode}: **${(f2b.seconds / fb.seconds).toFixed(1)}×** the lines per second (${(f2b.processed / fb.processed).toFixed(1)}× counting the processing loop only), ${(fb.rssKiB / f2b.rssKiB * 100).toFixed(0)}% of the peak RSS`);
+  const ratios = results.map(({ mode, f2b, fb, one }) => `${mode}: **${(f2b.seconds / fb.seconds).toFixed(1)}×** the lines per second (${(f2b.processed / fb.processed).toFixed(1)}× counting the processing loop only; in one thread ${(f2b.seconds / one.seconds).toFixed(1)}×; per CPU second ${(f2b.cpu / fb.cpu).toFixed(1)}× with two threads, ${(f2b.cpu / one.cpu).toFixed(1)}× with one), ${(fb.rssKiB / f2b.rssKiB * 100).toFixed(0)}% of the peak RSS`);
+  const spread = results.map(({ mode, f2b, fb, one }) => `${mode}, seconds of each run: fail2ban-regex ${f2b.runs.map((x) => x.toFixed(2)).join(' / ')}; fleetban regex ${fb.runs.map((x) => x.toFixed(2)).join(' / ')}; --threads 1 ${one.runs.map((x) => x.toFixed(2)).join(' / ')}`);
   const met = results.every(({ f2b, fb }) => f2b.seconds / fb.seconds >= 20 && fb.rssKiB < f2b.rssKiB);
   const goal = met ? 'met' : `not met (${results.map(({ mode, f2b, fb }) => `${mode} ${(f2b.seconds / fb.seconds).toFixed(1)}×`).join(', ')})`;
   const md = `## Regex: fleetban regex vs fail2ban-regex, ${fmt(LINES)}-line auth.log
@@ -306,16 +327,20 @@ password guessing for root and invalid users, scanners, key-exchange junk, publi
 their PAM and systemd-logind lines, CRON and sudo; IPv4 and IPv6 from the documentation ranges;
 the first half with classic syslog dates, the second with Debian 12 rsyslog's ISO 8601 dates.
 Both tools read the same file with fail2ban's own \`filter.d/sshd.conf\` (\`-c /etc/fail2ban\`),
-TZ=UTC, default options (every failregex tried on every line), each once under
-\`/usr/bin/time -v\`; their matched / ignored / missed line counts must be equal (the bench fails
-otherwise). Lines/s counts the whole command (start-up included); "loop" uses the time each tool
-prints for its processing loop. Machine: ${machine}.
+TZ=UTC, default options (every failregex tried on every line), each once to warm up and then
+${RUNS} times under \`/usr/bin/time -v\` (the run with the median wall time is shown); their matched / ignored / missed
+line counts must be equal (the bench fails otherwise). fleetban runs as by default, which for a log
+this big is two threads (one reads the log, finds the dates and searches the prefregex, the other
+runs the failregexes), and with \`--threads 1\`. Lines/s counts the whole command (start-up
+included); "loop" uses the time each tool prints for its processing loop; CPU is user + system
+seconds (fail2ban-regex uses one core). Machine: ${machine}.
 
-| tool | sshd mode | matched / ignored / missed | seconds | lines/s | lines/s (loop) | peak RSS MB |
-|---|---|---:|---:|---:|---:|---:|
+| tool | sshd mode | matched / ignored / missed | seconds | CPU s | lines/s | lines/s (loop) | peak RSS MB |
+|---|---|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
 ${ratios.map((r) => `- ${r}`).join('\n')}
+${spread.map((r) => `- ${r}`).join('\n')}
 - goal of issue 3 (at least 20× fail2ban-regex's rate, less memory): ${goal}
 `;
   writeFileSync(fileURLToPath(new URL('./results/regex.md', import.meta.url)), md);
