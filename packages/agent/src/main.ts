@@ -3,18 +3,21 @@ import {
   type Clock,
   connectFleet,
   type FleetbanConfig,
+  interfaceAddresses,
   type Logger,
   onReconnect,
+  serverAddresses,
   systemClock,
 } from '@fleetban/shared';
 import { BanFollower } from './decisions/ban-follower.js';
 import { BanListOpener } from './decisions/ban-list-opener.js';
+import { hostGuard } from './decisions/host-guard.js';
 import { createEnforcer } from './enforce/create.js';
 import { runner as execRunner } from './enforce/exec.js';
 import { LocalFallback } from './fallback/local-fallback.js';
 import { JailRunner } from './jail/jail-runner.js';
 import { FailureReporter } from './report/failure-reporter.js';
-import { HeartbeatSender, ownAddresses } from './report/heartbeat.js';
+import { HeartbeatSender } from './report/heartbeat.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Lines read, skipped, undecodable, matched and bytes behind, over every jail. */
@@ -61,6 +64,11 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   await enforcer.start();
   log.info({ backend: enforcer.name, firewall: detected.summary }, `firewall: ${detected.summary}`);
 
+  const ownAddresses = (): string[] => [...new Set([...interfaceAddresses(), ...config.fleet.addresses])].sort();
+  const natsServers = await serverAddresses(config.fleet.servers, (name, err) => log.warn({ host: name, err }, 'cannot resolve a NATS server name: its addresses are not protected'));
+  const guard = hostGuard({ own: ownAddresses, natsServers, clock });
+  log.info({ own: ownAddresses(), natsServers }, 'this host never bans its own or its NATS servers\' addresses');
+
   const nc = await connectFleet(config.fleet, { name: `fleetban-agent-${host}`, logger: log, waitOnFirstConnect: true });
   const undo: (() => unknown)[] = [];
   try {
@@ -71,11 +79,12 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
       enforcer,
       clock,
       logger: log.child({ stage: 'fallback' }),
-      ownAddresses,
+      guard,
+      clockSkewMs: config.controller.maxClockSkewMs,
       fleetBanned: (ip, nowMs): boolean => follower.has(ip, nowMs),
       ignoreip: config.controller.ignoreip,
     });
-    const follower: BanFollower = new BanFollower(enforcer, clock, log.child({ stage: 'decisions' }), fallback);
+    const follower: BanFollower = new BanFollower(enforcer, clock, log.child({ stage: 'decisions' }), fallback, { host, guard });
     fallback.start(nc);
     undo.push(() => fallback.stop());
     const jails = enabled.map((j) => new JailRunner(j, host, (e) => {
@@ -113,6 +122,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
         drift: enforcer.report().drift,
         enforceFailed: enforcer.report().failed,
         ...fallback.status(),
+        refused: follower.refused,
       }),
       clock,
       log.child({ stage: 'heartbeat' }),

@@ -9,6 +9,7 @@ import { silentLogger } from '@fleetban/shared';
 import { BanFollower, type LocalBanSource } from '../src/decisions/ban-follower.js';
 import { BanListOpener } from '../src/decisions/ban-list-opener.js';
 import type { BanEntry, Enforcer } from '../src/enforce/enforcer.js';
+import { hostGuard } from '../src/decisions/host-guard.js';
 import { FleetLink } from '../src/fallback/fleet-link.js';
 import { type LocalContext, LocalBans, LocalDecider } from '../src/fallback/local-decider.js';
 import { type JailOverrides, testJail } from '../../../test/fixtures/jail-config.js';
@@ -25,7 +26,7 @@ function failure(ip: string, timeMs = NOW, jailName = 'sshd'): FailureEvent {
 }
 
 function ctx(over: Partial<LocalContext> = {}): LocalContext {
-  return { nowMs: NOW, unreachable: 'nats disconnected', isBanned: () => false, isOwn: () => false, ...over };
+  return { nowMs: NOW, unreachable: 'nats disconnected', isBanned: () => false, ...over };
 }
 
 t.test('fleet link: NATS connection and three missed liveness intervals', async (t) => {
@@ -77,9 +78,10 @@ t.test('local decider: while the fleet is reachable, the controller decides', as
 t.test('local decider: the jail\'s own thresholds, findtime and allowlists', async (t) => {
   const d = new LocalDecider([jail(), jail({ name: 'nginx', maxretry: 2, findtimeMs: MIN, bantimeMs: -1, ignoreip: ['198.51.100.0/24'] })], { ignoreip: ['192.0.2.0/24'] });
   t.same(d.decide(failure('203.0.113.8', NOW, 'nope'), ctx()), { kind: 'ignored', why: 'unknown-jail' });
-  t.same(d.decide(failure('127.0.0.1'), ctx()), { kind: 'ignored', why: 'allowlisted' }, 'jail ignoreip');
-  t.same(d.decide(failure('198.51.100.3', NOW, 'nginx'), ctx()), { kind: 'ignored', why: 'allowlisted' }, 'the other jail\'s ignoreip');
-  t.same(d.decide(failure('192.0.2.9'), ctx()), { kind: 'ignored', why: 'allowlisted' }, '[controller] ignoreip of this host\'s file');
+  t.match(d.decide(failure('127.0.0.1'), ctx()), { kind: 'refused', refusal: { code: 'special-address' } }, 'loopback');
+  t.match(d.decide(failure('198.51.100.3', NOW, 'nginx'), ctx()), { kind: 'refused', refusal: { code: 'jail-ignoreip' } }, 'the other jail\'s ignoreip');
+  t.same(d.decide(failure('198.51.100.3'), ctx()), { kind: 'counted', failures: 1 }, 'not in sshd\'s ignoreip');
+  t.match(d.decide(failure('192.0.2.9'), ctx()), { kind: 'refused', refusal: { code: 'ignoreip' } }, '[controller] ignoreip of this host\'s file');
   t.same(d.decide(failure('203.0.113.8', NOW - 10 * MIN), ctx()), { kind: 'ignored', why: 'stale' }, 'older than findtime');
   t.same(d.decide(failure('203.0.113.8', NOW - 2 * MIN, 'nginx'), ctx()), { kind: 'ignored', why: 'stale' }, 'older than the jail\'s own findtime');
   d.decide(failure('203.0.113.8', NOW - 50 * SEC, 'nginx'), ctx());
@@ -88,9 +90,12 @@ t.test('local decider: the jail\'s own thresholds, findtime and allowlists', asy
   t.same(d.decide(failure('203.0.113.8'), ctx()), { kind: 'counted', failures: 1 }, 'jails count separately');
 });
 
-t.test('local decider: never this host\'s own addresses; a future-dated failure bans from its own time', async (t) => {
-  const d = new LocalDecider([jail({ maxretry: 1 })]);
-  t.same(d.decide(failure('192.0.2.2'), ctx({ isOwn: (ip) => ip === '192.0.2.2' })), { kind: 'ignored', why: 'own-address' });
+t.test('local decider: never this host\'s own or its NATS servers\' addresses; time clamped; a future-dated failure bans from its own time', async (t) => {
+  const guard = hostGuard({ own: () => ['192.0.2.2'], natsServers: ['192.0.2.3'], clock: () => NOW });
+  const d = new LocalDecider([jail({ maxretry: 1 })], { guard, clockSkewMs: MIN });
+  t.match(d.decide(failure('192.0.2.2'), ctx()), { kind: 'refused', refusal: { code: 'own-address' } });
+  t.match(d.decide(failure('192.0.2.3'), ctx()), { kind: 'refused', refusal: { code: 'nats-server' } });
+  t.same(d.decide(failure('203.0.113.9', NOW + MIN + 1), ctx()), { kind: 'ignored', why: 'future' }, 'beyond the clock skew');
   t.match(d.decide(failure('203.0.113.9', NOW + 2 * SEC), ctx()), { kind: 'ban', ban: { atMs: NOW + 2 * SEC, expiresMs: NOW + 2 * SEC + 15 * MIN } });
   const rnd = new LocalDecider([jail({ maxretry: 1, increment: { enabled: true, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 10 * SEC } })], { random: () => 0.5 });
   t.match(rnd.decide(failure('203.0.113.10'), ctx()), { kind: 'ban', ban: { expiresMs: NOW + 15 * MIN + 5 * SEC } }, 'banDuration with no history, rndtime included');
@@ -168,7 +173,7 @@ t.test('follower: desired = the list ∪ active local bans; a fleet ban never sh
   await follower.start(list, 60_000);
   t.teardown(() => follower.stop());
   t.same(enf.reconciled.at(-1), [{ target: '203.0.113.5', expiresMs: NOW + 10 * MIN, jail: 'sshd' }], 'the first reconcile keeps the local ban');
-  const ban = (ip: string, expiresMs: number) => ({ ip, jail: 'sshd', atMs: NOW, expiresMs, reason: 'threshold' as const, banCount: 1, hosts: ['web-1'], matches: [], failures: 3 });
+  const ban = (ip: string, expiresMs: number) => ({ ip, jail: 'sshd', atMs: NOW, expiresMs, reason: 'threshold' as const, banCount: 1, hosts: ['web-1'], matches: [], failures: 3, scope: [] as string[] });
   list.push({ kind: 'put', ban: ban('203.0.113.5', NOW + 5 * MIN) });
   list.push({ kind: 'put', ban: ban('203.0.113.6', NOW + 5 * MIN) });
   await new Promise((r) => setImmediate(r));
@@ -205,4 +210,28 @@ t.test('ban list opener: retries with a bounded backoff, says so once, stops on 
   await new Promise((r) => setTimeout(r, 5));
   never.stop();
   t.equal(await waiting, null, 'stop() ends the wait at once');
+});
+
+t.test('ban follower: a ban scoped to other hosts, or covering this host or its NATS server, never reaches the firewall', async (t) => {
+  const enf = recordingEnforcer();
+  const guard = hostGuard({ own: () => ['192.0.2.2'], natsServers: ['192.0.2.3'], clock: () => NOW });
+  const follower = new BanFollower(enf, () => NOW, silentLogger(), undefined, { host: 'web-1', guard });
+  const list = handList();
+  await follower.start(list, 60_000);
+  t.teardown(() => follower.stop());
+  const ban = (ip: string, scope: string[] = []) => ({ ip, jail: 'sshd', atMs: NOW, expiresMs: NOW + MIN, reason: 'manual' as const, banCount: 1, hosts: [], matches: [], failures: 0, scope });
+  list.push({ kind: 'put', ban: ban('192.0.2.0/24') });
+  list.push({ kind: 'put', ban: ban('192.0.2.3') });
+  list.push({ kind: 'put', ban: ban('203.0.113.20', ['web-2']) });
+  list.push({ kind: 'put', ban: ban('203.0.113.21', ['web-1', 'web-2']) });
+  list.push({ kind: 'put', ban: ban('203.0.113.22') });
+  await new Promise((r) => setImmediate(r));
+  await follower.reconcile('periodic');
+  t.same(enf.reconciled.at(-1)?.map((b) => b.target), ['203.0.113.21', '203.0.113.22'], 'only the bans for this host that its guard allows');
+  t.equal(follower.refused, 2, 'the two refusals are counted');
+  t.notOk(follower.has('203.0.113.20', NOW), 'a ban scoped to web-2 is not held here');
+  list.push({ kind: 'put', ban: ban('203.0.113.22', ['web-2']) });
+  await new Promise((r) => setImmediate(r));
+  await follower.reconcile('periodic');
+  t.same(enf.reconciled.at(-1)?.map((b) => b.target), ['203.0.113.21'], 'a ban narrowed away from this host is lifted here');
 });

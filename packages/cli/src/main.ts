@@ -12,7 +12,8 @@ usage: fleetban <command> [-c FILE] [options]
   agent                    run this host's agent (tail, filter, report; enforce the ban list)
   controller               run the fleet's controller (count, decide, publish, expire)
   status [JAIL]            fail2ban's figures for the fleet, and its hosts
-  ban IP|CIDR [--jail J] [--bantime D]   ban on every host (D: 10m, 1d12h, -1 = permanent)
+  ban IP|CIDR [--jail J] [--bantime D] [--force]   ban on every host (D: 10m, 1d12h, -1 = permanent;
+                           --force: wider than [controller] min_prefix_v4/v6, never a protected address)
   unban IP|CIDR            lift a ban on every host
   banned                   list active bans
   regex LOG|LINE FILTER|FAILREGEX [IGNOREREGEX]   test a filter like fail2ban-regex (--help)

@@ -7,6 +7,7 @@ export function formatOverview(r: AdminReply): string {
     `|- Number of jail:\t${r.jails.length}`,
     `|- Jail list:\t${r.jails.map((j) => j.name).join(', ')}`,
     `|- Malformed messages:\t${r.malformed}`,
+    `|- Rejected inputs:\t${formatRejected(r.counters)}`,
     ...formatHosts(r.hosts, r.nowMs),
   ];
   return lines.join('\n');
@@ -38,13 +39,19 @@ function formatHosts(hosts: readonly HostStatus[], nowMs: number): string[] {
       `   ${last ? '`' : '|'}- ${h.host}\tlast heartbeat ${age}s ago (${new Date(h.lastHeartbeatMs).toISOString()}), backend ${h.backend}, ${h.banned} banned`,
       `${pad}reading: ${h.lines} lines, ${h.matched} matched, ${h.skipped} skipped, ${h.undecodable} undecodable, ${h.bytesBehind} bytes behind`,
       `${pad}reporting: ${h.failures} failures sent, ${h.buffered} waiting (${h.spoolBytes} bytes spooled)`,
-      `${pad}enforcing: ${h.drift} drift repaired, ${h.enforceFailed} elements refused`,
+      `${pad}enforcing: ${h.drift} drift repaired, ${h.enforceFailed} elements refused, ${h.refused} bans refused by its guard`,
       `${pad}autonomy: ${h.fallback ? 'fallback (fleet unreachable when sent): deciding locally' : 'following the controller'}, ${h.localBans} local ${h.localBans === 1 ? 'ban' : 'bans'}`,
       `${pad}firewall: ${h.firewall}`,
       `${pad}addresses: ${h.addresses.join(' ')}`,
     );
   });
   return out;
+}
+
+/** The controller's counters of rejected and refused input, `none` when all are zero. */
+function formatRejected(counters: Readonly<Record<string, number>>): string {
+  const shown = Object.entries(counters).filter(([k, v]) => v > 0 && /\.(rejected|refused|malformed|foreign-host)/.test(k));
+  return shown.length === 0 ? 'none' : shown.map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
 /** `fleetban banned`: one line per active ban. */
@@ -54,7 +61,8 @@ export function formatBans(bans: readonly BanDecision[], nowMs: number): string 
     .map((b) => {
       const left = b.expiresMs === 0 ? 'permanent' : `${formatDuration(Math.ceil(Math.max(0, b.expiresMs - nowMs) / 1000) * 1000)} left`;
       const from = b.hosts.length > 0 ? ` from ${b.hosts.join(',')}` : '';
-      return `${b.ip}\t${b.jail}\t${b.reason}${from}\t${left}\t(ban #${b.banCount})`;
+      const on = b.scope.length > 0 ? `\ton ${b.scope.join(',')} only` : '';
+      return `${b.ip}\t${b.jail}\t${b.reason}${from}\t${left}\t(ban #${b.banCount})${on}`;
     })
     .join('\n');
 }

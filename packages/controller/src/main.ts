@@ -1,22 +1,26 @@
 import {
-  Allowlist,
   type Clock,
   connectFleet,
   ensureEventsStream,
-  type FailureEvent,
   type FleetbanConfig,
+  HostRecords,
+  interfaceAddresses,
   type JailConfig,
   type Logger,
   onReconnect,
+  serverAddresses,
   systemClock,
 } from '@fleetban/shared';
 import { AdminService } from './admin/admin-service.js';
 import { JailTrackers } from './aggregate/jail-tracker.js';
 import { BanDecider } from './decide/ban-decider.js';
+import { FailureHandler } from './decide/failure-handler.js';
+import { fleetGuard } from './decide/fleet-guard.js';
 import { BanExpiry } from './expire/ban-expiry.js';
 import { HostRegistry } from './fleet/host-registry.js';
 import { EventIntake } from './intake/event-intake.js';
 import { HeartbeatIntake } from './intake/heartbeat-intake.js';
+import { CounterSet } from './metrics/counter-set.js';
 import { aliveInterval, LivenessBeacon } from './publish/liveness-beacon.js';
 import { BanStore } from './store/ban-store.js';
 
@@ -34,7 +38,8 @@ export interface ControllerDeps {
 
 /**
  * Wires intake → aggregate → decide → publish, plus expiry, heartbeats, the admin service and,
- * once all of that runs, the liveness beacon agents watch.
+ * once all of that runs, the liveness beacon agents watch. The fleet's hosts are read back from
+ * their bucket, and the guard built, before any failure is decided (the replay included).
  */
 export async function runController(config: FleetbanConfig, deps: ControllerDeps): Promise<Controller> {
   const clock = deps.clock ?? systemClock;
@@ -42,35 +47,29 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const c = config.controller;
   const nc = await connectFleet(config.fleet, { name: `fleetban-controller-${config.fleet.host}`, logger: log, waitOnFirstConnect: true });
   await ensureEventsStream(nc, c.eventsMaxAgeMs);
-  const store = await BanStore.open(nc, log.child({ stage: 'store' }));
-  const hosts = new HostRegistry();
+  const counters = new CounterSet();
+  const hosts = new HostRegistry(await HostRecords.open(nc), log.child({ stage: 'fleet' }));
+  const known = await hosts.load();
+  const natsServers = await serverAddresses(config.fleet.servers, (host, err) => log.warn({ host, err }, 'cannot resolve a NATS server name: its addresses are not protected'));
+  const controller = [...interfaceAddresses(), ...config.fleet.addresses];
+  const limits = { minPrefixV4: c.minPrefixV4, minPrefixV6: c.minPrefixV6, maxBantimeMs: c.maxBantimeMs };
+  const guard = fleetGuard({ hosts, natsServers, controller, ignoreip: c.ignoreip, limits });
+  log.info({ hosts: known, natsServers, controller }, 'fleet addresses loaded: never banned');
+  const store = await BanStore.open(nc, guard, log.child({ stage: 'store' }));
   const fallback = config.jailDefaults;
   const trackers = new JailTrackers(config.jails, (name): JailConfig => ({ ...fallback, name }), c.maxTracked);
-  const globalAllow = new Allowlist(c.ignoreip);
-  const decider = new BanDecider({ trackers, hosts, bans: store.bans, offences: store.offences, globalAllow });
-  const decideLog = log.child({ stage: 'decide' });
+  const decider = new BanDecider({ trackers, bans: store.bans, offences: store.offences, guard, clockSkewMs: c.maxClockSkewMs });
+  const failures = new FailureHandler(decider, store, counters, clock, log.child({ stage: 'decide' }));
 
-  const onFailure = async (e: FailureEvent, replay: boolean): Promise<void> => {
-    const v = decider.decide(e, clock());
-    if (v.kind === 'ban') {
-      await store.ban(v.decision);
-      decideLog.info({ jail: e.jail, ip: e.ip, hosts: v.decision.hosts, failures: v.decision.failures, expiresMs: v.decision.expiresMs, banCount: v.decision.banCount, replay }, 'ban');
-    } else if (v.kind === 'counted') {
-      decideLog.debug({ jail: e.jail, ip: e.ip, host: e.host, failures: v.failures, replay }, 'failure counted');
-    } else {
-      decideLog.debug({ jail: e.jail, ip: e.ip, why: v.why, replay }, 'failure ignored');
-    }
-  };
-
-  const heartbeats = new HeartbeatIntake(hosts, clock, log.child({ stage: 'heartbeat' }));
+  const heartbeats = new HeartbeatIntake(hosts, clock, counters, log.child({ stage: 'heartbeat' }));
   heartbeats.start(nc);
-  const intake = new EventIntake(nc, onFailure, log.child({ stage: 'intake' }));
+  const intake = new EventIntake(nc, (e, replay) => failures.handle(e, replay), counters, log.child({ stage: 'intake' }));
   const longestFindtime = Math.max(fallback.findtimeMs, ...config.jails.map((j) => j.findtimeMs));
   await intake.start(clock() - longestFindtime);
   const expiry = new BanExpiry(store, clock, log.child({ stage: 'expire' }));
   expiry.start(c.expireMs);
   const pruner = setInterval(() => trackers.prune(clock()), 60_000);
-  const admin = new AdminService({ store, trackers, hosts, globalAllow, clock, logger: log.child({ stage: 'admin' }), malformed: () => intake.malformed + heartbeats.malformed });
+  const admin = new AdminService({ store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'admin' }) });
   admin.start(nc);
   const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }));
   beacon.start();

@@ -4,7 +4,6 @@
  */
 import t from 'tap';
 import {
-  Allowlist,
   type BanDecision,
   type FailureEvent,
   type Heartbeat,
@@ -14,6 +13,7 @@ import {
 } from '@fleetban/shared';
 import { JailTrackers } from '../src/aggregate/jail-tracker.js';
 import { BanDecider, type Verdict } from '../src/decide/ban-decider.js';
+import { fleetGuard } from '../src/decide/fleet-guard.js';
 import { HostRegistry } from '../src/fleet/host-registry.js';
 import { type JailOverrides, testJail } from '../../../test/fixtures/jail-config.js';
 
@@ -36,12 +36,21 @@ interface World {
   readonly offences: Map<string, Offence>;
 }
 
-function world(opts: { jails?: JailConfig[]; globalAllow?: string[] } = {}): World {
+const LIMITS = { minPrefixV4: 16, minPrefixV6: 32, maxBantimeMs: 365 * 24 * HOUR };
+
+function world(opts: { jails?: JailConfig[]; globalAllow?: string[]; natsServers?: string[]; controller?: string[]; maxBantimeMs?: number } = {}): World {
   const trackers = new JailTrackers(opts.jails ?? [jail()], (name) => ({ ...DEFAULTS, name }), 1000);
   const hosts = new HostRegistry();
   const bans = new Map<string, BanDecision>();
   const offences = new Map<string, Offence>();
-  const decider = new BanDecider({ trackers, hosts, bans, offences, globalAllow: new Allowlist(opts.globalAllow ?? []) });
+  const guard = fleetGuard({
+    hosts,
+    natsServers: opts.natsServers ?? [],
+    controller: opts.controller ?? [],
+    ignoreip: opts.globalAllow ?? [],
+    limits: { ...LIMITS, maxBantimeMs: opts.maxBantimeMs ?? LIMITS.maxBantimeMs },
+  });
+  const decider = new BanDecider({ trackers, bans, offences, guard, clockSkewMs: MIN });
   return { decider, trackers, hosts, bans, offences };
 }
 
@@ -61,15 +70,20 @@ function failure(ip: string, timeMs: number, host = 'web-1', jailName = 'sshd'):
 }
 
 function heartbeat(host: string, addresses: string[]): Heartbeat {
-  return { host, timeMs: NOW, addresses, jails: ['sshd'], backend: 'dry-run', firewall: 'none', banned: 0, version: '0.1.0', lines: 0, failures: 0, buffered: 0, skipped: 0, undecodable: 0, matched: 0, bytesBehind: 0, spoolBytes: 0, drift: 0, enforceFailed: 0, fallback: false, localBans: 0 };
+  return { host, timeMs: NOW, addresses, jails: ['sshd'], backend: 'dry-run', firewall: 'none', banned: 0, version: '0.1.0', lines: 0, failures: 0, buffered: 0, skipped: 0, undecodable: 0, matched: 0, bytesBehind: 0, spoolBytes: 0, drift: 0, enforceFailed: 0, fallback: false, localBans: 0, refused: 0 };
 }
 
 function banOf(v: Verdict): BanDecision | undefined {
   return v.kind === 'ban' ? v.decision : undefined;
 }
 
+/** The refusal code of a verdict, or its kind when it is not a refusal. */
+function refusalOf(v: Verdict): string {
+  return v.kind === 'refused' ? v.refusal.code : v.kind;
+}
+
 function activeBan(ip: string, expiresMs: number): BanDecision {
-  return { ip, jail: 'sshd', atMs: NOW - HOUR, expiresMs, reason: 'threshold', banCount: 1, hosts: ['web-1'], matches: [], failures: 3 };
+  return { ip, jail: 'sshd', atMs: NOW - HOUR, expiresMs, reason: 'threshold', banCount: 1, hosts: ['web-1'], matches: [], failures: 3, scope: [] };
 }
 
 t.test('maxretry reached across hosts: a ban', async (tt) => {
@@ -90,6 +104,7 @@ t.test('maxretry reached across hosts: a ban', async (tt) => {
     hosts: ['web-1', 'web-2', 'web-3'],
     matches: events.map((e) => e.line),
     failures: 3,
+    scope: [],
   });
 });
 
@@ -133,13 +148,12 @@ t.test('allowlisted addresses are ignored: jail ignoreip and the controller igno
     jails: [jail({ ignoreip: ['198.51.100.0/24'] }), jail({ name: 'nginx-http-auth', ignoreip: [] })],
     globalAllow: ['2001:db8:1::/48', '203.0.113.7'],
   });
-  const ignored = { kind: 'ignored', why: 'allowlisted' };
   for (let i = 0; i < 5; i++) {
-    tt.same(w.decider.decide(failure('198.51.100.99', NOW), NOW), ignored, `jail ignoreip, failure ${i}`);
-    tt.same(w.decider.decide(failure('2001:db8:1:2::3', NOW), NOW), ignored, `global ignoreip (v6 network), failure ${i}`);
-    tt.same(w.decider.decide(failure('203.0.113.7', NOW), NOW), ignored, `global ignoreip (single address), failure ${i}`);
+    tt.equal(refusalOf(w.decider.decide(failure('198.51.100.99', NOW), NOW)), 'jail-ignoreip', `jail ignoreip, failure ${i}`);
+    tt.equal(refusalOf(w.decider.decide(failure('2001:db8:1:2::3', NOW), NOW)), 'ignoreip', `global ignoreip (v6 network), failure ${i}`);
+    tt.equal(refusalOf(w.decider.decide(failure('203.0.113.7', NOW), NOW)), 'ignoreip', `global ignoreip (single address), failure ${i}`);
   }
-  tt.same(w.decider.decide(failure('2001:db8:1::9', NOW, 'web-1', 'nginx-http-auth'), NOW), ignored, 'the global list covers every jail');
+  tt.equal(refusalOf(w.decider.decide(failure('2001:db8:1::9', NOW, 'web-1', 'nginx-http-auth'), NOW)), 'ignoreip', 'the global list covers every jail');
   tt.same(w.decider.decide(failure('198.51.100.99', NOW, 'web-1', 'nginx-http-auth'), NOW), { kind: 'counted', failures: 1 }, "a jail's ignoreip is its own");
   tt.same(w.decider.decide(failure('203.0.113.8', NOW), NOW), { kind: 'counted', failures: 1 }, 'the neighbour is not allowlisted');
   tt.equal(w.trackers.get('sshd').totalFailed, 1, 'ignored failures are not counted');
@@ -151,9 +165,9 @@ t.test("a fleet host's address (from a heartbeat) is never counted", async (tt) 
   tt.same(w.decider.decide(failure('203.0.113.10', NOW), NOW), { kind: 'counted', failures: 1 }, 'before the heartbeat');
   w.hosts.record(heartbeat('web-9', ['203.0.113.10', '2001:db8:9::10']), NOW);
   for (let i = 0; i < 4; i++) {
-    tt.same(w.decider.decide(failure('203.0.113.10', NOW), NOW), { kind: 'ignored', why: 'fleet-host' }, `v4, failure ${i}`);
+    tt.equal(refusalOf(w.decider.decide(failure('203.0.113.10', NOW), NOW)), 'fleet-host', `v4, failure ${i}`);
   }
-  tt.same(w.decider.decide(failure('2001:db8:9::10', NOW), NOW), { kind: 'ignored', why: 'fleet-host' }, 'v6');
+  tt.equal(refusalOf(w.decider.decide(failure('2001:db8:9::10', NOW), NOW)), 'fleet-host', 'v6');
   tt.same(w.decider.decide(failure('203.0.113.11', NOW), NOW), { kind: 'counted', failures: 1 }, 'another address');
   w.hosts.record(heartbeat('web-9', ['2001:db8:9::10']), NOW + SEC);
   tt.same(w.decider.decide(failure('203.0.113.10', NOW + SEC), NOW + SEC), { kind: 'counted', failures: 2 }, 'an address the host no longer reports');
@@ -241,7 +255,9 @@ t.test('an unknown jail falls back to the defaults given to JailTrackers', async
   const tracker = w.trackers.get(name);
   tt.equal(tracker.jail.name, name);
   tt.equal(tracker.jail.maxretry, 2);
-  tt.same(w.decider.decide(failure('127.0.0.1', NOW, 'web-1', name), NOW), { kind: 'ignored', why: 'allowlisted' }, "the defaults' ignoreip applies");
+  tt.equal(refusalOf(w.decider.decide(failure('127.0.0.1', NOW, 'web-1', name), NOW)), 'special-address', 'loopback is never counted');
+  const other = world({ jails: [jail({ name: 'x', ignoreip: ['192.0.2.0/24'] })] });
+  tt.equal(refusalOf(other.decider.decide(failure('192.0.2.5', NOW, 'web-1', 'x'), NOW)), 'jail-ignoreip', "the jail's ignoreip applies");
   tt.same(w.decider.decide(failure('192.0.2.101', NOW - 5 * MIN, 'web-1', name), NOW), { kind: 'ignored', why: 'stale' }, "the defaults' findtime (5m)");
   tt.same(w.trackers.all().map((x) => x.jail.name), ['sshd', name], 'configured jails first');
 });
@@ -282,4 +298,74 @@ t.test('an event whose ip is a network, not an address, never bans', async (tt) 
   for (let i = 0; i < 3; i++) v = w.decider.decide(failure('0.0.0.0/0', NOW - i), NOW);
   tt.not(v?.kind, 'ban', 'a network as ip (0.0.0.0/0 covers the fleet and the allowlist) is refused');
   tt.same(v, { kind: 'ignored', why: 'invalid' });
+});
+
+t.test('the NATS servers, the controller and special space are never counted', async (tt) => {
+  const w = world({ natsServers: ['192.0.2.200'], controller: ['192.0.2.201', '2001:db8::201'] });
+  tt.equal(refusalOf(w.decider.decide(failure('192.0.2.200', NOW), NOW)), 'nats-server');
+  tt.equal(refusalOf(w.decider.decide(failure('192.0.2.201', NOW), NOW)), 'controller');
+  tt.equal(refusalOf(w.decider.decide(failure('2001:db8::201', NOW), NOW)), 'controller');
+  for (const ip of ['127.0.0.1', '169.254.1.1', '224.0.0.1', '0.0.0.0', '255.255.255.255', '::1', 'fe80::1', 'ff02::1', '::']) {
+    tt.equal(refusalOf(w.decider.decide(failure(ip, NOW), NOW)), 'special-address', ip);
+  }
+  tt.equal(w.trackers.get('sshd').totalFailed, 0);
+});
+
+t.test('event times are clamped to [now - findtime, now + clock skew]', async (tt) => {
+  const w = world();
+  tt.same(w.decider.decide(failure('192.0.2.91', NOW + MIN + 1), NOW), { kind: 'ignored', why: 'future' }, 'beyond the clock skew');
+  tt.same(w.decider.decide(failure('192.0.2.91', NOW + 365 * 24 * HOUR), NOW), { kind: 'ignored', why: 'future' }, 'a forged far-future time');
+  tt.same(w.decider.decide(failure('192.0.2.91', NOW + MIN), NOW), { kind: 'counted', failures: 1 }, 'at the edge of the skew');
+  tt.equal(w.trackers.get('sshd').window.size, 1);
+});
+
+t.test('a threshold bantime is cut to max_bantime', async (tt) => {
+  const w = world({ jails: [jail({ bantimeMs: 400 * 24 * HOUR })], maxBantimeMs: 30 * 24 * HOUR });
+  let v: Verdict | undefined;
+  for (let i = 0; i < 3; i++) v = w.decider.decide(failure('192.0.2.92', NOW - i), NOW);
+  tt.equal(v && banOf(v)?.expiresMs, NOW + 30 * 24 * HOUR);
+});
+
+t.test('min_hosts: one host alone bans on itself only; a second host makes it fleet-wide', async (tt) => {
+  const w = world({ jails: [jail({ maxretry: 3, minHosts: 2 })] });
+  const ip = '203.0.113.120';
+  tt.same(w.decider.decide(failure(ip, NOW - 5 * SEC, 'web-1'), NOW), { kind: 'counted', failures: 1 });
+  tt.same(w.decider.decide(failure(ip, NOW - 4 * SEC, 'web-1'), NOW), { kind: 'counted', failures: 2 });
+  const local = w.decider.decide(failure(ip, NOW - 3 * SEC, 'web-1'), NOW);
+  tt.match(local, { kind: 'ban', widened: false, decision: { scope: ['web-1'], hosts: ['web-1'], failures: 3 } }, 'maxretry on web-1 alone: banned there only');
+  w.bans.set(ip, (local as { decision: BanDecision }).decision);
+  const wide = w.decider.decide(failure(ip, NOW - 2 * SEC, 'web-2'), NOW);
+  tt.match(wide, { kind: 'ban', widened: true, decision: { scope: [], hosts: ['web-1', 'web-2'], failures: 4, banCount: 1 } }, 'one failure on a second host: every host');
+  tt.equal((wide as { decision: BanDecision }).decision.expiresMs, (local as { decision: BanDecision }).decision.expiresMs, 'the same ban, widened: same expiry');
+  w.bans.set(ip, (wide as { decision: BanDecision }).decision);
+  tt.same(w.decider.decide(failure(ip, NOW - SEC, 'web-3'), NOW), { kind: 'ignored', why: 'banned' }, 'then banned everywhere');
+  tt.equal(w.trackers.get('sshd').totalBanned, 1, 'one ban');
+});
+
+t.test('min_hosts: failures spread over enough hosts ban fleet-wide at once', async (tt) => {
+  const w = world({ jails: [jail({ maxretry: 3, minHosts: 2 })] });
+  const ip = '203.0.113.121';
+  w.decider.decide(failure(ip, NOW - 3 * SEC, 'web-1'), NOW);
+  w.decider.decide(failure(ip, NOW - 2 * SEC, 'web-1'), NOW);
+  tt.match(w.decider.decide(failure(ip, NOW - SEC, 'web-2'), NOW), { kind: 'ban', decision: { scope: [] } });
+});
+
+t.test('maxretry_per_host: one host flooding forged failures never bans fleet-wide', async (tt) => {
+  const w = world({ jails: [jail({ maxretry: 5, maxretryPerHost: 2 })] });
+  const ip = '203.0.113.122';
+  const verdicts: Verdict[] = [];
+  for (let i = 0; i < 100; i++) {
+    const v = w.decider.decide(failure(ip, NOW - (100 - i) * 10, 'web-1'), NOW);
+    verdicts.push(v);
+    if (v.kind === 'ban') w.bans.set(ip, v.decision);
+  }
+  const bans = verdicts.filter((v) => v.kind === 'ban');
+  tt.equal(bans.length, 1, 'one ban');
+  tt.same(banOf(bans[0] as Verdict)?.scope, ['web-1'], 'on web-1 only: it saw maxretry failures itself');
+  tt.ok(verdicts.slice(5).every((v) => v.kind === 'counted'), 'later failures of web-1 are counted, never widen the ban');
+  tt.match(verdicts.at(-1), { kind: 'counted', failures: 2 }, 'web-1 counts for at most 2 fleet-wide');
+  w.decider.decide(failure(ip, NOW, 'web-2'), NOW);
+  const wide = w.decider.decide(failure(ip, NOW, 'web-2'), NOW);
+  tt.match(wide, { kind: 'counted', failures: 4 }, 'two more hosts-worth needed: 2 + 2');
+  tt.match(w.decider.decide(failure(ip, NOW, 'web-3'), NOW), { kind: 'ban', widened: true, decision: { scope: [] } }, 'a third host makes 5: every host');
 });

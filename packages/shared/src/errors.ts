@@ -64,3 +64,13 @@ export class AdminError extends FleetbanError {
     super('ADMIN_REFUSED', message, options);
   }
 }
+
+/** A ban was refused by a lockout guard (it would cover a protected address, or break a limit). */
+export class BanRefusedError extends FleetbanError {
+  /** The guard's refusal code (`fleet-host`, `too-broad`, ...). */
+  readonly refusal: string;
+  constructor(refusal: string, message: string) {
+    super('BAN_REFUSED', message);
+    this.refusal = refusal;
+  }
+}

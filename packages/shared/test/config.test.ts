@@ -129,9 +129,19 @@ t.test('defaults', async (tt) => {
       token: '',
       creds: '',
       stateDir: '/var/lib/fleetban',
+      addresses: [],
     },
     agent: { enforcer: 'auto', onStop: 'flush', heartbeatMs: 5000, reconcileMs: 30000, pollMs: 100, buffer: 10000, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864, filterPath: [] },
-    controller: { ignoreip: [], expireMs: 1000, eventsMaxAgeMs: 86_400_000, maxTracked: 100000 },
+    controller: {
+      ignoreip: [],
+      expireMs: 1000,
+      eventsMaxAgeMs: 86_400_000,
+      maxTracked: 100000,
+      maxClockSkewMs: 60_000,
+      minPrefixV4: 16,
+      minPrefixV6: 32,
+      maxBantimeMs: 365 * 86_400_000,
+    },
     jails: [],
     jailDefaults: {
       name: '',
@@ -145,6 +155,8 @@ t.test('defaults', async (tt) => {
       findtimeMs: 600_000,
       bantimeMs: 600_000,
       maxmatches: 5,
+      maxretryPerHost: 0,
+      minHosts: 1,
       increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 },
       filterPath: [],
       options: {},
@@ -173,6 +185,7 @@ nats_password = s3cret
 nats_token = tok
 nats_creds = /etc/fleetban/host.creds
 state_dir = /srv/fleetban
+addresses = 198.51.100.70 2001:DB8::70
 
 [agent]
 enforcer = nftables
@@ -188,6 +201,10 @@ ignoreip = 192.0.2.0/24 2001:db8::/32
 expire_interval = 2s
 events_max_age = 2d
 max_tracked = 5000
+max_clock_skew = 30s
+min_prefix_v4 = 20
+min_prefix_v6 = 48
+max_bantime = 90d
 
 [DEFAULT]
 bantime = 1h
@@ -212,6 +229,8 @@ bantime.factor = 1.5
 bantime.multipliers = 1 2 4 8
 bantime.maxtime = 1w
 bantime.rndtime = 5m
+maxretry_per_host = 2
+min_hosts = 3
 
 [recidive]
 enabled = off
@@ -236,6 +255,7 @@ t.test('a full 3-jail file', async (tt) => {
     token: 'tok',
     creds: '/etc/fleetban/host.creds',
     stateDir: '/srv/fleetban',
+    addresses: ['198.51.100.70', '2001:db8::70'],
   });
   tt.same(c.agent, { enforcer: 'nftables', onStop: 'keep', heartbeatMs: 2000, reconcileMs: 60_000, pollMs: 250, buffer: 500, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864, filterPath: [] });
   tt.same(c.controller, {
@@ -243,11 +263,15 @@ t.test('a full 3-jail file', async (tt) => {
     expireMs: 2000,
     eventsMaxAgeMs: 2 * 86_400_000,
     maxTracked: 5000,
+    maxClockSkewMs: 30_000,
+    minPrefixV4: 20,
+    minPrefixV6: 48,
+    maxBantimeMs: 90 * 86_400_000,
   });
   tt.same(c.jails.map((j) => j.name), ['sshd', 'nginx-http-auth', 'recidive'], 'jails in file order');
   const [sshd, nginx, recidive] = c.jails;
   tt.same(Object.keys(sshd?.options ?? {}).sort(), ['bantime', 'enabled', 'findtime', 'ignoreip', 'logpath', 'maxretry'], 'options: every key as written');
-  tt.same(sshd?.options.maxretry, { value: '3', file, section: 'sshd', line: 37 }, 'options: where each key was written');
+  tt.same(sshd?.options.maxretry, { value: '3', file, section: 'sshd', line: 42 }, 'options: where each key was written');
   tt.same({ ...sshd, options: undefined }, {
     options: undefined,
     name: 'sshd',
@@ -261,9 +285,12 @@ t.test('a full 3-jail file', async (tt) => {
     findtimeMs: 600_000,
     bantimeMs: 3_600_000,
     maxmatches: 3,
+    maxretryPerHost: 0,
+    minHosts: 1,
     increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 },
     filterPath: [],
   });
+  tt.same([nginx?.maxretryPerHost, nginx?.minHosts], [2, 3], 'maxretry_per_host and min_hosts');
   tt.equal(nginx?.enabled, true);
   tt.equal(nginx?.filter, 'nginx-auth');
   tt.equal(nginx?.bantimeMs, -1, 'bantime = -1 is permanent');
@@ -353,6 +380,13 @@ const BAD_VALUES: Array<[string, string, string, number, string]> = [
   ['[controller]\nexpire_interval = 1x', 'controller', 'expire_interval', 2, 'a positive duration'],
   ['[controller]\nevents_max_age = ', 'controller', 'events_max_age', 2, 'a positive duration'],
   ['[controller]\nmax_tracked = many', 'controller', 'max_tracked', 2, 'a positive whole number'],
+  ['[controller]\nmin_prefix_v4 = 33', 'controller', 'min_prefix_v4', 2, 'a prefix length from 0 to 32'],
+  ['[controller]\nmin_prefix_v6 = /48', 'controller', 'min_prefix_v6', 2, 'a prefix length from 0 to 128'],
+  ['[controller]\nmax_bantime = -1', 'controller', 'max_bantime', 2, 'a positive duration'],
+  ['[controller]\nmax_clock_skew = later', 'controller', 'max_clock_skew', 2, 'or 0 for none'],
+  ['[fleetban]\naddresses = 192.0.2.0/24', 'fleetban', 'addresses', 2, 'single IP addresses (no networks)'],
+  ['[sshd]\nmin_hosts = 0', 'sshd', 'min_hosts', 2, 'a positive whole number'],
+  ['[sshd]\nmaxretry_per_host = -1', 'sshd', 'maxretry_per_host', 2, 'a whole number (0 or more)'],
   ['[sshd]\nenabled = maybe', 'sshd', 'enabled', 2, 'a boolean (true/false, yes/no, on/off, 1/0)'],
   ['[sshd]\nlogpath = auth.log', 'sshd', 'logpath', 2, 'absolute paths or globs'],
   ['[sshd]\nignoreip = 127.0.0.1 localhost', 'sshd', 'ignoreip', 2, 'DNS names are not supported yet; bad entry "localhost"'],

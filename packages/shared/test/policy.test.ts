@@ -7,6 +7,9 @@ import t from 'tap';
 import { banDuration, banExpiry } from '../src/policy/bantime.js';
 import { FailureWindow, hostsOf, type WindowOptions } from '../src/policy/failure-window.js';
 import { PERMANENT } from '../src/time/duration.js';
+import { Allowlist } from '../src/ip/allowlist.js';
+import { allowlistSpace, BanGuard } from '../src/policy/guards.js';
+import { judgeFailure, scopeIncludes } from '../src/policy/threshold.js';
 import { testJail } from '../../../test/fixtures/jail-config.js';
 
 const SEC = 1000;
@@ -219,4 +222,64 @@ t.test('bantime.increment: fail2ban parity', async (tt) => {
   const half = jail({ bantimeMs: 10 * MIN, increment: { enabled: true, factor: 0.5 } });
   tt.equal(banDuration(half, 0), 10 * MIN, 'the formula never goes below bantime');
   tt.equal(banDuration(jail({ bantimeMs: MIN, increment: { enabled: true, multipliers: [1, 5] } }), 1), 5 * MIN, 'factor 1: the two agree');
+});
+
+t.test('guards: special space and protected addresses are never banned, whatever the prefix, force or not', async (tt) => {
+  const guard = new BanGuard(
+    [
+      allowlistSpace('fleet-host', "a fleet host's address", new Allowlist(['198.51.100.10', '2001:db8:10::10'])),
+      allowlistSpace('nats-server', "a NATS server's address", new Allowlist(['198.51.100.20'])),
+      allowlistSpace('ignoreip', "in the controller's ignoreip", new Allowlist(['192.0.2.0/24'])),
+    ],
+    { minPrefixV4: 16, minPrefixV6: 32, maxBantimeMs: 365 * 24 * HOUR },
+  );
+  const code = (target: string, force = false, bantimeMs?: number) => guard.check(target, { force, bantimeMs })?.code ?? 'allowed';
+  for (const force of [false, true]) {
+    tt.equal(code('0.0.0.0/0', force), 'special-address', `0.0.0.0/0 (force ${force})`);
+    tt.equal(code('::/0', force), 'special-address', `::/0 (force ${force})`);
+    tt.equal(code('198.51.100.0/24', force), 'fleet-host', `a CIDR covering a fleet host (force ${force})`);
+    tt.equal(code('198.51.100.10', force), 'fleet-host');
+    tt.equal(code('2001:db8:10::/48', force), 'fleet-host', 'v6');
+    tt.equal(code('198.51.100.20', force), 'nats-server');
+    tt.equal(code('192.0.2.0/25', force), 'ignoreip', 'a CIDR inside the allowlist');
+    tt.equal(code('192.0.0.0/16', force), 'ignoreip', 'a CIDR containing the allowlist');
+    tt.equal(code('192.0.2.77', force), 'ignoreip');
+  }
+  for (const ip of ['127.0.0.1', '127.5.0.0/16', '169.254.0.1', '224.0.0.251', '239.0.0.0/8', '255.255.255.255', '0.0.0.0', '::1', '::', 'fe80::1', 'ff02::1']) {
+    tt.equal(code(ip, true), 'special-address', ip);
+  }
+  tt.match(guard.check('0.0.0.0/0'), { reason: '0.0.0.0/0 covers 0.0.0.0/8 (unspecified), special address space: not banned' });
+  tt.match(guard.check('198.51.100.10'), { reason: "198.51.100.10 is a fleet host's address: not banned" });
+  tt.equal(code('203.0.112.0/12'), 'too-broad', 'a /12 needs force');
+  tt.equal(code('203.0.112.0/12', true), 'allowed', 'with force it is accepted');
+  tt.equal(code('203.0.113.0/16'), 'allowed', 'the minimum itself');
+  tt.equal(code('2001:db4::/31'), 'too-broad');
+  tt.equal(code('2001:db4::/31', true), 'allowed');
+  tt.equal(code('203.0.113.9', false, 99_999_999 * 24 * HOUR), 'bantime-too-long', 'an absurd bantime');
+  tt.equal(code('203.0.113.9', true, 400 * 24 * HOUR), 'bantime-too-long', 'force does not lift the bantime limit');
+  tt.equal(code('203.0.113.9', false, PERMANENT), 'allowed', 'permanent is a bantime of its own');
+  tt.equal(code('203.0.113.9', false, 365 * 24 * HOUR), 'allowed');
+});
+
+t.test('threshold rule: maxretry_per_host and min_hosts', async (tt) => {
+  const rule = { maxretry: 3, findtimeMs: 10 * MIN, maxretryPerHost: 0, minHosts: 1 };
+  const ctx = { nowMs: T0, clockSkewMs: MIN, refused: null, bannedOn: null, clearedAtMs: 0 };
+  const judge = (w: FailureWindow, host: string, r = rule, c: Partial<typeof ctx> & { bannedOn?: string[] | null } = {}) =>
+    judgeFailure(w, r, { ip: '203.0.113.1', host, timeMs: T0, line: '' }, { ...ctx, ...c });
+  const fail2ban = windowOf();
+  judge(fail2ban, 'a');
+  judge(fail2ban, 'a');
+  tt.match(judge(fail2ban, 'a'), { kind: 'ban', scope: [] }, "defaults: fail2ban's meaning, one host is enough");
+  const capped = windowOf();
+  const r = { ...rule, maxretryPerHost: 1, minHosts: 1 };
+  tt.match(judge(capped, 'a', r), { kind: 'counted', failures: 1, hosts: 1 });
+  tt.match(judge(capped, 'a', r), { kind: 'counted', failures: 1, hosts: 1 }, 'a host adds at most its cap');
+  tt.match(judge(capped, 'a', r), { kind: 'ban', scope: ['a'] }, 'maxretry on one host: a ban there');
+  tt.match(judge(capped, 'a', r, { bannedOn: ['a'] }), { kind: 'counted', failures: 1 }, 'no more for the same host');
+  tt.match(judge(capped, 'b', r, { bannedOn: ['a'] }), { kind: 'counted', failures: 2, hosts: 2 });
+  tt.match(judge(capped, 'c', r, { bannedOn: ['a'] }), { kind: 'ban', scope: [] }, 'three hosts: every host');
+  tt.match(judge(windowOf(), 'a', rule, { refused: { code: 'fleet-host', target: 'x', covers: 'x', reason: 'r' } }), { kind: 'refused' });
+  tt.match(judgeFailure(windowOf(), rule, { ip: '203.0.113.1', host: 'a', timeMs: T0 + MIN + 1, line: '' }, ctx), { kind: 'ignored', why: 'future' });
+  tt.match(judgeFailure(windowOf(), rule, { ip: '203.0.113.1', host: 'a', timeMs: T0 - 10 * MIN, line: '' }, ctx), { kind: 'ignored', why: 'stale' });
+  tt.ok(scopeIncludes([], 'x') && scopeIncludes(['x'], 'x') && !scopeIncludes(['y'], 'x'));
 });

@@ -11,6 +11,7 @@ import type { BanDecision } from '../src/model/ban.js';
 import type { ControllerAlive } from '../src/model/controller-alive.js';
 import type { FailureEvent } from '../src/model/failure.js';
 import type { Heartbeat } from '../src/model/heartbeat.js';
+import { WIRE_LIMITS } from '../src/model/wire-limits.js';
 import {
   decodeAdminReply,
   decodeAdminRequest,
@@ -111,6 +112,7 @@ const BAN: BanDecision = {
   hosts: ['web-1', 'web-2'],
   matches: ['line one', 'line two'],
   failures: 5,
+  scope: ['web-1'],
 };
 
 const HEARTBEAT: Heartbeat = {
@@ -134,6 +136,7 @@ const HEARTBEAT: Heartbeat = {
   enforceFailed: 1,
   fallback: true,
   localBans: 2,
+  refused: 4,
 };
 
 const ALIVE: ControllerAlive = { host: 'ctl', timeMs: 1_700_000_003_000, intervalMs: 1000 };
@@ -158,6 +161,7 @@ const ADMIN_REPLY: AdminReply = {
   bans: [BAN, { ...BAN, ip: '198.51.100.9', reason: 'manual', expiresMs: 0, hosts: [], matches: [] }],
   malformed: 4,
   nowMs: 1_700_000_003_000,
+  counters: { 'events.received': 2 ** 33, 'events.rejected.future': 1 },
 };
 
 t.test('ip/address: IPv4, normalised', async (tt) => {
@@ -346,12 +350,13 @@ t.test('proto/codec: round trips', async (tt) => {
     { verb: 'ban', jail: 'sshd', ip: '2001:db8::/48', bantimeMs: 2 ** 41 },
     { verb: 'unban', jail: '', ip: '192.0.2.0/24', bantimeMs: 0 },
     { verb: 'banned', jail: '', ip: '', bantimeMs: 0 },
+    { verb: 'ban', jail: '', ip: '192.0.0.0/12', bantimeMs: 0, force: true },
   ] satisfies AdminRequest[]) {
     tt.same(decodeAdminRequest(encodeAdminRequest(req)), req, `AdminRequest ${req.verb} ${req.bantimeMs}`);
   }
 
   tt.same(decodeAdminReply(encodeAdminReply(ADMIN_REPLY)), ADMIN_REPLY, 'AdminReply with jails, hosts and bans');
-  const refused: AdminReply = { ok: false, error: "jail 'x' does not exist", jails: [], hosts: [], bans: [], malformed: 0, nowMs: 1 };
+  const refused: AdminReply = { ok: false, error: "jail 'x' does not exist", jails: [], hosts: [], bans: [], malformed: 0, nowMs: 1, counters: {} };
   tt.same(decodeAdminReply(encodeAdminReply(refused)), refused, 'AdminReply refusal');
 });
 
@@ -546,4 +551,24 @@ t.test('subjects: history keys', async (tt) => {
   tt.equal(historyKey('sshd', '198.51.100.9/24'), 'sshd.v4.198.51.100.0/24');
   expectError(tt, () => historyKey('a.b', '192.0.2.1'), ParseError, 'PARSE_INVALID', 'a jail with a dot');
   expectError(tt, () => historyKey('sshd', 'abc'), ParseError, 'PARSE_INVALID', 'a target that is not an address');
+});
+
+t.test('proto/codec: every decoded message is bounded; a hostile one is refused, never thrown past DecodeError', async (tt) => {
+  const bad = (label: string, fn: () => unknown) => expectError(tt, fn, DecodeError, 'DECODE_FAILED', label);
+  for (const addresses of [['0.0.0.0/0'], ['::/0'], ['192.0.2.0/24'], ['not-an-ip'], ['192.0.2.010'], ['2001:DB8::1']]) {
+    bad(`a heartbeat claiming ${addresses[0]}`, () => decodeHeartbeat(encodeHeartbeat({ ...HEARTBEAT, addresses })));
+  }
+  const many = Array.from({ length: WIRE_LIMITS.addresses + 1 }, (_, i) => `198.51.100.${i}`);
+  bad('a heartbeat with too many addresses', () => decodeHeartbeat(encodeHeartbeat({ ...HEARTBEAT, addresses: many })));
+  tt.same(decodeHeartbeat(encodeHeartbeat({ ...HEARTBEAT, addresses: many.slice(1) })).addresses.length, WIRE_LIMITS.addresses, 'the bound itself is fine');
+  bad('a heartbeat with a bad host name', () => decodeHeartbeat(encodeHeartbeat({ ...HEARTBEAT, host: 'web 1' })));
+  bad('a heartbeat with a bad jail name', () => decodeHeartbeat(encodeHeartbeat({ ...HEARTBEAT, jails: ['a.b'] })));
+  bad('a heartbeat with a huge version', () => decodeHeartbeat(encodeHeartbeat({ ...HEARTBEAT, version: 'x'.repeat(1000) })));
+  bad('an event with a line over the bound', () => decodeFailure(encodeFailure({ ...FAILURE, line: 'x'.repeat(WIRE_LIMITS.lineChars + 1) })));
+  bad('an event with a subject wildcard as host', () => decodeFailure(encodeFailure({ ...FAILURE, host: 'web-1.>' })));
+  bad('an event with an empty jail', () => decodeFailure(encodeFailure({ ...FAILURE, jail: '' })));
+  bad('a ban with a bad scope entry', () => decodeBan(encodeBan({ ...BAN, scope: ['*'] })));
+  bad('a ban with too many evidence lines', () => decodeBan(encodeBan({ ...BAN, matches: Array.from({ length: WIRE_LIMITS.matches + 1 }, () => 'l') })));
+  bad('an admin request with a bad jail', () => decodeAdminRequest(encodeAdminRequest({ verb: 'status', jail: 'x y', ip: '', bantimeMs: 0 })));
+  bad('an admin request with a huge target', () => decodeAdminRequest(encodeAdminRequest({ verb: 'ban', jail: '', ip: '1'.repeat(5000), bantimeMs: 0 })));
 });

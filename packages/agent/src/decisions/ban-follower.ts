@@ -1,5 +1,5 @@
-import type { BanChange, BanDecision, BanListWatch, Clock, Logger } from '@fleetban/shared';
-import { isActive } from '@fleetban/shared';
+import type { BanChange, BanDecision, BanGuard, BanListWatch, Clock, Logger } from '@fleetban/shared';
+import { isActive, scopeIncludes } from '@fleetban/shared';
 import type { BanEntry, Enforcer } from '../enforce/enforcer.js';
 
 /** What the follower watches: the fleet's `BanList` (or, in tests, any source of the same changes). */
@@ -19,13 +19,23 @@ export interface LocalBanSource {
 
 const NO_LOCAL_BANS: LocalBanSource = { entries: () => [], banOf: () => undefined, forget: () => false };
 
+/** Who this host is, for the bans of the list it takes. */
+export interface FollowerIdentity {
+  /** This host's name: a ban scoped to other hosts is not enforced here. */
+  readonly host: string;
+  /** This host's guard: a ban covering its own or its NATS servers' addresses is refused. */
+  readonly guard: BanGuard;
+}
+
 /**
  * Follows the fleet's ban list and keeps this host's firewall equal to it: a full reconcile once the
  * current list has been read (start), after every reconnect and every `reconcileMs`; in between,
  * changes are applied in batches (everything that arrived in the same tick goes in one transaction).
  * What it keeps in the firewall is the list plus the host's active local bans (fallback/): a
  * reconcile never undoes a local ban, a fleet ban never shortens one, and an unban from the fleet
- * lifts a local ban of the same address too.
+ * lifts a local ban of the same address too. A ban of the list is taken only when its scope
+ * includes this host and this host's guard allows it; a refused ban is counted, logged once per
+ * change and never reaches the firewall (the link stays up).
  */
 export class BanFollower {
   readonly #desired = new Map<string, BanDecision>();
@@ -38,12 +48,15 @@ export class BanFollower {
   #watch: { stop(): void } | undefined;
   #timer: NodeJS.Timeout | undefined;
   malformed = 0;
+  /** Bans of the list this host's guard refused. */
+  refused = 0;
 
   constructor(
     private readonly enforcer: Enforcer,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly local: LocalBanSource = NO_LOCAL_BANS,
+    private readonly identity?: FollowerIdentity,
   ) {}
 
   /**
@@ -107,7 +120,21 @@ export class BanFollower {
     return b !== undefined && isActive(b, nowMs);
   }
 
-  private change(c: BanChange, initial: boolean): void {
+  /** A put this host does not enforce becomes, here, the removal of whatever it held for the target. */
+  private taken(c: BanChange): BanChange {
+    if (c.kind !== 'put' || !this.identity) return c;
+    const b = c.ban;
+    if (!scopeIncludes(b.scope, this.identity.host)) return { kind: 'delete', target: b.ip };
+    const refusal = this.identity.guard.check(b.ip);
+    if (!refusal) return c;
+    this.refused++;
+    this.logger.warn({ ip: b.ip, jail: b.jail, reason: b.reason, why: refusal.code, refused: this.refused }, `ban refused by this host: ${refusal.reason}`);
+    return { kind: 'delete', target: b.ip };
+  }
+
+  private change(raw: BanChange, initial: boolean): void {
+    const c = this.taken(raw);
+    if (c.kind === 'delete' && raw.kind === 'put' && !this.#desired.has(c.target)) return;
     if (c.kind === 'put') {
       this.#desired.set(c.ban.ip, c.ban);
       if (initial || !this.#initialized) return;

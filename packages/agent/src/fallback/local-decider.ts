@@ -1,11 +1,24 @@
 /**
- * The agent's own decisions while the fleet is unreachable: the controller's rules
- * (decide/ban-decider.ts in the controller) reduced to what one host sees. Every failure the
- * host reports is counted, per jail, with the jail's own maxretry, findtime and ignoreip; when
- * an address reaches maxretry while the fleet is unreachable, it is banned here for the jail's
+ * The agent's own decisions while the fleet is unreachable: the shared threshold rule
+ * (`judgeFailure`, the one the controller's decider applies) over what this host sees. Every
+ * failure the host reports is counted, per jail, with the jail's own maxretry, findtime and
+ * ignoreip, and the host's guard (its own addresses, its NATS servers, special space); when an
+ * address reaches maxretry while the fleet is unreachable, it is banned here for the jail's
  * bantime (as a first offence: the history is the controller's). Pure and synchronous.
  */
-import { Allowlist, banDuration, banExpiry, type FailureEvent, FailureWindow, type JailConfig } from '@fleetban/shared';
+import {
+  Allowlist,
+  allowlistSpace,
+  banDuration,
+  banExpiry,
+  BanGuard,
+  type FailureEvent,
+  FailureWindow,
+  type JailConfig,
+  judgeFailure,
+  type ProtectedSpace,
+  type Refusal,
+} from '@fleetban/shared';
 
 /** A ban this host placed on its own. */
 export interface LocalBan {
@@ -27,13 +40,14 @@ export interface LocalContext {
   readonly unreachable: string | null;
   /** True when the address is banned already (by the fleet's list or locally). */
   isBanned(ip: string): boolean;
-  /** True for this host's own addresses: never banned. */
-  isOwn(ip: string): boolean;
 }
 
 /** What became of one failure on this host. */
 export type LocalVerdict =
-  | { readonly kind: 'ignored'; readonly why: 'unknown-jail' | 'allowlisted' | 'stale' | 'banned' | 'own-address' }
+  /** stale / future: the failure's time is outside [now − findtime, now + clock skew]. */
+  | { readonly kind: 'ignored'; readonly why: 'unknown-jail' | 'stale' | 'future' | 'banned' | 'dealt-with' }
+  /** The guard refuses a ban of the address (allowlisted, this host's own, special space). */
+  | { readonly kind: 'refused'; readonly refusal: Refusal }
   | { readonly kind: 'counted'; readonly failures: number }
   /** maxretry reached while the fleet is reachable: the controller decides (the window starts over). */
   | { readonly kind: 'fleet-decides'; readonly failures: number }
@@ -45,6 +59,10 @@ export interface LocalDeciderOptions {
   readonly maxTracked?: number;
   /** Addresses never banned in any jail (the agent's own config `[controller] ignoreip`); default none. */
   readonly ignoreip?: readonly string[];
+  /** The host's guard (its own and its NATS servers' addresses); default special space only. */
+  readonly guard?: BanGuard;
+  /** How far in the future a failure's time may lie; default 60 s. */
+  readonly clockSkewMs?: number;
   /** Random source for bantime.rndtime; default Math.random. */
   readonly random?: () => number;
 }
@@ -52,22 +70,26 @@ export interface LocalDeciderOptions {
 interface LocalJail {
   readonly jail: JailConfig;
   readonly window: FailureWindow;
-  readonly allow: Allowlist;
+  readonly spaces: readonly ProtectedSpace[];
 }
 
 /** Per-jail failure windows of this host and the threshold rule. */
 export class LocalDecider {
   readonly #jails = new Map<string, LocalJail>();
-  readonly #globalAllow: Allowlist;
+  readonly #guard: BanGuard;
+  readonly #clockSkewMs: number;
   readonly #random: () => number;
 
   constructor(jails: readonly JailConfig[], opts: LocalDeciderOptions = {}) {
     const maxTracked = opts.maxTracked ?? 10_000;
+    const global = allowlistSpace('ignoreip', "in this host's [controller] ignoreip", new Allowlist(opts.ignoreip ?? []));
     for (const jail of jails) {
       const window = new FailureWindow({ findtimeMs: jail.findtimeMs, maxmatches: 0, maxTracked }, jail.maxretry);
-      this.#jails.set(jail.name, { jail, window, allow: new Allowlist(jail.ignoreip) });
+      const own = allowlistSpace('jail-ignoreip', `in jail ${jail.name}'s ignoreip`, new Allowlist(jail.ignoreip));
+      this.#jails.set(jail.name, { jail, window, spaces: [own, global] });
     }
-    this.#globalAllow = new Allowlist(opts.ignoreip ?? []);
+    this.#guard = opts.guard ?? new BanGuard([]);
+    this.#clockSkewMs = opts.clockSkewMs ?? 60_000;
     this.#random = opts.random ?? Math.random;
   }
 
@@ -75,15 +97,18 @@ export class LocalDecider {
   decide(e: FailureEvent, ctx: LocalContext): LocalVerdict {
     const j = this.#jails.get(e.jail);
     if (!j) return { kind: 'ignored', why: 'unknown-jail' };
-    if (j.allow.has(e.ip) || this.#globalAllow.has(e.ip)) return { kind: 'ignored', why: 'allowlisted' };
-    if (e.timeMs <= ctx.nowMs - j.jail.findtimeMs) return { kind: 'ignored', why: 'stale' };
-    if (ctx.isBanned(e.ip)) return { kind: 'ignored', why: 'banned' };
-    const t = j.window.add(e.ip, e.timeMs, e.host, '');
-    const failures = t.times.length;
-    if (failures < j.jail.maxretry) return { kind: 'counted', failures };
+    const v = judgeFailure(j.window, j.jail, e, {
+      nowMs: ctx.nowMs,
+      clockSkewMs: this.#clockSkewMs,
+      refused: this.#guard.check(e.ip, { extra: j.spaces }),
+      bannedOn: ctx.isBanned(e.ip) ? [] : null,
+      clearedAtMs: 0,
+    });
+    if (v.kind === 'refused' || v.kind === 'ignored') return v;
+    if (v.kind === 'counted') return { kind: 'counted', failures: v.failures };
+    const failures = v.tracked.times.length;
     j.window.reset(e.ip);
     if (ctx.unreachable === null) return { kind: 'fleet-decides', failures };
-    if (ctx.isOwn(e.ip)) return { kind: 'ignored', why: 'own-address' };
     const atMs = Math.max(ctx.nowMs, e.timeMs);
     const expiresMs = banExpiry(atMs, banDuration(j.jail, 0, this.#random));
     return { kind: 'ban', ban: { ip: e.ip, jail: e.jail, atMs, expiresMs, failures, why: ctx.unreachable } };

@@ -1,5 +1,5 @@
 import {
-  Allowlist,
+  type BanGuard,
   type Clock,
   controllerAliveSubject,
   decodeControllerAlive,
@@ -21,8 +21,10 @@ export interface FallbackDeps {
   readonly enforcer: Enforcer;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** The host's own addresses (report/heartbeat.ts ownAddresses): never banned. */
-  readonly ownAddresses: () => readonly string[];
+  /** The host's guard (its own and its NATS servers' addresses, special space): never banned. */
+  readonly guard: BanGuard;
+  /** How far in the future a failure's time may lie; default 60 s. */
+  readonly clockSkewMs?: number;
   /** True when the fleet's ban list bans `ip` now (the follower); default never. */
   readonly fleetBanned?: (ip: string, nowMs: number) => boolean;
   /** Addresses never banned in any jail (this file's `[controller] ignoreip`); default none. */
@@ -57,7 +59,7 @@ export class LocalFallback {
     this.#log = deps.logger;
     const now = deps.clock();
     this.#link = new FleetLink(now);
-    this.#decider = new LocalDecider(deps.jails, { ignoreip: deps.ignoreip ?? [] });
+    this.#decider = new LocalDecider(deps.jails, { ignoreip: deps.ignoreip ?? [], guard: deps.guard, clockSkewMs: deps.clockSkewMs });
     this.#lastPrune = now;
   }
 
@@ -93,10 +95,9 @@ export class LocalFallback {
       nowMs,
       unreachable: state.reachable ? null : state.why,
       isBanned: (ip) => this.#bans.has(ip, nowMs) || (this.#d.fleetBanned?.(ip, nowMs) ?? false),
-      isOwn: (ip) => new Allowlist(this.#d.ownAddresses()).has(ip),
     });
-    if (v.kind === 'ignored' && v.why === 'own-address') {
-      this.#log.warn({ jail: e.jail, ip: e.ip }, 'maxretry reached by one of this host\'s own addresses: not banned locally');
+    if (v.kind === 'refused' && v.refusal.code !== 'jail-ignoreip' && v.refusal.code !== 'ignoreip' && v.refusal.code !== 'special-address') {
+      this.#log.warn({ jail: e.jail, ip: e.ip, why: v.refusal.code }, `failure not counted locally: ${v.refusal.reason}`);
     } else if (v.kind === 'ban') {
       this.#ban(v.ban);
     }

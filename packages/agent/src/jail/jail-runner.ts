@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Allowlist, type FailureEvent, type JailConfig, type Logger } from '@fleetban/shared';
+import { Allowlist, type FailureEvent, type JailConfig, type Logger, WIRE_LIMITS } from '@fleetban/shared';
 import { createJailFilter, type JailFilter } from '../filter/jail-filter.js';
 import { createSource, type LogLine, type LogSource, type SourceCounters, type SourceDeps } from '../tail/source.js';
 
@@ -57,8 +57,8 @@ export class JailRunner {
       jail: this.jail.name,
       ip: m.ip,
       timeMs: m.timeMs,
-      user: m.user,
-      line: l.text,
+      user: m.user.slice(0, WIRE_LIMITS.textChars),
+      line: l.text.slice(0, WIRE_LIMITS.lineChars),
     };
     this.logger.info({ ip: m.ip, user: m.user, path: l.path }, 'failure');
     this.emit(e);

@@ -1,18 +1,4 @@
-import { networkInterfaces } from 'node:os';
-import { type Clock, encodeHeartbeat, type Heartbeat, heartbeatSubject, type Logger, type NatsConnection, tryParseAddress } from '@fleetban/shared';
-
-/** The host's own addresses (loopback and link-local left out): never to be banned by the fleet. */
-export function ownAddresses(): string[] {
-  const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) {
-    for (const i of list ?? []) {
-      if (i.internal) continue;
-      const a = tryParseAddress(i.address);
-      if (a && !a.text.startsWith('fe80:')) out.add(a.text);
-    }
-  }
-  return [...out].sort();
-}
+import { type Clock, encodeHeartbeat, type Heartbeat, heartbeatSubject, type Logger, type NatsConnection } from '@fleetban/shared';
 
 /** Publishes this host's heartbeat every `intervalMs` (and once at start). */
 export class HeartbeatSender {

@@ -4,19 +4,22 @@ import { configPath } from '../config-path.js';
 import { formatBans, formatJail, formatOverview } from '../status-format.js';
 
 /**
- * The admin verbs: `status [jail]`, `ban <ip> [--jail J] [--bantime D]`, `unban <ip>`, `banned`.
+ * The admin verbs: `status [jail]`, `ban <ip> [--jail J] [--bantime D] [--force]`, `unban <ip>`,
+ * `banned`. `--force` lets a ban be wider than the controller's minimum prefix; nothing lets it
+ * cover a fleet host, a NATS server, the controller, an allowlist or special space.
  * They ask the controller over NATS and print its answer; `--json` prints the raw reply.
  */
 export async function runAdmin(verb: 'status' | 'ban' | 'unban' | 'banned', args: Args): Promise<number> {
   const config = loadConfig(configPath(args));
   const [target = ''] = args.positional;
-  if ((verb === 'ban' || verb === 'unban') && !target) throw new UsageError(`usage: fleetban ${verb} <ip>${verb === 'ban' ? ' [--jail J] [--bantime D]' : ''}`);
+  if ((verb === 'ban' || verb === 'unban') && !target) throw new UsageError(`usage: fleetban ${verb} <ip>${verb === 'ban' ? ' [--jail J] [--bantime D] [--force]' : ''}`);
   const bantime = option(args, 'bantime');
   const req: AdminRequest = {
     verb,
     jail: verb === 'status' ? target : (option(args, 'jail', 'j') ?? ''),
     ip: verb === 'ban' || verb === 'unban' ? target : '',
     bantimeMs: bantime === undefined ? 0 : parseDuration(bantime),
+    force: verb === 'ban' && args.options.has('force'),
   };
   const nc = await connectFleet(config.fleet, { name: `fleetban-cli-${config.fleet.host}`, logger: silentLogger(), waitOnFirstConnect: false }).catch((err: unknown) => {
     throw new FleetbanError('NATS_FAILED', `cannot reach NATS at ${config.fleet.servers.join(', ')}: is fleetban running?`, { cause: err });

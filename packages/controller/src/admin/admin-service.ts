@@ -2,8 +2,8 @@ import {
   ADMIN_WILDCARD,
   type AdminReply,
   type AdminRequest,
-  type Allowlist,
   banExpiry,
+  type BanGuard,
   type BanDecision,
   type Clock,
   decodeAdminRequest,
@@ -17,7 +17,9 @@ import {
   type Subscription,
 } from '@fleetban/shared';
 import type { JailTrackers } from '../aggregate/jail-tracker.js';
+import { JailSpaces } from '../decide/fleet-guard.js';
 import type { HostRegistry } from '../fleet/host-registry.js';
+import type { CounterSet } from '../metrics/counter-set.js';
 import type { BanStore } from '../store/ban-store.js';
 
 /** What the admin service reads and changes. */
@@ -25,20 +27,26 @@ export interface AdminDeps {
   readonly store: BanStore;
   readonly trackers: JailTrackers;
   readonly hosts: HostRegistry;
-  readonly globalAllow: Allowlist;
+  /** The controller's guard: protected spaces, minimum prefix, maximum bantime. */
+  readonly guard: BanGuard;
+  readonly counters: CounterSet;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly malformed: () => number;
 }
+
+/** Counters that count malformed input (the reply's `malformed` total). */
+const MALFORMED = ['events.malformed', 'events.foreign-host', 'heartbeats.malformed', 'admin.malformed'];
 
 /**
  * fail2ban-client's verbs over NATS request/reply (`fleetban.admin.<verb>`): status, ban, unban,
- * banned. Requests that would lock out the fleet (banning one of its hosts or an allowlisted
- * address) are refused.
+ * banned. A ban is asked of the guard first: one that would cover a fleet host, a NATS server,
+ * the controller, an allowlist (global or the jail's) or special space is refused with its
+ * reason, and so is a prefix wider than the minimum without `force`, or a bantime over the maximum.
+ * No request can stop the process: every failure becomes an error reply.
  */
 export class AdminService {
   #sub: Subscription | undefined;
-  #malformed = 0;
+  readonly #jailSpaces = new JailSpaces();
   constructor(private readonly d: AdminDeps) {}
 
   /** Starts answering. */
@@ -46,21 +54,21 @@ export class AdminService {
     this.#sub = nc.subscribe(ADMIN_WILDCARD, { callback: (err, m) => (err ? undefined : void this.answer(m)) });
   }
 
-  /** Malformed admin requests seen. */
-  get malformed(): number {
-    return this.#malformed;
-  }
-
   private async answer(m: Msg): Promise<void> {
+    this.d.counters.add('admin.requests');
     let reply: AdminReply;
     try {
       reply = await this.handle(decodeAdminRequest(m.data));
     } catch (err) {
       if (!(err instanceof FleetbanError)) this.d.logger.error({ err }, 'admin request failed');
-      if (err instanceof FleetbanError && err.code === 'DECODE_FAILED') this.#malformed++;
+      if (err instanceof FleetbanError && err.code === 'DECODE_FAILED') this.d.counters.add('admin.malformed');
       reply = this.reply({ ok: false, error: err instanceof Error ? err.message : String(err) });
     }
-    m.respond(encodeAdminReply(reply));
+    try {
+      m.respond(encodeAdminReply(reply));
+    } catch (err) {
+      this.d.logger.error({ err, verb: m.subject }, 'admin reply not sent');
+    }
   }
 
   /** Handles one request (exposed for tests). */
@@ -93,9 +101,13 @@ export class AdminService {
     const target = normalizeTarget(req.ip);
     const jailName = req.jail || 'manual';
     const tracker = this.d.trackers.get(jailName);
-    if (this.d.hosts.isFleetAddress(target)) return this.reply({ ok: false, error: `${target} is a fleet host's address: not banned` });
-    if (this.d.globalAllow.has(target)) return this.reply({ ok: false, error: `${target} is in the controller's ignoreip: not banned` });
     const duration = req.bantimeMs === 0 ? tracker.jail.bantimeMs : req.bantimeMs;
+    const refusal = this.d.guard.check(target, { force: req.force ?? false, bantimeMs: duration, extra: [this.#jailSpaces.of(tracker.jail)] });
+    if (refusal) {
+      this.d.counters.add(`admin.refused.${refusal.code}`);
+      this.d.logger.warn({ ip: target, jail: jailName, why: refusal.code, force: req.force ?? false }, `manual ban refused: ${refusal.reason}`);
+      return this.reply({ ok: false, error: refusal.reason });
+    }
     const decision: BanDecision = {
       ip: target,
       jail: jailName,
@@ -106,10 +118,11 @@ export class AdminService {
       hosts: [],
       matches: [],
       failures: 0,
+      scope: [],
     };
     await this.d.store.ban(decision);
     tracker.totalBanned++;
-    this.d.logger.info({ ip: target, jail: jailName, expiresMs: decision.expiresMs }, 'banned by admin');
+    this.d.logger.info({ ip: target, jail: jailName, expiresMs: decision.expiresMs, force: req.force ?? false }, 'banned by admin');
     return this.reply({ bans: [decision] });
   }
 
@@ -133,7 +146,9 @@ export class AdminService {
   }
 
   private reply(r: Partial<AdminReply>): AdminReply {
-    return { ok: true, error: '', jails: [], hosts: [], bans: [], malformed: this.d.malformed() + this.#malformed, nowMs: this.d.clock(), ...r };
+    const c = this.d.counters;
+    const malformed = MALFORMED.reduce((n, k) => n + c.get(k), 0);
+    return { ok: true, error: '', jails: [], hosts: [], bans: [], malformed, nowMs: this.d.clock(), counters: c.snapshot(), ...r };
   }
 
   /** Stops answering. */

@@ -1,44 +1,52 @@
 import {
-  Allowlist,
+  type BanDecision,
   banDuration,
   banExpiry,
-  type BanDecision,
+  type BanGuard,
   type FailureEvent,
   historyKey,
   hostsOf,
   isActive,
-  tryParseAddress,
+  judgeFailure,
   type Offence,
+  PERMANENT,
+  type Refusal,
+  tryParseAddress,
 } from '@fleetban/shared';
 import type { JailTrackers } from '../aggregate/jail-tracker.js';
-import type { HostRegistry } from '../fleet/host-registry.js';
+import { JailSpaces } from './fleet-guard.js';
 
 /** What became of one failure. */
 export type Verdict =
-  | { readonly kind: 'ignored'; readonly why: 'invalid' | 'allowlisted' | 'fleet-host' | 'stale' | 'banned' | 'dealt-with' }
+  /** invalid: not a canonical address; stale/future: outside [now − findtime, now + clock skew]. */
+  | { readonly kind: 'ignored'; readonly why: 'invalid' | 'stale' | 'future' | 'banned' | 'dealt-with' }
+  /** The guard refuses to ban the address (a fleet host, an allowlist, special space, ...). */
+  | { readonly kind: 'refused'; readonly refusal: Refusal }
   | { readonly kind: 'counted'; readonly failures: number }
-  | { readonly kind: 'ban'; readonly decision: BanDecision };
+  /** A new ban, or (`widened`) an existing scoped ban extended to more hosts or to every host. */
+  | { readonly kind: 'ban'; readonly decision: BanDecision; readonly widened: boolean };
 
 /** What the decider reads of the world (all in memory, synchronous). */
 export interface DeciderState {
   readonly trackers: JailTrackers;
-  readonly hosts: HostRegistry;
   /** Active bans by target. */
   readonly bans: ReadonlyMap<string, BanDecision>;
   /** Ban history by `historyKey(jail, target)`. */
   readonly offences: ReadonlyMap<string, Offence>;
-  /** ignoreip of the [controller] section. */
-  readonly globalAllow: Allowlist;
+  /** The controller's guard (fleet hosts, NATS servers, controller, ignoreip, special space). */
+  readonly guard: BanGuard;
+  /** How far in the future an event's time may lie; default 60 s. */
+  readonly clockSkewMs?: number;
 }
 
 /**
- * Turns one failure into a verdict: fail2ban's rules applied across the fleet. Pure except for the
- * window it counts into. A failure is not counted when the address is allowlisted or a fleet host,
- * when it is older than findtime, when the address is already banned, or when it happened before or
- * during the address's last ban in this jail (those failures were already dealt with).
+ * Turns one failure into a verdict: fail2ban's threshold rule (shared `judgeFailure`) applied
+ * across the fleet, with each jail's `maxretry_per_host` and `min_hosts`. Synchronous; changes
+ * only the window it counts into and the jail's totals. A threshold bantime longer than the
+ * guard's `max_bantime` is cut to it.
  */
 export class BanDecider {
-  readonly #allow = new Map<string, Allowlist>();
+  readonly #jailSpaces = new JailSpaces();
   constructor(private readonly s: DeciderState) {}
 
   /** Decides on `e` at `nowMs`. */
@@ -46,40 +54,32 @@ export class BanDecider {
     if (tryParseAddress(e.ip)?.text !== e.ip || e.ip.includes('/')) return { kind: 'ignored', why: 'invalid' };
     const tracker = this.s.trackers.get(e.jail);
     const jail = tracker.jail;
-    if (this.s.globalAllow.has(e.ip) || this.allowOf(e.jail, jail.ignoreip).has(e.ip)) return { kind: 'ignored', why: 'allowlisted' };
-    if (this.s.hosts.isFleetAddress(e.ip)) return { kind: 'ignored', why: 'fleet-host' };
-    if (e.timeMs <= nowMs - jail.findtimeMs) return { kind: 'ignored', why: 'stale' };
     const active = this.s.bans.get(e.ip);
-    if (active && isActive(active, nowMs)) return { kind: 'ignored', why: 'banned' };
-    const offenceKey = historyKey(e.jail, e.ip);
-    const offence = this.s.offences.get(offenceKey);
-    if (offence && e.timeMs <= offence.clearedAtMs) return { kind: 'ignored', why: 'dealt-with' };
-    const t = tracker.count(e.ip, e.timeMs, e.host, e.line);
-    if (t.times.length < jail.maxretry) return { kind: 'counted', failures: t.times.length };
+    const live = active && isActive(active, nowMs) ? active : undefined;
+    const offence = this.s.offences.get(historyKey(e.jail, e.ip));
+    const v = judgeFailure(tracker.window, jail, e, {
+      nowMs,
+      clockSkewMs: this.s.clockSkewMs ?? 60_000,
+      refused: this.s.guard.check(e.ip, { extra: [this.#jailSpaces.of(jail)] }),
+      bannedOn: live ? live.scope : null,
+      clearedAtMs: offence?.clearedAtMs ?? 0,
+    });
+    if (v.kind === 'refused' || v.kind === 'ignored') return v;
+    tracker.totalFailed++;
+    if (v.kind === 'counted') return { kind: 'counted', failures: v.failures };
+    if (v.scope.length === 0) tracker.window.reset(e.ip);
+    const evidence = { hosts: hostsOf(v.tracked), matches: [...v.tracked.matches], failures: v.tracked.times.length, scope: v.scope };
+    if (live) return { kind: 'ban', decision: { ...live, ...evidence }, widened: true };
     const previous = offence?.count ?? 0;
     const at = Math.max(nowMs, e.timeMs);
-    const decision: BanDecision = {
-      ip: e.ip,
-      jail: e.jail,
-      atMs: at,
-      expiresMs: banExpiry(at, banDuration(jail, previous)),
-      reason: 'threshold',
-      banCount: previous + 1,
-      hosts: hostsOf(t),
-      matches: [...t.matches],
-      failures: t.times.length,
-    };
-    tracker.window.reset(e.ip);
+    let duration = banDuration(jail, previous);
+    const max = this.s.guard.limits.maxBantimeMs;
+    if (max > 0 && duration !== PERMANENT) duration = Math.min(duration, max);
     tracker.totalBanned++;
-    return { kind: 'ban', decision };
-  }
-
-  private allowOf(name: string, ignoreip: readonly string[]): Allowlist {
-    let a = this.#allow.get(name);
-    if (!a) {
-      a = new Allowlist(ignoreip);
-      this.#allow.set(name, a);
-    }
-    return a;
+    return {
+      kind: 'ban',
+      widened: false,
+      decision: { ip: e.ip, jail: e.jail, atMs: at, expiresMs: banExpiry(at, duration), reason: 'threshold', banCount: previous + 1, ...evidence },
+    };
   }
 }

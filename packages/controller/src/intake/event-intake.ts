@@ -9,6 +9,7 @@ import {
   type NatsConnection,
   replayAcked,
 } from '@fleetban/shared';
+import type { CounterSet } from '../metrics/counter-set.js';
 
 /** Where decoded failures go; resolves once the failure's consequences are stored. */
 export type FailureSink = (e: FailureEvent, replay: boolean) => Promise<void>;
@@ -17,10 +18,11 @@ export type FailureSink = (e: FailureEvent, replay: boolean) => Promise<void>;
  * Reads failure events from the durable stream. On start it first replays the events it had already
  * acknowledged within the longest findtime, so a restarted controller's windows are as they were;
  * then it consumes new events through the durable consumer, acknowledging each once it is handled.
- * Malformed messages are counted, logged and acknowledged (never retried, never fatal).
+ * Every message is counted (`events.received`); malformed ones (`events.malformed`), ones naming
+ * another host than their subject (`events.foreign-host`) and duplicates (`events.duplicate`) are
+ * counted, logged and acknowledged (never retried, never fatal).
  */
 export class EventIntake {
-  malformed = 0;
   #stopped = false;
   #messages: { stop(): void; close(): Promise<void | Error> } | undefined;
   /** Event ids seen recently: a replayed event is never counted twice. */
@@ -28,6 +30,7 @@ export class EventIntake {
   constructor(
     private readonly nc: NatsConnection,
     private readonly sink: FailureSink,
+    private readonly counters: CounterSet,
     private readonly logger: Logger,
     private readonly seenMax = 200_000,
   ) {}
@@ -55,25 +58,30 @@ export class EventIntake {
   }
 
   private async handle(m: JsMsg, replay: boolean): Promise<void> {
+    this.counters.add('events.received');
     let e: FailureEvent;
     try {
       e = decodeFailure(m.data);
     } catch (err) {
-      this.malformed++;
-      this.logger.warn({ err, subject: m.subject, seq: m.seq, malformed: this.malformed }, 'malformed event dropped');
+      this.counters.add('events.malformed');
+      this.logger.warn({ err, subject: m.subject, seq: m.seq, malformed: this.counters.get('events.malformed') }, 'malformed event dropped');
       return;
     }
     if (hostOfSubject(m.subject) !== e.host) {
-      this.malformed++;
+      this.counters.add('events.foreign-host');
       this.logger.warn({ subject: m.subject, host: e.host }, 'event host does not match its subject: dropped');
       return;
     }
-    if (this.#seen.has(e.id)) return;
+    if (this.#seen.has(e.id)) {
+      this.counters.add('events.duplicate');
+      return;
+    }
     this.#seen.set(e.id, true);
     if (this.#seen.size > this.seenMax) this.#seen.delete(this.#seen.keys().next().value as string);
     try {
       await this.sink(e, replay);
     } catch (err) {
+      this.counters.add('events.failed');
       this.logger.error({ err, id: e.id }, 'failure could not be handled');
     }
   }

@@ -1,4 +1,15 @@
-import { BanList, type BanDecision, historyKey, isActive, type Logger, type NatsConnection, type Offence, OffenceHistory } from '@fleetban/shared';
+import {
+  type BanDecision,
+  type BanGuard,
+  BanList,
+  BanRefusedError,
+  historyKey,
+  isActive,
+  type Logger,
+  type NatsConnection,
+  type Offence,
+  OffenceHistory,
+} from '@fleetban/shared';
 
 /**
  * The controller's view of the ban list and of each address's ban history, mirrored in memory for
@@ -10,12 +21,16 @@ export class BanStore {
   private constructor(
     private readonly list: BanList,
     private readonly history: OffenceHistory,
+    private readonly guard: BanGuard,
     private readonly logger: Logger,
   ) {}
 
-  /** Opens the buckets and loads what they hold. */
-  static async open(nc: NatsConnection, logger: Logger): Promise<BanStore> {
-    const store = new BanStore(await BanList.open(nc), await OffenceHistory.open(nc), logger);
+  /**
+   * Opens the buckets and loads what they hold. `guard` is asked again before every write: the
+   * last door on the controller's side, whatever door the ban came through.
+   */
+  static async open(nc: NatsConnection, guard: BanGuard, logger: Logger): Promise<BanStore> {
+    const store = new BanStore(await BanList.open(nc), await OffenceHistory.open(nc), guard, logger);
     for (const b of await store.list.all()) store.bans.set(b.ip, b);
     for (const [k, o] of await store.history.load()) store.offences.set(k, o);
     logger.info({ bans: store.bans.size, offences: store.offences.size }, 'ban list loaded');
@@ -24,11 +39,15 @@ export class BanStore {
 
   /**
    * Publishes a ban to the fleet and records it in the history: a threshold ban counts as an
-   * offence (bantime.increment), a manual one only marks its failures as dealt with.
+   * offence (bantime.increment), a manual one only marks its failures as dealt with. The ban is
+   * held in memory only once the list holds it. Throws {@link BanRefusedError} when the guard
+   * refuses the target (its protected spaces: force and limits are the caller's to check).
    */
   async ban(b: BanDecision): Promise<void> {
-    this.bans.set(b.ip, b);
+    const refusal = this.guard.check(b.ip, { force: true });
+    if (refusal) throw new BanRefusedError(refusal.code, refusal.reason);
     await this.list.put(b);
+    this.bans.set(b.ip, b);
     const key = historyKey(b.jail, b.ip);
     const count = b.reason === 'manual' ? (this.offences.get(key)?.count ?? 0) : b.banCount;
     await this.record(key, { count, lastBanMs: b.atMs, clearedAtMs: b.expiresMs === 0 ? Number.MAX_SAFE_INTEGER : b.expiresMs });
@@ -37,8 +56,8 @@ export class BanStore {
   /** Lifts a ban on every host at `nowMs`; false when the target was not banned. */
   async unban(target: string, nowMs: number): Promise<boolean> {
     const ban = this.bans.get(target);
-    this.bans.delete(target);
     await this.list.remove(target);
+    this.bans.delete(target);
     if (!ban) return false;
     const key = historyKey(ban.jail, target);
     const o = this.offences.get(key);

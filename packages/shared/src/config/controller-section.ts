@@ -3,10 +3,12 @@
 import type { IniEntry } from '../f2bconf/ini-file.js';
 import { checkKnownKeys } from './known-keys.js';
 import type { ControllerConfig } from './types.js';
-import { entryMap, readDuration, readNetworks, readOr, readPositiveInt } from './value.js';
+import { entryMap, invalidValue, readDuration, readNetworks, readOr, readPositiveInt } from './value.js';
 
 /** Keys of the `[controller]` section. */
-export const CONTROLLER_KEYS: readonly string[] = ['ignoreip', 'expire_interval', 'events_max_age', 'max_tracked'];
+export const CONTROLLER_KEYS: readonly string[] = [
+  'ignoreip', 'expire_interval', 'events_max_age', 'max_tracked', 'max_clock_skew', 'min_prefix_v4', 'min_prefix_v6', 'max_bantime',
+];
 
 /** Defaults of the `[controller]` section. */
 export const CONTROLLER_DEFAULTS: ControllerConfig = {
@@ -14,6 +16,10 @@ export const CONTROLLER_DEFAULTS: ControllerConfig = {
   expireMs: 1_000,
   eventsMaxAgeMs: 86_400_000,
   maxTracked: 100_000,
+  maxClockSkewMs: 60_000,
+  minPrefixV4: 16,
+  minPrefixV6: 32,
+  maxBantimeMs: 365 * 86_400_000,
 };
 
 /** Reads the `[controller]` section's entries (none when the section is absent). Throws ConfigError. */
@@ -26,5 +32,18 @@ export function readController(entries: readonly IniEntry[]): ControllerConfig {
     expireMs: readOr(map, 'expire_interval', readDuration('positive'), d.expireMs),
     eventsMaxAgeMs: readOr(map, 'events_max_age', readDuration('positive'), d.eventsMaxAgeMs),
     maxTracked: readOr(map, 'max_tracked', readPositiveInt, d.maxTracked),
+    maxClockSkewMs: readOr(map, 'max_clock_skew', readDuration('zero-or-more'), d.maxClockSkewMs),
+    minPrefixV4: readOr(map, 'min_prefix_v4', readPrefixLength(32), d.minPrefixV4),
+    minPrefixV6: readOr(map, 'min_prefix_v6', readPrefixLength(128), d.minPrefixV6),
+    maxBantimeMs: readOr(map, 'max_bantime', readDuration('positive'), d.maxBantimeMs),
+  };
+}
+
+/** A prefix length from 0 to `max`. */
+function readPrefixLength(max: number): (e: IniEntry) => number {
+  return (e) => {
+    const n = /^\d{1,3}$/.test(e.value) ? Number(e.value) : NaN;
+    if (!(n >= 0 && n <= max)) throw invalidValue(e, `a prefix length from 0 to ${max}`);
+    return n;
   };
 }

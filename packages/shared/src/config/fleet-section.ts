@@ -2,6 +2,7 @@
 
 import { isAbsolute } from 'node:path';
 import type { IniEntry } from '../f2bconf/ini-file.js';
+import { type Address, tryParseAddress } from '../ip/address.js';
 import { checkToken } from '../subjects.js';
 import { checkKnownKeys } from './known-keys.js';
 import type { FleetConfig } from './types.js';
@@ -9,7 +10,7 @@ import { entryMap, invalidValue, readOr, readText, words } from './value.js';
 
 /** Keys of the `[fleetban]` section. */
 export const FLEET_KEYS: readonly string[] = [
-  'host', 'nats', 'nats_user', 'nats_password', 'nats_token', 'nats_creds', 'state_dir',
+  'host', 'nats', 'nats_user', 'nats_password', 'nats_token', 'nats_creds', 'state_dir', 'addresses',
 ];
 
 /** Defaults of the `[fleetban]` section, except `host` (which comes from the machine). */
@@ -20,6 +21,7 @@ export const FLEET_DEFAULTS: Omit<FleetConfig, 'host'> = {
   token: '',
   creds: '',
   stateDir: '/var/lib/fleetban',
+  addresses: [],
 };
 
 /**
@@ -48,6 +50,7 @@ export function readFleet(entries: readonly IniEntry[], hostname: string): Fleet
     token: readOr(map, 'nats_token', readText, d.token),
     creds: readOr(map, 'nats_creds', readText, d.creds),
     stateDir: readOr(map, 'state_dir', readAbsolutePath, d.stateDir),
+    addresses: readOr(map, 'addresses', readHostAddresses, d.addresses),
   };
 }
 
@@ -76,6 +79,12 @@ function readServers(e: IniEntry): string[] {
     throw invalidValue(e, 'space-separated NATS URLs such as nats://10.0.0.1:4222 or tls://nats.example:4222');
   }
   return urls;
+}
+
+function readHostAddresses(e: IniEntry): string[] {
+  const out = words(e.value).map((w) => tryParseAddress(w));
+  if (out.some((a) => a === null)) throw invalidValue(e, 'space-separated single IP addresses (no networks), such as 198.51.100.7 2001:db8::7');
+  return out.map((a) => (a as Address).text);
 }
 
 function readAbsolutePath(e: IniEntry): string {

@@ -28,11 +28,13 @@ import {
 export const JAIL_KEYS: readonly string[] = [
   'enabled', 'filter', 'logpath', 'failregex', 'ignoreregex', 'ignoreip', 'maxretry', 'findtime',
   'bantime', 'maxmatches', 'bantime.increment', 'bantime.factor', 'bantime.multipliers',
-  'bantime.maxtime', 'bantime.rndtime',
+  'bantime.maxtime', 'bantime.rndtime', 'maxretry_per_host', 'min_hosts',
 ];
 
 /** Defaults of a jail before `[DEFAULT]` applies; `filter` defaults to the jail's name, `maxmatches` to `maxretry`. */
 export const JAIL_DEFAULTS: Omit<JailConfig, 'name' | 'filter' | 'maxmatches' | 'options' | 'filterPath'> = {
+  maxretryPerHost: 0,
+  minHosts: 1,
   enabled: false,
   logpath: [],
   failregex: [],
@@ -115,6 +117,8 @@ export function readJail(name: string, entries: ReadonlyMap<string, IniEntry>, c
     findtimeMs: readOr(entries, 'findtime', readDuration('positive'), d.findtimeMs),
     bantimeMs: readOr(entries, 'bantime', readDuration('permanent-allowed'), d.bantimeMs),
     maxmatches: readOr(entries, 'maxmatches', readNonNegativeInt, maxretry),
+    maxretryPerHost: readOr(entries, 'maxretry_per_host', readNonNegativeInt, d.maxretryPerHost),
+    minHosts: readOr(entries, 'min_hosts', readPositiveInt, d.minHosts),
     increment: readIncrement(entries),
     filterPath: ctx.filterPath,
     options: Object.fromEntries([...entries].map(([k, e]) => [k, { value: ctx.raw(name || e.section, e), file: e.file, section: e.section, line: e.line }])),

@@ -35,6 +35,10 @@ export interface JailConfig {
   readonly bantimeMs: number;
   /** maxmatches; default = maxretry. */
   readonly maxmatches: number;
+  /** maxretry_per_host: failures one host may add to the fleet-wide count; 0 = no cap (default). */
+  readonly maxretryPerHost: number;
+  /** min_hosts: distinct reporting hosts a fleet-wide ban needs; default 1. */
+  readonly minHosts: number;
   readonly increment: BantimeIncrement;
   /** Extra filter directories (`[agent] filter_path`), searched after the built-in ones; loaded files always set it. */
   readonly filterPath?: readonly string[];
@@ -98,6 +102,14 @@ export interface ControllerConfig {
   readonly eventsMaxAgeMs: number;
   /** max_tracked: addresses tracked per jail before the oldest are dropped; default 100000. */
   readonly maxTracked: number;
+  /** max_clock_skew in ms: how far in the future an event's time may lie; default 60s. */
+  readonly maxClockSkewMs: number;
+  /** min_prefix_v4: shorter IPv4 prefixes need `fleetban ban --force`; default 16. */
+  readonly minPrefixV4: number;
+  /** min_prefix_v6: shorter IPv6 prefixes need `fleetban ban --force`; default 32. */
+  readonly minPrefixV6: number;
+  /** max_bantime in ms: the longest finite bantime; longer manual bans are refused, threshold bans cut; default 365d. */
+  readonly maxBantimeMs: number;
 }
 
 /** The `[fleetban]` section: who this host is and where the fleet meets. */
@@ -113,6 +125,8 @@ export interface FleetConfig {
   readonly creds: string;
   /** state_dir; default /var/lib/fleetban. */
   readonly stateDir: string;
+  /** addresses: more addresses this host is reached at (behind NAT), never banned; default none. */
+  readonly addresses: readonly string[];
 }
 
 /** A whole configuration file, validated. */

@@ -75,6 +75,19 @@ export function networkContains(net: Network, addr: Address): boolean {
   return net.family === addr.family && (addr.value & prefixMask(net.family, net.bits)) === net.base;
 }
 
+/** True when the two networks share at least one address (one contains the other). */
+export function networksOverlap(a: Network, b: Network): boolean {
+  if (a.family !== b.family) return false;
+  const bits = Math.min(a.bits, b.bits);
+  const mask = prefixMask(a.family, bits);
+  return (a.base & mask) === (b.base & mask);
+}
+
+/** The network of one address (/32 or /128). */
+export function hostNetwork(a: Address): Network {
+  return { family: a.family, bits: a.family === 4 ? 32 : 128, base: a.value, text: a.text };
+}
+
 /** Normalises an address or CIDR to its canonical text; throws {@link ParseError}. */
 export function normalizeTarget(input: string): string {
   return parseNetwork(input).text;

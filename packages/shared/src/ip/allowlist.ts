@@ -1,4 +1,4 @@
-import { type Address, type Network, networkContains, parseNetwork, tryParseAddress } from './address.js';
+import { type Address, hostNetwork, type Network, networkContains, networksOverlap, parseNetwork, tryParseAddress } from './address.js';
 
 /** A set of networks (ignoreip); lookups are linear, lists are short. */
 export class Allowlist {
@@ -12,8 +12,17 @@ export class Allowlist {
     if (!a) return false;
     return this.#nets.some((n) => networkContains(n, a));
   }
+  /** The first entry that shares an address with `net` (a ban of `net` would cover it), or null. */
+  overlapping(net: Network | Address): Network | null {
+    const n = 'bits' in net ? net : hostNetwork(net);
+    return this.#nets.find((x) => networksOverlap(x, n)) ?? null;
+  }
   /** The list's entries as canonical text. */
   entries(): string[] {
     return this.#nets.map((n) => n.text);
+  }
+  /** Number of entries. */
+  get size(): number {
+    return this.#nets.length;
   }
 }

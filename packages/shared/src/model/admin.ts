@@ -11,6 +11,8 @@ export interface AdminRequest {
   readonly ip: string;
   /** For `ban`: 0 = the jail's bantime, -1 = permanent, else ms. */
   readonly bantimeMs: number;
+  /** For `ban`: accept a prefix shorter than the minimum (never a protected address). */
+  readonly force?: boolean;
 }
 
 /** fail2ban's per-jail figures, counted across the fleet. */
@@ -41,4 +43,6 @@ export interface AdminReply {
   /** Malformed messages the controller has counted since it started. */
   readonly malformed: number;
   readonly nowMs: number;
+  /** The controller's input counters by name (`events.received`, `events.rejected.future`, ...). */
+  readonly counters: Readonly<Record<string, number>>;
 }

@@ -17,6 +17,11 @@ export interface BanDecision {
   /** Evidence lines, at most the jail's maxmatches. */
   readonly matches: readonly string[];
   readonly failures: number;
+  /**
+   * Hosts that enforce the ban; empty = every host. A ban below the jail's `min_hosts` holds only
+   * on the hosts that saw maxretry failures on their own.
+   */
+  readonly scope: readonly string[];
 }
 
 /** True when the decision is still in force at `nowMs`. */

@@ -36,4 +36,6 @@ export interface Heartbeat {
   readonly fallback: boolean;
   /** Bans this host placed on its own while the fleet was unreachable, still active. */
   readonly localBans: number;
+  /** Bans this host's guard refused (they would cover its own or its NATS servers' addresses). */
+  readonly refused: number;
 }

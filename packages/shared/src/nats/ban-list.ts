@@ -1,19 +1,10 @@
-import type { KV, Kvm, KvWatchEntry } from '@nats-io/kv';
+import type { KV, KvWatchEntry } from '@nats-io/kv';
+import { kvManager } from './kv-manager.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsError } from '../errors.js';
 import { BANS_BUCKET, banKey, HISTORY_BUCKET, targetOfBanKey } from '../subjects.js';
 import { decodeBan, encodeBan } from '../proto/codec.js';
 import type { BanDecision } from '../model/ban.js';
-
-/**
- * The KV client on `nc`. The KV library is imported here, when a bucket is first opened, not with
- * this module: only the daemons open buckets, while every importer of the shared door would pay
- * for loading it.
- */
-async function kvManager(nc: NatsConnection): Promise<Kvm> {
-  const { Kvm } = await import('@nats-io/kv');
-  return new Kvm(nc);
-}
 
 /** A change of the ban list as seen by a watcher. */
 export type BanChange =

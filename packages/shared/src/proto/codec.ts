@@ -1,11 +1,13 @@
 import { createRequire } from 'node:module';
 import { DecodeError } from '../errors.js';
 import { normalizeTarget, tryParseAddress } from '../ip/address.js';
-import type { AdminReply, AdminRequest, AdminVerb } from '../model/admin.js';
+import type { AdminReply, AdminRequest, AdminVerb, HostStatus } from '../model/admin.js';
 import type { BanDecision, BanReason } from '../model/ban.js';
 import type { FailureEvent } from '../model/failure.js';
 import type { ControllerAlive } from '../model/controller-alive.js';
 import type { Heartbeat } from '../model/heartbeat.js';
+import { WIRE_LIMITS } from '../model/wire-limits.js';
+import { checkToken } from '../subjects.js';
 import type { fleetban } from './generated/wire.cjs';
 
 /** Version of the wire contract written by this build; a newer one is refused on decode. */
@@ -49,6 +51,33 @@ function required(name: string, field: string, value: string): string {
   return value;
 }
 
+/** A string field of at most `max` characters. */
+function bounded(name: string, field: string, value: string, max: number): string {
+  if (value.length > max) throw new DecodeError(`${name}: ${field} longer than ${max} characters (${value.length})`);
+  return value;
+}
+
+/** A host or jail name usable as a subject token; '' is allowed when `optional`. */
+function token(name: string, field: string, kind: 'host' | 'jail', value: string, optional = false): string {
+  if (optional && value === '') return value;
+  try {
+    return checkToken(kind, value);
+  } catch (cause) {
+    throw new DecodeError(`${name}: ${field} is not a ${kind} name: ${JSON.stringify(value.slice(0, 80))}`, { cause });
+  }
+}
+
+/** A list field of at most `max` items, each checked by `each`. */
+function list(name: string, field: string, values: string[], max: number, each: (v: string) => string): string[] {
+  if (values.length > max) throw new DecodeError(`${name}: ${field} has more than ${max} items (${values.length})`);
+  return values.map(each);
+}
+
+/** A heartbeat's own address: one canonical host address, never a network. */
+function hostAddress(value: string): string {
+  return canonicalAddress('Heartbeat', value);
+}
+
 /** A failure names one address in canonical form: never a network, never another spelling. */
 function canonicalAddress(name: string, value: string): string {
   if (tryParseAddress(value)?.text !== value || value.includes('/')) throw new DecodeError(`${name}: ip is not a canonical address: ${JSON.stringify(value)}`);
@@ -83,32 +112,36 @@ export function encodeFailure(e: FailureEvent): Uint8Array {
 /** Decodes a failure event; throws {@link DecodeError}. */
 export function decodeFailure(bytes: Uint8Array): FailureEvent {
   const m = decodeWith(wire().FailureEvent, 'FailureEvent', bytes);
+  const n = 'FailureEvent';
   return {
-    id: required('FailureEvent', 'id', str(m.id)),
-    host: required('FailureEvent', 'host', str(m.host)),
-    jail: required('FailureEvent', 'jail', str(m.jail)),
-    ip: canonicalAddress('FailureEvent', str(m.ip)),
+    id: bounded(n, 'id', required(n, 'id', str(m.id)), WIRE_LIMITS.idChars),
+    host: token(n, 'host', 'host', str(m.host)),
+    jail: token(n, 'jail', 'jail', str(m.jail)),
+    ip: canonicalAddress(n, str(m.ip)),
     timeMs: num(m.timeMs),
-    user: str(m.user),
-    line: str(m.line),
+    user: bounded(n, 'user', str(m.user), WIRE_LIMITS.textChars),
+    line: bounded(n, 'line', str(m.line), WIRE_LIMITS.lineChars),
   };
 }
 
 function banToWire(b: BanDecision): fleetban.wire.IBanDecision {
-  return { schema: SCHEMA_VERSION, ...b, hosts: [...b.hosts], matches: [...b.matches] };
+  return { schema: SCHEMA_VERSION, ...b, hosts: [...b.hosts], matches: [...b.matches], scope: [...b.scope] };
 }
 
 function banFromWire(m: fleetban.wire.IBanDecision): BanDecision {
+  const n = 'BanDecision';
+  const hostName = (v: string) => token(n, 'hosts', 'host', v);
   return {
-    ip: canonicalTarget('BanDecision', str(m.ip)),
-    jail: str(m.jail),
+    ip: canonicalTarget(n, str(m.ip)),
+    jail: token(n, 'jail', 'jail', str(m.jail)),
     atMs: num(m.atMs),
     expiresMs: num(m.expiresMs),
-    reason: oneOf('BanDecision', 'reason', str(m.reason), REASONS),
+    reason: oneOf(n, 'reason', str(m.reason), REASONS),
     banCount: m.banCount ?? 0,
-    hosts: strs(m.hosts),
-    matches: strs(m.matches),
+    hosts: list(n, 'hosts', strs(m.hosts), WIRE_LIMITS.hosts, hostName),
+    matches: list(n, 'matches', strs(m.matches), WIRE_LIMITS.matches, (v) => bounded(n, 'matches', v, WIRE_LIMITS.lineChars)),
     failures: m.failures ?? 0,
+    scope: list(n, 'scope', strs(m.scope), WIRE_LIMITS.hosts, (v) => token(n, 'scope', 'host', v)),
   };
 }
 
@@ -127,15 +160,17 @@ function heartbeatToWire(h: Heartbeat): fleetban.wire.IHeartbeat {
 }
 
 function heartbeatFromWire(m: fleetban.wire.IHeartbeat): Heartbeat {
+  const n = 'Heartbeat';
+  const text = (field: string, v: string | null | undefined) => bounded(n, field, str(v), WIRE_LIMITS.textChars);
   return {
-    host: required('Heartbeat', 'host', str(m.host)),
+    host: token(n, 'host', 'host', str(m.host)),
     timeMs: num(m.timeMs),
-    addresses: strs(m.addresses),
-    jails: strs(m.jails),
-    backend: str(m.backend),
-    firewall: str(m.firewall),
+    addresses: list(n, 'addresses', strs(m.addresses), WIRE_LIMITS.addresses, hostAddress),
+    jails: list(n, 'jails', strs(m.jails), WIRE_LIMITS.jails, (v) => token(n, 'jails', 'jail', v)),
+    backend: text('backend', m.backend),
+    firewall: text('firewall', m.firewall),
     banned: m.banned ?? 0,
-    version: str(m.version),
+    version: text('version', m.version),
     lines: num(m.lines),
     failures: num(m.failures),
     buffered: num(m.buffered),
@@ -148,6 +183,7 @@ function heartbeatFromWire(m: fleetban.wire.IHeartbeat): Heartbeat {
     enforceFailed: num(m.enforceFailed),
     fallback: m.fallback ?? false,
     localBans: m.localBans ?? 0,
+    refused: num(m.refused),
   };
 }
 
@@ -171,7 +207,7 @@ export function decodeControllerAlive(bytes: Uint8Array): ControllerAlive {
   const m = decodeWith(wire().ControllerAlive, 'ControllerAlive', bytes);
   const intervalMs = num(m.intervalMs);
   if (!(intervalMs > 0)) throw new DecodeError(`ControllerAlive: interval_ms must be positive, got ${intervalMs}`);
-  return { host: required('ControllerAlive', 'host', str(m.host)), timeMs: num(m.timeMs), intervalMs };
+  return { host: token('ControllerAlive', 'host', 'host', str(m.host)), timeMs: num(m.timeMs), intervalMs };
 }
 
 /** Encodes an admin request. */
@@ -182,7 +218,14 @@ export function encodeAdminRequest(r: AdminRequest): Uint8Array {
 /** Decodes an admin request; throws {@link DecodeError}. */
 export function decodeAdminRequest(bytes: Uint8Array): AdminRequest {
   const m = decodeWith(wire().AdminRequest, 'AdminRequest', bytes);
-  return { verb: oneOf('AdminRequest', 'verb', str(m.verb), VERBS), jail: str(m.jail), ip: str(m.ip), bantimeMs: num(m.bantimeMs) };
+  const n = 'AdminRequest';
+  return {
+    verb: oneOf(n, 'verb', str(m.verb), VERBS),
+    jail: token(n, 'jail', 'jail', str(m.jail), true),
+    ip: bounded(n, 'ip', str(m.ip), WIRE_LIMITS.textChars),
+    bantimeMs: num(m.bantimeMs),
+    ...(m.force ? { force: true } : {}),
+  };
 }
 
 /** Encodes an admin reply. */
@@ -196,6 +239,7 @@ export function encodeAdminReply(r: AdminReply): Uint8Array {
     bans: r.bans.map(banToWire),
     malformed: r.malformed,
     nowMs: r.nowMs,
+    counters: { ...r.counters },
   }).finish();
 }
 
@@ -220,5 +264,24 @@ export function decodeAdminReply(bytes: Uint8Array): AdminReply {
     bans: (m.bans ?? []).map(banFromWire),
     malformed: num(m.malformed),
     nowMs: num(m.nowMs),
+    counters: Object.fromEntries(Object.entries(m.counters ?? {}).map(([k, v]) => [k, num(v)])),
   };
+}
+
+/** Encodes what the controller keeps of a host (its last heartbeat and when it arrived). */
+export function encodeHostStatus(h: HostStatus): Uint8Array {
+  const { lastHeartbeatMs, ...beat } = h;
+  return wire().HostStatus.encode({ last: heartbeatToWire(beat), receivedMs: lastHeartbeatMs }).finish();
+}
+
+/** Decodes a host record; throws {@link DecodeError} (its heartbeat is held to the heartbeat's bounds). */
+export function decodeHostStatus(bytes: Uint8Array): HostStatus {
+  let m: fleetban.wire.HostStatus;
+  try {
+    m = wire().HostStatus.decode(bytes);
+  } catch (cause) {
+    throw new DecodeError('HostStatus: not a valid protobuf message', { cause });
+  }
+  if (!m.last) throw new DecodeError('HostStatus: missing heartbeat');
+  return { ...heartbeatFromWire(m.last), lastHeartbeatMs: num(m.receivedMs) };
 }

@@ -1,0 +1,63 @@
+import { BanRefusedError, type Clock, type FailureEvent, type Logger } from '@fleetban/shared';
+import type { CounterSet } from '../metrics/counter-set.js';
+import type { BanStore } from '../store/ban-store.js';
+import type { BanDecider } from './ban-decider.js';
+
+/** Refusals worth a warning: a failure naming one of the fleet's own addresses (a forged log?). */
+const WARN_REFUSALS = new Set(['fleet-host', 'nats-server', 'controller']);
+
+/**
+ * What one failure causes: the decider's verdict, counted by kind (`events.counted`,
+ * `events.rejected.stale`, `events.rejected.future`, `events.refused.<code>`, `events.banned`,
+ * ...), and a ban written through the store before the failure counts as handled.
+ */
+export class FailureHandler {
+  constructor(
+    private readonly decider: BanDecider,
+    private readonly store: BanStore,
+    private readonly counters: CounterSet,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Decides on `e`; resolves once what it caused is stored. */
+  async handle(e: FailureEvent, replay: boolean): Promise<void> {
+    const v = this.decider.decide(e, this.clock());
+    switch (v.kind) {
+      case 'counted':
+        this.counters.add('events.counted');
+        this.logger.debug({ jail: e.jail, ip: e.ip, host: e.host, failures: v.failures, replay }, 'failure counted');
+        return;
+      case 'ignored': {
+        const rejected = v.why === 'stale' || v.why === 'future' || v.why === 'invalid';
+        this.counters.add(rejected ? `events.rejected.${v.why}` : `events.${v.why}`);
+        const level = v.why === 'future' ? 'warn' : 'debug';
+        this.logger[level]({ jail: e.jail, ip: e.ip, host: e.host, why: v.why, timeMs: e.timeMs, replay }, rejected ? 'failure rejected' : 'failure ignored');
+        return;
+      }
+      case 'refused': {
+        this.counters.add(`events.refused.${v.refusal.code}`);
+        const level = WARN_REFUSALS.has(v.refusal.code) ? 'warn' : 'debug';
+        this.logger[level]({ jail: e.jail, ip: e.ip, host: e.host, why: v.refusal.code, replay }, `failure not counted: ${v.refusal.reason}`);
+        return;
+      }
+      case 'ban': {
+        const d = v.decision;
+        try {
+          await this.store.ban(d);
+        } catch (err) {
+          if (!(err instanceof BanRefusedError)) throw err;
+          this.counters.add(`bans.refused.${err.refusal}`);
+          this.logger.warn({ jail: e.jail, ip: e.ip, why: err.refusal }, err.message);
+          return;
+        }
+        this.counters.add(v.widened ? 'bans.widened' : 'bans.made');
+        this.counters.add('events.counted');
+        this.logger.info(
+          { jail: e.jail, ip: e.ip, hosts: d.hosts, scope: d.scope, failures: d.failures, expiresMs: d.expiresMs, banCount: d.banCount, replay },
+          v.widened ? 'ban widened' : 'ban',
+        );
+      }
+    }
+  }
+}
