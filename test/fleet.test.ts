@@ -8,6 +8,8 @@ import t from 'tap';
 import { FleetbanProcess, type LogEntry, runFleetban } from './fixtures/fleetban-process.js';
 import { writeTestConfig } from './fixtures/fleet-config.js';
 import { createLan, tcpConnects } from './fixtures/netns.js';
+import { nftElements } from './fixtures/nft-set.js';
+import { waitUntil, waitUntilTrue } from './fixtures/wait-until.js';
 import { startNatsServer } from './fixtures/nats-server.js';
 import { failedSshLogin, startSshd } from './fixtures/sshd.js';
 
@@ -288,25 +290,6 @@ async function attackUntil(banned: Promise<LogEntry>, attempt: () => Promise<unk
   }
 }
 
-async function nftElements(netns: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const set of ['ban4', 'ban6']) {
-    const json = JSON.parse(execFileSync('ip', ['netns', 'exec', netns, 'nft', '-j', 'list', 'set', 'inet', 'fleetban', set]).toString()) as {
-      nftables: { set?: { elem?: unknown[] } }[];
-    };
-    for (const item of json.nftables) for (const e of item.set?.elem ?? []) out.push(elemText(e));
-  }
-  return out.sort();
-}
-
-function elemText(e: unknown): string {
-  if (typeof e === 'string') return e;
-  const o = e as { elem?: { val: unknown }; prefix?: { addr: string; len: number } };
-  if (o.elem) return elemText(o.elem.val);
-  if (o.prefix) return `${o.prefix.addr}/${o.prefix.len}`;
-  return JSON.stringify(e);
-}
-
 /** Records when sshd writes each failure line (polled every 5 ms) until stop(). */
 function watchFailureWrites(file: string): { times: number[]; stop(): void } {
   const times: number[] = [];
@@ -316,17 +299,4 @@ function watchFailureWrites(file: string): { times: number[]; stop(): void } {
     for (; seen < n; seen++) times.push(Date.now());
   }, 5);
   return { times, stop: () => clearInterval(timer) };
-}
-
-async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  if (!(await waitUntilTrue(check, timeoutMs))) throw new Error(`timed out waiting for ${what}`);
-}
-
-async function waitUntilTrue(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return false;
 }

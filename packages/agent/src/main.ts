@@ -3,6 +3,7 @@ import {
   type Clock,
   connectFleet,
   type FleetbanConfig,
+  HostRecords,
   interfaceAddresses,
   type Logger,
   onReconnect,
@@ -11,6 +12,7 @@ import {
 } from '@fleetban/shared';
 import { BanFollower } from './decisions/ban-follower.js';
 import { BanListOpener } from './decisions/ban-list-opener.js';
+import { FleetAddresses } from './decisions/fleet-addresses.js';
 import { hostGuard } from './decisions/host-guard.js';
 import { createEnforcer } from './enforce/create.js';
 import { runner as execRunner } from './enforce/exec.js';
@@ -66,7 +68,9 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
 
   const ownAddresses = (): string[] => [...new Set([...interfaceAddresses(), ...config.fleet.addresses])].sort();
   const natsServers = await serverAddresses(config.fleet.servers, (name, err) => log.warn({ host: name, err }, 'cannot resolve a NATS server name: its addresses are not protected'));
-  const guard = hostGuard({ own: ownAddresses, natsServers, clock });
+  const fleetAddresses = new FleetAddresses(config.fleet.stateDir, log.child({ stage: 'decisions' }));
+  fleetAddresses.load();
+  const guard = hostGuard({ own: ownAddresses, natsServers, clock, fleet: () => fleetAddresses.current() });
   log.info({ own: ownAddresses(), natsServers }, 'this host never bans its own or its NATS servers\' addresses');
 
   const nc = await connectFleet(config.fleet, { name: `fleetban-agent-${host}`, logger: log, waitOnFirstConnect: true });
@@ -92,13 +96,18 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
       fallback.observe(e);
     }, log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock, maxLineBytes: config.agent.maxLineBytes, gate: reporter.gate }));
 
-    undo.push(() => follower.stop());
-    const opener = new BanListOpener(() => BanList.open(nc, false), log.child({ stage: 'decisions' }));
+    undo.push(() => follower.stop(), () => fleetAddresses.stop());
+    // the controller creates the hosts bucket before the ban list: once the list is there, both are
+    const opener = new BanListOpener(async () => [await BanList.open(nc, false), await HostRecords.open(nc, false)] as const, log.child({ stage: 'decisions' }));
     undo.push(() => opener.stop());
-    const list = await opener.tryOnce();
-    if (list) await follower.start(list, config.agent.reconcileMs);
+    const follow = async ([list, records]: readonly [BanList, HostRecords]): Promise<void> => {
+      await fleetAddresses.follow(records);
+      await follower.start(list, config.agent.reconcileMs);
+    };
+    const opened = await opener.tryOnce();
+    if (opened) await follow(opened);
     else {
-      void opener.wait().then((l) => (l ? follower.start(l, config.agent.reconcileMs) : undefined)).catch((err: unknown) => log.error({ err }, 'cannot follow the ban list'));
+      void opener.wait().then((o) => (o ? follow(o) : undefined)).catch((err: unknown) => log.error({ err }, 'cannot follow the ban list'));
     }
     onReconnect(nc, () => {
       void reporter.flush();
@@ -135,6 +144,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
       async stop() {
         heartbeat.stop();
         opener.stop();
+        fleetAddresses.stop();
         fallback.stop();
         await Promise.all(jails.map((j) => j.stop()));
         await reporter.flush();

@@ -84,13 +84,27 @@ export interface NatsPermissions {
   readonly subscribe: readonly string[];
 }
 
-const BANS_STREAM = `KV_${BANS_BUCKET}`;
+/** What a reader of a KV bucket needs: stream info, direct gets, ordered consumers, flow control. */
+function kvReader(bucket: string): string[] {
+  const stream = `KV_${bucket}`;
+  return [
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.STREAM.MSG.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}.>`,
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.INFO.${stream}.>`,
+    `$JS.API.CONSUMER.DELETE.${stream}.>`,
+    `$JS.FC.${stream}.>`,
+  ];
+}
 
 /**
  * What a host's agent needs and nothing more: publish its own failures and heartbeat, read and
- * follow the ban list (stream info, ordered consumers, flow control), hear the controller's
- * liveness message, and ask the read-only admin verbs (`status`, `banned`). It cannot write or delete a ban (`$KV.…` is not allowed), ask for a
- * ban or an unban, report for another host, or touch any stream.
+ * follow the ban list and the fleet's host records (whose addresses it never bans), hear the
+ * controller's liveness message, and ask the read-only admin verbs (`status`, `banned`). It
+ * cannot write or delete a ban or a host record (`$KV.…` is not allowed), ask for a ban or an
+ * unban, report for another host, or touch any stream.
  */
 export function hostPermissions(host: string): NatsPermissions {
   checkToken('host', host);
@@ -101,14 +115,8 @@ export function hostPermissions(host: string): NatsPermissions {
       adminSubject('status'),
       adminSubject('banned'),
       '$JS.API.INFO',
-      `$JS.API.STREAM.INFO.${BANS_STREAM}`,
-      `$JS.API.STREAM.MSG.GET.${BANS_STREAM}`,
-      `$JS.API.DIRECT.GET.${BANS_STREAM}.>`,
-      `$JS.API.CONSUMER.CREATE.${BANS_STREAM}`,
-      `$JS.API.CONSUMER.CREATE.${BANS_STREAM}.>`,
-      `$JS.API.CONSUMER.INFO.${BANS_STREAM}.>`,
-      `$JS.API.CONSUMER.DELETE.${BANS_STREAM}.>`,
-      `$JS.FC.${BANS_STREAM}.>`,
+      ...kvReader(BANS_BUCKET),
+      ...kvReader(HOSTS_BUCKET),
     ],
     subscribe: ['_INBOX.>', controllerAliveSubject()],
   };

@@ -124,7 +124,10 @@ export class BanFollower {
   private taken(c: BanChange): BanChange {
     if (c.kind !== 'put' || !this.identity) return c;
     const b = c.ban;
-    if (!scopeIncludes(b.scope, this.identity.host)) return { kind: 'delete', target: b.ip };
+    if (!scopeIncludes(b.scope, this.identity.host)) {
+      this.logger.debug({ ip: b.ip, jail: b.jail, scope: b.scope }, 'ban not for this host (scoped to others)');
+      return { kind: 'delete', target: b.ip };
+    }
     const refusal = this.identity.guard.check(b.ip);
     if (!refusal) return c;
     this.refused++;

@@ -49,8 +49,11 @@ export class BanStore {
     await this.list.put(b);
     this.bans.set(b.ip, b);
     const key = historyKey(b.jail, b.ip);
-    const count = b.reason === 'manual' ? (this.offences.get(key)?.count ?? 0) : b.banCount;
-    await this.record(key, { count, lastBanMs: b.atMs, clearedAtMs: b.expiresMs === 0 ? Number.MAX_SAFE_INTEGER : b.expiresMs });
+    const before = this.offences.get(key);
+    const count = b.reason === 'manual' ? (before?.count ?? 0) : b.banCount;
+    // a ban scoped to some hosts has not dealt with the failures other hosts see: those still count
+    const clearedAtMs = b.scope.length > 0 ? (before?.clearedAtMs ?? 0) : b.expiresMs === 0 ? Number.MAX_SAFE_INTEGER : b.expiresMs;
+    await this.record(key, { count, lastBanMs: b.atMs, clearedAtMs });
   }
 
   /** Lifts a ban on every host at `nowMs`; false when the target was not banned. */

@@ -9,18 +9,45 @@ import { kvManager } from './kv-manager.js';
 /**
  * What the controller keeps of each fleet host (its last heartbeat as recorded), in a KV bucket
  * keyed by host name, so a restarted controller knows the fleet's addresses before it decides
- * anything. Only the controller reads or writes it (hosts have no permission on it).
+ * anything. The controller writes it; agents may read and follow it (hostPermissions), so that
+ * each host never bans another fleet host either, even while the controller is away.
  */
 export class HostRecords {
   private constructor(private readonly kv: KV) {}
 
-  /** Opens (creating if needed) the hosts bucket. */
-  static async open(nc: NatsConnection): Promise<HostRecords> {
+  /**
+   * Opens the hosts bucket; with `create` (the controller) it is created when missing, without
+   * (agents, who may not create streams) it must exist already.
+   */
+  static async open(nc: NatsConnection, create = true): Promise<HostRecords> {
     try {
-      return new HostRecords(await (await kvManager(nc)).create(HOSTS_BUCKET, { history: 1 }));
+      const kvm = await kvManager(nc);
+      if (create) return new HostRecords(await kvm.create(HOSTS_BUCKET, { history: 1 }));
+      const kv = await kvm.open(HOSTS_BUCKET);
+      await kv.status();
+      return new HostRecords(kv);
     } catch (cause) {
       throw new NatsError(`cannot open KV bucket ${HOSTS_BUCKET}`, { cause });
     }
+  }
+
+  /**
+   * Follows every record: the current ones, then each change, until `stop()`. A record that does
+   * not decode is passed to `onMalformed` and skipped.
+   */
+  async watch(onRecord: (h: HostStatus) => void, onMalformed: (key: string, cause: unknown) => void): Promise<{ stop(): void }> {
+    const iter = await this.kv.watch();
+    void (async () => {
+      for await (const e of iter) {
+        if (e.operation !== 'PUT') continue;
+        try {
+          onRecord(decodeHostStatus(e.value));
+        } catch (cause) {
+          onMalformed(e.key, cause);
+        }
+      }
+    })();
+    return { stop: () => iter.stop() };
   }
 
   /** Every record that decodes; one that does not is passed to `onMalformed` and skipped. */

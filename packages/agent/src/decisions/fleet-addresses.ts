@@ -1,0 +1,72 @@
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { Allowlist, type HostRecords, type HostStatus, type Logger, tryParseAddress } from '@fleetban/shared';
+
+/**
+ * The addresses of every fleet host, as the controller records them, so this host never bans
+ * another fleet host either — also while the controller is away (the fallback's local bans).
+ * Followed from the hosts bucket and kept in `<state_dir>/fleet-addresses.json`, so an agent that
+ * starts without NATS still knows them.
+ */
+export class FleetAddresses {
+  readonly #byHost = new Map<string, readonly string[]>();
+  #list = new Allowlist([]);
+  #watch: { stop(): void } | undefined;
+  readonly #file: string;
+
+  constructor(stateDir: string, private readonly logger: Logger) {
+    this.#file = join(stateDir, 'fleet-addresses.json');
+  }
+
+  /** Reads the addresses saved by an earlier run (none when there is no file; a bad file is logged and ignored). */
+  load(): void {
+    let saved: unknown;
+    try {
+      saved = JSON.parse(readFileSync(this.#file, 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err, file: this.#file }, 'saved fleet addresses unreadable: ignored');
+      return;
+    }
+    if (typeof saved !== 'object' || saved === null) return;
+    for (const [host, list] of Object.entries(saved)) {
+      if (Array.isArray(list)) this.#byHost.set(host, list.filter((a): a is string => typeof a === 'string' && tryParseAddress(a)?.text === a));
+    }
+    this.#rebuild();
+  }
+
+  /** Follows the hosts bucket until {@link stop}. */
+  async follow(records: HostRecords): Promise<void> {
+    this.#watch = await records.watch(
+      (h) => this.#record(h),
+      (key, err) => this.logger.warn({ key, err }, 'malformed host record ignored'),
+    );
+  }
+
+  /** Every fleet host's addresses, as one list. */
+  current(): Allowlist {
+    return this.#list;
+  }
+
+  /** Stops following. */
+  stop(): void {
+    this.#watch?.stop();
+  }
+
+  #record(h: HostStatus): void {
+    const before = this.#byHost.get(h.host)?.join(' ');
+    if (before === h.addresses.join(' ')) return;
+    this.#byHost.set(h.host, h.addresses);
+    this.#rebuild();
+    try {
+      const tmp = `${this.#file}.tmp`;
+      writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.#byHost)));
+      renameSync(tmp, this.#file);
+    } catch (err) {
+      this.logger.warn({ err, file: this.#file }, 'cannot save the fleet addresses');
+    }
+  }
+
+  #rebuild(): void {
+    this.#list = new Allowlist([...this.#byHost.values()].flat());
+  }
+}
