@@ -61,7 +61,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   await enforcer.start();
   log.info({ backend: enforcer.name, firewall: detected.summary }, `firewall: ${detected.summary}`);
 
-  const nc = await connectFleet(config.fleet, { name: `fleetban-agent-${host}`, logger: log, waitOnFirstConnect: true });
+  const nc = await connectFleet(config.fleet, { name: `fleetban-agent-${host}`, role: 'agent', logger: log, waitOnFirstConnect: true });
   const undo: (() => unknown)[] = [];
   try {
     const reporter = new FailureReporter(nc, { buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
