@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import {
   ADMIN_MEMBER,
+  checkMemberName,
   CONTROLLER_MEMBER,
   type Enrolled,
   loadConfig,
@@ -48,13 +49,15 @@ export async function runEnroll(args: Args): Promise<number> {
   }
 
   const role = roleOption(args);
+  const rotate = args.options.has('rotate');
+  if (!rotate) checkMemberName(name, role);
   // the first enrollment creates the fleet: the controller's and the admin's members come with it
   if (membership.members.length === 0) {
     for (const [own, ownRole] of [[CONTROLLER_MEMBER, 'controller'], [ADMIN_MEMBER, 'admin']] as const) {
       if (own !== name) membership.enroll(own, ownRole);
     }
   }
-  const enrolled = membership.enroll(name, role, { rotate: args.options.has('rotate') });
+  const enrolled = membership.enroll(name, role, { rotate });
   const reload = reloadNatsServer(natsPidFile(stateDir));
   const nats = option(args, 'nats') ?? config.fleet.servers.join(' ');
   const seed = readFileSync(enrolled.seedFile, 'utf8').trim();

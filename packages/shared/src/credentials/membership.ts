@@ -52,9 +52,9 @@ export class Membership {
    */
   enroll(name: string, role: MemberRole, opts: { rotate?: boolean } = {}): Enrolled {
     const existing = this.find(name);
+    checkMemberName(name, existing?.role ?? role);
     if (existing && !opts.rotate) throw new MembershipError(`${name} is already enrolled (${existing.role}); --rotate gives it a new key`);
     if (!existing && opts.rotate) throw new MembershipError(`${name} is not enrolled: nothing to rotate`);
-    checkMemberName(name, existing?.role ?? role);
     this.#prepareDirs();
     const file = seedFile(this.stateDir, name);
     const member: Member = { name, role: existing?.role ?? role, publicKey: createSeedFile(file) };
