@@ -1,4 +1,5 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { checkServerIdentity, type ConnectionOptions as TlsConnectOptions, type PeerCertificate } from 'node:tls';
 import type { Authenticator, NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import { CredentialsError, NatsError } from '../errors.js';
 import type { FleetConfig } from '../config/types.js';
@@ -48,7 +49,7 @@ export async function connectFleet(fleet: FleetConfig, opts: ConnectOptions): Pr
       ...(auth.user ? { user: auth.user, pass: auth.password } : {}),
       ...(auth.token ? { token: auth.token } : {}),
       ...(authenticator.length > 0 ? { authenticator } : {}),
-      ...tlsOptions(auth),
+      ...tlsOptions(auth, fleet.servers),
     });
   } catch (cause) {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
@@ -67,16 +68,35 @@ export async function connectFleet(fleet: FleetConfig, opts: ConnectOptions): Pr
   return nc;
 }
 
-/** TLS options of the client: the CA to trust and the client certificate, when configured. */
-function tlsOptions(auth: ClientAuth): Pick<NodeConnectionOptions, 'tls'> {
+/**
+ * TLS options of the client: the CA to trust and the client certificate, when configured. The
+ * server's certificate must name one of the configured servers' hosts: nats.js upgrades its socket
+ * without telling Node which address it dialled, so Node alone would check an IP address server
+ * (`nats://10.0.0.1:4222`, the common case) against "localhost".
+ */
+function tlsOptions(auth: ClientAuth, servers: readonly string[]): Pick<NodeConnectionOptions, 'tls'> {
   if (!auth.tlsCa && !auth.tlsCert) return {};
   for (const file of [auth.tlsCa, auth.tlsCert, auth.tlsKey]) if (file) checkReadable(file, 'TLS');
-  return {
-    tls: {
-      ...(auth.tlsCa ? { caFile: auth.tlsCa } : {}),
-      ...(auth.tlsCert ? { certFile: auth.tlsCert, keyFile: auth.tlsKey } : {}),
-    },
+  const hosts = servers.map((s) => new URL(s).hostname.replace(/^\[|\]$/g, ''));
+  // nats.js hands the options it does not know (checkServerIdentity) on to Node's tls.connect
+  const tls: NonNullable<NodeConnectionOptions['tls']> & Pick<TlsConnectOptions, 'checkServerIdentity'> = {
+    ...(auth.tlsCa ? { caFile: auth.tlsCa } : {}),
+    ...(auth.tlsCert ? { certFile: auth.tlsCert, keyFile: auth.tlsKey } : {}),
+    checkServerIdentity: (host: string, cert: PeerCertificate) => serverIdentityError(host, cert, hosts),
   };
+  return { tls };
+}
+
+/** undefined when `cert` names `host` (Node's idea of the peer, unless its "localhost" fallback) or a configured server host. */
+function serverIdentityError(host: string, cert: PeerCertificate, configured: readonly string[]): Error | undefined {
+  const names = host === 'localhost' && !configured.includes('localhost') ? configured : [host, ...configured];
+  let first: Error | undefined;
+  for (const name of names) {
+    const err = checkServerIdentity(name, cert);
+    if (err === undefined) return undefined;
+    first ??= err;
+  }
+  return first ?? new Error('no server host to check the certificate against');
 }
 
 function checkReadable(file: string, what: string): void {
