@@ -94,7 +94,7 @@ function formatEnrolled(e: Enrolled, seed: string, lines: [string, string][], re
     '',
     `${where}, as root:`,
     '',
-    `  install -d -m 0700 ${HOST_SEED_DIR}`,
+    `  mkdir -p ${HOST_SEED_DIR}`,
     `  (umask 077 && echo '${seed}' > ${HOST_SEED_DIR}/${m.name}.nk)`,
     '',
     `and in ${HOST_SEED_DIR}/fleetban.conf:`,
