@@ -256,7 +256,7 @@ async function agentBench(seconds, rate, failPct, prof) {
     const confPath = join(dir, 'agent.conf');
     writeFileSync(confPath, conf);
     const config = parseConfig(conf, confPath);
-    const nc = await connectFleet(config.fleet, { name: 'bench', logger: silentLogger() });
+    const nc = await connectFleet(config.fleet, { name: 'bench', role: 'controller', logger: silentLogger() });
     await ensureEventsStream(nc, 3_600_000);
 
     // heartbeats: the agent's own counters

@@ -1,45 +1,67 @@
-// NATS permissions confine each host: with the per-host users that hostPermissions() describes,
-// a real agent reports its failures and follows the ban list, while a compromised host holding
-// those same credentials cannot ban, unban, speak for another host or touch the streams.
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+// NATS permissions confine each host: with the per-host nkey members whose permissions
+// hostPermissions() describes, a real agent reports its failures and follows the ban list, while a
+// compromised host holding those same credentials cannot ban, unban, speak for another host, touch
+// the streams, or read other clients' replies and deliveries.
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
+import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import {
   adminRequest,
+  authorizationFile,
   BanList,
   connectFleet,
   encodeFailure,
   type FleetConfig,
   jetstream,
-  natsAuthorization,
+  Membership,
+  natsPidFile,
+  parseConfig,
   publishFailure,
+  readSeedFile,
+  renderAuthorization,
+  seedFile,
   silentLogger,
 } from '@fleetban/shared';
 import { FleetbanProcess } from './fixtures/fleetban-process.js';
 import { startNatsServer } from './fixtures/nats-server.js';
 
+/** Enrolls the controller, the admin and `hosts` in `<dir>/members`; returns that state directory. */
+function enrollFleet(dir: string, hosts: string[]): string {
+  const state = join(dir, 'members');
+  const m = Membership.open(state);
+  m.enroll('controller', 'controller');
+  m.enroll('admin', 'admin');
+  for (const h of hosts) m.enroll(h, 'host');
+  return state;
+}
+
+/** A host's (or the controller's) configuration: its own state dir, its seed named by nats_nkey. */
+function writeConf(dir: string, url: string, host: string, seed: string): string {
+  const file = join(dir, `${host}.conf`);
+  writeFileSync(
+    file,
+    `[fleetban]\nhost = ${host}\nnats = ${url}\nnats_nkey = ${seed}\nstate_dir = ${join(dir, host)}\n\n` +
+      `[agent]\nenforcer = dry-run\nheartbeat = 1s\npoll = 20ms\n\n[DEFAULT]\nmaxretry = 2\nbantime = 1h\n\n` +
+      `[sshd]\nenabled = true\nlogpath = ${join(dir, 'auth.log')}\n`,
+  );
+  return file;
+}
+
+/** The `[fleetban]` section of a client holding `seed`. */
+function fleetWith(url: string, host: string, seed: string, stateDir: string): FleetConfig {
+  return parseConfig(`[fleetban]\nhost = ${host}\nnats = ${url}\nnats_nkey = ${seed}\nstate_dir = ${stateDir}\n`, '').fleet;
+}
+
 t.test('per-host NATS permissions: enough to work, not enough to harm', async (t) => {
   const dir = t.testdir({ 'auth.log': '' });
-  const users = [
-    { user: 'controller', password: 'ctl-secret' },
-    { user: 'web-1', password: 'web-1-secret', host: 'web-1' },
-    { user: 'web-2', password: 'web-2-secret', host: 'web-2' },
-  ];
-  const nats = await startNatsServer(t, { config: natsAuthorization(users) });
-  const conf = (host: string, user: string, password: string, extra = '') => {
-    const file = join(dir, `${host}.conf`);
-    writeFileSync(
-      file,
-      `[fleetban]\nhost = ${host}\nnats = ${nats.url}\nnats_user = ${user}\nnats_password = ${password}\nstate_dir = ${join(dir, host)}\n\n` +
-        `[agent]\nenforcer = dry-run\nheartbeat = 1s\npoll = 20ms\n\n[DEFAULT]\nmaxretry = 2\nbantime = 1h\n\n` +
-        `[sshd]\nenabled = true\nlogpath = ${join(dir, 'auth.log')}\n${extra}`,
-    );
-    return file;
-  };
-  const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', conf('ctl', 'controller', 'ctl-secret')]);
+  const state = enrollFleet(dir, ['web-1', 'web-2']);
+  const nats = await startNatsServer(t, { config: renderAuthorization(Membership.open(state).members) });
+  const conf = (host: string, member = host) => writeConf(dir, nats.url, host, seedFile(state, member));
+  const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', conf('ctl', 'controller')]);
   await controller.waitForMsg('controller ready');
-  const agent = FleetbanProcess.start(t, 'web-1', ['agent', '-c', conf('web-1', 'web-1', 'web-1-secret')]);
+  const agent = FleetbanProcess.start(t, 'web-1', ['agent', '-c', conf('web-1')]);
   await agent.waitForMsg('agent ready');
 
   await t.test('the agent reports, heartbeats and enforces with its own permissions', async (t) => {
@@ -58,8 +80,8 @@ t.test('per-host NATS permissions: enough to work, not enough to harm', async (t
   });
 
   await t.test('a compromised host cannot ban, unban, impersonate or destroy', async (t) => {
-    const fleet: FleetConfig = { host: 'web-1', servers: [nats.url], user: 'web-1', password: 'web-1-secret', token: '', creds: '', stateDir: dir };
-    const nc = await connectFleet(fleet, { name: 'compromised', logger: silentLogger(), waitOnFirstConnect: false });
+    const fleet = fleetWith(nats.url, 'web-1', seedFile(state, 'web-1'), dir);
+    const nc = await connectFleet(fleet, { name: 'compromised', role: 'agent', logger: silentLogger(), waitOnFirstConnect: false });
     t.teardown(() => nc.close());
     const list = await BanList.open(nc, false);
     t.same((await list.all()).map((b) => b.ip), ['203.0.113.77'], 'it can read the ban list');
@@ -78,11 +100,25 @@ t.test('per-host NATS permissions: enough to work, not enough to harm', async (t
     t.ok(status.hosts.some((h) => h.host === 'web-1'), 'it may read the status (read-only verbs)');
     await t.rejects(nc.request('$JS.API.STREAM.DELETE.KV_fleetban_bans', new Uint8Array(), { timeout: 1000 }), 'cannot delete the ban list');
     await t.rejects(nc.request('$JS.API.STREAM.PURGE.FLEETBAN_EVENTS', new Uint8Array(), { timeout: 1000 }), 'cannot purge the events');
-    const ctlFleet = { ...fleet, user: 'controller', password: 'ctl-secret' };
-    const admin = await connectFleet(ctlFleet, { name: 'admin', logger: silentLogger(), waitOnFirstConnect: false });
+    const adminFleet = fleetWith(nats.url, 'ctl', seedFile(state, 'admin'), dir);
+    const admin = await connectFleet(adminFleet, { name: 'admin', role: 'admin', logger: silentLogger(), waitOnFirstConnect: false });
     t.teardown(() => admin.close());
     const still = await adminRequest(admin, { verb: 'banned', jail: '', ip: '', bantimeMs: 0 });
     t.same(still.bans.map((b) => b.ip), ['203.0.113.77'], 'the ban list is as the controller left it');
+  });
+
+  await t.test('a host cannot read the controller\'s or another host\'s inbox', async (t) => {
+    const nc = await connect({ servers: nats.url, name: 'snooper', authenticator: nkeyAuthenticator(readSeedFile(seedFile(state, 'web-1'))) });
+    t.teardown(() => nc.close());
+    for (const subject of ['_INBOX.>', '_INBOX_web-2.>', '_INBOX_web-10.>', '>']) {
+      const closed = await nc.subscribe(subject).closed;
+      t.match(closed, { name: 'PermissionViolationError', operation: 'subscription', subject }, `subscribing to ${subject} is a permission violation`);
+    }
+    const own = nc.subscribe('_INBOX_web-1.probe');
+    await nc.flush();
+    t.notOk(own.isClosed(), 'its own inbox it may subscribe to');
+    t.notOk(agent.output.some((l) => /Permissions Violation/.test(l)), 'the agent, on _INBOX_web-1, never hit a permission it lacks');
+    t.notOk(agent.entries.some((e) => e.msg === 'nats error'), 'and had no NATS error');
   });
 
   await agent.stop('SIGTERM');
@@ -91,22 +127,10 @@ t.test('per-host NATS permissions: enough to work, not enough to harm', async (t
 
 t.test('under host permissions, an agent started before the controller protects locally, then follows the ban list', async (t) => {
   const dir = t.testdir({ 'auth.log': '' });
-  const users = [
-    { user: 'controller', password: 'ctl-secret' },
-    { user: 'web-2', password: 'web-2-secret', host: 'web-2' },
-  ];
-  const nats = await startNatsServer(t, { config: natsAuthorization(users) });
-  const conf = (host: string, user: string, password: string) => {
-    const file = join(dir, `${host}.conf`);
-    writeFileSync(
-      file,
-      `[fleetban]\nhost = ${host}\nnats = ${nats.url}\nnats_user = ${user}\nnats_password = ${password}\nstate_dir = ${join(dir, host)}\n\n` +
-        `[agent]\nenforcer = dry-run\nheartbeat = 1s\npoll = 20ms\n\n[DEFAULT]\nmaxretry = 2\nbantime = 1h\n\n` +
-        `[sshd]\nenabled = true\nlogpath = ${join(dir, 'auth.log')}\n`,
-    );
-    return file;
-  };
-  const agent = FleetbanProcess.start(t, 'web-2', ['agent', '-c', conf('web-2', 'web-2', 'web-2-secret')]);
+  const state = enrollFleet(dir, ['web-2']);
+  const nats = await startNatsServer(t, { config: renderAuthorization(Membership.open(state).members) });
+  const conf = (host: string, member = host) => writeConf(dir, nats.url, host, seedFile(state, member));
+  const agent = FleetbanProcess.start(t, 'web-2', ['agent', '-c', conf('web-2')]);
   await agent.waitForMsg('ban list not there yet: waiting for the controller to create it (protecting locally meanwhile)');
   await agent.waitForMsg('agent ready');
   await agent.waitForMsg('fleet unreachable: deciding locally with the jail thresholds', 15_000, { why: 'no controller liveness' });
@@ -119,15 +143,15 @@ t.test('under host permissions, an agent started before the controller protects 
   t.match(await local, { jail: 'sshd', failures: 2 }, 'maxretry reached with no controller: banned locally');
   const following = agent.waitForNext((e) => e.msg === 'firewall reconciled' && e.why === 'start', 30_000, 'the follower starting');
   const heard = agent.waitForNext((e) => e.msg === 'fleet reachable: the controller decides again', 30_000, 'the liveness heard');
-  const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', conf('ctl', 'controller', 'ctl-secret')]);
+  const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', conf('ctl', 'controller')]);
   const reconciled = await following;
   t.equal(reconciled.localBans, 1, 'the first reconcile keeps the local ban');
   await agent.waitForMsg('ban list found: following it');
   await heard;
   const ban = await controller.waitFor((e) => e.msg === 'ban' && e.ip === '203.0.113.88', 30_000, 'the controller banning');
   t.same(ban.hosts, ['web-2'], 'the spooled failures reached the controller');
-  const fleet: FleetConfig = { host: 'web-2', servers: [nats.url], user: 'web-2', password: 'web-2-secret', token: '', creds: '', stateDir: dir };
-  const nc = await connectFleet(fleet, { name: 'status', logger: silentLogger(), waitOnFirstConnect: false });
+  const fleet = fleetWith(nats.url, 'web-2', seedFile(state, 'web-2'), dir);
+  const nc = await connectFleet(fleet, { name: 'status', role: 'admin', logger: silentLogger(), waitOnFirstConnect: false });
   t.teardown(() => nc.close());
   let seen: Record<string, unknown> | undefined;
   for (let i = 0; i < 100; i++) {
@@ -142,10 +166,36 @@ t.test('under host permissions, an agent started before the controller protects 
   await controller.stop('SIGTERM');
 });
 
-t.test('the sample nats-server.conf in deploy/ is valid and grants hosts exactly hostPermissions()', async (t) => {
+t.test('the sample nats-server.conf in deploy/ is valid, includes the rendered members and writes the pid file enroll signals', async (t) => {
   const sample = new URL('../deploy/nats-server.conf', import.meta.url).pathname;
-  execFileSync('nats-server', ['-t', '-c', sample], { stdio: 'ignore' });
-  t.pass('nats-server -t accepts it');
   const text = readFileSync(sample, 'utf8');
-  t.ok(text.includes(natsAuthorization([{ user: 'web-1', password: 'change-me-web-1', host: 'web-1' }]).split('\n')[2]!.trim()), 'the web-1 user line is what natsAuthorization() writes');
+  const stateDir = '/var/lib/fleetban';
+  t.ok(text.includes(`include "../..${authorizationFile(stateDir)}"`), 'it includes the authorization file fleetban enroll renders (relative to /etc/fleetban)');
+  t.ok(text.includes(`pid_file: "${natsPidFile(stateDir)}"`), 'its pid file is where fleetban enroll looks for the server');
+  t.match(text, /^# tls \{/m, 'it shows the server TLS block (commented)');
+  // the same file installed under a test root: <root>/etc/fleetban/nats-server.conf, the fleet's
+  // state in <root>/var/lib/fleetban with a rendered authorization file
+  const root = t.testdir();
+  const state = join(root, 'var/lib/fleetban');
+  const m = Membership.open(state);
+  m.enroll('controller', 'controller');
+  m.enroll('web-1', 'host');
+  mkdirSync(join(root, 'etc/fleetban'), { recursive: true });
+  const installed = text.replaceAll(`"${stateDir}`, `"${state}`);
+  const copy = join(root, 'etc/fleetban/nats-server.conf');
+  writeFileSync(copy, installed);
+  execFileSync('nats-server', ['-t', '-c', copy], { stdio: 'ignore' });
+  t.pass('nats-server -t accepts it, with the include');
+  const tlsOn = join(root, 'etc/fleetban/nats-server-tls.conf');
+  writeFileSync(tlsOn, installed.replace(/^# (tls \{|  [a-z_]+: |\})/gm, '$1'));
+  t.match(readFileSync(tlsOn, 'utf8'), /^tls \{/m);
+  const tlsCheck = (() => {
+    try {
+      execFileSync('nats-server', ['-t', '-c', tlsOn], { stdio: 'pipe' });
+      return '';
+    } catch (err) {
+      return String((err as { stderr?: Buffer }).stderr ?? err);
+    }
+  })();
+  t.match(tlsCheck, /\/etc\/fleetban\/tls/, 'uncommented, the TLS block parses and names the certificate files it would load');
 });

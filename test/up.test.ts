@@ -2,7 +2,7 @@
 // JetStream, the controller and an sshd agent; the admin verbs answer; Ctrl-C stops everything and
 // leaves no process and no fleetban table behind.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { FleetbanProcess, runFleetban } from './fixtures/fleetban-process.js';
@@ -44,6 +44,18 @@ t.test('fleetban up: nats-server, controller and agent, stopped by Ctrl-C', asyn
   await banned;
   const table = ns.exec('nft', ['list', 'set', 'inet', 'fleetban', 'ban4']);
   t.match(await table, /203\.0\.113\.5/);
+
+  // authentication is on by itself: the controller, agent and admin verbs above used the seeds up
+  // created; a client without credentials is refused
+  for (const name of ['controller', 'admin', 'solo']) {
+    t.equal(statSync(join(dir, 'state', 'credentials', `${name}.nk`)).mode & 0o777, 0o600, `${name}'s seed, mode 0600`);
+  }
+  t.ok(up.entries.some((e) => e.msg === 'credentials created' && e.member === 'solo'), 'up created this host\'s member');
+  const anonymous = join(dir, 'anonymous.conf');
+  writeFileSync(anonymous, `[fleetban]\nhost = solo\nnats = nats://127.0.0.1:4222\nstate_dir = ${join(dir, 'elsewhere')}\n`);
+  const refused = await runFleetban(['status', '-c', anonymous], { netns: ns.name });
+  t.equal(refused.code, 1, 'fleetban status without credentials fails');
+  t.match(refused.stderr, /Authorization Violation/i, `the server refused it: ${refused.stderr.trim()}`);
 
   const stoppedAll = up.waitForMsg('stopped', 30_000);
   t.equal(await up.stop('SIGINT'), 0, 'up exits 0 after Ctrl-C');

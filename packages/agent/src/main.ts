@@ -73,7 +73,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const guard = hostGuard({ own: ownAddresses, natsServers, clock, fleet: () => fleetAddresses.current() });
   log.info({ own: ownAddresses(), natsServers }, 'this host never bans its own or its NATS servers\' addresses');
 
-  const nc = await connectFleet(config.fleet, { name: `fleetban-agent-${host}`, logger: log, waitOnFirstConnect: true });
+  const nc = await connectFleet(config.fleet, { name: `fleetban-agent-${host}`, role: 'agent', logger: log, waitOnFirstConnect: true });
   const undo: (() => unknown)[] = [];
   try {
     const reporter = new FailureReporter(nc, { buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));

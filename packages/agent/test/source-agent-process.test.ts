@@ -65,7 +65,7 @@ async function host(tt: Test, agentKeys: string) {
     'filter =\nfailregex = Failed password for \\S+ from <HOST> port \\d+\n';
   const confPath = join(dir, 'agent.conf');
   writeFileSync(confPath, conf);
-  const nc = await connectFleet(parseConfig(conf, confPath).fleet, { name: 'test', logger: silentLogger() });
+  const nc = await connectFleet(parseConfig(conf, confPath).fleet, { name: 'test', role: 'controller', logger: silentLogger() });
   tt.teardown(() => nc.close());
   await ensureEventsStream(nc, 3_600_000);
   const heartbeats: Heartbeat[] = [];

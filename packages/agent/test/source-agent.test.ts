@@ -81,7 +81,7 @@ t.test('agent restart and NATS outage: every failure published exactly once', as
     'filter =\nfailregex = Failed password for \\S+ from <HOST> port \\d+\n';
   writeFileSync(join(dir, 'agent.conf'), conf);
   const config = parseConfig(conf, join(dir, 'agent.conf'));
-  const nc = await connectFleet(config.fleet, { name: 'test', logger: silentLogger() });
+  const nc = await connectFleet(config.fleet, { name: 'test', role: 'controller', logger: silentLogger() });
   tt.teardown(() => nc.close());
   await ensureEventsStream(nc, 3_600_000);
 

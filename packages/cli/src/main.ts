@@ -16,11 +16,14 @@ usage: fleetban <command> [-c FILE] [options]
                            --force: wider than [controller] min_prefix_v4/v6, never a protected address)
   unban IP|CIDR            lift a ban on every host
   banned                   list active bans
+  enroll HOST [--rotate]   (controller host) give a host NATS credentials; prints its seed and config
+  enroll --remove NAME     revoke a member's credentials
+  enroll --list            list the members (hosts, controller, admins)
   regex LOG|LINE FILTER|FAILREGEX [IGNOREREGEX]   test a filter like fail2ban-regex (--help)
   help                     this text
 
   -c, --config FILE        configuration (default $FLEETBAN_CONFIG or /etc/fleetban/fleetban.conf)
-  --json                   (status, banned) print the controller's raw answer as JSON
+  --json                   (status, banned) print the controller's raw answer as JSON; (enroll) JSON
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -40,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
     case 'unban':
     case 'banned':
       return (await import('./commands/admin.js')).runAdmin(cmd, args);
+    case 'enroll':
+      return (await import('./commands/enroll.js')).runEnroll(args);
     case 'regex':
       return (await import('./commands/regex.js')).runRegex(args, rest);
     case 'help':

@@ -45,7 +45,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const clock = deps.clock ?? systemClock;
   const log = deps.logger;
   const c = config.controller;
-  const nc = await connectFleet(config.fleet, { name: `fleetban-controller-${config.fleet.host}`, logger: log, waitOnFirstConnect: true });
+  const nc = await connectFleet(config.fleet, { name: `fleetban-controller-${config.fleet.host}`, role: 'controller', logger: log, waitOnFirstConnect: true });
   await ensureEventsStream(nc, c.eventsMaxAgeMs);
   const counters = new CounterSet();
   const hosts = new HostRegistry(await HostRecords.open(nc), log.child({ stage: 'fleet' }));

@@ -47,6 +47,25 @@ export class NatsError extends FleetbanError {
   }
 }
 
+/**
+ * A credentials file (an nkey seed, the members file) is missing, unreadable or malformed. Names
+ * the file; the foreign failure (errno, nkeys) is the `cause`.
+ */
+export class CredentialsError extends FleetbanError {
+  readonly file: string;
+  constructor(file: string, problem: string, options?: { cause?: unknown }) {
+    super('CREDENTIALS_INVALID', `${file}: ${problem}`, options);
+    this.file = file;
+  }
+}
+
+/** A change of the fleet's membership was refused (a name already enrolled, or not a member). */
+export class MembershipError extends FleetbanError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MEMBERSHIP_REFUSED', message, options);
+  }
+}
+
 /** An external command (nft, iptables, nats-server) failed. */
 export class ExecError extends FleetbanError {
   readonly command: string;

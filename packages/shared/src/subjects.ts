@@ -54,6 +54,15 @@ export function adminSubject(verb: string): string {
   return `fleetban.admin.${verb}`;
 }
 
+/**
+ * Inbox prefix of a host's clients (its agent, and admin verbs run there): `_INBOX_<host>`.
+ * Replies and JetStream deliveries to the host come under it, and a host may subscribe to nothing
+ * else of the kind, so it cannot read the controller's deliveries (`_INBOX.>`) or another host's.
+ */
+export function hostInboxPrefix(host: string): string {
+  return `_INBOX_${checkToken('host', host)}`;
+}
+
 /** Host token of an events or heartbeat subject (`fleetban.<kind>.<host>...`). */
 export function hostOfSubject(subject: string): string {
   return subject.split('.')[2] ?? '';
@@ -104,7 +113,9 @@ function kvReader(bucket: string): string[] {
  * follow the ban list and the fleet's host records (whose addresses it never bans), hear the
  * controller's liveness message, and ask the read-only admin verbs (`status`, `banned`). It
  * cannot write or delete a ban or a host record (`$KV.…` is not allowed), ask for a ban or an
- * unban, report for another host, or touch any stream.
+ * unban, report for another host, or touch any stream. It receives replies and deliveries only
+ * under its own inbox prefix ({@link hostInboxPrefix}), not `_INBOX.>`, where the controller's and
+ * other clients' are.
  */
 export function hostPermissions(host: string): NatsPermissions {
   checkToken('host', host);
@@ -118,23 +129,9 @@ export function hostPermissions(host: string): NatsPermissions {
       ...kvReader(BANS_BUCKET),
       ...kvReader(HOSTS_BUCKET),
     ],
-    subscribe: ['_INBOX.>', controllerAliveSubject()],
+    subscribe: [`${hostInboxPrefix(host)}.>`, controllerAliveSubject()],
   };
 }
 
-/** The controller (and `fleetban` admin commands run with its credentials) may do anything. */
+/** The controller and the admin members (`fleetban ban/unban/status`) may do anything. */
 export const CONTROLLER_PERMISSIONS: NatsPermissions = { publish: ['>'], subscribe: ['>'] };
-
-/**
- * An `authorization { users: [...] }` block for nats-server.conf: one user per host with
- * {@link hostPermissions}, plus the controller.
- */
-export function natsAuthorization(users: readonly { user: string; password: string; host?: string }[]): string {
-  const q = (s: string) => JSON.stringify(s);
-  const list = (xs: readonly string[]) => `[${xs.map(q).join(', ')}]`;
-  const lines = users.map((u) => {
-    const p = u.host ? hostPermissions(u.host) : CONTROLLER_PERMISSIONS;
-    return `    { user: ${q(u.user)}, password: ${q(u.password)}, permissions: { publish: { allow: ${list(p.publish)} }, subscribe: { allow: ${list(p.subscribe)} } } }`;
-  });
-  return `authorization {\n  users: [\n${lines.join('\n')}\n  ]\n}\n`;
-}

@@ -128,6 +128,11 @@ t.test('defaults', async (tt) => {
       password: '',
       token: '',
       creds: '',
+      nkey: '',
+      adminNkey: '',
+      tlsCa: '',
+      tlsCert: '',
+      tlsKey: '',
       stateDir: '/var/lib/fleetban',
       addresses: [],
     },
@@ -254,6 +259,11 @@ t.test('a full 3-jail file', async (tt) => {
     password: 's3cret',
     token: 'tok',
     creds: '/etc/fleetban/host.creds',
+    nkey: '',
+    adminNkey: '',
+    tlsCa: '',
+    tlsCert: '',
+    tlsKey: '',
     stateDir: '/srv/fleetban',
     addresses: ['198.51.100.70', '2001:db8::70'],
   });
@@ -369,6 +379,14 @@ const BAD_VALUES: Array<[string, string, string, number, string]> = [
   ['[fleetban]\nnats = http://x:4222', 'fleetban', 'nats', 2, 'space-separated NATS URLs'],
   ['[fleetban]\nnats =', 'fleetban', 'nats', 2, 'space-separated NATS URLs'],
   ['[fleetban]\nstate_dir = var/lib', 'fleetban', 'state_dir', 2, 'an absolute path'],
+  ['[fleetban]\nnats_nkey = web-1.nk', 'fleetban', 'nats_nkey', 2, 'an absolute file path'],
+  ['[fleetban]\nadmin_nkey = ./admin.nk', 'fleetban', 'admin_nkey', 2, 'an absolute file path'],
+  ['[fleetban]\ntls_ca = ca.pem', 'fleetban', 'tls_ca', 2, 'an absolute file path'],
+  ['[fleetban]\ntls_cert = c.pem\ntls_key = /k.pem', 'fleetban', 'tls_cert', 2, 'an absolute file path'],
+  ['[fleetban]\ntls_cert = /c.pem\ntls_key = k.pem', 'fleetban', 'tls_key', 3, 'an absolute file path'],
+  ['[fleetban]\naddresses = 192.0.2.0/24', 'fleetban', 'addresses', 2, 'one address each, no CIDR range; bad entry "192.0.2.0/24"'],
+  ['[fleetban]\naddresses = 192.0.2.1 nat.example', 'fleetban', 'addresses', 2, 'bad entry "nat.example"'],
+  ['[fleetban]\naddresses = 2001:db8::/64', 'fleetban', 'addresses', 2, 'no CIDR range'],
   ['[agent]\nenforcer = ipfw', 'agent', 'enforcer', 2, 'one of: auto, nftables, iptables, dry-run'],
   ['[agent]\non_stop = drop', 'agent', 'on_stop', 2, 'one of: flush, keep'],
   ['[agent]\nheartbeat = soon', 'agent', 'heartbeat', 2, 'a positive duration such as 10m or 1d12h'],
@@ -384,7 +402,6 @@ const BAD_VALUES: Array<[string, string, string, number, string]> = [
   ['[controller]\nmin_prefix_v6 = /48', 'controller', 'min_prefix_v6', 2, 'a prefix length from 0 to 128'],
   ['[controller]\nmax_bantime = -1', 'controller', 'max_bantime', 2, 'a positive duration'],
   ['[controller]\nmax_clock_skew = later', 'controller', 'max_clock_skew', 2, 'or 0 for none'],
-  ['[fleetban]\naddresses = 192.0.2.0/24', 'fleetban', 'addresses', 2, 'single IP addresses (no networks)'],
   ['[sshd]\nmin_hosts = 0', 'sshd', 'min_hosts', 2, 'a positive whole number'],
   ['[sshd]\nmaxretry_per_host = -1', 'sshd', 'maxretry_per_host', 2, 'a whole number (0 or more)'],
   ['[sshd]\nenabled = maybe', 'sshd', 'enabled', 2, 'a boolean (true/false, yes/no, on/off, 1/0)'],
@@ -408,6 +425,30 @@ const BAD_VALUES: Array<[string, string, string, number, string]> = [
   ['[sshd]\nmaxretry = 5%', 'sshd', 'maxretry', 2, "'%' followed by '%' or '(name)s'"],
   ['[agent]\nfilter_path = filters', 'agent', 'filter_path', 2, 'absolute directory paths'],
 ];
+
+t.test('[fleetban] credentials, TLS and addresses', async (tt) => {
+  const f = parseConfig(
+    '[fleetban]\nnats_nkey = /etc/fleetban/web-1.nk\nadmin_nkey = /root/admin.nk\ntls_ca = /etc/fleetban/ca.pem\n' +
+      'tls_cert = /etc/fleetban/web-1.pem\ntls_key = /etc/fleetban/web-1-key.pem\n' +
+      'addresses = 198.51.100.7 2001:DB8:0:0::10 ::ffff:192.0.2.5 203.0.113.9/32\n',
+    FILE,
+    opts,
+  ).fleet;
+  tt.equal(f.nkey, '/etc/fleetban/web-1.nk');
+  tt.equal(f.adminNkey, '/root/admin.nk');
+  tt.same([f.tlsCa, f.tlsCert, f.tlsKey], ['/etc/fleetban/ca.pem', '/etc/fleetban/web-1.pem', '/etc/fleetban/web-1-key.pem']);
+  tt.same(f.addresses, ['198.51.100.7', '2001:db8::10', '192.0.2.5', '203.0.113.9'], 'addresses stored canonical');
+  expectConfigError(tt, () => parseConfig('[fleetban]\ntls_cert = /etc/fleetban/web-1.pem\n', FILE, opts), {
+    file: FILE,
+    key: 'fleetban.tls_key',
+    expected: 'tls_key set together with tls_cert (line 2)',
+  });
+  expectConfigError(tt, () => parseConfig('[fleetban]\ntls_key = /etc/fleetban/web-1-key.pem\n', FILE, opts), {
+    file: FILE,
+    key: 'fleetban.tls_cert',
+    expected: 'tls_cert set together with tls_key (line 2)',
+  });
+});
 
 t.test('every bad value names file, key and what was expected', async (tt) => {
   for (const [text, section, key, line, expected] of BAD_VALUES) {

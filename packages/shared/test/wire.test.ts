@@ -27,7 +27,7 @@ import {
   encodeHeartbeat,
   SCHEMA_VERSION,
 } from '../src/proto/codec.js';
-import { banKey, controllerAliveSubject, eventSubject, heartbeatSubject, historyKey, hostPermissions, natsAuthorization, targetOfBanKey } from '../src/subjects.js';
+import { banKey, controllerAliveSubject, eventSubject, heartbeatSubject, historyKey, hostInboxPrefix, hostPermissions, targetOfBanKey } from '../src/subjects.js';
 import { formatDuration, parseDuration, PERMANENT } from '../src/time/duration.js';
 
 /** Runs `fn`, expects an error of class `cls` with `code`; `label` names the case in the output. */
@@ -514,7 +514,8 @@ t.test('subjects: host and jail tokens', async (tt) => {
   tt.equal(controllerAliveSubject(), 'fleetban.controller.alive');
   tt.ok(hostPermissions('web-1').subscribe.includes(controllerAliveSubject()), 'hosts may hear the controller liveness');
   tt.notOk(hostPermissions('web-1').publish.some((p) => p.startsWith('fleetban.controller')), 'hosts may not fake it');
-  tt.match(natsAuthorization([{ user: 'web-1', password: 'p', host: 'web-1' }]), /subscribe: \{ allow: \["_INBOX\.>", "fleetban\.controller\.alive"\] \}/);
+  tt.equal(hostInboxPrefix('web-1'), '_INBOX_web-1');
+  tt.same(hostPermissions('web-1').subscribe, ['_INBOX_web-1.>', 'fleetban.controller.alive'], 'a host hears only its own inbox and the liveness');
   const longest = 'h'.repeat(64);
   tt.equal(heartbeatSubject(longest), `fleetban.heartbeat.${longest}`, '64 characters is allowed');
   for (const bad of ['a.b', 'a*', '>', '', 'h'.repeat(65), 'a b', 'web-1\n', 'é']) {

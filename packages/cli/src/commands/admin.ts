@@ -21,8 +21,11 @@ export async function runAdmin(verb: 'status' | 'ban' | 'unban' | 'banned', args
     bantimeMs: bantime === undefined ? 0 : parseDuration(bantime),
     force: verb === 'ban' && args.options.has('force'),
   };
-  const nc = await connectFleet(config.fleet, { name: `fleetban-cli-${config.fleet.host}`, logger: silentLogger(), waitOnFirstConnect: false }).catch((err: unknown) => {
-    throw new FleetbanError('NATS_FAILED', `cannot reach NATS at ${config.fleet.servers.join(', ')}: is fleetban running?`, { cause: err });
+  const nc = await connectFleet(config.fleet, { name: `fleetban-cli-${config.fleet.host}`, role: 'admin', logger: silentLogger(), waitOnFirstConnect: false }).catch((err: unknown) => {
+    // a credentials file problem says which file; a refused connection says why (the server's words)
+    if (err instanceof FleetbanError && err.code !== 'NATS_FAILED') throw err;
+    const why = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    throw new FleetbanError('NATS_FAILED', `cannot reach NATS at ${config.fleet.servers.join(', ')}${why} (is fleetban running, with this host's credentials enrolled?)`, { cause: err });
   });
   try {
     const reply = await adminRequest(nc, req);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { createLogger, loadConfig } from '@fleetban/shared';
 import type { Args } from '../args.js';
 import { configPath } from '../config-path.js';
+import { ensureLocalMembers, localServerConfig, usesMembers } from '../local-server.js';
 
 /** The nats-server binary `up` runs: `$FLEETBAN_NATS_SERVER`, else `nats-server` on PATH. */
 const NATS_SERVER = process.env.FLEETBAN_NATS_SERVER ?? 'nats-server';
@@ -14,7 +15,10 @@ const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 /**
  * `fleetban up`: the whole fleet on one host, in the foreground. Starts a local nats-server with
  * JetStream (data under `<state_dir>/nats`), listening where the config's first NATS URL points,
- * then the controller, then the agent. Ctrl-C (or SIGTERM) stops them in the reverse order.
+ * then the controller, then the agent. Unless the config names a user, a token or a creds file,
+ * the server admits only the fleet's nkey members, this host's own created on the first run
+ * (`<state_dir>/credentials/`); the controller, the agent and the admin verbs find their seeds
+ * there. Ctrl-C (or SIGTERM) stops them in the reverse order.
  */
 export async function runUp(args: Args): Promise<number> {
   const file = configPath(args);
@@ -25,18 +29,9 @@ export async function runUp(args: Args): Promise<number> {
   const port = Number(url.port || 4222);
   const natsDir = join(config.fleet.stateDir, 'nats');
   mkdirSync(natsDir, { recursive: true });
+  if (usesMembers(config.fleet)) ensureLocalMembers(config.fleet, log);
   const natsConf = join(natsDir, 'nats-server.conf');
-  writeFileSync(
-    natsConf,
-    [
-      `# written by fleetban up; edit the fleetban config instead`,
-      `server_name: fleetban_${config.fleet.host}`,
-      `listen: "${host.includes(':') ? `[${host}]` : host}:${port}"`,
-      auth(config.fleet),
-      `jetstream { store_dir: "${natsDir}", max_memory_store: 64MB, max_file_store: 1GB }`,
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(natsConf, localServerConfig(config.fleet, { host, port, dir: natsDir }));
 
   const children: { name: string; proc: ChildProcess }[] = [];
   let stopping = false;
@@ -74,12 +69,6 @@ export async function runUp(args: Args): Promise<number> {
   const failed = why !== 'SIGINT' && why !== 'SIGTERM';
   log.info('stopped');
   return failed ? 1 : 0;
-}
-
-function auth(f: { user: string; password: string; token: string }): string {
-  if (f.user) return `authorization { user: "${f.user}", password: "${f.password}" }`;
-  if (f.token) return `authorization { token: "${f.token}" }`;
-  return '';
 }
 
 async function stopChild(p: ChildProcess): Promise<void> {

@@ -1,8 +1,9 @@
 /** The `[fleetban]` section: who this host is and where the fleet meets. */
 
 import { isAbsolute } from 'node:path';
+import { ConfigError } from '../errors.js';
 import type { IniEntry } from '../f2bconf/ini-file.js';
-import { type Address, tryParseAddress } from '../ip/address.js';
+import { parseNetwork } from '../ip/address.js';
 import { checkToken } from '../subjects.js';
 import { checkKnownKeys } from './known-keys.js';
 import type { FleetConfig } from './types.js';
@@ -10,7 +11,8 @@ import { entryMap, invalidValue, readOr, readText, words } from './value.js';
 
 /** Keys of the `[fleetban]` section. */
 export const FLEET_KEYS: readonly string[] = [
-  'host', 'nats', 'nats_user', 'nats_password', 'nats_token', 'nats_creds', 'state_dir', 'addresses',
+  'host', 'nats', 'nats_user', 'nats_password', 'nats_token', 'nats_creds', 'nats_nkey', 'admin_nkey',
+  'tls_ca', 'tls_cert', 'tls_key', 'state_dir', 'addresses',
 ];
 
 /** Defaults of the `[fleetban]` section, except `host` (which comes from the machine). */
@@ -20,6 +22,11 @@ export const FLEET_DEFAULTS: Omit<FleetConfig, 'host'> = {
   password: '',
   token: '',
   creds: '',
+  nkey: '',
+  adminNkey: '',
+  tlsCa: '',
+  tlsCert: '',
+  tlsKey: '',
   stateDir: '/var/lib/fleetban',
   addresses: [],
 };
@@ -42,6 +49,7 @@ export function readFleet(entries: readonly IniEntry[], hostname: string): Fleet
   checkKnownKeys(entries, FLEET_KEYS);
   const map = entryMap(entries);
   const d = FLEET_DEFAULTS;
+  checkTlsPair(map);
   return {
     host: readOr(map, 'host', readHost, hostToken(hostname)),
     servers: readOr(map, 'nats', readServers, d.servers),
@@ -49,9 +57,24 @@ export function readFleet(entries: readonly IniEntry[], hostname: string): Fleet
     password: readOr(map, 'nats_password', readText, d.password),
     token: readOr(map, 'nats_token', readText, d.token),
     creds: readOr(map, 'nats_creds', readText, d.creds),
+    nkey: readOr(map, 'nats_nkey', readFilePath, d.nkey),
+    adminNkey: readOr(map, 'admin_nkey', readFilePath, d.adminNkey),
+    tlsCa: readOr(map, 'tls_ca', readFilePath, d.tlsCa),
+    tlsCert: readOr(map, 'tls_cert', readFilePath, d.tlsCert),
+    tlsKey: readOr(map, 'tls_key', readFilePath, d.tlsKey),
     stateDir: readOr(map, 'state_dir', readAbsolutePath, d.stateDir),
     addresses: readOr(map, 'addresses', readHostAddresses, d.addresses),
   };
+}
+
+/** A client certificate needs its key and the other way round. */
+function checkTlsPair(map: ReadonlyMap<string, IniEntry>): void {
+  for (const [has, needs] of [['tls_cert', 'tls_key'], ['tls_key', 'tls_cert']] as const) {
+    const e = map.get(has);
+    if (e !== undefined && !map.has(needs)) {
+      throw new ConfigError(e.file, `${e.section}.${needs}`, `${needs} set together with ${has} (line ${e.line}): a client certificate and its key`);
+    }
+  }
 }
 
 function readHost(e: IniEntry): string {
@@ -81,13 +104,27 @@ function readServers(e: IniEntry): string[] {
   return urls;
 }
 
-function readHostAddresses(e: IniEntry): string[] {
-  const out = words(e.value).map((w) => tryParseAddress(w));
-  if (out.some((a) => a === null)) throw invalidValue(e, 'space-separated single IP addresses (no networks), such as 198.51.100.7 2001:db8::7');
-  return out.map((a) => (a as Address).text);
-}
-
 function readAbsolutePath(e: IniEntry): string {
   if (!isAbsolute(e.value)) throw invalidValue(e, 'an absolute path such as /var/lib/fleetban');
   return e.value;
+}
+
+function readFilePath(e: IniEntry): string {
+  if (!isAbsolute(e.value)) throw invalidValue(e, 'an absolute file path such as /etc/fleetban/web-1.nk');
+  return e.value;
+}
+
+/** Single host addresses (no CIDR; a full-length /32 or /128 is accepted), canonical text. */
+function readHostAddresses(e: IniEntry): string[] {
+  return words(e.value).map((w) => {
+    const expected = `IP addresses of this host, space separated, such as 192.0.2.10 2001:db8::10 (one address each, no CIDR range; bad entry "${w}")`;
+    let net;
+    try {
+      net = parseNetwork(w);
+    } catch (err) {
+      throw invalidValue(e, expected, err);
+    }
+    if (net.bits !== (net.family === 4 ? 32 : 128)) throw invalidValue(e, expected);
+    return net.text;
+  });
 }

@@ -123,9 +123,23 @@ export interface FleetConfig {
   readonly password: string;
   readonly token: string;
   readonly creds: string;
+  /**
+   * nats_nkey: absolute path of this host's nkey seed file; default none, in which case the
+   * client looks for `<state_dir>/credentials/<role name>.nk` (see `clientAuth`).
+   */
+  readonly nkey: string;
+  /**
+   * admin_nkey: absolute path of the seed the admin verbs (`ban`, `unban`, `status`, `banned`) use;
+   * default none: `<state_dir>/credentials/admin.nk` if it exists, else the host's credentials.
+   */
+  readonly adminNkey: string;
+  /** tls_ca / tls_cert / tls_key: absolute paths for client TLS; default none. */
+  readonly tlsCa: string;
+  readonly tlsCert: string;
+  readonly tlsKey: string;
   /** state_dir; default /var/lib/fleetban. */
   readonly stateDir: string;
-  /** addresses: more addresses this host is reached at (behind NAT), never banned; default none. */
+  /** addresses: extra addresses this host is reached at (behind NAT), canonical text; default none. */
   readonly addresses: readonly string[];
 }
 

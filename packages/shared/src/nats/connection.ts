@@ -1,8 +1,11 @@
-import { readFileSync } from 'node:fs';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { NatsError } from '../errors.js';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { checkServerIdentity, type ConnectionOptions as TlsConnectOptions, type PeerCertificate } from 'node:tls';
+import type { Authenticator, NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
+import { CredentialsError, NatsError } from '../errors.js';
 import type { FleetConfig } from '../config/types.js';
+import { readSeedFile } from '../credentials/seed-file.js';
 import type { Logger } from '../log/logger.js';
+import { type ClientAuth, clientAuth, type ClientRole } from './client-auth.js';
 
 export type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
 
@@ -10,6 +13,8 @@ export type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node'
 export interface ConnectOptions {
   /** Client name shown by the server (`fleetban-agent-web-1`). */
   readonly name: string;
+  /** Which client this is: decides its credentials and inbox prefix ({@link clientAuth}). */
+  readonly role: ClientRole;
   /**
    * Keep retrying the first connection instead of failing (agents: a host keeps protecting itself
    * while the fleet's server is away). Default true.
@@ -19,13 +24,19 @@ export interface ConnectOptions {
 }
 
 /**
- * Connects to the fleet's NATS servers with the credentials of the `[fleetban]` section, reconnecting
- * forever. Connection state changes are logged; a foreign failure becomes {@link NatsError}.
+ * Connects to the fleet's NATS servers as `opts.role`, with the credentials, TLS files and inbox
+ * prefix {@link clientAuth} picks from the `[fleetban]` section, reconnecting forever. A missing
+ * or unreadable seed or creds file is a {@link CredentialsError} naming it; connection state
+ * changes are logged; a foreign failure becomes {@link NatsError}.
  */
 export async function connectFleet(fleet: FleetConfig, opts: ConnectOptions): Promise<NatsConnection> {
+  const auth = clientAuth(fleet, opts.role);
   // The NATS client is imported here, at the first connection, not with this module: tools that
   // import the shared door without talking to NATS (`fleetban regex`) do not pay for loading it.
-  const { connect, credsAuthenticator } = await import('@nats-io/transport-node');
+  const { connect, credsAuthenticator, nkeyAuthenticator } = await import('@nats-io/transport-node');
+  const authenticator: Authenticator[] = [];
+  if (auth.nkeyFile) authenticator.push(nkeyAuthenticator(readSeedFile(auth.nkeyFile)));
+  if (auth.creds) authenticator.push(credsAuthenticator(readCredsFile(auth.creds)));
   let nc: NatsConnection;
   try {
     nc = await connect({
@@ -34,12 +45,15 @@ export async function connectFleet(fleet: FleetConfig, opts: ConnectOptions): Pr
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
       waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
-      ...(fleet.user ? { user: fleet.user, pass: fleet.password } : {}),
-      ...(fleet.token ? { token: fleet.token } : {}),
-      ...(fleet.creds ? { authenticator: credsAuthenticator(readFileSync(fleet.creds)) } : {}),
+      inboxPrefix: auth.inboxPrefix,
+      ...(auth.user ? { user: auth.user, pass: auth.password } : {}),
+      ...(auth.token ? { token: auth.token } : {}),
+      ...(authenticator.length > 0 ? { authenticator } : {}),
+      ...tlsOptions(auth, fleet.servers),
     });
   } catch (cause) {
-    throw new NatsError(`cannot connect to ${fleet.servers.join(', ')}`, { cause });
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    throw new NatsError(`cannot connect to ${fleet.servers.join(', ')}${why}`, { cause });
   }
   void (async () => {
     for await (const s of nc.status()) {
@@ -52,6 +66,55 @@ export async function connectFleet(fleet: FleetConfig, opts: ConnectOptions): Pr
     }
   })();
   return nc;
+}
+
+/**
+ * TLS options of the client: the CA to trust and the client certificate, when configured. The
+ * server's certificate must name one of the configured servers' hosts: nats.js upgrades its socket
+ * without telling Node which address it dialled, so Node alone would check an IP address server
+ * (`nats://10.0.0.1:4222`, the common case) against "localhost".
+ */
+function tlsOptions(auth: ClientAuth, servers: readonly string[]): Pick<NodeConnectionOptions, 'tls'> {
+  if (!auth.tlsCa && !auth.tlsCert) return {};
+  for (const file of [auth.tlsCa, auth.tlsCert, auth.tlsKey]) if (file) checkReadable(file, 'TLS');
+  const hosts = servers.map((s) => new URL(s).hostname.replace(/^\[|\]$/g, ''));
+  // nats.js hands the options it does not know (checkServerIdentity) on to Node's tls.connect
+  const tls: NonNullable<NodeConnectionOptions['tls']> & Pick<TlsConnectOptions, 'checkServerIdentity'> = {
+    ...(auth.tlsCa ? { caFile: auth.tlsCa } : {}),
+    ...(auth.tlsCert ? { certFile: auth.tlsCert, keyFile: auth.tlsKey } : {}),
+    checkServerIdentity: (host: string, cert: PeerCertificate) => serverIdentityError(host, cert, hosts),
+  };
+  return { tls };
+}
+
+/** undefined when `cert` names `host` (Node's idea of the peer, unless its "localhost" fallback) or a configured server host. */
+function serverIdentityError(host: string, cert: PeerCertificate, configured: readonly string[]): Error | undefined {
+  const names = host === 'localhost' && !configured.includes('localhost') ? configured : [host, ...configured];
+  let first: Error | undefined;
+  for (const name of names) {
+    const err = checkServerIdentity(name, cert);
+    if (err === undefined) return undefined;
+    first ??= err;
+  }
+  return first ?? new Error('no server host to check the certificate against');
+}
+
+function checkReadable(file: string, what: string): void {
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new CredentialsError(file, `cannot read the ${what} file (${code})`, { cause: err });
+  }
+}
+
+function readCredsFile(file: string): Uint8Array {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new CredentialsError(file, `cannot read the NATS creds file (${code})`, { cause: err });
+  }
 }
 
 /** Runs `fn` on every disconnect and every reconnect of `nc`: `true` once connected again. */

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import {
+  ADMIN_MEMBER,
+  checkMemberName,
+  CONTROLLER_MEMBER,
+  type Enrolled,
+  loadConfig,
+  type Member,
+  type MemberRole,
+  Membership,
+  natsPidFile,
+} from '@fleetban/shared';
+import { type Args, option, UsageError } from '../args.js';
+import { configPath } from '../config-path.js';
+import { reloadNatsServer, type ReloadResult } from '../nats-reload.js';
+
+const USAGE = `usage: fleetban enroll HOST [--rotate] [--role host|admin] [--nats URL] [--json] [-c FILE]
+       fleetban enroll --remove NAME [--json] [-c FILE]
+       fleetban enroll --list [--json] [-c FILE]`;
+
+/** Where the printed lines tell a new host to keep its seed. */
+const HOST_SEED_DIR = '/etc/fleetban';
+
+/**
+ * `fleetban enroll`, on the controller host: adds a member (a host by default) with a new nkey,
+ * gives one a new key (`--rotate`), revokes one (`--remove`) or lists them (`--list`). Every change
+ * re-renders `<state_dir>/nats/authorization.conf` and asks the local nats-server to reload. An
+ * addition prints what to put on the new host: its seed and its `[fleetban]` lines.
+ */
+export async function runEnroll(args: Args): Promise<number> {
+  const config = loadConfig(configPath(args));
+  const stateDir = config.fleet.stateDir;
+  const json = args.options.has('json');
+  const membership = Membership.open(stateDir);
+  const [name] = args.positional;
+
+  if (args.options.has('list')) {
+    const members = [...membership.members];
+    write(json ? { members } : formatList(members));
+    return 0;
+  }
+  if (!name || args.positional.length > 1) throw new UsageError(USAGE);
+  if (args.options.has('remove')) {
+    if (name === CONTROLLER_MEMBER) throw new UsageError(`the controller's own member cannot be removed (fleetban enroll ${name} --rotate gives it a new key)`);
+    const removed = membership.remove(name);
+    const reload = reloadNatsServer(natsPidFile(stateDir));
+    write(json ? { removed, reload } : `removed ${removed.name} (${removed.role}): its key is refused from now on\n${formatReload(reload)}\n`);
+    return 0;
+  }
+
+  const role = roleOption(args);
+  const rotate = args.options.has('rotate');
+  if (!rotate) checkMemberName(name, role);
+  // the first enrollment creates the fleet: the controller's and the admin's members come with it
+  if (membership.members.length === 0) {
+    for (const [own, ownRole] of [[CONTROLLER_MEMBER, 'controller'], [ADMIN_MEMBER, 'admin']] as const) {
+      if (own !== name) membership.enroll(own, ownRole);
+    }
+  }
+  const enrolled = membership.enroll(name, role, { rotate });
+  const reload = reloadNatsServer(natsPidFile(stateDir));
+  const nats = option(args, 'nats') ?? config.fleet.servers.join(' ');
+  const seed = readFileSync(enrolled.seedFile, 'utf8').trim();
+  const lines = configLines(enrolled.member, nats);
+  if (json) {
+    write({ ...enrolled, seed, reload, fleetban: Object.fromEntries(lines) });
+  } else {
+    write(formatEnrolled(enrolled, seed, lines, reload));
+  }
+  return 0;
+}
+
+function roleOption(args: Args): MemberRole {
+  const role = option(args, 'role') ?? 'host';
+  if (role !== 'host' && role !== 'admin') throw new UsageError(`--role: host or admin, not ${JSON.stringify(role)}\n${USAGE}`);
+  return role;
+}
+
+/** The `[fleetban]` keys the enrolled member's configuration needs, in order. */
+function configLines(m: Member, nats: string): [string, string][] {
+  const seedPath = `${HOST_SEED_DIR}/${m.name}.nk`;
+  if (m.role === 'host') return [['host', m.name], ['nats', nats], ['nats_nkey', seedPath]];
+  if (m.role === 'admin') return [['nats', nats], ['admin_nkey', seedPath]];
+  return [['nats', nats], ['nats_nkey', seedPath]];
+}
+
+function formatEnrolled(e: Enrolled, seed: string, lines: [string, string][], reload: ReloadResult): string {
+  const m = e.member;
+  const where = m.role === 'host' ? `On ${m.name}` : `Where ${m.name} runs fleetban ${m.role === 'admin' ? 'ban/unban/status' : 'controller'}`;
+  const loopback = /\/\/(127\.|localhost|\[::1\])/.test(lines.find(([k]) => k === 'nats')?.[1] ?? '');
+  return [
+    `${e.rotated ? 'new key for' : 'enrolled'} ${m.name} (${m.role}, public key ${m.publicKey})`,
+    formatReload(reload),
+    '',
+    `${where}, as root:`,
+    '',
+    `  mkdir -p ${HOST_SEED_DIR}`,
+    `  (umask 077 && echo '${seed}' > ${HOST_SEED_DIR}/${m.name}.nk)`,
+    '',
+    `and in ${HOST_SEED_DIR}/fleetban.conf:`,
+    '',
+    '  [fleetban]',
+    ...lines.map(([k, v]) => `  ${k} = ${v}`),
+    '',
+    ...(loopback ? ['(nats names this host\'s loopback address: give the address the new member reaches with --nats nats://ADDRESS:4222)', ''] : []),
+    `The seed is also in ${e.seedFile} on this host; delete it there once copied (the server needs only the public key).`,
+    '',
+  ].join('\n');
+}
+
+function formatReload(r: ReloadResult): string {
+  return r.reloaded ? `nats-server reloaded (pid ${r.pid})` : `nats-server not reloaded (${r.reason}); a nats-server reads the members when it starts`;
+}
+
+function formatList(members: readonly Member[]): string {
+  if (members.length === 0) return 'no member yet (fleetban enroll HOST adds one)\n';
+  return `${members.map((m) => `${m.name}\t${m.role}\t${m.publicKey}`).join('\n')}\n`;
+}
+
+function write(out: string | object): void {
+  process.stdout.write(typeof out === 'string' ? out : `${JSON.stringify(out, null, 2)}\n`);
+}
