@@ -9,9 +9,12 @@ import t from 'tap';
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import {
   adminRequest,
+  adminSubject,
   authorizationFile,
   BanList,
   connectFleet,
+  decodeAdminReply,
+  encodeAdminRequest,
   encodeFailure,
   type FleetConfig,
   jetstream,
@@ -90,6 +93,10 @@ t.test('per-host NATS permissions: enough to work, not enough to harm', async (t
     await t.rejects(list.remove('203.0.113.77'), 'cannot delete a ban');
     await t.rejects(adminRequest(nc, { verb: 'unban', jail: '', ip: '203.0.113.77', bantimeMs: 0 }, 1000), 'cannot ask the controller to unban');
     await t.rejects(adminRequest(nc, { verb: 'ban', jail: '', ip: '192.0.2.1', bantimeMs: 0 }, 1000), 'cannot ask the controller to ban');
+    // the read-only subjects it may use carry a verb in their body too: that verb must not be obeyed
+    const smuggled = async (subject: string, verb: 'ban' | 'unban', ip: string) => decodeAdminReply((await nc.request(subject, encodeAdminRequest({ verb, jail: '', ip, bantimeMs: 0 }), { timeout: 1000 })).data);
+    t.match(await smuggled(adminSubject('status'), 'unban', '203.0.113.77'), { ok: false }, 'an unban sent on the status subject is refused');
+    t.match(await smuggled(adminSubject('banned'), 'ban', '192.0.2.1'), { ok: false }, 'a ban sent on the banned subject is refused');
     const forged = { id: 'forged-1', host: 'web-2', jail: 'sshd', ip: '198.51.100.9', timeMs: Date.now(), user: 'root', line: 'forged' };
     await t.rejects(publishFailure(jetstream(nc), forged), 'cannot report failures as web-2');
     const dropped = controller.waitForNext((e) => e.msg === 'event host does not match its subject: dropped');

@@ -1,5 +1,6 @@
 import {
   ADMIN_WILDCARD,
+  adminSubject,
   type AdminReply,
   type AdminRequest,
   banExpiry,
@@ -7,6 +8,7 @@ import {
   type BanDecision,
   type Clock,
   decodeAdminRequest,
+  DecodeError,
   encodeAdminReply,
   FleetbanError,
   type JailStatus,
@@ -42,6 +44,8 @@ const MALFORMED = ['events.malformed', 'events.foreign-host', 'heartbeats.malfor
  * banned. A ban is asked of the guard first: one that would cover a fleet host, a NATS server,
  * the controller, an allowlist (global or the jail's) or special space is refused with its
  * reason, and so is a prefix wider than the minimum without `force`, or a bantime over the maximum.
+ * A request is obeyed only on its own verb's subject, the one NATS permissions grant: a `ban` or
+ * `unban` sent on `fleetban.admin.status` is malformed (`admin.malformed`), never served.
  * No request can stop the process: every failure becomes an error reply.
  */
 export class AdminService {
@@ -58,7 +62,10 @@ export class AdminService {
     this.d.counters.add('admin.requests');
     let reply: AdminReply;
     try {
-      reply = await this.handle(decodeAdminRequest(m.data));
+      const req = decodeAdminRequest(m.data);
+      // NATS permissions grant by subject (hosts may ask status and banned only): obey no other verb there
+      if (m.subject !== adminSubject(req.verb)) throw new DecodeError(`AdminRequest: verb ${req.verb} on subject ${m.subject}`);
+      reply = await this.handle(req);
     } catch (err) {
       if (!(err instanceof FleetbanError)) this.d.logger.error({ err }, 'admin request failed');
       if (err instanceof FleetbanError && err.code === 'DECODE_FAILED') this.d.counters.add('admin.malformed');
