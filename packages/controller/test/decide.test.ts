@@ -369,3 +369,15 @@ t.test('maxretry_per_host: one host flooding forged failures never bans fleet-wi
   tt.match(wide, { kind: 'counted', failures: 4 }, 'two more hosts-worth needed: 2 + 2');
   tt.match(w.decider.decide(failure(ip, NOW, 'web-3'), NOW), { kind: 'ban', widened: true, decision: { scope: [] } }, 'a third host makes 5: every host');
 });
+
+t.test('jails without a section: at most maxUnconfigured are tracked, the rest rejected', async (tt) => {
+  const trackers = new JailTrackers([jail()], (name) => ({ ...DEFAULTS, name }), 1000, 2);
+  const hosts = new HostRegistry();
+  const guard = fleetGuard({ hosts, natsServers: [], controller: [], ignoreip: [], limits: LIMITS });
+  const decider = new BanDecider({ trackers, bans: new Map(), offences: new Map(), guard });
+  tt.equal(decider.decide(failure('192.0.2.150', NOW, 'web-1', 'a'), NOW).kind, 'counted');
+  tt.equal(decider.decide(failure('192.0.2.150', NOW, 'web-1', 'b'), NOW).kind, 'counted');
+  for (let i = 0; i < 100; i++) tt.same(decider.decide(failure('192.0.2.150', NOW, 'web-1', `x${i}`), NOW), { kind: 'ignored', why: 'jail' });
+  tt.equal(decider.decide(failure('192.0.2.150', NOW, 'web-1', 'sshd'), NOW).kind, 'counted', 'configured jails are always tracked');
+  tt.same(trackers.all().map((x) => x.jail.name), ['sshd', 'a', 'b']);
+});

@@ -19,7 +19,8 @@ import { JailSpaces } from './fleet-guard.js';
 /** What became of one failure. */
 export type Verdict =
   /** invalid: not a canonical address; stale/future: outside [now − findtime, now + clock skew]. */
-  | { readonly kind: 'ignored'; readonly why: 'invalid' | 'stale' | 'future' | 'banned' | 'dealt-with' }
+  /** jail: a jail without a section, beyond the number of such jails tracked. */
+  | { readonly kind: 'ignored'; readonly why: 'invalid' | 'jail' | 'stale' | 'future' | 'banned' | 'dealt-with' }
   /** The guard refuses to ban the address (a fleet host, an allowlist, special space, ...). */
   | { readonly kind: 'refused'; readonly refusal: Refusal }
   | { readonly kind: 'counted'; readonly failures: number }
@@ -52,7 +53,8 @@ export class BanDecider {
   /** Decides on `e` at `nowMs`. */
   decide(e: FailureEvent, nowMs: number): Verdict {
     if (tryParseAddress(e.ip)?.text !== e.ip || e.ip.includes('/')) return { kind: 'ignored', why: 'invalid' };
-    const tracker = this.s.trackers.get(e.jail);
+    const tracker = this.s.trackers.find(e.jail);
+    if (!tracker) return { kind: 'ignored', why: 'jail' };
     const jail = tracker.jail;
     const active = this.s.bans.get(e.ip);
     const live = active && isActive(active, nowMs) ? active : undefined;

@@ -29,7 +29,7 @@ export class FailureHandler {
         this.logger.debug({ jail: e.jail, ip: e.ip, host: e.host, failures: v.failures, replay }, 'failure counted');
         return;
       case 'ignored': {
-        const rejected = v.why === 'stale' || v.why === 'future' || v.why === 'invalid';
+        const rejected = v.why === 'stale' || v.why === 'future' || v.why === 'invalid' || v.why === 'jail';
         this.counters.add(rejected ? `events.rejected.${v.why}` : `events.${v.why}`);
         const level = v.why === 'future' ? 'warn' : 'debug';
         this.logger[level]({ jail: e.jail, ip: e.ip, host: e.host, why: v.why, timeMs: e.timeMs, replay }, rejected ? 'failure rejected' : 'failure ignored');
