@@ -1,4 +1,5 @@
-// Bounded fuzzing with a seeded PRNG (the seed is printed; FLEETBAN_FUZZ_SEED=<n> replays a run).
+// Bounded fuzzing with a seeded PRNG (the seed is printed; FLEETBAN_FUZZ_SEED=<n> replays a run,
+// FLEETBAN_FUZZ_SEED=random explores; CI runs a fixed seed).
 //
 // 1. Wire: a real controller behind a real nats-server is sent a few thousand hostile messages on
 //    every subject a host may publish to (its events through JetStream, its heartbeat, the

@@ -4,11 +4,11 @@
 // admin command, a ban written into the ban list past the controller. Every address is inside
 // namespaces this test creates; all are deleted at the end.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { encodeFailure, encodeHeartbeat, type Heartbeat } from '@fleetban/shared';
+import { encodeFailure, encodeHeartbeat, type Heartbeat, Membership, natsDir, seedFile } from '@fleetban/shared';
 import { FleetbanProcess, runFleetban } from './fixtures/fleetban-process.js';
 import { writeTestConfig } from './fixtures/fleet-config.js';
 import { createLan } from './fixtures/netns.js';
@@ -35,7 +35,15 @@ t.test('the fleet cannot be turned against itself', async (t) => {
   const lan = await createLan(t, 'trust', ['ctl', ...HOSTS]);
   const ns = (name: string) => lan.hosts[name]!.ns.name;
   const ip = (name: string) => lan.hosts[name]!.ipv4;
-  const nats = await startNatsServer(t, { netns: ns('ctl'), host: ip('ctl'), port: 4222 });
+  // authentication on, as `fleetban up` and `fleetban enroll` set it: one nkey member per host,
+  // the controller and the admin; the server's config includes the rendered authorization file
+  const ctlState = join(dir, 'ctl');
+  const members = Membership.open(ctlState);
+  for (const [name, role] of [['controller', 'controller'], ['admin', 'admin'], ['web1', 'host'], ['web2', 'host']] as const) members.enroll(name, role);
+  members.writeAuthorization();
+  const serverConf = join(natsDir(ctlState), 'nats-server.conf');
+  writeFileSync(serverConf, 'include "authorization.conf"\n');
+  const nats = await startNatsServer(t, { netns: ns('ctl'), host: ip('ctl'), port: 4222, configFile: serverConf });
 
   // thresholds are the controller's: sshd needs two hosts for a fleet-wide ban; sshd-capped lets
   // one host count for at most one failure of an address
@@ -60,7 +68,7 @@ t.test('the fleet cannot be turned against itself', async (t) => {
     appendFileSync(log(h), '');
     appendFileSync(cappedLog(h), '');
     // web2 also declares an address it is reached at behind NAT
-    const fleetExtra = h === 'web2' ? 'addresses = 203.0.113.50' : '';
+    const fleetExtra = `nats_nkey = ${seedFile(ctlState, h)}\n${h === 'web2' ? 'addresses = 203.0.113.50' : ''}`;
     confs.set(h, writeTestConfig({ host: h, nats: nats.url, dir, bantime: '1h', extra: jails(cappedLog(h)), fleetExtra }));
   }
   for (const h of HOSTS) startAgent(h);
@@ -137,9 +145,9 @@ t.test('the fleet cannot be turned against itself', async (t) => {
     await Promise.all(HOSTS.map((h) => agents.get(h)!.waitForMsg('agent ready')));
   });
 
-  await t.test('hostile messages on a host\'s own subjects change nothing and are counted', async (t) => {
+  await t.test('hostile messages on a host\'s own subjects, with its own credentials, change nothing and are counted', async (t) => {
     const publish = (subject: string, bytes: Uint8Array) =>
-      execFileSync('ip', ['netns', 'exec', ns('web1'), process.execPath, PUBLISH, nats.url, subject, Buffer.from(bytes).toString('hex')]);
+      execFileSync('ip', ['netns', 'exec', ns('web1'), process.execPath, PUBLISH, nats.url, subject, Buffer.from(bytes).toString('hex'), seedFile(ctlState, 'web1')]);
     const before = await status();
     const beat: Heartbeat = {
       host: 'web1', timeMs: Date.now(), addresses: ['0.0.0.0/0'], jails: ['sshd'], backend: 'x', firewall: 'x', banned: 0, version: 'x', lines: 0, failures: 0, buffered: 0,
@@ -160,9 +168,9 @@ t.test('the fleet cannot be turned against itself', async (t) => {
     t.equal(fresh.code, 0, 'the fleet still bans: a hostile heartbeat did not make the world a fleet host');
   });
 
-  await t.test("a ban covering an agent's NATS server, written into the list past the controller, is refused by every agent, which stays linked", async (t) => {
+  await t.test("a ban covering an agent's NATS server, written into the list with the admin's credentials past the controller, is refused by every agent, which stays linked", async (t) => {
     const refusals = HOSTS.map((h) => agents.get(h)!.waitForNext((e) => e.msg?.startsWith('ban refused by this host') === true && e.ip === ip('ctl'), 15_000, `${h} refusing`));
-    execFileSync('ip', ['netns', 'exec', ns('ctl'), process.execPath, KV_PUT_BAN, nats.url, ip('ctl')]);
+    execFileSync('ip', ['netns', 'exec', ns('ctl'), process.execPath, KV_PUT_BAN, nats.url, seedFile(ctlState, 'admin'), ip('ctl')]);
     for (const r of await Promise.all(refusals)) t.match(r, { why: 'nats-server' }, 'refused as covering its NATS server');
     for (const h of HOSTS) t.notOk((await nftElements(ns(h))).includes(ip('ctl')), `${h}: not in the kernel`);
     await waitUntil(async () => (await status()).hosts.every((h) => h.refused >= 1), 'the refusals in the status');

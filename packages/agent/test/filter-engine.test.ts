@@ -65,6 +65,8 @@ t.test('dates: default templates, year-less dates, datepattern codes, epoch, TAI
   none.appendPattern('{NONE}');
   tt.equal(none.matchTime('Jun 21 16:47:46 x')?.match[0], '', '{NONE}: no date text (the engine then uses now)');
   tt.equal(time([], 'Feb 30 10:00:00 x'), null, 'an impossible date');
+  const arabicIndic = time(['EPOCH'], '[11240٣3500] x');
+  tt.ok(arabicIndic === null || Number.isFinite(arabicIndic), 'an epoch with another script\'s digit is never NaN (the fuzz found one)');
 });
 
 t.test('engine: the date is cut out, multi-line buffers, mlfid sessions, logtimezone', async (tt) => {

@@ -73,6 +73,12 @@ function list(name: string, field: string, values: string[], max: number, each: 
   return values.map(each);
 }
 
+/** A number that is finite (a time, a count). */
+function finite(name: string, field: string, value: number): number {
+  if (!Number.isFinite(value)) throw new DecodeError(`${name}: ${field} is not a finite number`);
+  return value;
+}
+
 /** A heartbeat's own address: one canonical host address, never a network. */
 function hostAddress(value: string): string {
   return canonicalAddress('Heartbeat', value);
@@ -118,7 +124,7 @@ export function decodeFailure(bytes: Uint8Array): FailureEvent {
     host: token(n, 'host', 'host', str(m.host)),
     jail: token(n, 'jail', 'jail', str(m.jail)),
     ip: canonicalAddress(n, str(m.ip)),
-    timeMs: num(m.timeMs),
+    timeMs: finite(n, 'time_ms', num(m.timeMs)),
     user: bounded(n, 'user', str(m.user), WIRE_LIMITS.textChars),
     line: bounded(n, 'line', str(m.line), WIRE_LIMITS.lineChars),
   };

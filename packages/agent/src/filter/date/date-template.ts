@@ -232,6 +232,7 @@ export class EpochTemplate extends DateTemplate {
     const v = m[this.compile().groupIndex[this.group] as number];
     if (v === undefined) return null;
     let n = Number(v);
+    if (!Number.isFinite(n)) return null; // digits of another script: not a time JavaScript can read
     if (this.long && v.length >= 13) n = v.length >= 16 && !v.includes('.') ? n / 1_000_000 : n / 1000;
     return n;
   }

@@ -212,7 +212,8 @@ function resolve(p: ParsedDate, second: number, ctx: DateContext): number | null
     t = wall(year - 1, month, day) + (((t % DAY) + DAY) % DAY);
   }
   const utc = offset !== undefined ? t : ctx.zone.fromLocal(t);
-  return Math.floor(utc / 1000);
+  // a field of digits JavaScript does not read (another script's digits) is no date at all
+  return Number.isFinite(utc) ? Math.floor(utc / 1000) : null;
 }
 
 /**
