@@ -84,6 +84,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
       heartbeats.stop();
       expiry.stop();
       clearInterval(pruner);
+      failures.stop();
       await intake.stop();
       await nc.drain().catch(() => undefined);
       log.info('controller stopped');

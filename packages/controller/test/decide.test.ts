@@ -30,6 +30,8 @@ const DEFAULTS = jail({ name: '', maxretry: 2, bantimeMs: 5 * MIN, findtimeMs: 5
 
 interface World {
   readonly decider: BanDecider;
+  /** Decides, and commits a ban verdict as the failure handler does once the ban is stored. */
+  decide(e: FailureEvent, nowMs: number): Verdict;
   readonly trackers: JailTrackers;
   readonly hosts: HostRegistry;
   readonly bans: Map<string, BanDecision>;
@@ -51,7 +53,12 @@ function world(opts: { jails?: JailConfig[]; globalAllow?: string[]; natsServers
     limits: { ...LIMITS, maxBantimeMs: opts.maxBantimeMs ?? LIMITS.maxBantimeMs },
   });
   const decider = new BanDecider({ trackers, bans, offences, guard, clockSkewMs: MIN });
-  return { decider, trackers, hosts, bans, offences };
+  const decide = (e: FailureEvent, nowMs: number): Verdict => {
+    const v = decider.decide(e, nowMs);
+    if (v.kind === 'ban') decider.commit(v);
+    return v;
+  };
+  return { decider, decide, trackers, hosts, bans, offences };
 }
 
 let seq = 0;
@@ -90,9 +97,9 @@ t.test('maxretry reached across hosts: a ban', async (tt) => {
   const w = world();
   const ip = '192.0.2.10';
   const events = [failure(ip, NOW - 3 * MIN, 'web-2'), failure(ip, NOW - 2 * MIN, 'web-3'), failure(ip, NOW - 1 * MIN, 'web-1')];
-  tt.same(w.decider.decide(events[0] as FailureEvent, NOW), { kind: 'counted', failures: 1 });
-  tt.same(w.decider.decide(events[1] as FailureEvent, NOW), { kind: 'counted', failures: 2 });
-  const v = w.decider.decide(events[2] as FailureEvent, NOW);
+  tt.same(w.decide(events[0] as FailureEvent, NOW), { kind: 'counted', failures: 1 });
+  tt.same(w.decide(events[1] as FailureEvent, NOW), { kind: 'counted', failures: 2 });
+  const v = w.decide(events[2] as FailureEvent, NOW);
   tt.equal(v.kind, 'ban');
   tt.same(banOf(v), {
     ip,
@@ -111,17 +118,17 @@ t.test('maxretry reached across hosts: a ban', async (tt) => {
 t.test('below maxretry: counted', async (tt) => {
   const w = world({ jails: [jail({ maxretry: 5 })] });
   for (let i = 1; i <= 4; i++) {
-    tt.same(w.decider.decide(failure('2001:db8::10', NOW - (5 - i) * SEC), NOW), { kind: 'counted', failures: i }, `failure ${i}`);
+    tt.same(w.decide(failure('2001:db8::10', NOW - (5 - i) * SEC), NOW), { kind: 'counted', failures: i }, `failure ${i}`);
   }
-  tt.same(w.decider.decide(failure('198.51.100.4', NOW), NOW), { kind: 'counted', failures: 1 }, 'another address counts apart');
-  tt.equal(w.decider.decide(failure('2001:db8::10', NOW), NOW).kind, 'ban', 'the fifth bans');
+  tt.same(w.decide(failure('198.51.100.4', NOW), NOW), { kind: 'counted', failures: 1 }, 'another address counts apart');
+  tt.equal(w.decide(failure('2001:db8::10', NOW), NOW).kind, 'ban', 'the fifth bans');
 });
 
 t.test('maxmatches bounds the evidence; failures counts them all', async (tt) => {
   const w = world({ jails: [jail({ maxretry: 4, maxmatches: 2 })] });
   const events = [1, 2, 3, 4].map((i) => failure('203.0.113.44', NOW - (5 - i) * SEC, `web-${i}`));
   let v: Verdict | undefined;
-  for (const e of events) v = w.decider.decide(e, NOW);
+  for (const e of events) v = w.decide(e, NOW);
   const ban = v && banOf(v);
   tt.same(ban?.matches, [events[2]?.line, events[3]?.line], 'the newest lines');
   tt.equal(ban?.failures, 4);
@@ -134,7 +141,7 @@ t.test('failures spread over more than findtime never ban', async (tt) => {
   let most = 0;
   for (let i = 0; i < 20; i++) {
     const at = NOW + i * 6 * MIN; // two fit in 10 minutes, three never do
-    const v = w.decider.decide(failure('192.0.2.20', at, `web-${i % 3}`), at);
+    const v = w.decide(failure('192.0.2.20', at, `web-${i % 3}`), at);
     kinds.add(v.kind);
     if (v.kind === 'counted') most = Math.max(most, v.failures);
   }
@@ -149,35 +156,35 @@ t.test('allowlisted addresses are ignored: jail ignoreip and the controller igno
     globalAllow: ['2001:db8:1::/48', '203.0.113.7'],
   });
   for (let i = 0; i < 5; i++) {
-    tt.equal(refusalOf(w.decider.decide(failure('198.51.100.99', NOW), NOW)), 'jail-ignoreip', `jail ignoreip, failure ${i}`);
-    tt.equal(refusalOf(w.decider.decide(failure('2001:db8:1:2::3', NOW), NOW)), 'ignoreip', `global ignoreip (v6 network), failure ${i}`);
-    tt.equal(refusalOf(w.decider.decide(failure('203.0.113.7', NOW), NOW)), 'ignoreip', `global ignoreip (single address), failure ${i}`);
+    tt.equal(refusalOf(w.decide(failure('198.51.100.99', NOW), NOW)), 'jail-ignoreip', `jail ignoreip, failure ${i}`);
+    tt.equal(refusalOf(w.decide(failure('2001:db8:1:2::3', NOW), NOW)), 'ignoreip', `global ignoreip (v6 network), failure ${i}`);
+    tt.equal(refusalOf(w.decide(failure('203.0.113.7', NOW), NOW)), 'ignoreip', `global ignoreip (single address), failure ${i}`);
   }
-  tt.equal(refusalOf(w.decider.decide(failure('2001:db8:1::9', NOW, 'web-1', 'nginx-http-auth'), NOW)), 'ignoreip', 'the global list covers every jail');
-  tt.same(w.decider.decide(failure('198.51.100.99', NOW, 'web-1', 'nginx-http-auth'), NOW), { kind: 'counted', failures: 1 }, "a jail's ignoreip is its own");
-  tt.same(w.decider.decide(failure('203.0.113.8', NOW), NOW), { kind: 'counted', failures: 1 }, 'the neighbour is not allowlisted');
+  tt.equal(refusalOf(w.decide(failure('2001:db8:1::9', NOW, 'web-1', 'nginx-http-auth'), NOW)), 'ignoreip', 'the global list covers every jail');
+  tt.same(w.decide(failure('198.51.100.99', NOW, 'web-1', 'nginx-http-auth'), NOW), { kind: 'counted', failures: 1 }, "a jail's ignoreip is its own");
+  tt.same(w.decide(failure('203.0.113.8', NOW), NOW), { kind: 'counted', failures: 1 }, 'the neighbour is not allowlisted');
   tt.equal(w.trackers.get('sshd').totalFailed, 1, 'ignored failures are not counted');
   tt.equal(w.trackers.get('sshd').window.size, 1);
 });
 
 t.test("a fleet host's address (from a heartbeat) is never counted", async (tt) => {
   const w = world();
-  tt.same(w.decider.decide(failure('203.0.113.10', NOW), NOW), { kind: 'counted', failures: 1 }, 'before the heartbeat');
+  tt.same(w.decide(failure('203.0.113.10', NOW), NOW), { kind: 'counted', failures: 1 }, 'before the heartbeat');
   w.hosts.record(heartbeat('web-9', ['203.0.113.10', '2001:db8:9::10']), NOW);
   for (let i = 0; i < 4; i++) {
-    tt.equal(refusalOf(w.decider.decide(failure('203.0.113.10', NOW), NOW)), 'fleet-host', `v4, failure ${i}`);
+    tt.equal(refusalOf(w.decide(failure('203.0.113.10', NOW), NOW)), 'fleet-host', `v4, failure ${i}`);
   }
-  tt.equal(refusalOf(w.decider.decide(failure('2001:db8:9::10', NOW), NOW)), 'fleet-host', 'v6');
-  tt.same(w.decider.decide(failure('203.0.113.11', NOW), NOW), { kind: 'counted', failures: 1 }, 'another address');
+  tt.equal(refusalOf(w.decide(failure('2001:db8:9::10', NOW), NOW)), 'fleet-host', 'v6');
+  tt.same(w.decide(failure('203.0.113.11', NOW), NOW), { kind: 'counted', failures: 1 }, 'another address');
   w.hosts.record(heartbeat('web-9', ['2001:db8:9::10']), NOW + SEC);
-  tt.same(w.decider.decide(failure('203.0.113.10', NOW + SEC), NOW + SEC), { kind: 'counted', failures: 2 }, 'an address the host no longer reports');
+  tt.same(w.decide(failure('203.0.113.10', NOW + SEC), NOW + SEC), { kind: 'counted', failures: 2 }, 'an address the host no longer reports');
 });
 
 t.test('a stale failure (older than findtime before now) is ignored', async (tt) => {
   const w = world();
-  tt.same(w.decider.decide(failure('192.0.2.30', NOW - HOUR), NOW), { kind: 'ignored', why: 'stale' });
-  tt.same(w.decider.decide(failure('192.0.2.30', NOW - 10 * MIN), NOW), { kind: 'ignored', why: 'stale' }, 'exactly findtime old');
-  tt.same(w.decider.decide(failure('192.0.2.30', NOW - 10 * MIN + 1), NOW), { kind: 'counted', failures: 1 }, 'one ms younger');
+  tt.same(w.decide(failure('192.0.2.30', NOW - HOUR), NOW), { kind: 'ignored', why: 'stale' });
+  tt.same(w.decide(failure('192.0.2.30', NOW - 10 * MIN), NOW), { kind: 'ignored', why: 'stale' }, 'exactly findtime old');
+  tt.same(w.decide(failure('192.0.2.30', NOW - 10 * MIN + 1), NOW), { kind: 'counted', failures: 1 }, 'one ms younger');
   tt.equal(w.trackers.get('sshd').totalFailed, 1);
 });
 
@@ -187,28 +194,28 @@ t.test('an address with an active ban is ignored', async (tt) => {
   w.bans.set('192.0.2.41', activeBan('192.0.2.41', 0)); // permanent
   w.bans.set('192.0.2.42', activeBan('192.0.2.42', NOW - 1)); // expired, not yet removed
   for (let i = 0; i < 4; i++) {
-    tt.same(w.decider.decide(failure('192.0.2.40', NOW), NOW), { kind: 'ignored', why: 'banned' }, `failure ${i}`);
+    tt.same(w.decide(failure('192.0.2.40', NOW), NOW), { kind: 'ignored', why: 'banned' }, `failure ${i}`);
   }
-  tt.same(w.decider.decide(failure('192.0.2.41', NOW), NOW), { kind: 'ignored', why: 'banned' }, 'permanent ban');
-  tt.same(w.decider.decide(failure('192.0.2.42', NOW), NOW), { kind: 'counted', failures: 1 }, 'an expired ban does not count');
+  tt.same(w.decide(failure('192.0.2.41', NOW), NOW), { kind: 'ignored', why: 'banned' }, 'permanent ban');
+  tt.same(w.decide(failure('192.0.2.42', NOW), NOW), { kind: 'counted', failures: 1 }, 'an expired ban does not count');
 });
 
 t.test('an offence clears failures up to clearedAtMs', async (tt) => {
   const w = world();
   const ip = '2001:db8::50';
   w.offences.set(historyKey('sshd', ip), { count: 1, lastBanMs: NOW - HOUR, clearedAtMs: NOW - 2 * MIN });
-  tt.same(w.decider.decide(failure(ip, NOW - 3 * MIN), NOW), { kind: 'ignored', why: 'dealt-with' }, 'before clearedAtMs');
-  tt.same(w.decider.decide(failure(ip, NOW - 2 * MIN), NOW), { kind: 'ignored', why: 'dealt-with' }, 'at clearedAtMs');
-  tt.same(w.decider.decide(failure(ip, NOW - 2 * MIN + 1), NOW), { kind: 'counted', failures: 1 }, 'after clearedAtMs');
-  tt.same(w.decider.decide(failure(ip, NOW - 4 * MIN, 'web-1', 'nginx-http-auth'), NOW), { kind: 'counted', failures: 1 }, "another jail's history does not apply");
+  tt.same(w.decide(failure(ip, NOW - 3 * MIN), NOW), { kind: 'ignored', why: 'dealt-with' }, 'before clearedAtMs');
+  tt.same(w.decide(failure(ip, NOW - 2 * MIN), NOW), { kind: 'ignored', why: 'dealt-with' }, 'at clearedAtMs');
+  tt.same(w.decide(failure(ip, NOW - 2 * MIN + 1), NOW), { kind: 'counted', failures: 1 }, 'after clearedAtMs');
+  tt.same(w.decide(failure(ip, NOW - 4 * MIN, 'web-1', 'nginx-http-auth'), NOW), { kind: 'counted', failures: 1 }, "another jail's history does not apply");
 });
 
 t.test('after a ban the window starts over', async (tt) => {
   const w = world();
   const ip = '198.51.100.60';
-  for (let i = 0; i < 3; i++) w.decider.decide(failure(ip, NOW - (3 - i) * SEC), NOW);
+  for (let i = 0; i < 3; i++) w.decide(failure(ip, NOW - (3 - i) * SEC), NOW);
   tt.equal(w.trackers.get('sshd').window.size, 0, 'the address is no longer tracked');
-  tt.same(w.decider.decide(failure(ip, NOW), NOW), { kind: 'counted', failures: 1 }, 'the next failure counts 1');
+  tt.same(w.decide(failure(ip, NOW), NOW), { kind: 'counted', failures: 1 }, 'the next failure counts 1');
 });
 
 t.test('bantime.increment uses the offence count as previous', async (tt) => {
@@ -216,13 +223,13 @@ t.test('bantime.increment uses the offence count as previous', async (tt) => {
   const ip = '203.0.113.70';
   w.offences.set(historyKey('sshd', ip), { count: 2, lastBanMs: NOW - 2 * HOUR, clearedAtMs: NOW - HOUR });
   let v: Verdict | undefined;
-  for (let i = 0; i < 3; i++) v = w.decider.decide(failure(ip, NOW - (3 - i) * SEC), NOW);
+  for (let i = 0; i < 3; i++) v = w.decide(failure(ip, NOW - (3 - i) * SEC), NOW);
   const ban = v && banOf(v);
   tt.equal(ban?.banCount, 3, 'third ban');
   tt.equal(ban?.expiresMs, NOW + 40 * MIN, 'bantime × 2^2');
 
   const first = '203.0.113.71';
-  for (let i = 0; i < 3; i++) v = w.decider.decide(failure(first, NOW - (3 - i) * SEC), NOW);
+  for (let i = 0; i < 3; i++) v = w.decide(failure(first, NOW - (3 - i) * SEC), NOW);
   tt.equal(v && banOf(v)?.banCount, 1, 'no history: first ban');
   tt.equal(v && banOf(v)?.expiresMs, NOW + 10 * MIN, 'no history: bantime');
 });
@@ -230,14 +237,14 @@ t.test('bantime.increment uses the offence count as previous', async (tt) => {
 t.test('a permanent jail bans with expiresMs 0', async (tt) => {
   const w = world({ jails: [jail({ bantimeMs: -1 })] });
   let v: Verdict | undefined;
-  for (let i = 0; i < 3; i++) v = w.decider.decide(failure('192.0.2.80', NOW - i), NOW);
+  for (let i = 0; i < 3; i++) v = w.decide(failure('192.0.2.80', NOW - i), NOW);
   tt.equal(v && banOf(v)?.expiresMs, 0);
 });
 
 t.test('a failure stamped after now bans from its own time', async (tt) => {
   const w = world();
   let v: Verdict | undefined;
-  for (let i = 0; i < 3; i++) v = w.decider.decide(failure('192.0.2.90', NOW + 5 * SEC), NOW);
+  for (let i = 0; i < 3; i++) v = w.decide(failure('192.0.2.90', NOW + 5 * SEC), NOW);
   tt.equal(v && banOf(v)?.atMs, NOW + 5 * SEC);
   tt.equal(v && banOf(v)?.expiresMs, NOW + 5 * SEC + HOUR);
 });
@@ -245,8 +252,8 @@ t.test('a failure stamped after now bans from its own time', async (tt) => {
 t.test('an unknown jail falls back to the defaults given to JailTrackers', async (tt) => {
   const w = world();
   const name = 'postfix-sasl';
-  tt.same(w.decider.decide(failure('192.0.2.100', NOW - SEC, 'web-1', name), NOW), { kind: 'counted', failures: 1 });
-  const v = w.decider.decide(failure('192.0.2.100', NOW, 'web-2', name), NOW);
+  tt.same(w.decide(failure('192.0.2.100', NOW - SEC, 'web-1', name), NOW), { kind: 'counted', failures: 1 });
+  const v = w.decide(failure('192.0.2.100', NOW, 'web-2', name), NOW);
   tt.same(banOf(v) && { jail: banOf(v)?.jail, expiresMs: banOf(v)?.expiresMs, hosts: banOf(v)?.hosts }, {
     jail: name,
     expiresMs: NOW + 5 * MIN,
@@ -255,36 +262,36 @@ t.test('an unknown jail falls back to the defaults given to JailTrackers', async
   const tracker = w.trackers.get(name);
   tt.equal(tracker.jail.name, name);
   tt.equal(tracker.jail.maxretry, 2);
-  tt.equal(refusalOf(w.decider.decide(failure('127.0.0.1', NOW, 'web-1', name), NOW)), 'special-address', 'loopback is never counted');
+  tt.equal(refusalOf(w.decide(failure('127.0.0.1', NOW, 'web-1', name), NOW)), 'special-address', 'loopback is never counted');
   const other = world({ jails: [jail({ name: 'x', ignoreip: ['192.0.2.0/24'] })] });
   tt.equal(refusalOf(other.decider.decide(failure('192.0.2.5', NOW, 'web-1', 'x'), NOW)), 'jail-ignoreip', "the jail's ignoreip applies");
-  tt.same(w.decider.decide(failure('192.0.2.101', NOW - 5 * MIN, 'web-1', name), NOW), { kind: 'ignored', why: 'stale' }, "the defaults' findtime (5m)");
+  tt.same(w.decide(failure('192.0.2.101', NOW - 5 * MIN, 'web-1', name), NOW), { kind: 'ignored', why: 'stale' }, "the defaults' findtime (5m)");
   tt.same(w.trackers.all().map((x) => x.jail.name), ['sshd', name], 'configured jails first');
 });
 
 t.test('totals move: totalFailed counts counted failures, totalBanned bans', async (tt) => {
   const w = world({ globalAllow: ['203.0.113.0/24'] });
   const sshd = w.trackers.get('sshd');
-  w.decider.decide(failure('203.0.113.1', NOW), NOW); // allowlisted
-  w.decider.decide(failure('192.0.2.1', NOW - HOUR), NOW); // stale
+  w.decide(failure('203.0.113.1', NOW), NOW); // allowlisted
+  w.decide(failure('192.0.2.1', NOW - HOUR), NOW); // stale
   tt.same([sshd.totalFailed, sshd.totalBanned], [0, 0], 'ignored failures move nothing');
-  for (let i = 0; i < 3; i++) w.decider.decide(failure('192.0.2.1', NOW - i), NOW);
+  for (let i = 0; i < 3; i++) w.decide(failure('192.0.2.1', NOW - i), NOW);
   tt.same([sshd.totalFailed, sshd.totalBanned], [3, 1], 'one ban');
-  for (let i = 0; i < 2; i++) w.decider.decide(failure('192.0.2.2', NOW - i), NOW);
+  for (let i = 0; i < 2; i++) w.decide(failure('192.0.2.2', NOW - i), NOW);
   tt.same([sshd.totalFailed, sshd.totalBanned], [5, 1]);
-  w.decider.decide(failure('192.0.2.2', NOW), NOW);
+  w.decide(failure('192.0.2.2', NOW), NOW);
   tt.same([sshd.totalFailed, sshd.totalBanned], [6, 2], 'a second ban');
   w.bans.set('192.0.2.2', activeBan('192.0.2.2', NOW + HOUR));
-  w.decider.decide(failure('192.0.2.2', NOW), NOW);
+  w.decide(failure('192.0.2.2', NOW), NOW);
   tt.same([sshd.totalFailed, sshd.totalBanned], [6, 2], 'a failure of a banned address moves nothing');
 });
 
 t.test('a ban names only the hosts whose failures it counts', async (tt) => {
   const w = world();
   const ip = '198.51.100.77';
-  w.decider.decide(failure(ip, NOW - 30 * MIN, 'web-9'), NOW - 30 * MIN); // counted, then ages out
+  w.decide(failure(ip, NOW - 30 * MIN, 'web-9'), NOW - 30 * MIN); // counted, then ages out
   let v: Verdict | undefined;
-  for (let i = 1; i <= 3; i++) v = w.decider.decide(failure(ip, NOW - (4 - i) * SEC, `web-${i}`), NOW);
+  for (let i = 1; i <= 3; i++) v = w.decide(failure(ip, NOW - (4 - i) * SEC, `web-${i}`), NOW);
   const ban = v && banOf(v);
   tt.equal(ban?.failures, 3, 'the three failures inside findtime');
   tt.same(ban?.hosts, ['web-1', 'web-2', 'web-3'], 'hosts: web-9 reported nothing inside findtime');
@@ -295,59 +302,59 @@ t.test('an event whose ip is a network, not an address, never bans', async (tt) 
   const w = world({ globalAllow: ['203.0.113.0/24'] });
   w.hosts.record(heartbeat('web-1', ['192.0.2.1']), NOW);
   let v: Verdict | undefined;
-  for (let i = 0; i < 3; i++) v = w.decider.decide(failure('0.0.0.0/0', NOW - i), NOW);
+  for (let i = 0; i < 3; i++) v = w.decide(failure('0.0.0.0/0', NOW - i), NOW);
   tt.not(v?.kind, 'ban', 'a network as ip (0.0.0.0/0 covers the fleet and the allowlist) is refused');
   tt.same(v, { kind: 'ignored', why: 'invalid' });
 });
 
 t.test('the NATS servers, the controller and special space are never counted', async (tt) => {
   const w = world({ natsServers: ['192.0.2.200'], controller: ['192.0.2.201', '2001:db8::201'] });
-  tt.equal(refusalOf(w.decider.decide(failure('192.0.2.200', NOW), NOW)), 'nats-server');
-  tt.equal(refusalOf(w.decider.decide(failure('192.0.2.201', NOW), NOW)), 'controller');
-  tt.equal(refusalOf(w.decider.decide(failure('2001:db8::201', NOW), NOW)), 'controller');
+  tt.equal(refusalOf(w.decide(failure('192.0.2.200', NOW), NOW)), 'nats-server');
+  tt.equal(refusalOf(w.decide(failure('192.0.2.201', NOW), NOW)), 'controller');
+  tt.equal(refusalOf(w.decide(failure('2001:db8::201', NOW), NOW)), 'controller');
   for (const ip of ['127.0.0.1', '169.254.1.1', '224.0.0.1', '0.0.0.0', '255.255.255.255', '::1', 'fe80::1', 'ff02::1', '::']) {
-    tt.equal(refusalOf(w.decider.decide(failure(ip, NOW), NOW)), 'special-address', ip);
+    tt.equal(refusalOf(w.decide(failure(ip, NOW), NOW)), 'special-address', ip);
   }
   tt.equal(w.trackers.get('sshd').totalFailed, 0);
 });
 
 t.test('event times are clamped to [now - findtime, now + clock skew]', async (tt) => {
   const w = world();
-  tt.same(w.decider.decide(failure('192.0.2.91', NOW + MIN + 1), NOW), { kind: 'ignored', why: 'future' }, 'beyond the clock skew');
-  tt.same(w.decider.decide(failure('192.0.2.91', NOW + 365 * 24 * HOUR), NOW), { kind: 'ignored', why: 'future' }, 'a forged far-future time');
-  tt.same(w.decider.decide(failure('192.0.2.91', NOW + MIN), NOW), { kind: 'counted', failures: 1 }, 'at the edge of the skew');
+  tt.same(w.decide(failure('192.0.2.91', NOW + MIN + 1), NOW), { kind: 'ignored', why: 'future' }, 'beyond the clock skew');
+  tt.same(w.decide(failure('192.0.2.91', NOW + 365 * 24 * HOUR), NOW), { kind: 'ignored', why: 'future' }, 'a forged far-future time');
+  tt.same(w.decide(failure('192.0.2.91', NOW + MIN), NOW), { kind: 'counted', failures: 1 }, 'at the edge of the skew');
   tt.equal(w.trackers.get('sshd').window.size, 1);
 });
 
 t.test('a threshold bantime is cut to max_bantime', async (tt) => {
   const w = world({ jails: [jail({ bantimeMs: 400 * 24 * HOUR })], maxBantimeMs: 30 * 24 * HOUR });
   let v: Verdict | undefined;
-  for (let i = 0; i < 3; i++) v = w.decider.decide(failure('192.0.2.92', NOW - i), NOW);
+  for (let i = 0; i < 3; i++) v = w.decide(failure('192.0.2.92', NOW - i), NOW);
   tt.equal(v && banOf(v)?.expiresMs, NOW + 30 * 24 * HOUR);
 });
 
 t.test('min_hosts: one host alone bans on itself only; a second host makes it fleet-wide', async (tt) => {
   const w = world({ jails: [jail({ maxretry: 3, minHosts: 2 })] });
   const ip = '203.0.113.120';
-  tt.same(w.decider.decide(failure(ip, NOW - 5 * SEC, 'web-1'), NOW), { kind: 'counted', failures: 1 });
-  tt.same(w.decider.decide(failure(ip, NOW - 4 * SEC, 'web-1'), NOW), { kind: 'counted', failures: 2 });
-  const local = w.decider.decide(failure(ip, NOW - 3 * SEC, 'web-1'), NOW);
+  tt.same(w.decide(failure(ip, NOW - 5 * SEC, 'web-1'), NOW), { kind: 'counted', failures: 1 });
+  tt.same(w.decide(failure(ip, NOW - 4 * SEC, 'web-1'), NOW), { kind: 'counted', failures: 2 });
+  const local = w.decide(failure(ip, NOW - 3 * SEC, 'web-1'), NOW);
   tt.match(local, { kind: 'ban', widened: false, decision: { scope: ['web-1'], hosts: ['web-1'], failures: 3 } }, 'maxretry on web-1 alone: banned there only');
   w.bans.set(ip, (local as { decision: BanDecision }).decision);
-  const wide = w.decider.decide(failure(ip, NOW - 2 * SEC, 'web-2'), NOW);
+  const wide = w.decide(failure(ip, NOW - 2 * SEC, 'web-2'), NOW);
   tt.match(wide, { kind: 'ban', widened: true, decision: { scope: [], hosts: ['web-1', 'web-2'], failures: 4, banCount: 1 } }, 'one failure on a second host: every host');
   tt.equal((wide as { decision: BanDecision }).decision.expiresMs, (local as { decision: BanDecision }).decision.expiresMs, 'the same ban, widened: same expiry');
   w.bans.set(ip, (wide as { decision: BanDecision }).decision);
-  tt.same(w.decider.decide(failure(ip, NOW - SEC, 'web-3'), NOW), { kind: 'ignored', why: 'banned' }, 'then banned everywhere');
+  tt.same(w.decide(failure(ip, NOW - SEC, 'web-3'), NOW), { kind: 'ignored', why: 'banned' }, 'then banned everywhere');
   tt.equal(w.trackers.get('sshd').totalBanned, 1, 'one ban');
 });
 
 t.test('min_hosts: failures spread over enough hosts ban fleet-wide at once', async (tt) => {
   const w = world({ jails: [jail({ maxretry: 3, minHosts: 2 })] });
   const ip = '203.0.113.121';
-  w.decider.decide(failure(ip, NOW - 3 * SEC, 'web-1'), NOW);
-  w.decider.decide(failure(ip, NOW - 2 * SEC, 'web-1'), NOW);
-  tt.match(w.decider.decide(failure(ip, NOW - SEC, 'web-2'), NOW), { kind: 'ban', decision: { scope: [] } });
+  w.decide(failure(ip, NOW - 3 * SEC, 'web-1'), NOW);
+  w.decide(failure(ip, NOW - 2 * SEC, 'web-1'), NOW);
+  tt.match(w.decide(failure(ip, NOW - SEC, 'web-2'), NOW), { kind: 'ban', decision: { scope: [] } });
 });
 
 t.test('maxretry_per_host: one host flooding forged failures never bans fleet-wide', async (tt) => {
@@ -355,7 +362,7 @@ t.test('maxretry_per_host: one host flooding forged failures never bans fleet-wi
   const ip = '203.0.113.122';
   const verdicts: Verdict[] = [];
   for (let i = 0; i < 100; i++) {
-    const v = w.decider.decide(failure(ip, NOW - (100 - i) * 10, 'web-1'), NOW);
+    const v = w.decide(failure(ip, NOW - (100 - i) * 10, 'web-1'), NOW);
     verdicts.push(v);
     if (v.kind === 'ban') w.bans.set(ip, v.decision);
   }
@@ -364,10 +371,10 @@ t.test('maxretry_per_host: one host flooding forged failures never bans fleet-wi
   tt.same(banOf(bans[0] as Verdict)?.scope, ['web-1'], 'on web-1 only: it saw maxretry failures itself');
   tt.ok(verdicts.slice(5).every((v) => v.kind === 'counted'), 'later failures of web-1 are counted, never widen the ban');
   tt.match(verdicts.at(-1), { kind: 'counted', failures: 2 }, 'web-1 counts for at most 2 fleet-wide');
-  w.decider.decide(failure(ip, NOW, 'web-2'), NOW);
-  const wide = w.decider.decide(failure(ip, NOW, 'web-2'), NOW);
+  w.decide(failure(ip, NOW, 'web-2'), NOW);
+  const wide = w.decide(failure(ip, NOW, 'web-2'), NOW);
   tt.match(wide, { kind: 'counted', failures: 4 }, 'two more hosts-worth needed: 2 + 2');
-  tt.match(w.decider.decide(failure(ip, NOW, 'web-3'), NOW), { kind: 'ban', widened: true, decision: { scope: [] } }, 'a third host makes 5: every host');
+  tt.match(w.decide(failure(ip, NOW, 'web-3'), NOW), { kind: 'ban', widened: true, decision: { scope: [] } }, 'a third host makes 5: every host');
 });
 
 t.test('jails without a section: at most maxUnconfigured are tracked, the rest rejected', async (tt) => {
@@ -380,4 +387,18 @@ t.test('jails without a section: at most maxUnconfigured are tracked, the rest r
   for (let i = 0; i < 100; i++) tt.same(decider.decide(failure('192.0.2.150', NOW, 'web-1', `x${i}`), NOW), { kind: 'ignored', why: 'jail' });
   tt.equal(decider.decide(failure('192.0.2.150', NOW, 'web-1', 'sshd'), NOW).kind, 'counted', 'configured jails are always tracked');
   tt.same(trackers.all().map((x) => x.jail.name), ['sshd', 'a', 'b']);
+});
+
+t.test('a ban verdict changes nothing until it is committed (its write may fail and be retried)', async (tt) => {
+  const w = world();
+  const ip = '192.0.2.160';
+  w.decide(failure(ip, NOW - 2 * SEC), NOW);
+  w.decide(failure(ip, NOW - SEC), NOW);
+  const v = w.decider.decide(failure(ip, NOW), NOW);
+  tt.equal(v.kind, 'ban');
+  tt.equal(w.trackers.get('sshd').window.size, 1, 'the failures are still in the window');
+  tt.equal(w.trackers.get('sshd').totalBanned, 0, 'no ban counted yet');
+  w.decider.commit(v as Extract<Verdict, { kind: 'ban' }>);
+  tt.equal(w.trackers.get('sshd').window.size, 0, 'committed: the window starts over');
+  tt.equal(w.trackers.get('sshd').totalBanned, 1);
 });

@@ -43,7 +43,7 @@ export interface DeciderState {
 /**
  * Turns one failure into a verdict: fail2ban's threshold rule (shared `judgeFailure`) applied
  * across the fleet, with each jail's `maxretry_per_host` and `min_hosts`. Synchronous; changes
- * only the window it counts into and the jail's totals. A threshold bantime longer than the
+ * only the window it counts into and the jail's totals (a ban's effects wait for {@link commit}). A threshold bantime longer than the
  * guard's `max_bantime` is cut to it.
  */
 export class BanDecider {
@@ -69,7 +69,6 @@ export class BanDecider {
     if (v.kind === 'refused' || v.kind === 'ignored') return v;
     tracker.totalFailed++;
     if (v.kind === 'counted') return { kind: 'counted', failures: v.failures };
-    if (v.scope.length === 0) tracker.window.reset(e.ip);
     const evidence = { hosts: hostsOf(v.tracked), matches: [...v.tracked.matches], failures: v.tracked.times.length, scope: v.scope };
     if (live) return { kind: 'ban', decision: { ...live, ...evidence }, widened: true };
     const previous = offence?.count ?? 0;
@@ -77,11 +76,22 @@ export class BanDecider {
     let duration = banDuration(jail, previous);
     const max = this.s.guard.limits.maxBantimeMs;
     if (max > 0 && duration !== PERMANENT) duration = Math.min(duration, max);
-    tracker.totalBanned++;
     return {
       kind: 'ban',
       widened: false,
       decision: { ip: e.ip, jail: e.jail, atMs: at, expiresMs: banExpiry(at, duration), reason: 'threshold', banCount: previous + 1, ...evidence },
     };
+  }
+
+  /**
+   * Applies a ban verdict once the ban is stored: a fleet-wide ban starts the address's window
+   * over, a new ban counts in the jail's total. Until then the window keeps every failure, so a
+   * ban whose write failed is retried with the same evidence and nothing is lost.
+   */
+  commit(v: Extract<Verdict, { kind: 'ban' }>): void {
+    const tracker = this.s.trackers.find(v.decision.jail);
+    if (!tracker) return;
+    if (v.decision.scope.length === 0) tracker.window.reset(v.decision.ip);
+    if (!v.widened) tracker.totalBanned++;
   }
 }

@@ -1,4 +1,4 @@
-import { BanRefusedError, type Clock, type FailureEvent, type Logger } from '@fleetban/shared';
+import { type BanDecision, BanRefusedError, type Clock, type FailureEvent, FleetbanError, type Logger } from '@fleetban/shared';
 import type { CounterSet } from '../metrics/counter-set.js';
 import type { BanStore } from '../store/ban-store.js';
 import type { BanDecider } from './ban-decider.js';
@@ -9,16 +9,27 @@ const WARN_REFUSALS = new Set(['fleet-host', 'nats-server', 'controller']);
 /**
  * What one failure causes: the decider's verdict, counted by kind (`events.counted`,
  * `events.rejected.stale`, `events.rejected.future`, `events.refused.<code>`, `events.banned`,
- * ...), and a ban written through the store before the failure counts as handled.
+ * ...), and a ban written through the store before the failure counts as handled. A write that
+ * fails is retried with a growing delay (the store heals a deleted bucket) until it succeeds or the
+ * handler stops; meanwhile the event stays unacknowledged and the decider does not hold the ban.
  */
 export class FailureHandler {
+  #stopped = false;
+  #wake: (() => void) | undefined;
   constructor(
     private readonly decider: BanDecider,
     private readonly store: BanStore,
     private readonly counters: CounterSet,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly retry = { firstMs: 250, maxMs: 5_000 },
   ) {}
+
+  /** Stops retrying: a ban still unwritten rejects its event (left unacknowledged for the next controller). */
+  stop(): void {
+    this.#stopped = true;
+    this.#wake?.();
+  }
 
   /** Decides on `e`; resolves once what it caused is stored. */
   async handle(e: FailureEvent, replay: boolean): Promise<void> {
@@ -44,13 +55,15 @@ export class FailureHandler {
       case 'ban': {
         const d = v.decision;
         try {
-          await this.store.ban(d);
+          await this.#stored(d);
         } catch (err) {
           if (!(err instanceof BanRefusedError)) throw err;
+          this.decider.commit(v);
           this.counters.add(`bans.refused.${err.refusal}`);
           this.logger.warn({ jail: e.jail, ip: e.ip, why: err.refusal }, err.message);
           return;
         }
+        this.decider.commit(v);
         this.counters.add(v.widened ? 'bans.widened' : 'bans.made');
         this.counters.add('events.counted');
         this.logger.info(
@@ -58,6 +71,28 @@ export class FailureHandler {
           v.widened ? 'ban widened' : 'ban',
         );
       }
+    }
+  }
+
+  async #stored(d: BanDecision): Promise<void> {
+    let delay = this.retry.firstMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.store.ban(d);
+        if (attempt > 1) this.logger.info({ ip: d.ip, attempts: attempt }, 'ban stored after retries');
+        return;
+      } catch (err) {
+        if (err instanceof BanRefusedError || this.#stopped) throw err;
+        this.counters.add('bans.write-failed');
+        this.logger.error({ err, ip: d.ip, jail: d.jail, attempt }, 'ban not stored: retrying (its event stays unacknowledged)');
+      }
+      await new Promise<void>((r) => {
+        this.#wake = r;
+        setTimeout(r, delay);
+      });
+      delay = Math.min(delay * 2, this.retry.maxMs);
+      if (this.#stopped) throw new FleetbanError('STOPPED', `ban of ${d.ip} not stored before the controller stopped`);
+      await this.store.heal(this.clock()).catch((err: unknown) => this.logger.warn({ err }, 'cannot reopen the ban list yet'));
     }
   }
 }

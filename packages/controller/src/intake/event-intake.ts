@@ -49,15 +49,19 @@ export class EventIntake {
     this.#messages = messages;
     void (async () => {
       for await (const m of messages) {
-        await this.handle(m, false);
-        m.ack();
+        if (await this.handle(m, false)) m.ack();
       }
     })().catch((err: unknown) => {
       if (!this.#stopped) this.logger.error({ err }, 'event consumer stopped');
     });
   }
 
-  private async handle(m: JsMsg, replay: boolean): Promise<void> {
+  /**
+   * Handles one message; true when it may be acknowledged: its consequences are stored, or it was
+   * dropped (malformed, foreign, duplicate). A failure whose handling failed is left
+   * unacknowledged (redelivered after the consumer's ack wait, or to the next controller).
+   */
+  private async handle(m: JsMsg, replay: boolean): Promise<boolean> {
     this.counters.add('events.received');
     let e: FailureEvent;
     try {
@@ -65,24 +69,27 @@ export class EventIntake {
     } catch (err) {
       this.counters.add('events.malformed');
       this.logger.warn({ err, subject: m.subject, seq: m.seq, malformed: this.counters.get('events.malformed') }, 'malformed event dropped');
-      return;
+      return true;
     }
     if (hostOfSubject(m.subject) !== e.host) {
       this.counters.add('events.foreign-host');
       this.logger.warn({ subject: m.subject, host: e.host }, 'event host does not match its subject: dropped');
-      return;
+      return true;
     }
     if (this.#seen.has(e.id)) {
       this.counters.add('events.duplicate');
-      return;
+      return true;
     }
     this.#seen.set(e.id, true);
     if (this.#seen.size > this.seenMax) this.#seen.delete(this.#seen.keys().next().value as string);
     try {
       await this.sink(e, replay);
+      return true;
     } catch (err) {
+      this.#seen.delete(e.id);
       this.counters.add('events.failed');
-      this.logger.error({ err, id: e.id }, 'failure could not be handled');
+      this.logger.error({ err, id: e.id, seq: m.seq }, 'failure could not be handled: left unacknowledged');
+      return false;
     }
   }
 

@@ -19,8 +19,9 @@ export class BanStore {
   readonly bans = new Map<string, BanDecision>();
   readonly offences = new Map<string, Offence>();
   private constructor(
-    private readonly list: BanList,
-    private readonly history: OffenceHistory,
+    private readonly nc: NatsConnection,
+    private list: BanList,
+    private history: OffenceHistory,
     private readonly guard: BanGuard,
     private readonly logger: Logger,
   ) {}
@@ -30,7 +31,7 @@ export class BanStore {
    * last door on the controller's side, whatever door the ban came through.
    */
   static async open(nc: NatsConnection, guard: BanGuard, logger: Logger): Promise<BanStore> {
-    const store = new BanStore(await BanList.open(nc), await OffenceHistory.open(nc), guard, logger);
+    const store = new BanStore(nc, await BanList.open(nc), await OffenceHistory.open(nc), guard, logger);
     for (const b of await store.list.all()) store.bans.set(b.ip, b);
     for (const [k, o] of await store.history.load()) store.offences.set(k, o);
     logger.info({ bans: store.bans.size, offences: store.offences.size }, 'ban list loaded');
@@ -54,6 +55,21 @@ export class BanStore {
     // a ban scoped to some hosts has not dealt with the failures other hosts see: those still count
     const clearedAtMs = b.scope.length > 0 ? (before?.clearedAtMs ?? 0) : b.expiresMs === 0 ? Number.MAX_SAFE_INTEGER : b.expiresMs;
     await this.record(key, { count, lastBanMs: b.atMs, clearedAtMs });
+  }
+
+  /**
+   * After a failed write: opens the buckets again, creating one that was deleted, and writes back
+   * every active ban the controller holds when the list came back empty (the agents reconcile to
+   * it). Throws when NATS still refuses.
+   */
+  async heal(nowMs: number): Promise<void> {
+    this.list = await BanList.open(this.nc);
+    this.history = await OffenceHistory.open(this.nc);
+    if ((await this.list.size()) > 0 || this.bans.size === 0) return;
+    const active = [...this.bans.values()].filter((b) => isActive(b, nowMs));
+    for (const b of active) await this.list.put(b);
+    for (const [k, o] of this.offences) await this.history.save(k, o);
+    this.logger.warn({ bans: active.length }, 'ban list was empty after a failed write: the controller wrote its bans back');
   }
 
   /** Lifts a ban on every host at `nowMs`; false when the target was not banned. */

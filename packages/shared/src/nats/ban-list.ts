@@ -50,6 +50,11 @@ export class BanList {
     await this.kv.put(banKey(ban.ip), encodeBan(ban));
   }
 
+  /** Entries in the bucket (deleted keys included until purged). */
+  async size(): Promise<number> {
+    return (await this.kv.status()).values;
+  }
+
   /** Removes a target's ban. */
   async remove(target: string): Promise<void> {
     await this.kv.delete(banKey(target));
