@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   type Clock,
   connectFleet,
@@ -6,6 +7,7 @@ import {
   HostRecords,
   interfaceAddresses,
   type JailConfig,
+  LeaseBucket,
   type Logger,
   onReconnect,
   serverAddresses,
@@ -20,20 +22,25 @@ import { BanExpiry } from './expire/ban-expiry.js';
 import { HostRegistry } from './fleet/host-registry.js';
 import { EventIntake } from './intake/event-intake.js';
 import { HeartbeatIntake } from './intake/heartbeat-intake.js';
+import { ControllerLease } from './lease/controller-lease.js';
 import { CounterSet } from './metrics/counter-set.js';
 import { aliveInterval, LivenessBeacon } from './publish/liveness-beacon.js';
 import { BanStore } from './store/ban-store.js';
 
 /** A running controller. */
 export interface Controller {
-  /** Stops consuming and answering, then closes the connection. */
+  /** Stops consuming and answering, releases the lease, then closes the connection. */
   stop(): Promise<void>;
+  /** Resolves (with why) when the controller must stop on its own: its lease was lost. */
+  readonly ended: Promise<string>;
 }
 
 /** Dependencies a controller is given (tests inject a clock). */
 export interface ControllerDeps {
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** Aborts the wait for the lease (a standby told to stop). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -46,6 +53,13 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const log = deps.logger;
   const c = config.controller;
   const nc = await connectFleet(config.fleet, { name: `fleetban-controller-${config.fleet.host}`, role: 'controller', logger: log, waitOnFirstConnect: true });
+  const holder = `${config.fleet.host}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const lease = new ControllerLease(await LeaseBucket.open(nc), { holder, ttlMs: c.leaseTtlMs, clock, logger: log.child({ stage: 'lease' }) });
+  if (!(await lease.acquire(deps.signal))) {
+    await nc.drain().catch(() => undefined);
+    return { stop: async () => undefined, ended: new Promise<string>(() => undefined) };
+  }
+  log.info({ holder }, 'controller lease held: this controller is active');
   await ensureEventsStream(nc, c.eventsMaxAgeMs);
   const counters = new CounterSet();
   const hosts = new HostRegistry(await HostRecords.open(nc), log.child({ stage: 'fleet' }));
@@ -78,6 +92,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   log.info({ host: config.fleet.host, servers: config.fleet.servers, jails: config.jails.map((j) => j.name) }, 'controller ready');
 
   return {
+    ended: lease.lost,
     async stop() {
       beacon.stop();
       admin.stop();
@@ -86,6 +101,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
       clearInterval(pruner);
       failures.stop();
       await intake.stop();
+      await lease.release().catch(() => undefined);
       await nc.drain().catch(() => undefined);
       log.info('controller stopped');
     },

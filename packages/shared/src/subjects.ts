@@ -24,6 +24,8 @@ export const CONTROLLER_DURABLE = 'controller';
 export const BANS_BUCKET = 'fleetban_bans';
 /** KV bucket holding each (jail, address)'s ban history (bantime.increment). */
 export const HISTORY_BUCKET = 'fleetban_history';
+/** KV bucket holding the controllers' lease: which controller is active. */
+export const LEASE_BUCKET = 'fleetban_lease';
 /** KV bucket holding each fleet host's last record (its addresses are never banned). */
 export const HOSTS_BUCKET = 'fleetban_hosts';
 /** Wildcard of all heartbeats. */

@@ -146,6 +146,7 @@ t.test('defaults', async (tt) => {
       minPrefixV4: 16,
       minPrefixV6: 32,
       maxBantimeMs: 365 * 86_400_000,
+      leaseTtlMs: 1_000,
     },
     jails: [],
     jailDefaults: {
@@ -277,6 +278,7 @@ t.test('a full 3-jail file', async (tt) => {
     minPrefixV4: 20,
     minPrefixV6: 48,
     maxBantimeMs: 90 * 86_400_000,
+    leaseTtlMs: 1_000,
   });
   tt.same(c.jails.map((j) => j.name), ['sshd', 'nginx-http-auth', 'recidive'], 'jails in file order');
   const [sshd, nginx, recidive] = c.jails;

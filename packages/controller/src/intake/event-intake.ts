@@ -1,13 +1,13 @@
 import {
   controllerConsumer,
   decodeFailure,
-  ensureControllerConsumer,
   hostOfSubject,
   type FailureEvent,
   type JsMsg,
   type Logger,
   type NatsConnection,
   replayAcked,
+  resetControllerConsumer,
 } from '@fleetban/shared';
 import type { CounterSet } from '../metrics/counter-set.js';
 
@@ -37,13 +37,13 @@ export class EventIntake {
 
   /** Replays, then consumes until {@link stop}. */
   async start(replaySinceMs: number): Promise<void> {
-    const info = await ensureControllerConsumer(this.nc);
+    const ackFloor = await resetControllerConsumer(this.nc);
     let replayed = 0;
-    for await (const m of replayAcked(this.nc, info.ack_floor.stream_seq, replaySinceMs)) {
+    for await (const m of replayAcked(this.nc, ackFloor, replaySinceMs)) {
       await this.handle(m, true);
       replayed++;
     }
-    this.logger.info({ replayed, ackFloor: info.ack_floor.stream_seq }, 'event windows rebuilt from the stream');
+    this.logger.info({ replayed, ackFloor }, 'event windows rebuilt from the stream');
     const consumer = await controllerConsumer(this.nc);
     const messages = await consumer.consume({ max_messages: 1000 });
     this.#messages = messages;

@@ -108,6 +108,8 @@ export interface ControllerConfig {
   readonly minPrefixV4: number;
   /** min_prefix_v6: shorter IPv6 prefixes need `fleetban ban --force`; default 32. */
   readonly minPrefixV6: number;
+  /** lease_ttl in ms: how long a silent active controller keeps the lease before a standby takes over; default 1.5s. */
+  readonly leaseTtlMs: number;
   /** max_bantime in ms: the longest finite bantime; longer manual bans are refused, threshold bans cut; default 365d. */
   readonly maxBantimeMs: number;
 }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { ConsumerInfo, JetStreamClient, JetStreamManagerOptions, JsMsg } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManagerOptions, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsError } from '../errors.js';
 import { CONTROLLER_DURABLE, EVENTS_STREAM, EVENTS_WILDCARD, eventSubject } from '../subjects.js';
@@ -50,22 +50,34 @@ export async function ensureEventsStream(nc: NatsConnection, maxAgeMs: number): 
   }
 }
 
-/** Makes sure the controller's durable consumer exists and returns its info. */
-export async function ensureControllerConsumer(nc: NatsConnection): Promise<ConsumerInfo> {
+/**
+ * Makes the controller's durable consumer start right after what the previous active controller
+ * acknowledged, and returns the acknowledged floor. A controller that died held messages it had
+ * pulled but not acknowledged; left alone, they would come back only after the ack wait (30 s).
+ * The consumer is made anew from the floor (its messages are handled and acknowledged in order,
+ * so everything above the floor is unhandled) and they come at once: a restart or a takeover
+ * loses no failure and waits for none.
+ */
+export async function resetControllerConsumer(nc: NatsConnection): Promise<number> {
   const { AckPolicy, DeliverPolicy, jetstreamManager } = loadJetstream();
   try {
     const jsm = await jetstreamManager(nc);
+    let floor = 0;
     try {
-      return await jsm.consumers.info(EVENTS_STREAM, CONTROLLER_DURABLE);
+      const info = await jsm.consumers.info(EVENTS_STREAM, CONTROLLER_DURABLE);
+      floor = info.ack_floor.stream_seq;
+      await jsm.consumers.delete(EVENTS_STREAM, CONTROLLER_DURABLE);
     } catch {
-      return await jsm.consumers.add(EVENTS_STREAM, {
-        durable_name: CONTROLLER_DURABLE,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: 30 * 1_000_000_000,
-        max_ack_pending: 10_000,
-      });
+      // no consumer yet: a first start reads the stream from its beginning
     }
+    await jsm.consumers.add(EVENTS_STREAM, {
+      durable_name: CONTROLLER_DURABLE,
+      ack_policy: AckPolicy.Explicit,
+      ...(floor > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : { deliver_policy: DeliverPolicy.All }),
+      ack_wait: 30 * 1_000_000_000,
+      max_ack_pending: 10_000,
+    });
+    return floor;
   } catch (cause) {
     throw new NatsError(`cannot create consumer ${CONTROLLER_DURABLE}`, { cause });
   }

@@ -1,0 +1,104 @@
+import type { Clock, LeaseBucket, Logger } from '@fleetban/shared';
+
+/** Options of {@link ControllerLease}. */
+export interface LeaseOptions {
+  /** This controller's name in the lease (unique per process). */
+  readonly holder: string;
+  /** How long a lease lives without renewal; a standby takes it over after that. */
+  readonly ttlMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/**
+ * Exactly one active controller. The active one renews the lease (a compare-and-set write on its
+ * revision) every quarter of `ttlMs`; a standby reads the lease as often and, when its revision has
+ * not moved for `ttlMs` by the standby's own clock, swaps it on that revision: of several
+ * standbys one wins, and a controller that was only slow finds its next renewal refused and steps
+ * down. An active controller that cannot renew for `ttlMs` (NATS away) also steps down, since a
+ * standby may hold the lease by then. A clean stop releases the lease so a standby takes over at once.
+ */
+export class ControllerLease {
+  #revision = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #lost: ((why: string) => void) | undefined;
+  /** Resolves with why, once the lease is lost (after {@link acquire}). */
+  readonly lost: Promise<string>;
+
+  constructor(private readonly bucket: LeaseBucket, private readonly o: LeaseOptions) {
+    this.lost = new Promise((resolve) => (this.#lost = resolve));
+  }
+
+  /** Waits until this controller holds the lease (true), or `signal` aborts (false). */
+  async acquire(signal?: AbortSignal): Promise<boolean> {
+    const step = Math.max(50, Math.floor(this.o.ttlMs / 4));
+    let seen: number | null = null;
+    let seenAt = this.o.clock();
+    let announced = false;
+    while (!signal?.aborted) {
+      try {
+        const current = await this.bucket.read();
+        let won: number | null = null;
+        if (current === null) won = await this.bucket.take(this.o.holder);
+        else if (current.revision !== seen) {
+          seen = current.revision;
+          seenAt = this.o.clock();
+          if (!announced) this.o.logger.info({ active: current.holder }, 'standby: another controller is active');
+          announced = true;
+        } else if (this.o.clock() - seenAt >= this.o.ttlMs) {
+          won = await this.bucket.swap(this.o.holder, current.revision);
+          if (won !== null) this.o.logger.warn({ previous: current.holder, silentMs: this.o.clock() - seenAt }, 'taking over: the active controller stopped renewing its lease');
+        }
+        if (won !== null) {
+          this.#revision = won;
+          this.#renewEvery(step);
+          return true;
+        }
+      } catch (err) {
+        this.o.logger.warn({ err }, 'cannot read the controller lease; retrying');
+      }
+      await sleep(step, signal);
+    }
+    return false;
+  }
+
+  /** Stops renewing and releases the lease (a standby takes over at once). */
+  async release(): Promise<void> {
+    clearInterval(this.#timer);
+    if (this.#revision > 0) await this.bucket.release(this.#revision);
+  }
+
+  #renewEvery(step: number): void {
+    let okAt = this.o.clock();
+    let busy = false;
+    this.#timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.bucket.swap(this.o.holder, this.#revision).then(
+        (rev) => {
+          if (rev === null) return this.#lose('another controller took the lease');
+          this.#revision = rev;
+          okAt = this.o.clock();
+        },
+        (err: unknown) => {
+          this.o.logger.warn({ err }, 'cannot renew the controller lease');
+          if (this.o.clock() - okAt >= this.o.ttlMs) this.#lose('the lease could not be renewed in time');
+        },
+      ).finally(() => (busy = false));
+    }, step);
+  }
+
+  #lose(why: string): void {
+    clearInterval(this.#timer);
+    this.#revision = 0;
+    this.o.logger.error({ why }, 'controller lease lost: stepping down');
+    this.#lost?.(why);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
