@@ -6,8 +6,8 @@ import { configPath } from '../config-path.js';
 
 /**
  * `fleetban agent` / `fleetban controller`: runs one role in the foreground until SIGINT/SIGTERM,
- * then stops it cleanly. Exit code 0 after a clean stop, 1 when a controller lost its lease. A
- * controller that is a standby waits for the lease until it gets it or is told to stop.
+ * then stops it cleanly. Exit code 0 after a clean stop. A controller that is a standby waits for
+ * the lease until it gets it or is told to stop; one that loses the lease stops and waits again.
  */
 export async function runDaemon(role: 'agent' | 'controller', args: Args): Promise<number> {
   const config = loadConfig(configPath(args));
@@ -25,12 +25,20 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
-  const running: { stop(): Promise<void>; ended?: Promise<string> } =
-    role === 'agent' ? await runAgent(config, { logger }) : await runController(config, { logger, signal: aborted.signal });
-  // a controller also ends on its own when it loses its lease: exit 1, so a supervisor restarts it as a standby
-  const ended = running.ended ?? new Promise<string>(() => undefined);
-  let lost = false;
-  if (!signalled) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), ended.then(() => void (lost = true))]);
-  await running.stop();
-  return lost ? 1 : 0;
+  if (role === 'agent') {
+    const agent = await runAgent(config, { logger });
+    if (!signalled) await new Promise<void>((resolve) => (wake = resolve));
+    await agent.stop();
+    return 0;
+  }
+  // a controller that loses its lease (another took it, or NATS was away longer than lease_ttl)
+  // stops and waits for the lease again, as a standby, until it is told to stop
+  while (!signalled) {
+    const controller = await runController(config, { logger, signal: aborted.signal });
+    let lost = false;
+    if (!signalled) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), controller.ended.then(() => void (lost = true))]);
+    await controller.stop();
+    if (lost && !signalled) logger.warn('standing by: waiting for the lease again');
+  }
+  return 0;
 }

@@ -95,11 +95,17 @@ export async function* replayAcked(nc: NatsConnection, ackFloor: number, sinceMs
     deliver_policy: DeliverPolicy.StartTime,
     opt_start_time: new Date(sinceMs).toISOString(),
   });
-  while (true) {
-    const m = await consumer.next({ expires: 1000 });
-    if (!m || m.seq > ackFloor) return;
-    yield m;
-    if (m.seq === ackFloor || m.info.pending === 0) return;
+  if ((await consumer.info()).num_pending === 0) return;
+  // one ordered consumer, read in large batches (not one request per message)
+  const messages = await consumer.consume({ max_messages: 10_000 });
+  try {
+    for await (const m of messages) {
+      if (m.seq > ackFloor) return;
+      yield m;
+      if (m.seq === ackFloor || m.info.pending === 0) return;
+    }
+  } finally {
+    messages.stop();
   }
 }
 
