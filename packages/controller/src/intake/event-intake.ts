@@ -11,6 +11,9 @@ import {
 } from '@fleetban/shared';
 import type { CounterSet } from '../metrics/counter-set.js';
 
+/** Handled messages acknowledged at once (one cumulative ack). */
+const ACK_EVERY = 256;
+
 /** Where decoded failures go; resolves once the failure's consequences are stored. */
 export type FailureSink = (e: FailureEvent, replay: boolean) => Promise<void>;
 
@@ -48,8 +51,27 @@ export class EventIntake {
     const messages = await consumer.consume({ max_messages: 1000 });
     this.#messages = messages;
     void (async () => {
+      // the consumer acknowledges cumulatively (ack policy "all"): one ack covers every message
+      // before it, so acks go out every ACK_EVERY messages or when nothing more is pending. Past a
+      // message whose handling failed nothing is acknowledged until that message, redelivered,
+      // is handled (the ones after it come back too and are dropped as duplicates).
+      let unacked: JsMsg | undefined;
+      let held = 0;
+      let blocked = 0;
       for await (const m of messages) {
-        if (await this.handle(m, false)) m.ack();
+        const ok = await this.handle(m, false);
+        if (!ok) {
+          if (blocked === 0) blocked = m.seq;
+        } else if (blocked === 0 || m.seq === blocked) {
+          blocked = 0;
+          unacked = m;
+          held++;
+        }
+        if (unacked && (held >= ACK_EVERY || m.info.pending === 0 || blocked !== 0)) {
+          unacked.ack();
+          unacked = undefined;
+          held = 0;
+        }
       }
     })().catch((err: unknown) => {
       if (!this.#stopped) this.logger.error({ err }, 'event consumer stopped');

@@ -72,7 +72,8 @@ export async function resetControllerConsumer(nc: NatsConnection): Promise<numbe
     }
     await jsm.consumers.add(EVENTS_STREAM, {
       durable_name: CONTROLLER_DURABLE,
-      ack_policy: AckPolicy.Explicit,
+      // cumulative acks: the controller handles events in order and acknowledges in batches
+      ack_policy: AckPolicy.All,
       ...(floor > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : { deliver_policy: DeliverPolicy.All }),
       ack_wait: 30 * 1_000_000_000,
       max_ack_pending: 10_000,
