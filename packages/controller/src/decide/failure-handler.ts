@@ -1,5 +1,6 @@
-import { BanRefusedError, type Clock, type FailureEvent, type Logger } from '@fleetban/shared';
+import { type BanDecision, BanRefusedError, type Clock, type FailureEvent, type Logger } from '@fleetban/shared';
 import type { CounterSet } from '../metrics/counter-set.js';
+import type { RecidivePolicy } from '../recidive/recidive-policy.js';
 import type { BanStore } from '../store/ban-store.js';
 import type { BanDecider } from './ban-decider.js';
 
@@ -9,7 +10,8 @@ const WARN_REFUSALS = new Set(['fleet-host', 'nats-server', 'controller']);
 /**
  * What one failure causes: the decider's verdict, counted by kind (`events.counted`,
  * `events.rejected.stale`, `events.rejected.future`, `events.refused.<code>`, `events.banned`,
- * ...), and a ban written through the store before the failure counts as handled.
+ * ...), and a ban written through the store before the failure counts as handled; then the
+ * recidive bans that ban leads to (`bans.recidive`), stored before the failure counts as handled too.
  */
 export class FailureHandler {
   constructor(
@@ -18,6 +20,7 @@ export class FailureHandler {
     private readonly counters: CounterSet,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly recidive?: RecidivePolicy,
   ) {}
 
   /** Decides on `e`; resolves once what it caused is stored. */
@@ -29,7 +32,7 @@ export class FailureHandler {
         this.logger.debug({ jail: e.jail, ip: e.ip, host: e.host, failures: v.failures, replay }, 'failure counted');
         return;
       case 'ignored': {
-        const rejected = v.why === 'stale' || v.why === 'future' || v.why === 'invalid' || v.why === 'jail';
+        const rejected = v.why === 'stale' || v.why === 'future' || v.why === 'invalid' || v.why === 'jail' || v.why === 'policy';
         this.counters.add(rejected ? `events.rejected.${v.why}` : `events.${v.why}`);
         const level = v.why === 'future' ? 'warn' : 'debug';
         this.logger[level]({ jail: e.jail, ip: e.ip, host: e.host, why: v.why, timeMs: e.timeMs, replay }, rejected ? 'failure rejected' : 'failure ignored');
@@ -57,7 +60,30 @@ export class FailureHandler {
           { jail: e.jail, ip: e.ip, hosts: d.hosts, scope: d.scope, failures: d.failures, expiresMs: d.expiresMs, banCount: d.banCount, replay },
           v.widened ? 'ban widened' : 'ban',
         );
+        await this.escalate(d, replay);
       }
+    }
+  }
+
+  /** Stores the recidive bans `d` leads to. */
+  private async escalate(d: BanDecision, replay: boolean): Promise<void> {
+    for (const r of this.recidive?.after(d, this.clock()) ?? []) {
+      if (r.kind === 'refused') {
+        this.counters.add(`bans.refused.${r.refusal.code}`);
+        this.logger.warn({ jail: r.jail, ip: d.ip, why: r.refusal.code }, `recidive ban refused: ${r.refusal.reason}`);
+        continue;
+      }
+      const b = r.decision;
+      try {
+        await this.store.ban(b);
+      } catch (err) {
+        if (!(err instanceof BanRefusedError)) throw err;
+        this.counters.add(`bans.refused.${err.refusal}`);
+        this.logger.warn({ jail: b.jail, ip: b.ip, why: err.refusal }, err.message);
+        continue;
+      }
+      this.counters.add('bans.recidive');
+      this.logger.info({ jail: b.jail, ip: b.ip, after: d.jail, bans: b.failures, expiresMs: b.expiresMs, banCount: b.banCount, replay }, 'recidive ban');
     }
   }
 }

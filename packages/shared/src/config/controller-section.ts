@@ -8,6 +8,7 @@ import { entryMap, invalidValue, readDuration, readNetworks, readOr, readPositiv
 /** Keys of the `[controller]` section. */
 export const CONTROLLER_KEYS: readonly string[] = [
   'ignoreip', 'expire_interval', 'events_max_age', 'max_tracked', 'max_clock_skew', 'min_prefix_v4', 'min_prefix_v6', 'max_bantime',
+  'dbpurgeage',
 ];
 
 /** Defaults of the `[controller]` section. */
@@ -20,6 +21,7 @@ export const CONTROLLER_DEFAULTS: ControllerConfig = {
   minPrefixV4: 16,
   minPrefixV6: 32,
   maxBantimeMs: 365 * 86_400_000,
+  dbPurgeAgeMs: 86_400_000,
 };
 
 /** Reads the `[controller]` section's entries (none when the section is absent). Throws ConfigError. */
@@ -36,6 +38,7 @@ export function readController(entries: readonly IniEntry[]): ControllerConfig {
     minPrefixV4: readOr(map, 'min_prefix_v4', readPrefixLength(32), d.minPrefixV4),
     minPrefixV6: readOr(map, 'min_prefix_v6', readPrefixLength(128), d.minPrefixV6),
     maxBantimeMs: readOr(map, 'max_bantime', readDuration('positive'), d.maxBantimeMs),
+    dbPurgeAgeMs: readOr(map, 'dbpurgeage', readDuration('positive'), d.dbPurgeAgeMs),
   };
 }
 
