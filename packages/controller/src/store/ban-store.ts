@@ -11,7 +11,7 @@ import {
   OffenceHistory,
   withBanTime,
 } from '@fleetban/shared';
-import { OffenceBook } from './offence-book.js';
+import { OffenceBook, purgeableKeys } from './offence-book.js';
 
 /** The end of a ban that does not end. */
 const NEVER = Number.MAX_SAFE_INTEGER;
@@ -86,15 +86,7 @@ export class BanStore {
    * ago, and the target holds no active ban of that jail. Permanent bans are never purged.
    */
   purgeable(nowMs: number, ageMs: number): string[] {
-    const out: string[] = [];
-    for (const [key, o] of this.offences) {
-      if (o.endsMs === NEVER || o.endsMs + ageMs >= nowMs) continue;
-      const k = OffenceBook.parseKey(key);
-      const ban = k ? this.bans.get(k.target) : undefined;
-      if (ban && ban.jail === k?.jail && isActive(ban, nowMs)) continue;
-      out.push(key);
-    }
-    return out;
+    return purgeableKeys(this.offences, this.bans, nowMs, ageMs);
   }
 
   /** Forgets one offence, in memory and in the history bucket. */

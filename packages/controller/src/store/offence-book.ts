@@ -1,4 +1,4 @@
-import { type Offence, targetOfBanKey } from '@fleetban/shared';
+import { type BanDecision, isActive, type Offence, targetOfBanKey } from '@fleetban/shared';
 
 /**
  * The ban history in memory: offences by `historyKey(jail, target)` (a Map, as the decider reads
@@ -58,3 +58,20 @@ export class OffenceBook extends Map<string, Offence> {
 }
 
 const EMPTY: ReadonlyMap<string, Offence> = new Map();
+
+/**
+ * History keys to forget at `nowMs` (fail2ban's dbpurgeage): the offence's last ban ended more
+ * than `ageMs` ago and its target holds no active ban of that jail. Permanent bans (end
+ * MAX_SAFE_INTEGER) are never purged, as in fail2ban.
+ */
+export function purgeableKeys(offences: ReadonlyMap<string, Offence>, bans: ReadonlyMap<string, BanDecision>, nowMs: number, ageMs: number): string[] {
+  const out: string[] = [];
+  for (const [key, o] of offences) {
+    if (o.endsMs === Number.MAX_SAFE_INTEGER || o.endsMs + ageMs >= nowMs) continue;
+    const k = OffenceBook.parseKey(key);
+    const ban = k ? bans.get(k.target) : undefined;
+    if (ban && ban.jail === k?.jail && isActive(ban, nowMs)) continue;
+    out.push(key);
+  }
+  return out;
+}
