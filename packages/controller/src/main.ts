@@ -25,7 +25,9 @@ import { HeartbeatIntake } from './intake/heartbeat-intake.js';
 import { ControllerLease } from './lease/controller-lease.js';
 import { CounterSet } from './metrics/counter-set.js';
 import { aliveInterval, LivenessBeacon } from './publish/liveness-beacon.js';
+import { RecidivePolicy } from './recidive/recidive-policy.js';
 import { BanStore } from './store/ban-store.js';
+import { HistoryPurge } from './store/history-purge.js';
 
 /** A running controller. */
 export interface Controller {
@@ -73,16 +75,20 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const fallback = config.jailDefaults;
   const trackers = new JailTrackers(config.jails, (name): JailConfig => ({ ...fallback, name }), c.maxTracked);
   const decider = new BanDecider({ trackers, bans: store.bans, offences: store.offences, guard, clockSkewMs: c.maxClockSkewMs });
-  const failures = new FailureHandler(decider, store, counters, clock, log.child({ stage: 'decide' }));
+  const recidive = new RecidivePolicy(config.jails, { bans: store.bans, offences: store.offences, guard });
+  const failures = new FailureHandler(decider, store, counters, clock, log.child({ stage: 'decide' }), recidive);
 
   const heartbeats = new HeartbeatIntake(hosts, clock, counters, log.child({ stage: 'heartbeat' }));
   heartbeats.start(nc);
   const intake = new EventIntake(nc, (e, replay) => failures.handle(e, replay), counters, log.child({ stage: 'intake' }));
-  const longestFindtime = Math.max(fallback.findtimeMs, ...config.jails.map((j) => j.findtimeMs));
+  const longestFindtime = Math.max(fallback.findtimeMs, ...config.jails.filter((j) => j.policy !== 'recidive').map((j) => j.findtimeMs));
   await intake.start(clock() - longestFindtime);
   const expiry = new BanExpiry(store, clock, log.child({ stage: 'expire' }));
   expiry.start(c.expireMs);
   const pruner = setInterval(() => trackers.prune(clock()), 60_000);
+  // history is kept at least the longest findtime after a ban: replayed failures never count twice
+  const purge = new HistoryPurge(store, clock, Math.max(c.dbPurgeAgeMs, longestFindtime), log.child({ stage: 'purge' }));
+  purge.start();
   const admin = new AdminService({ store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'admin' }) });
   admin.start(nc);
   const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }));
@@ -98,6 +104,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
       admin.stop();
       heartbeats.stop();
       expiry.stop();
+      purge.stop();
       clearInterval(pruner);
       failures.stop();
       await intake.stop();

@@ -15,6 +15,7 @@ import { JailTrackers } from '../src/aggregate/jail-tracker.js';
 import { BanDecider, type Verdict } from '../src/decide/ban-decider.js';
 import { fleetGuard } from '../src/decide/fleet-guard.js';
 import { HostRegistry } from '../src/fleet/host-registry.js';
+import { OffenceBook } from '../src/store/offence-book.js';
 import { type JailOverrides, testJail } from '../../../test/fixtures/jail-config.js';
 
 const SEC = 1000;
@@ -35,7 +36,7 @@ interface World {
   readonly trackers: JailTrackers;
   readonly hosts: HostRegistry;
   readonly bans: Map<string, BanDecision>;
-  readonly offences: Map<string, Offence>;
+  readonly offences: OffenceBook;
 }
 
 const LIMITS = { minPrefixV4: 16, minPrefixV6: 32, maxBantimeMs: 365 * 24 * HOUR };
@@ -44,7 +45,7 @@ function world(opts: { jails?: JailConfig[]; globalAllow?: string[]; natsServers
   const trackers = new JailTrackers(opts.jails ?? [jail()], (name) => ({ ...DEFAULTS, name }), 1000);
   const hosts = new HostRegistry();
   const bans = new Map<string, BanDecision>();
-  const offences = new Map<string, Offence>();
+  const offences = new OffenceBook();
   const guard = fleetGuard({
     hosts,
     natsServers: opts.natsServers ?? [],
@@ -59,6 +60,11 @@ function world(opts: { jails?: JailConfig[]; globalAllow?: string[]; natsServers
     return v;
   };
   return { decider, decide, trackers, hosts, bans, offences };
+}
+
+/** An offence as the store records it (ended when cleared, no recent fleet-wide bans unless given). */
+function offence(o: Pick<Offence, 'count' | 'lastBanMs' | 'clearedAtMs'> & Partial<Offence>): Offence {
+  return { endsMs: o.clearedAtMs, banTimesMs: [], ...o };
 }
 
 let seq = 0;
@@ -203,7 +209,7 @@ t.test('an address with an active ban is ignored', async (tt) => {
 t.test('an offence clears failures up to clearedAtMs', async (tt) => {
   const w = world();
   const ip = '2001:db8::50';
-  w.offences.set(historyKey('sshd', ip), { count: 1, lastBanMs: NOW - HOUR, clearedAtMs: NOW - 2 * MIN });
+  w.offences.set(historyKey('sshd', ip), offence({ count: 1, lastBanMs: NOW - HOUR, clearedAtMs: NOW - 2 * MIN }));
   tt.same(w.decide(failure(ip, NOW - 3 * MIN), NOW), { kind: 'ignored', why: 'dealt-with' }, 'before clearedAtMs');
   tt.same(w.decide(failure(ip, NOW - 2 * MIN), NOW), { kind: 'ignored', why: 'dealt-with' }, 'at clearedAtMs');
   tt.same(w.decide(failure(ip, NOW - 2 * MIN + 1), NOW), { kind: 'counted', failures: 1 }, 'after clearedAtMs');
@@ -221,7 +227,7 @@ t.test('after a ban the window starts over', async (tt) => {
 t.test('bantime.increment uses the offence count as previous', async (tt) => {
   const w = world({ jails: [jail({ bantimeMs: 10 * MIN, increment: { enabled: true, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 } })] });
   const ip = '203.0.113.70';
-  w.offences.set(historyKey('sshd', ip), { count: 2, lastBanMs: NOW - 2 * HOUR, clearedAtMs: NOW - HOUR });
+  w.offences.set(historyKey('sshd', ip), offence({ count: 2, lastBanMs: NOW - 2 * HOUR, clearedAtMs: NOW - HOUR }));
   let v: Verdict | undefined;
   for (let i = 0; i < 3; i++) v = w.decide(failure(ip, NOW - (3 - i) * SEC), NOW);
   const ban = v && banOf(v);
@@ -381,7 +387,7 @@ t.test('jails without a section: at most maxUnconfigured are tracked, the rest r
   const trackers = new JailTrackers([jail()], (name) => ({ ...DEFAULTS, name }), 1000, 2);
   const hosts = new HostRegistry();
   const guard = fleetGuard({ hosts, natsServers: [], controller: [], ignoreip: [], limits: LIMITS });
-  const decider = new BanDecider({ trackers, bans: new Map(), offences: new Map(), guard });
+  const decider = new BanDecider({ trackers, bans: new Map(), offences: new OffenceBook(), guard });
   tt.equal(decider.decide(failure('192.0.2.150', NOW, 'web-1', 'a'), NOW).kind, 'counted');
   tt.equal(decider.decide(failure('192.0.2.150', NOW, 'web-1', 'b'), NOW).kind, 'counted');
   for (let i = 0; i < 100; i++) tt.same(decider.decide(failure('192.0.2.150', NOW, 'web-1', `x${i}`), NOW), { kind: 'ignored', why: 'jail' });

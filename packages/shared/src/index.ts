@@ -33,6 +33,8 @@ export * from './nats/lease-bucket.js';
 export * from './nats/admin-request.js';
 export * from './policy/failure-window.js';
 export * from './policy/bantime.js';
+export * from './policy/bantime-formula.js';
+export * from './policy/recidive.js';
 export * from './policy/guards.js';
 export * from './policy/threshold.js';
 export * from './model/wire-limits.js';

@@ -3,6 +3,7 @@ import t, { type Test } from 'tap';
 import { hostToken } from '../src/config/fleet-section.js';
 import { loadConfig, parseConfig } from '../src/config/load.js';
 import { ConfigError } from '../src/errors.js';
+import { DEFAULT_BANTIME_FORMULA } from '../src/policy/bantime-formula.js';
 import { findSection, parseIni } from '../src/f2bconf/ini-file.js';
 
 const FILE = '/etc/fleetban/fleetban.conf';
@@ -147,10 +148,12 @@ t.test('defaults', async (tt) => {
       minPrefixV6: 32,
       maxBantimeMs: 365 * 86_400_000,
       leaseTtlMs: 1_000,
+      dbPurgeAgeMs: 86_400_000,
     },
     jails: [],
     jailDefaults: {
       name: '',
+      policy: 'threshold',
       enabled: false,
       filter: '',
       logpath: [],
@@ -163,7 +166,7 @@ t.test('defaults', async (tt) => {
       maxmatches: 5,
       maxretryPerHost: 0,
       minHosts: 1,
-      increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 },
+      increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0, formula: DEFAULT_BANTIME_FORMULA, overalljails: false },
       filterPath: [],
       options: {},
     },
@@ -279,6 +282,7 @@ t.test('a full 3-jail file', async (tt) => {
     minPrefixV6: 48,
     maxBantimeMs: 90 * 86_400_000,
     leaseTtlMs: 1_000,
+    dbPurgeAgeMs: 86_400_000,
   });
   tt.same(c.jails.map((j) => j.name), ['sshd', 'nginx-http-auth', 'recidive'], 'jails in file order');
   const [sshd, nginx, recidive] = c.jails;
@@ -287,6 +291,7 @@ t.test('a full 3-jail file', async (tt) => {
   tt.same({ ...sshd, options: undefined }, {
     options: undefined,
     name: 'sshd',
+    policy: 'threshold',
     enabled: true,
     filter: 'sshd',
     logpath: ['/var/log/auth.log', '/var/log/secure*'],
@@ -299,7 +304,7 @@ t.test('a full 3-jail file', async (tt) => {
     maxmatches: 3,
     maxretryPerHost: 0,
     minHosts: 1,
-    increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0 },
+    increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0, formula: DEFAULT_BANTIME_FORMULA, overalljails: false },
     filterPath: [],
   });
   tt.same([nginx?.maxretryPerHost, nginx?.minHosts], [2, 3], 'maxretry_per_host and min_hosts');
@@ -307,7 +312,7 @@ t.test('a full 3-jail file', async (tt) => {
   tt.equal(nginx?.filter, 'nginx-auth');
   tt.equal(nginx?.bantimeMs, -1, 'bantime = -1 is permanent');
   tt.equal(nginx?.maxmatches, 0);
-  tt.same(nginx?.increment, { enabled: true, factor: 1.5, multipliers: [1, 2, 4, 8], maxtimeMs: 604_800_000, rndtimeMs: 300_000 });
+  tt.same(nginx?.increment, { enabled: true, factor: 1.5, multipliers: [1, 2, 4, 8], maxtimeMs: 604_800_000, rndtimeMs: 300_000, formula: DEFAULT_BANTIME_FORMULA, overalljails: false });
   tt.equal(recidive?.enabled, false);
   tt.same(recidive?.failregex, ['^\\s*Ban <HOST>$', '^.*Restore Ban <HOST>$']);
   tt.same(recidive?.ignoreip, [], 'an empty ignoreip overrides DEFAULT with nothing');
@@ -576,7 +581,7 @@ failregex = ^whatever %(__prefix_line)s
   tt.equal(sshd?.findtimeMs, 600_000, 'a bare number is seconds');
   tt.equal(sshd?.maxretry, 3);
   tt.equal(sshd?.filter, 'sshd');
-  tt.same(sshd?.increment, { enabled: true, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 1_800_000 });
+  tt.same(sshd?.increment, { enabled: true, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 1_800_000, formula: DEFAULT_BANTIME_FORMULA, overalljails: false });
   tt.same(bots?.logpath, ['/var/log/nginx/access.log', '/var/log/nginx/*access.log']);
   tt.same(c.agent, parseConfig('', '', opts).agent, 'fleetban sections default when absent');
 });

@@ -173,7 +173,8 @@ t.test('bantime.increment: default formula bantime × 2^previous × factor, capp
   tt.equal(banDuration(j, 50), 10 * MIN * 2 ** 20, 'the exponent stops at 20');
 
   const f3 = jail({ bantimeMs: 10 * MIN, increment: { enabled: true, factor: 3 } });
-  tt.equal(banDuration(f3, 0), 30 * MIN, 'factor 3, previous 0');
+  tt.equal(banDuration(f3, 0), 10 * MIN, 'factor 3, previous 0: a first ban is the bantime (fail2ban applies the formula only to repeat offenders)');
+  tt.equal(banDuration(f3, 1), 60 * MIN, 'factor 3, previous 1');
   tt.equal(banDuration(f3, 2), 120 * MIN, 'factor 3, previous 2');
 
   const capped = jail({ bantimeMs: 10 * MIN, increment: { enabled: true, maxtimeMs: HOUR } });
@@ -199,10 +200,11 @@ t.test('bantime.increment: multipliers indexed by previous, clamped to the last'
 t.test('bantime.increment: rndtime adds a part in [0, rndtime) from the injected random', async (tt) => {
   const j = jail({ bantimeMs: 10 * MIN, increment: { enabled: true, rndtimeMs: MIN } });
   tt.equal(banDuration(j, 0, () => 0), 10 * MIN, 'random 0 adds nothing');
-  tt.equal(banDuration(j, 0, () => 0.5), 10 * MIN + 30 * SEC);
+  tt.equal(banDuration(j, 0, () => 0.5), 10 * MIN, 'a first ban gets no random part (fail2ban: no formula on a first ban)');
+  tt.equal(banDuration(j, 1, () => 0.5), 20 * MIN + 30 * SEC);
   tt.equal(banDuration(j, 1, () => 0.25), 20 * MIN + 15 * SEC);
-  const top = banDuration(j, 0, () => 0.999_999_999);
-  tt.ok(top >= 10 * MIN && top < 11 * MIN, `just below 1 stays below bantime + rndtime (${top})`);
+  const top = banDuration(j, 1, () => 0.999_999_999);
+  tt.ok(top >= 20 * MIN && top < 21 * MIN, `just below 1 stays below the increment + rndtime (${top})`);
   const capped = jail({ bantimeMs: 10 * MIN, increment: { enabled: true, maxtimeMs: 15 * MIN, rndtimeMs: MIN } });
   tt.equal(banDuration(capped, 3, () => 0.5), 15 * MIN + 30 * SEC, 'the random part comes after the maxtime cap (as in fail2ban)');
   let calls = 0;

@@ -19,21 +19,28 @@ import { JailSpaces } from './fleet-guard.js';
 /** What became of one failure. */
 export type Verdict =
   /** invalid: not a canonical address; stale/future: outside [now − findtime, now + clock skew]. */
-  /** jail: a jail without a section, beyond the number of such jails tracked. */
-  | { readonly kind: 'ignored'; readonly why: 'invalid' | 'jail' | 'stale' | 'future' | 'banned' | 'dealt-with' }
+  /** jail: a jail without a section, beyond the number of such jails tracked; policy: a recidive jail (it counts bans, not failures). */
+  | { readonly kind: 'ignored'; readonly why: 'invalid' | 'jail' | 'policy' | 'stale' | 'future' | 'banned' | 'dealt-with' }
   /** The guard refuses to ban the address (a fleet host, an allowlist, special space, ...). */
   | { readonly kind: 'refused'; readonly refusal: Refusal }
   | { readonly kind: 'counted'; readonly failures: number }
   /** A new ban, or (`widened`) an existing scoped ban extended to more hosts or to every host. */
   | { readonly kind: 'ban'; readonly decision: BanDecision; readonly widened: boolean };
 
+/** The ban history as the decider reads it. */
+export interface OffenceLookup {
+  get(key: string): Offence | undefined;
+  /** The target's ban counts summed over every jail (`bantime.overalljails`). */
+  countAllJails(target: string): number;
+}
+
 /** What the decider reads of the world (all in memory, synchronous). */
 export interface DeciderState {
   readonly trackers: JailTrackers;
   /** Active bans by target. */
   readonly bans: ReadonlyMap<string, BanDecision>;
-  /** Ban history by `historyKey(jail, target)`. */
-  readonly offences: ReadonlyMap<string, Offence>;
+  /** Ban history by `historyKey(jail, target)`, with the count over every jail (store/offence-book.ts). */
+  readonly offences: OffenceLookup;
   /** The controller's guard (fleet hosts, NATS servers, controller, ignoreip, special space). */
   readonly guard: BanGuard;
   /** How far in the future an event's time may lie; default 60 s. */
@@ -43,8 +50,10 @@ export interface DeciderState {
 /**
  * Turns one failure into a verdict: fail2ban's threshold rule (shared `judgeFailure`) applied
  * across the fleet, with each jail's `maxretry_per_host` and `min_hosts`. Synchronous; changes
- * only the window it counts into and the jail's totals (a ban's effects wait for {@link commit}). A threshold bantime longer than the
- * guard's `max_bantime` is cut to it.
+ * only the window it counts into and the jail's totals (a ban's effects wait for {@link commit}). A
+ * threshold bantime longer than the guard's `max_bantime` is cut to it. The previous bans
+ * bantime.increment counts are the jail's, or every jail's with `bantime.overalljails`. Failures
+ * named for a recidive jail are ignored.
  */
 export class BanDecider {
   readonly #jailSpaces = new JailSpaces();
@@ -56,6 +65,7 @@ export class BanDecider {
     const tracker = this.s.trackers.find(e.jail);
     if (!tracker) return { kind: 'ignored', why: 'jail' };
     const jail = tracker.jail;
+    if (jail.policy === 'recidive') return { kind: 'ignored', why: 'policy' };
     const active = this.s.bans.get(e.ip);
     const live = active && isActive(active, nowMs) ? active : undefined;
     const offence = this.s.offences.get(historyKey(e.jail, e.ip));
@@ -71,7 +81,7 @@ export class BanDecider {
     if (v.kind === 'counted') return { kind: 'counted', failures: v.failures };
     const evidence = { hosts: hostsOf(v.tracked), matches: [...v.tracked.matches], failures: v.tracked.times.length, scope: v.scope };
     if (live) return { kind: 'ban', decision: { ...live, ...evidence }, widened: true };
-    const previous = offence?.count ?? 0;
+    const previous = jail.increment.overalljails ? this.s.offences.countAllJails(e.ip) : (offence?.count ?? 0);
     const at = Math.max(nowMs, e.timeMs);
     let duration = banDuration(jail, previous);
     const max = this.s.guard.limits.maxBantimeMs;

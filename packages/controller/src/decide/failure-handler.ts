@@ -1,5 +1,6 @@
 import { type BanDecision, BanRefusedError, type Clock, type FailureEvent, FleetbanError, type Logger } from '@fleetban/shared';
 import type { CounterSet } from '../metrics/counter-set.js';
+import type { RecidivePolicy } from '../recidive/recidive-policy.js';
 import type { BanStore } from '../store/ban-store.js';
 import type { BanDecider } from './ban-decider.js';
 
@@ -9,9 +10,11 @@ const WARN_REFUSALS = new Set(['fleet-host', 'nats-server', 'controller']);
 /**
  * What one failure causes: the decider's verdict, counted by kind (`events.counted`,
  * `events.rejected.stale`, `events.rejected.future`, `events.refused.<code>`, `events.banned`,
- * ...), and a ban written through the store before the failure counts as handled. A write that
- * fails is retried with a growing delay (the store heals a deleted bucket) until it succeeds or the
- * handler stops; meanwhile the event stays unacknowledged and the decider does not hold the ban.
+ * ...), and a ban written through the store before the failure counts as handled; then the
+ * recidive bans that ban leads to (`bans.recidive`), stored before the failure counts as handled too.
+ * A write that fails is retried with a growing delay (the store heals a deleted bucket) until it
+ * succeeds or the handler stops; meanwhile the event stays unacknowledged and the decider does not
+ * hold the ban.
  */
 export class FailureHandler {
   #stopped = false;
@@ -22,6 +25,7 @@ export class FailureHandler {
     private readonly counters: CounterSet,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly recidive?: RecidivePolicy,
     private readonly retry = { firstMs: 250, maxMs: 5_000 },
   ) {}
 
@@ -40,7 +44,7 @@ export class FailureHandler {
         this.logger.debug({ jail: e.jail, ip: e.ip, host: e.host, failures: v.failures, replay }, 'failure counted');
         return;
       case 'ignored': {
-        const rejected = v.why === 'stale' || v.why === 'future' || v.why === 'invalid' || v.why === 'jail';
+        const rejected = v.why === 'stale' || v.why === 'future' || v.why === 'invalid' || v.why === 'jail' || v.why === 'policy';
         this.counters.add(rejected ? `events.rejected.${v.why}` : `events.${v.why}`);
         const level = v.why === 'future' ? 'warn' : 'debug';
         this.logger[level]({ jail: e.jail, ip: e.ip, host: e.host, why: v.why, timeMs: e.timeMs, replay }, rejected ? 'failure rejected' : 'failure ignored');
@@ -70,6 +74,7 @@ export class FailureHandler {
           { jail: e.jail, ip: e.ip, hosts: d.hosts, scope: d.scope, failures: d.failures, expiresMs: d.expiresMs, banCount: d.banCount, replay },
           v.widened ? 'ban widened' : 'ban',
         );
+        await this.escalate(d, replay);
       }
     }
   }
@@ -93,6 +98,28 @@ export class FailureHandler {
       delay = Math.min(delay * 2, this.retry.maxMs);
       if (this.#stopped) throw new FleetbanError('STOPPED', `ban of ${d.ip} not stored before the controller stopped`);
       await this.store.heal(this.clock()).catch((err: unknown) => this.logger.warn({ err }, 'cannot reopen the ban list yet'));
+    }
+  }
+
+  /** Stores the recidive bans `d` leads to. */
+  private async escalate(d: BanDecision, replay: boolean): Promise<void> {
+    for (const r of this.recidive?.after(d, this.clock()) ?? []) {
+      if (r.kind === 'refused') {
+        this.counters.add(`bans.refused.${r.refusal.code}`);
+        this.logger.warn({ jail: r.jail, ip: d.ip, why: r.refusal.code }, `recidive ban refused: ${r.refusal.reason}`);
+        continue;
+      }
+      const b = r.decision;
+      try {
+        await this.#stored(b);
+      } catch (err) {
+        if (!(err instanceof BanRefusedError)) throw err;
+        this.counters.add(`bans.refused.${err.refusal}`);
+        this.logger.warn({ jail: b.jail, ip: b.ip, why: err.refusal }, err.message);
+        continue;
+      }
+      this.counters.add('bans.recidive');
+      this.logger.info({ jail: b.jail, ip: b.ip, after: d.jail, bans: b.failures, expiresMs: b.expiresMs, banCount: b.banCount, replay }, 'recidive ban');
     }
   }
 }

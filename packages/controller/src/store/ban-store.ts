@@ -9,7 +9,12 @@ import {
   type NatsConnection,
   type Offence,
   OffenceHistory,
+  withBanTime,
 } from '@fleetban/shared';
+import { OffenceBook, purgeableKeys } from './offence-book.js';
+
+/** The end of a ban that does not end. */
+const NEVER = Number.MAX_SAFE_INTEGER;
 
 /**
  * The controller's view of the ban list and of each address's ban history, mirrored in memory for
@@ -17,7 +22,7 @@ import {
  */
 export class BanStore {
   readonly bans = new Map<string, BanDecision>();
-  readonly offences = new Map<string, Offence>();
+  readonly offences = new OffenceBook();
   private constructor(
     private readonly nc: NatsConnection,
     private list: BanList,
@@ -39,8 +44,9 @@ export class BanStore {
   }
 
   /**
-   * Publishes a ban to the fleet and records it in the history: a threshold ban counts as an
-   * offence (bantime.increment), a manual one only marks its failures as dealt with. The ban is
+   * Publishes a ban to the fleet and records it in the history: a threshold or recidive ban counts
+   * as an offence (bantime.increment), a manual one only marks its failures as dealt with; the
+   * start of a fleet-wide threshold ban is kept for recidive to count. The ban is
    * held in memory only once the list holds it. Throws {@link BanRefusedError} when the guard
    * refuses the target (its protected spaces: force and limits are the caller's to check).
    */
@@ -52,9 +58,14 @@ export class BanStore {
     const key = historyKey(b.jail, b.ip);
     const before = this.offences.get(key);
     const count = b.reason === 'manual' ? (before?.count ?? 0) : b.banCount;
+    const endsMs = b.expiresMs === 0 ? NEVER : b.expiresMs;
     // a ban scoped to some hosts has not dealt with the failures other hosts see: those still count
-    const clearedAtMs = b.scope.length > 0 ? (before?.clearedAtMs ?? 0) : b.expiresMs === 0 ? Number.MAX_SAFE_INTEGER : b.expiresMs;
-    await this.record(key, { count, lastBanMs: b.atMs, clearedAtMs });
+    const clearedAtMs = b.scope.length > 0 ? (before?.clearedAtMs ?? 0) : endsMs;
+    const times = before?.banTimesMs ?? [];
+    // recidive counts fleet-wide threshold bans only: a host whose logs can be forged cannot
+    // escalate its own scoped bans to a fleet-wide recidive ban
+    const banTimesMs = b.reason === 'threshold' && b.scope.length === 0 ? withBanTime(times, b.atMs) : times;
+    await this.record(key, { count, lastBanMs: b.atMs, clearedAtMs, endsMs, banTimesMs });
   }
 
   /**
@@ -80,8 +91,24 @@ export class BanStore {
     if (!ban) return false;
     const key = historyKey(ban.jail, target);
     const o = this.offences.get(key);
-    if (o && o.clearedAtMs > nowMs) await this.record(key, { ...o, clearedAtMs: nowMs });
+    if (o && (o.clearedAtMs > nowMs || o.endsMs > nowMs)) {
+      await this.record(key, { ...o, clearedAtMs: Math.min(o.clearedAtMs, nowMs), endsMs: Math.min(o.endsMs, nowMs) });
+    }
     return true;
+  }
+
+  /**
+   * Offences to forget at `nowMs` (fail2ban's dbpurgeage): the last ban ended more than `ageMs`
+   * ago, and the target holds no active ban of that jail. Permanent bans are never purged.
+   */
+  purgeable(nowMs: number, ageMs: number): string[] {
+    return purgeableKeys(this.offences, this.bans, nowMs, ageMs);
+  }
+
+  /** Forgets one offence, in memory and in the history bucket. */
+  async forget(key: string): Promise<void> {
+    await this.history.remove(key);
+    this.offences.delete(key);
   }
 
   private async record(key: string, o: Offence): Promise<void> {

@@ -7,7 +7,8 @@ import { entryMap, invalidValue, readDuration, readNetworks, readOr, readPositiv
 
 /** Keys of the `[controller]` section. */
 export const CONTROLLER_KEYS: readonly string[] = [
-  'ignoreip', 'expire_interval', 'events_max_age', 'max_tracked', 'max_clock_skew', 'min_prefix_v4', 'min_prefix_v6', 'max_bantime', 'lease_ttl',
+  'ignoreip', 'expire_interval', 'events_max_age', 'max_tracked', 'max_clock_skew', 'min_prefix_v4', 'min_prefix_v6', 'max_bantime',
+  'lease_ttl', 'dbpurgeage',
 ];
 
 /** Defaults of the `[controller]` section. */
@@ -21,6 +22,7 @@ export const CONTROLLER_DEFAULTS: ControllerConfig = {
   minPrefixV6: 32,
   maxBantimeMs: 365 * 86_400_000,
   leaseTtlMs: 1_000,
+  dbPurgeAgeMs: 86_400_000,
 };
 
 /** Reads the `[controller]` section's entries (none when the section is absent). Throws ConfigError. */
@@ -38,6 +40,7 @@ export function readController(entries: readonly IniEntry[]): ControllerConfig {
     minPrefixV6: readOr(map, 'min_prefix_v6', readPrefixLength(128), d.minPrefixV6),
     maxBantimeMs: readOr(map, 'max_bantime', readDuration('positive'), d.maxBantimeMs),
     leaseTtlMs: readOr(map, 'lease_ttl', readDuration('positive'), d.leaseTtlMs),
+    dbPurgeAgeMs: readOr(map, 'dbpurgeage', readDuration('positive'), d.dbPurgeAgeMs),
   };
 }
 

@@ -6,12 +6,15 @@
 import { ConfigError } from '../errors.js';
 import type { IniEntry, IniSection } from '../f2bconf/ini-file.js';
 import { parseNetwork } from '../ip/address.js';
+import { DEFAULT_BANTIME_FORMULA } from '../policy/bantime-formula.js';
 import { checkToken } from '../subjects.js';
 import { checkKnownKeys, isFail2banOnlyKey } from './known-keys.js';
-import type { BantimeIncrement, JailConfig } from './types.js';
+import { readFactor, readFormula } from './formula-value.js';
+import type { BantimeIncrement, JailConfig, JailPolicy } from './types.js';
 import {
   entryMap,
   readBool,
+  readChoice,
   readDuration,
   readLines,
   readNetworks,
@@ -19,7 +22,6 @@ import {
   readOr,
   readPaths,
   readPositiveInt,
-  readPositiveNumber,
   readPositiveNumbers,
   readText,
 } from './value.js';
@@ -28,11 +30,13 @@ import {
 export const JAIL_KEYS: readonly string[] = [
   'enabled', 'filter', 'logpath', 'failregex', 'ignoreregex', 'ignoreip', 'maxretry', 'findtime',
   'bantime', 'maxmatches', 'bantime.increment', 'bantime.factor', 'bantime.multipliers',
-  'bantime.maxtime', 'bantime.rndtime', 'maxretry_per_host', 'min_hosts',
+  'bantime.maxtime', 'bantime.rndtime', 'bantime.formula', 'bantime.overalljails', 'maxretry_per_host',
+  'min_hosts', 'policy',
 ];
 
 /** Defaults of a jail before `[DEFAULT]` applies; `filter` defaults to the jail's name, `maxmatches` to `maxretry`. */
 export const JAIL_DEFAULTS: Omit<JailConfig, 'name' | 'filter' | 'maxmatches' | 'options' | 'filterPath'> = {
+  policy: 'threshold',
   maxretryPerHost: 0,
   minHosts: 1,
   enabled: false,
@@ -49,6 +53,8 @@ export const JAIL_DEFAULTS: Omit<JailConfig, 'name' | 'filter' | 'maxmatches' | 
     multipliers: [],
     maxtimeMs: 0,
     rndtimeMs: 0,
+    formula: DEFAULT_BANTIME_FORMULA,
+    overalljails: false,
   },
 };
 
@@ -107,6 +113,7 @@ export function readJail(name: string, entries: ReadonlyMap<string, IniEntry>, c
   const maxretry = readOr(entries, 'maxretry', readPositiveInt, d.maxretry);
   return {
     name,
+    policy: readOr(entries, 'policy', readChoice<JailPolicy>(['threshold', 'recidive']), d.policy),
     enabled: readOr(entries, 'enabled', readBool, d.enabled),
     filter: readOr(entries, 'filter', readText, name),
     logpath: readOr(entries, 'logpath', readPaths, d.logpath),
@@ -129,10 +136,12 @@ function readIncrement(entries: ReadonlyMap<string, IniEntry>): BantimeIncrement
   const d = JAIL_DEFAULTS.increment;
   return {
     enabled: readOr(entries, 'bantime.increment', readBool, d.enabled),
-    factor: readOr(entries, 'bantime.factor', readPositiveNumber, d.factor),
+    factor: readOr(entries, 'bantime.factor', readFactor, d.factor),
     multipliers: readOr(entries, 'bantime.multipliers', readPositiveNumbers, d.multipliers),
     maxtimeMs: readOr(entries, 'bantime.maxtime', readDuration('zero-or-more'), d.maxtimeMs),
     rndtimeMs: readOr(entries, 'bantime.rndtime', readDuration('zero-or-more'), d.rndtimeMs),
+    formula: readOr(entries, 'bantime.formula', readFormula, d.formula),
+    overalljails: readOr(entries, 'bantime.overalljails', readBool, d.overalljails),
   };
 }
 

@@ -11,7 +11,7 @@ import { entryKey } from './value.js';
 /** fail2ban jail keys fleetban accepts in jail sections and [DEFAULT] but does not use yet. */
 export const FAIL2BAN_ONLY_KEYS: readonly string[] = [
   'action', 'after', 'allowipv6', 'backend', 'banaction', 'banaction_allports', 'before',
-  'bantime.formula', 'bantime.overalljails', 'chain', 'datepattern', 'dbfile', 'dbpurgeage',
+  'chain', 'datepattern', 'dbfile', 'dbpurgeage',
   'destemail', 'fail2ban_agent', 'ignorecache', 'ignorecommand', 'ignoreself', 'journalmatch',
   'logencoding', 'logtimezone', 'maxlines', 'mode', 'mta', 'port', 'prefregex', 'protocol',
   'sender', 'sendername', 'usedns',

@@ -16,6 +16,7 @@ import { readAgent } from './agent-section.js';
 import { readController } from './controller-section.js';
 import { readFleet } from './fleet-section.js';
 import { readJailSections } from './jail-section.js';
+import { checkJailPolicies } from './policy-check.js';
 import type { FleetbanConfig } from './types.js';
 
 /** Options of {@link loadConfig}. */
@@ -133,5 +134,6 @@ export function configFromStore(store: ConfStore, file: string, opts: LoadOption
       filterPath: agent.filterPath,
     },
   );
+  checkJailPolicies(file, jails, controller);
   return { file, fleet, agent, controller, jails, jailDefaults };
 }

@@ -10,11 +10,27 @@ export interface BantimeIncrement {
   readonly maxtimeMs: number;
   /** bantime.rndtime in ms; default 0. */
   readonly rndtimeMs: number;
+  /**
+   * bantime.formula (a safe subset of Python, see policy/bantime-formula.ts); default fail2ban's
+   * `ban.Time * (1<<(ban.Count if ban.Count<20 else 20)) * banFactor`. Unused with multipliers.
+   */
+  readonly formula: string;
+  /** bantime.overalljails: count the address's previous bans in every jail; default false. */
+  readonly overalljails: boolean;
 }
+
+/**
+ * What a jail is: `threshold` (fail2ban's jail: failures from a log filter, maxretry within
+ * findtime) or `recidive` (a controller policy over the fleet's ban history: maxretry bans of an
+ * address, in any other jail, within findtime).
+ */
+export type JailPolicy = 'threshold' | 'recidive';
 
 /** One jail, as read from a jail section with [DEFAULT] applied. */
 export interface JailConfig {
   readonly name: string;
+  /** policy; default threshold. */
+  readonly policy: JailPolicy;
   /** enabled; default false (as in fail2ban). */
   readonly enabled: boolean;
   /** filter; default the jail's name. */
@@ -112,6 +128,11 @@ export interface ControllerConfig {
   readonly leaseTtlMs: number;
   /** max_bantime in ms: the longest finite bantime; longer manual bans are refused, threshold bans cut; default 365d. */
   readonly maxBantimeMs: number;
+  /**
+   * dbpurgeage in ms (fail2ban's fail2ban.conf option): a (jail, address)'s ban history is
+   * forgotten once its last ban ended longer ago than this; default 1d.
+   */
+  readonly dbPurgeAgeMs: number;
 }
 
 /** The `[fleetban]` section: who this host is and where the fleet meets. */

@@ -104,8 +104,9 @@ function toChange(e: KvWatchEntry, w: BanListWatch): BanChange | null {
   }
 }
 
-/** A (jail, target)'s ban history: how often it was banned and when last (bantime.increment). */
+/** A (jail, target)'s ban history: how often it was banned and when (bantime.increment, recidive, purge). */
 export interface Offence {
+  /** The last ban's number (1 for a first ban): fail2ban's `bancount`. */
   readonly count: number;
   readonly lastBanMs: number;
   /**
@@ -113,6 +114,34 @@ export interface Offence {
    * last ban): the ban's expiry, or the time it was lifted early; MAX_SAFE_INTEGER while permanent.
    */
   readonly clearedAtMs: number;
+  /**
+   * When the last ban ended: its expiry, or the time it was lifted early; MAX_SAFE_INTEGER while
+   * permanent. The history is purged `dbpurgeage` after it.
+   */
+  readonly endsMs: number;
+  /** Starts of the most recent fleet-wide threshold bans, oldest first (at most RECENT_BANS_KEPT): what recidive counts. */
+  readonly banTimesMs: readonly number[];
+}
+
+/** The stored text of an offence: `count last cleared ends t1,t2,...` (`-` for no times). */
+export function encodeOffence(o: Offence): string {
+  return `${o.count} ${o.lastBanMs} ${o.clearedAtMs} ${o.endsMs} ${o.banTimesMs.length > 0 ? o.banTimesMs.join(',') : '-'}`;
+}
+
+/**
+ * Reads {@link encodeOffence}'s text, and the older three-field form (`count last cleared`: the
+ * end is then taken as `cleared`, or the ban's start when nothing was cleared). Null when malformed.
+ */
+export function decodeOffence(text: string): Offence | null {
+  const parts = text.split(' ');
+  if (parts.length !== 3 && parts.length !== 5) return null;
+  const [count, last, cleared] = parts.slice(0, 3).map(Number) as [number, number, number];
+  if (![count, last, cleared].every(Number.isFinite)) return null;
+  if (parts.length === 3) return { count, lastBanMs: last, clearedAtMs: cleared, endsMs: cleared > 0 ? cleared : last, banTimesMs: [] };
+  const ends = Number(parts[3]);
+  const times = parts[4] === '-' ? [] : (parts[4] as string).split(',').map(Number);
+  if (!Number.isFinite(ends) || !times.every(Number.isFinite)) return null;
+  return { count, lastBanMs: last, clearedAtMs: cleared, endsMs: ends, banTimesMs: times };
 }
 
 /** Ban history per (jail, target), kept in its own KV bucket so it survives controller restarts. */
@@ -128,7 +157,7 @@ export class OffenceHistory {
     }
   }
 
-  /** Every stored offence, keyed `<jail>.<banKey>`. */
+  /** Every stored offence, keyed `<jail>.<banKey>` (malformed values are skipped). */
   async load(): Promise<Map<string, Offence>> {
     const out = new Map<string, Offence>();
     const keys: string[] = [];
@@ -136,10 +165,8 @@ export class OffenceHistory {
     for (const k of keys) {
       const e = await this.kv.get(k);
       if (e && e.operation === 'PUT') {
-        const [count, last, cleared] = e.string().split(' ').map(Number);
-        if (Number.isFinite(count) && Number.isFinite(last) && Number.isFinite(cleared)) {
-          out.set(k, { count: count as number, lastBanMs: last as number, clearedAtMs: cleared as number });
-        }
+        const o = decodeOffence(e.string());
+        if (o) out.set(k, o);
       }
     }
     return out;
@@ -147,6 +174,11 @@ export class OffenceHistory {
 
   /** Records an offence. */
   async save(key: string, o: Offence): Promise<void> {
-    await this.kv.put(key, `${o.count} ${o.lastBanMs} ${o.clearedAtMs}`);
+    await this.kv.put(key, encodeOffence(o));
+  }
+
+  /** Forgets an offence (dbpurgeage). Purged, not only marked deleted: the bucket does not grow with old keys. */
+  async remove(key: string): Promise<void> {
+    await this.kv.purge(key);
   }
 }

@@ -4,9 +4,19 @@ export interface Tracked {
   readonly times: number[];
   /** The host that reported each failure, parallel to `times`. */
   readonly sources: string[];
-  /** The newest matched lines, at most maxmatches (kept across the window, as fail2ban does). */
+  /**
+   * The newest matched lines, at most maxmatches and at most {@link MAX_MATCH_BYTES} bytes of
+   * UTF-8 (oldest dropped first; kept across the window, as fail2ban does).
+   */
   readonly matches: string[];
 }
+
+/**
+ * Matched lines kept per address in bytes (UTF-8, all lines together), on top of maxmatches, so a
+ * ban's value in the KV bucket stays small whatever maxmatches says. The newest line is always
+ * kept (a log line is at most `WIRE_LIMITS.lineChars` characters).
+ */
+export const MAX_MATCH_BYTES = 16 * 1024;
 
 /** The distinct hosts whose failures are inside the window, sorted. */
 export function hostsOf(t: Tracked): string[] {
@@ -29,7 +39,11 @@ export interface WindowOptions {
 export class FailureWindow {
   readonly #byIp = new Map<string, Tracked>();
   #dropped = 0;
-  constructor(private readonly opts: WindowOptions, private readonly maxTimes = 1000) {}
+  constructor(
+    private readonly opts: WindowOptions,
+    private readonly maxTimes = 1000,
+    private readonly maxMatchBytes = MAX_MATCH_BYTES,
+  ) {}
 
   /** Adds a failure and returns the address's failures inside the window, including this one. */
   add(ip: string, timeMs: number, host: string, line: string): Tracked {
@@ -46,10 +60,7 @@ export class FailureWindow {
       t.times.splice(0, cut);
       t.sources.splice(0, cut);
     }
-    if (this.opts.maxmatches > 0) {
-      t.matches.push(line);
-      if (t.matches.length > this.opts.maxmatches) t.matches.shift();
-    }
+    if (this.opts.maxmatches > 0) keepMatch(t.matches, line, this.opts.maxmatches, this.maxMatchBytes);
     while (this.#byIp.size > this.opts.maxTracked) {
       const oldest = this.#byIp.keys().next().value as string;
       this.#byIp.delete(oldest);
@@ -80,6 +91,15 @@ export class FailureWindow {
   get dropped(): number {
     return this.#dropped;
   }
+}
+
+/** Appends `line`, then drops the oldest lines beyond `max` lines or `maxBytes` bytes (never the newest). */
+function keepMatch(matches: string[], line: string, max: number, maxBytes: number): void {
+  matches.push(line);
+  while (matches.length > max) matches.shift();
+  let bytes = 0;
+  for (const m of matches) bytes += Buffer.byteLength(m, 'utf8');
+  while (bytes > maxBytes && matches.length > 1) bytes -= Buffer.byteLength(matches.shift() as string, 'utf8');
 }
 
 function insertSorted(t: Tracked, time: number, host: string): void {

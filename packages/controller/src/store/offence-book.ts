@@ -1,0 +1,77 @@
+import { type BanDecision, isActive, type Offence, targetOfBanKey } from '@fleetban/shared';
+
+/**
+ * The ban history in memory: offences by `historyKey(jail, target)` (a Map, as the decider reads
+ * it), plus an index by target, so every jail's offence of one address is found without a scan
+ * (`bantime.overalljails`, recidive).
+ */
+export class OffenceBook extends Map<string, Offence> {
+  readonly #byTarget = new Map<string, Map<string, Offence>>();
+
+  /** Splits a history key `<jail>.<banKey>` into jail and target; null when it is not one. */
+  static parseKey(key: string): { jail: string; target: string } | null {
+    const dot = key.indexOf('.');
+    if (dot <= 0 || !/^v[46]\./.test(key.slice(dot + 1))) return null;
+    return { jail: key.slice(0, dot), target: targetOfBanKey(key.slice(dot + 1)) };
+  }
+
+  override set(key: string, o: Offence): this {
+    super.set(key, o);
+    const k = OffenceBook.parseKey(key);
+    if (k) {
+      let jails = this.#byTarget.get(k.target);
+      if (!jails) this.#byTarget.set(k.target, (jails = new Map()));
+      jails.set(k.jail, o);
+    }
+    return this;
+  }
+
+  override delete(key: string): boolean {
+    const k = OffenceBook.parseKey(key);
+    if (k) {
+      const jails = this.#byTarget.get(k.target);
+      jails?.delete(k.jail);
+      if (jails?.size === 0) this.#byTarget.delete(k.target);
+    }
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.#byTarget.clear();
+    super.clear();
+  }
+
+  /** Every jail's offence of `target`, by jail name (empty when it was never banned). */
+  ofTarget(target: string): ReadonlyMap<string, Offence> {
+    return this.#byTarget.get(target) ?? EMPTY;
+  }
+
+  /**
+   * fail2ban's `bantime.overalljails` count: the sum of the ban counts of `target` over every
+   * jail (its database's `SELECT sum(bancount) ... GROUP BY ip`).
+   */
+  countAllJails(target: string): number {
+    let n = 0;
+    for (const o of this.ofTarget(target).values()) n += o.count;
+    return n;
+  }
+}
+
+const EMPTY: ReadonlyMap<string, Offence> = new Map();
+
+/**
+ * History keys to forget at `nowMs` (fail2ban's dbpurgeage): the offence's last ban ended more
+ * than `ageMs` ago and its target holds no active ban of that jail. Permanent bans (end
+ * MAX_SAFE_INTEGER) are never purged, as in fail2ban.
+ */
+export function purgeableKeys(offences: ReadonlyMap<string, Offence>, bans: ReadonlyMap<string, BanDecision>, nowMs: number, ageMs: number): string[] {
+  const out: string[] = [];
+  for (const [key, o] of offences) {
+    if (o.endsMs === Number.MAX_SAFE_INTEGER || o.endsMs + ageMs >= nowMs) continue;
+    const k = OffenceBook.parseKey(key);
+    const ban = k ? bans.get(k.target) : undefined;
+    if (ban && ban.jail === k?.jail && isActive(ban, nowMs)) continue;
+    out.push(key);
+  }
+  return out;
+}
