@@ -77,7 +77,8 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const undo: (() => unknown)[] = [];
   try {
     const reporter = new FailureReporter(nc, { buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
-    const enabled = config.jails.filter((j) => j.enabled);
+    // a recidive jail is the controller's policy over its ban history: there is no log to read for it
+    const enabled = config.jails.filter((j) => j.enabled && j.policy !== 'recidive');
     const fallback: LocalFallback = new LocalFallback({
       jails: enabled,
       enforcer,
