@@ -2,7 +2,7 @@ import { BanList, type BanDecision, isActive, loadConfig, normalizeTarget } from
 import type { Args } from '../args.js';
 import { connectAdmin } from '../admin-connection.js';
 import { configPath } from '../config-path.js';
-import { LineOutput } from '../line-output.js';
+import { LineOutput, OutputClosedError } from '../line-output.js';
 import { formatBan } from '../status-format.js';
 
 /**
@@ -55,6 +55,9 @@ export async function runBanned(args: Args): Promise<number> {
     await out.flush();
     if (malformed > 0) process.stderr.write(`fleetban: ${malformed} ban list ${malformed === 1 ? 'entry does' : 'entries do'} not decode: skipped (${named.join('; ')}${malformed > named.length ? '; ...' : ''})\n`);
     return 0;
+  } catch (err) {
+    if (err instanceof OutputClosedError) return 0; // `fleetban banned | head`: the reader has what it wanted
+    throw err;
   } finally {
     await nc.close();
   }
