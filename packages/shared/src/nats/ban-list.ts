@@ -29,13 +29,20 @@ export class BanList {
   private constructor(private readonly kv: KV) {}
 
   /**
+   * How long a JetStream API request on the list may take: creating the consumer of a whole-list
+   * read makes the server count the last values of every key, seconds for a million on a busy
+   * server (the client's default, 5 s, failed there).
+   */
+  static readonly API_TIMEOUT_MS = 60_000;
+
+  /**
    * Opens the bans bucket. With `create` (the controller) it is created when missing; without
    * (agents: hosts may not create streams) it must exist already, which is checked with a stream
    * info request (allowed to hosts), so a missing bucket fails here rather than at the first watch.
    */
   static async open(nc: NatsConnection, create = true): Promise<BanList> {
     try {
-      const kvm = await kvManager(nc);
+      const kvm = await kvManager(nc, BanList.API_TIMEOUT_MS);
       if (create) return new BanList(await kvm.create(BANS_BUCKET, { history: 1 }));
       const kv = await kvm.open(BANS_BUCKET);
       await kv.status();
