@@ -86,7 +86,10 @@ export class BanStore {
 
   /** Bans whose expiry has passed at `nowMs`. */
   expired(nowMs: number): BanDecision[] {
-    return [...this.bans.values()].filter((b) => !isActive(b, nowMs));
+    // called every expire interval: no copy of the whole list, only the expired ones
+    const out: BanDecision[] = [];
+    for (const b of this.bans.values()) if (!isActive(b, nowMs)) out.push(b);
+    return out;
   }
 
   /** Logs and swallows a write failure (the expiry loop and the kernel timeouts still hold). */
