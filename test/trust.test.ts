@@ -76,7 +76,8 @@ t.test('the fleet cannot be turned against itself', async (t) => {
 
   const admin = (...args: string[]) => runFleetban([...args, '-c', ctlConf], { netns: ns('ctl') });
   const status = async () => JSON.parse((await admin('status', '--json')).stdout) as Status;
-  const banned = async () => (JSON.parse((await admin('banned', '--json')).stdout) as { bans: { ip: string; scope: string[] }[] }).bans;
+  // JSON lines: one ban per line
+  const banned = async () => (await admin('banned', '--json')).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ip: string; scope: string[] });
   await waitUntil(async () => (await status()).hosts.length === 2, 'both hosts in the controller');
   await controller.waitFor((e) => e.msg === 'fleet host recorded' && e.host === 'web2' && Array.isArray(e.addresses) && e.addresses.includes('203.0.113.50'), 15_000, "web2's record");
 

@@ -15,7 +15,7 @@ usage: fleetban <command> [-c FILE] [options]
   ban IP|CIDR [--jail J] [--bantime D] [--force]   ban on every host (D: 10m, 1d12h, -1 = permanent;
                            --force: wider than [controller] min_prefix_v4/v6, never a protected address)
   unban IP|CIDR            lift a ban on every host
-  banned                   list active bans
+  banned [IP|CIDR]         list active bans, read from the ban list (exit 1: that target is not banned)
   enroll HOST [--rotate]   (controller host) give a host NATS credentials; prints its seed and config
   enroll --remove NAME     revoke a member's credentials
   enroll --list            list the members (hosts, controller, admins)
@@ -23,7 +23,8 @@ usage: fleetban <command> [-c FILE] [options]
   help                     this text
 
   -c, --config FILE        configuration (default $FLEETBAN_CONFIG or /etc/fleetban/fleetban.conf)
-  --json                   (status, banned) print the controller's raw answer as JSON; (enroll) JSON
+  --json                   (status) print the controller's raw answer as JSON; (banned) one JSON
+                           object per ban per line (JSON lines); (enroll) JSON
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -41,8 +42,9 @@ async function main(argv: string[]): Promise<number> {
     case 'status':
     case 'ban':
     case 'unban':
-    case 'banned':
       return (await import('./commands/admin.js')).runAdmin(cmd, args);
+    case 'banned':
+      return (await import('./commands/banned.js')).runBanned(args);
     case 'enroll':
       return (await import('./commands/enroll.js')).runEnroll(args);
     case 'regex':

@@ -24,7 +24,7 @@ export function formatJail(j: JailStatus, r: AdminReply): string {
     '|- Actions',
     `|  |- Currently banned:\t${j.currentlyBanned}`,
     `|  |- Total banned:\t${j.totalBanned}`,
-    `|  \`- Banned IP list:\t${j.banned.join(' ')}`,
+    `|  \`- Banned IP list:\t${j.banned.join(' ')}${j.currentlyBanned > j.banned.length ? ` (${j.currentlyBanned - j.banned.length} more: fleetban banned)` : ''}`,
     ...formatHosts(r.hosts.filter((h) => h.jails.includes(j.name)), r.nowMs),
   ].join('\n');
 }
@@ -54,15 +54,16 @@ function formatRejected(counters: Readonly<Record<string, number>>): string {
   return shown.length === 0 ? 'none' : shown.map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
-/** `fleetban banned`: one line per active ban. */
+/** Active bans, one line each ({@link formatBan}). */
 export function formatBans(bans: readonly BanDecision[], nowMs: number): string {
   if (bans.length === 0) return 'No address is banned.';
-  return bans
-    .map((b) => {
-      const left = b.expiresMs === 0 ? 'permanent' : `${formatDuration(Math.ceil(Math.max(0, b.expiresMs - nowMs) / 1000) * 1000)} left`;
-      const from = b.hosts.length > 0 ? ` from ${b.hosts.join(',')}` : '';
-      const on = b.scope.length > 0 ? `\ton ${b.scope.join(',')} only` : '';
-      return `${b.ip}\t${b.jail}\t${b.reason}${from}\t${left}\t(ban #${b.banCount})${on}`;
-    })
-    .join('\n');
+  return bans.map((b) => formatBan(b, nowMs)).join('\n');
+}
+
+/** One ban's line of `fleetban banned`: target, jail, reason and reporters, time left, ban count, scope. */
+export function formatBan(b: BanDecision, nowMs: number): string {
+  const left = b.expiresMs === 0 ? 'permanent' : `${formatDuration(Math.ceil(Math.max(0, b.expiresMs - nowMs) / 1000) * 1000)} left`;
+  const from = b.hosts.length > 0 ? ` from ${b.hosts.join(',')}` : '';
+  const on = b.scope.length > 0 ? `\ton ${b.scope.join(',')} only` : '';
+  return `${b.ip}\t${b.jail}\t${b.reason}${from}\t${left}\t(ban #${b.banCount})${on}`;
 }

@@ -351,6 +351,7 @@ t.test('proto/codec: round trips', async (tt) => {
     { verb: 'unban', jail: '', ip: '192.0.2.0/24', bantimeMs: 0 },
     { verb: 'banned', jail: '', ip: '', bantimeMs: 0 },
     { verb: 'ban', jail: '', ip: '192.0.0.0/12', bantimeMs: 0, force: true },
+    { verb: 'banned', jail: '', ip: '', bantimeMs: 0, offset: 20_000, limit: 500 },
   ] satisfies AdminRequest[]) {
     tt.same(decodeAdminRequest(encodeAdminRequest(req)), req, `AdminRequest ${req.verb} ${req.bantimeMs}`);
   }
@@ -358,6 +359,8 @@ t.test('proto/codec: round trips', async (tt) => {
   tt.same(decodeAdminReply(encodeAdminReply(ADMIN_REPLY)), ADMIN_REPLY, 'AdminReply with jails, hosts and bans');
   const refused: AdminReply = { ok: false, error: "jail 'x' does not exist", jails: [], hosts: [], bans: [], malformed: 0, nowMs: 1, counters: {} };
   tt.same(decodeAdminReply(encodeAdminReply(refused)), refused, 'AdminReply refusal');
+  const page: AdminReply = { ...refused, ok: true, error: '', bans: [BAN], total: 1_000_000 };
+  tt.same(decodeAdminReply(encodeAdminReply(page)), page, 'AdminReply: a page of banned with its total');
 });
 
 t.test('proto/codec: hand-made bytes agree with the encoder', async (tt) => {

@@ -11,7 +11,6 @@ import {
   DecodeError,
   encodeAdminReply,
   FleetbanError,
-  type JailStatus,
   type Logger,
   type Msg,
   type NatsConnection,
@@ -19,6 +18,7 @@ import {
   type Subscription,
 } from '@fleetban/shared';
 import type { JailTrackers } from '../aggregate/jail-tracker.js';
+import { bannedPage, jailStatuses } from './admin-views.js';
 import { JailSpaces } from '../decide/fleet-guard.js';
 import type { HostRegistry } from '../fleet/host-registry.js';
 import type { CounterSet } from '../metrics/counter-set.js';
@@ -36,6 +36,12 @@ export interface AdminDeps {
   readonly logger: Logger;
 }
 
+/** NATS's default max_payload, assumed until the server has said its own. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+/** Bytes of a reply kept for everything but its bans (counters, figures) when a `banned` page is cut. */
+const REPLY_RESERVE = 16 * 1024;
+
 /** Counters that count malformed input (the reply's `malformed` total). */
 const MALFORMED = ['events.malformed', 'events.foreign-host', 'heartbeats.malformed', 'admin.malformed'];
 
@@ -46,15 +52,21 @@ const MALFORMED = ['events.malformed', 'events.foreign-host', 'heartbeats.malfor
  * reason, and so is a prefix wider than the minimum without `force`, or a bantime over the maximum.
  * A request is obeyed only on its own verb's subject, the one NATS permissions grant: a `ban` or
  * `unban` sent on `fleetban.admin.status` is malformed (`admin.malformed`), never served.
- * No request can stop the process: every failure becomes an error reply.
+ * No request can stop the process: every failure becomes an error reply, and so does a reply
+ * larger than the server's max_payload (counted, `admin.oversize`). Replies are bounded: `status`
+ * carries counts and at most {@link ADMIN_LIMITS}.statusBanned addresses of the jail asked, `banned`
+ * one page (`offset`, `limit`, cut to max_payload) with the `total`; the whole list is for reading
+ * from the KV bucket (`fleetban banned`).
  */
 export class AdminService {
   #sub: Subscription | undefined;
+  #nc: NatsConnection | undefined;
   readonly #jailSpaces = new JailSpaces();
   constructor(private readonly d: AdminDeps) {}
 
   /** Starts answering. */
   start(nc: NatsConnection): void {
+    this.#nc = nc;
     this.#sub = nc.subscribe(ADMIN_WILDCARD, { callback: (err, m) => (err ? undefined : void this.answer(m)) });
   }
 
@@ -72,10 +84,26 @@ export class AdminService {
       reply = this.reply({ ok: false, error: err instanceof Error ? err.message : String(err) });
     }
     try {
-      m.respond(encodeAdminReply(reply));
+      m.respond(this.encode(reply, m.subject));
     } catch (err) {
       this.d.logger.error({ err, verb: m.subject }, 'admin reply not sent');
     }
+  }
+
+  /** The reply's bytes, or an error reply's when they would exceed the server's max_payload. */
+  private encode(reply: AdminReply, subject: string): Uint8Array {
+    const bytes = encodeAdminReply(reply);
+    const max = this.maxPayload();
+    if (bytes.length <= max) return bytes;
+    this.d.counters.add('admin.oversize');
+    this.d.logger.warn({ verb: subject, bytes: bytes.length, maxPayload: max }, 'admin reply larger than max_payload: an error reply sent instead');
+    const error = `the reply (${bytes.length} bytes) exceeds the NATS server's max_payload (${max} bytes)${subject === adminSubject('banned') ? '; read the list from the KV bucket (fleetban banned) or ask a smaller page (limit)' : ''}`;
+    return encodeAdminReply(this.reply({ ok: false, error }));
+  }
+
+  /** The connected server's max_payload (what one message may carry). */
+  private maxPayload(): number {
+    return this.#nc?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   }
 
   /** Handles one request (exposed for tests). */
@@ -83,12 +111,15 @@ export class AdminService {
     const now = this.d.clock();
     switch (req.verb) {
       case 'status': {
-        const jails = this.jailStatus(now).filter((j) => !req.jail || j.name === req.jail);
+        const jails = jailStatuses(this.d.trackers, this.d.store.activeBans(now), now, req.jail).filter((j) => !req.jail || j.name === req.jail);
         if (req.jail && jails.length === 0) return this.reply({ ok: false, error: `jail '${req.jail}' does not exist` });
         return this.reply({ jails, hosts: this.d.hosts.list() });
       }
-      case 'banned':
-        return this.reply({ bans: this.d.store.active(now) });
+      case 'banned': {
+        const budget = Math.max(0, this.maxPayload() - REPLY_RESERVE);
+        const page = bannedPage(this.d.store.activeBans(now), req.offset ?? 0, req.limit ?? 0, budget);
+        return this.reply({ bans: page.bans, total: page.total });
+      }
       case 'ban':
         return this.ban(req, now);
       case 'unban': {
@@ -131,25 +162,6 @@ export class AdminService {
     tracker.totalBanned++;
     this.d.logger.info({ ip: target, jail: jailName, expiresMs: decision.expiresMs, force: req.force ?? false }, 'banned by admin');
     return this.reply({ bans: [decision] });
-  }
-
-  private jailStatus(now: number): JailStatus[] {
-    const active = this.d.store.active(now);
-    return this.d.trackers.all().map((t) => {
-      t.window.prune(now);
-      const banned = active.filter((b) => b.jail === t.jail.name).map((b) => b.ip);
-      return {
-        name: t.jail.name,
-        currentlyFailed: t.window.size,
-        totalFailed: t.totalFailed,
-        currentlyBanned: banned.length,
-        totalBanned: t.totalBanned,
-        banned,
-        maxretry: t.jail.maxretry,
-        findtimeMs: t.jail.findtimeMs,
-        bantimeMs: t.jail.bantimeMs,
-      };
-    });
   }
 
   private reply(r: Partial<AdminReply>): AdminReply {

@@ -37,7 +37,8 @@ export class BanStore {
    */
   static async open(nc: NatsConnection, guard: BanGuard, logger: Logger): Promise<BanStore> {
     const store = new BanStore(nc, await BanList.open(nc), await OffenceHistory.open(nc), guard, logger);
-    for (const b of await store.list.all()) store.bans.set(b.ip, b);
+    const malformed = (key: string, err: unknown) => logger.warn({ key, err }, 'ban list entry does not decode: skipped');
+    for await (const b of store.list.entries(malformed)) store.bans.set(b.ip, b);
     for (const [k, o] of await store.history.load()) store.offences.set(k, o);
     logger.info({ bans: store.bans.size, offences: store.offences.size }, 'ban list loaded');
     return store;
@@ -118,12 +119,20 @@ export class BanStore {
 
   /** Active bans at `nowMs`. */
   active(nowMs: number): BanDecision[] {
-    return [...this.bans.values()].filter((b) => isActive(b, nowMs));
+    return [...this.activeBans(nowMs)];
+  }
+
+  /** Active bans at `nowMs`, one at a time (no array of the whole list), in the order the store first held them. */
+  *activeBans(nowMs: number): Generator<BanDecision> {
+    for (const b of this.bans.values()) if (isActive(b, nowMs)) yield b;
   }
 
   /** Bans whose expiry has passed at `nowMs`. */
   expired(nowMs: number): BanDecision[] {
-    return [...this.bans.values()].filter((b) => !isActive(b, nowMs));
+    // called every expire interval: no copy of the whole list, only the expired ones
+    const out: BanDecision[] = [];
+    for (const b of this.bans.values()) if (!isActive(b, nowMs)) out.push(b);
+    return out;
   }
 
   /** Logs and swallows a write failure (the expiry loop and the kernel timeouts still hold). */

@@ -13,7 +13,24 @@ export interface AdminRequest {
   readonly bantimeMs: number;
   /** For `ban`: accept a prefix shorter than the minimum (never a protected address). */
   readonly force?: boolean;
+  /** For `banned`: the first active ban of the page (absent = 0). */
+  readonly offset?: number;
+  /** For `banned`: at most this many bans (absent = {@link ADMIN_LIMITS}.bannedPage; more is cut to bannedPageMax). */
+  readonly limit?: number;
 }
+
+/**
+ * How much one admin reply may carry, so that it fits in a NATS message whatever the size of the
+ * ban list (the whole list is read from the KV bucket, not asked of the controller).
+ */
+export const ADMIN_LIMITS = {
+  /** Addresses listed per jail by `status <jail>` (its `currentlyBanned` counts them all). */
+  statusBanned: 100,
+  /** Bans in one `banned` page when the request asks no limit. */
+  bannedPage: 1000,
+  /** Bans in one `banned` page at most (the page is also cut to the server's max_payload). */
+  bannedPageMax: 10_000,
+} as const;
 
 /** fail2ban's per-jail figures, counted across the fleet. */
 export interface JailStatus {
@@ -22,6 +39,10 @@ export interface JailStatus {
   readonly totalFailed: number;
   readonly currentlyBanned: number;
   readonly totalBanned: number;
+  /**
+   * Some of the jail's banned targets: at most {@link ADMIN_LIMITS}.statusBanned, and none in the
+   * overview (`status` without a jail); `currentlyBanned` counts them all.
+   */
   readonly banned: readonly string[];
   readonly maxretry: number;
   readonly findtimeMs: number;
@@ -45,4 +66,6 @@ export interface AdminReply {
   readonly nowMs: number;
   /** The controller's input counters by name (`events.received`, `events.rejected.future`, ...). */
   readonly counters: Readonly<Record<string, number>>;
+  /** For `banned`: how many bans are active, of which `bans` is the page asked (absent = 0). */
+  readonly total?: number;
 }

@@ -29,13 +29,20 @@ export class BanList {
   private constructor(private readonly kv: KV) {}
 
   /**
+   * How long a JetStream API request on the list may take: creating the consumer of a whole-list
+   * read makes the server count the last values of every key, seconds for a million on a busy
+   * server (the client's default, 5 s, failed there).
+   */
+  static readonly API_TIMEOUT_MS = 60_000;
+
+  /**
    * Opens the bans bucket. With `create` (the controller) it is created when missing; without
    * (agents: hosts may not create streams) it must exist already, which is checked with a stream
    * info request (allowed to hosts), so a missing bucket fails here rather than at the first watch.
    */
   static async open(nc: NatsConnection, create = true): Promise<BanList> {
     try {
-      const kvm = await kvManager(nc);
+      const kvm = await kvManager(nc, BanList.API_TIMEOUT_MS);
       if (create) return new BanList(await kvm.create(BANS_BUCKET, { history: 1 }));
       const kv = await kvm.open(BANS_BUCKET);
       await kv.status();
@@ -60,15 +67,73 @@ export class BanList {
     await this.kv.delete(banKey(target));
   }
 
-  /** Every decision currently stored (expired ones included: callers filter by time). */
+  /** A target's stored decision (one KV get), or null when it has none; expired ones included. */
+  async get(target: string): Promise<BanDecision | null> {
+    let e: Awaited<ReturnType<KV['get']>>;
+    try {
+      e = await this.kv.get(banKey(target));
+    } catch (cause) {
+      throw new NatsError(`cannot read ${target} from KV bucket ${BANS_BUCKET}`, { cause });
+    }
+    return e && e.operation === 'PUT' ? decodeBan(e.value) : null;
+  }
+
+  /**
+   * Every decision stored when called, in one pass over the bucket (one ordered push consumer of
+   * the last value per key, the kind a host may create), yielded one at a time as they arrive, so
+   * a reader of a million bans never holds them all (the client may still queue what arrives
+   * faster than it is consumed). Expired ones are included: callers filter by
+   * time. A value that does not decode is skipped and told to `onMalformed` (which may throw to
+   * stop). Throws {@link NatsError} when the bucket cannot be read, or when the connection ends
+   * the pass before the last entry. Values written during the pass may or may not be seen.
+   */
+  async *entries(onMalformed: (key: string, cause: unknown) => void = () => undefined): AsyncGenerator<BanDecision> {
+    let iter: Awaited<ReturnType<KV['watch']>>;
+    let lastSeq: number;
+    try {
+      const status = await this.kv.status();
+      // an empty bucket would never deliver the entry that marks the end of the current values
+      if (status.values === 0) return;
+      lastSeq = status.streamInfo.state.last_seq;
+      iter = await this.kv.watch();
+    } catch (cause) {
+      throw new NatsError(`cannot read KV bucket ${BANS_BUCKET}`, { cause });
+    }
+    try {
+      // The pass ends at the bucket's last entry when it began, or when nothing more is pending.
+      // Entries come in stream order; one seen again (the client recreates its consumer after a
+      // gap, from the last sequence it saw) is skipped: the client's own end-of-values flag counts
+      // deliveries, and so would end the pass early after such a repeat.
+      let seen = 0;
+      for await (const e of iter) {
+        if (e.revision <= seen) continue;
+        seen = e.revision;
+        if (e.operation === 'PUT') {
+          let ban: BanDecision | undefined;
+          try {
+            ban = decodeBan(e.value);
+          } catch (cause) {
+            onMalformed(e.key, cause);
+          }
+          if (ban) yield ban;
+        }
+        if (e.revision >= lastSeq || e.delta === 0) return;
+      }
+      throw new NatsError(`the read of KV bucket ${BANS_BUCKET} ended before its last entry (connection closed?)`);
+    } finally {
+      iter.stop();
+    }
+  }
+
+  /**
+   * Every decision currently stored (expired ones included: callers filter by time), read in one
+   * pass ({@link entries}); throws {@link DecodeError} at a value that does not decode.
+   */
   async all(): Promise<BanDecision[]> {
     const out: BanDecision[] = [];
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys()) keys.push(k);
-    for (const k of keys) {
-      const e = await this.kv.get(k);
-      if (e && e.operation === 'PUT') out.push(decodeBan(e.value));
-    }
+    for await (const b of this.entries((_key, cause) => {
+      throw cause;
+    })) out.push(b);
     return out;
   }
 

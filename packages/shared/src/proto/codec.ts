@@ -231,6 +231,8 @@ export function decodeAdminRequest(bytes: Uint8Array): AdminRequest {
     ip: bounded(n, 'ip', str(m.ip), WIRE_LIMITS.textChars),
     bantimeMs: num(m.bantimeMs),
     ...(m.force ? { force: true } : {}),
+    ...(m.offset ? { offset: m.offset } : {}),
+    ...(m.limit ? { limit: m.limit } : {}),
   };
 }
 
@@ -246,6 +248,7 @@ export function encodeAdminReply(r: AdminReply): Uint8Array {
     malformed: r.malformed,
     nowMs: r.nowMs,
     counters: { ...r.counters },
+    total: r.total ?? 0,
   }).finish();
 }
 
@@ -271,6 +274,7 @@ export function decodeAdminReply(bytes: Uint8Array): AdminReply {
     malformed: num(m.malformed),
     nowMs: num(m.nowMs),
     counters: Object.fromEntries(Object.entries(m.counters ?? {}).map(([k, v]) => [k, num(v)])),
+    ...(num(m.total) ? { total: num(m.total) } : {}),
   };
 }
 
