@@ -11,20 +11,17 @@ import {
   banKey,
   BANS_BUCKET,
   type BanDecision,
-  connectFleet,
   decodeBan,
   decodeOffence,
   encodeFailure,
   eventSubject,
-  type FleetConfig,
   HISTORY_BUCKET,
   historyKey,
   jetstream,
-  type NatsConnection,
   type Offence,
-  silentLogger,
 } from '@fleetban/shared';
 import { FleetbanProcess, type LogEntry } from './fixtures/fleetban-process.js';
+import { controllerClient } from './fixtures/fleet-client.js';
 import { startNatsServer } from './fixtures/nats-server.js';
 import { waitUntil } from './fixtures/wait-until.js';
 
@@ -72,11 +69,7 @@ bantime.increment = false
   let controller: FleetbanProcess = FleetbanProcess.start(t, 'controller', ['controller', '-c', conf]);
   await controller.waitForMsg('controller ready');
 
-  const fleet: FleetConfig = {
-    host: 'tester', servers: [nats.url], user: '', password: '', token: '', creds: '', nkey: '', adminNkey: '', tlsCa: '', tlsCert: '', tlsKey: '', stateDir: dir, addresses: [],
-  };
-  const nc: NatsConnection = await connectFleet(fleet, { name: 'tester', role: 'controller', logger: silentLogger(), waitOnFirstConnect: false });
-  t.teardown(() => nc.close());
+  const nc = await controllerClient(t, nats.url, 'tester', dir);
   const js = jetstream(nc);
   // single-key reads (direct gets): what the controller wrote, without listing the buckets
   const kvm = new Kvm(nc);

@@ -5,8 +5,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { adminRequest, BANS_BUCKET, connectFleet, CONTROLLER_DURABLE, encodeFailure, EVENTS_STREAM, type FleetConfig, jetstream, silentLogger } from '@fleetban/shared';
+import { adminRequest, BANS_BUCKET, CONTROLLER_DURABLE, encodeFailure, EVENTS_STREAM, jetstream } from '@fleetban/shared';
 import { FleetbanProcess } from './fixtures/fleetban-process.js';
+import { controllerClient } from './fixtures/fleet-client.js';
 import { startNatsServer } from './fixtures/nats-server.js';
 import { waitUntil } from './fixtures/wait-until.js';
 
@@ -17,11 +18,7 @@ t.test('a ban that cannot be written is not believed, its event not acknowledged
   writeFileSync(conf, `[fleetban]\nhost = ctl\nnats = ${nats.url}\nstate_dir = ${join(dir, 'ctl')}\n\n[DEFAULT]\nmaxretry = 3\nbantime = 1h\n\n[sshd]\nenabled = true\n`);
   const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', conf]);
   await controller.waitForMsg('controller ready');
-  const fleet: FleetConfig = {
-    host: 'web1', servers: [nats.url], user: '', password: '', token: '', creds: '', nkey: '', adminNkey: '', tlsCa: '', tlsCert: '', tlsKey: '', stateDir: dir, addresses: [],
-  };
-  const nc = await connectFleet(fleet, { name: 'test', role: 'controller', logger: silentLogger(), waitOnFirstConnect: false });
-  t.teardown(() => nc.close());
+  const nc = await controllerClient(t, nats.url, 'test', dir);
   const jsm = await jetstreamManager(nc);
   const stream = `KV_${BANS_BUCKET}`;
   const banned = async () => (await adminRequest(nc, { verb: 'banned', jail: '', ip: '', bantimeMs: 0 })).bans.map((b) => b.ip);
@@ -29,7 +26,7 @@ t.test('a ban that cannot be written is not believed, its event not acknowledged
 
   // the list refuses every write: a sealed stream takes no message
   const cfg = (await jsm.streams.info(stream)).config;
-  await jsm.streams.update(stream, { ...cfg, sealed: true });
+  await jsm.streams.update(stream, { ...cfg, sealed: true } as typeof cfg); // sealed: known to the server, not to the client's types
   const failed = controller.waitForNext((e) => e.msg === 'ban not stored: retrying (its event stays unacknowledged)' && e.ip === '203.0.113.5');
   const js = jetstream(nc);
   for (let i = 0; i < 3; i++) {

@@ -110,7 +110,7 @@ class ScriptedBans implements BanSource {
     return { stop: () => (this.w = undefined) };
   }
   ban(ip: string, jail: string): void {
-    const ban: BanDecision = { ip, jail, atMs: Date.now(), expiresMs: Date.now() + 600_000, reason: 'manual', banCount: 1, hosts: [], matches: [], failures: 0 };
+    const ban: BanDecision = { ip, jail, atMs: Date.now(), expiresMs: Date.now() + 600_000, reason: 'manual', banCount: 1, hosts: [], matches: [], failures: 0, scope: [] };
     this.w?.onChange({ kind: 'put', ban }, false);
   }
   unban(ip: string): void {

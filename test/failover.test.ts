@@ -5,8 +5,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { adminRequest, BANS_BUCKET, connectFleet, encodeFailure, type FleetConfig, jetstream, silentLogger } from '@fleetban/shared';
+import { adminRequest, BANS_BUCKET, encodeFailure, jetstream } from '@fleetban/shared';
 import { FleetbanProcess } from './fixtures/fleetban-process.js';
+import { controllerClient } from './fixtures/fleet-client.js';
 import { startNatsServer } from './fixtures/nats-server.js';
 import { waitUntil } from './fixtures/wait-until.js';
 
@@ -27,11 +28,7 @@ t.test('the active controller SIGKILLed mid-attack: the standby takes over, noth
   await b.waitForMsg('standby: another controller is active');
   t.notOk(b.entries.some((e) => e.msg === 'controller ready'), 'the second controller waits');
 
-  const fleet: FleetConfig = {
-    host: 'attacker', servers: [nats.url], user: '', password: '', token: '', creds: '', nkey: '', adminNkey: '', tlsCa: '', tlsCert: '', tlsKey: '', stateDir: dir, addresses: [],
-  };
-  const nc = await connectFleet(fleet, { name: 'test', role: 'controller', logger: silentLogger(), waitOnFirstConnect: false });
-  t.teardown(() => nc.close());
+  const nc = await controllerClient(t, nats.url, 'test', dir);
   const js = jetstream(nc);
   let n = 0;
   const attack = async (from: number, to: number) => {

@@ -17,7 +17,6 @@ import {
   adminSubject,
   type AdminReply,
   BanGuard,
-  connectFleet,
   decodeAdminReply,
   decodeAdminRequest,
   decodeFailure,
@@ -26,7 +25,6 @@ import {
   encodeFailure,
   encodeHeartbeat,
   type FailureEvent,
-  type FleetConfig,
   type Heartbeat,
   hostOfSubject,
   jetstream,
@@ -51,6 +49,7 @@ import {
   Rng,
 } from './fixtures/fuzz.js';
 import { testJail } from './fixtures/jail-config.js';
+import { controllerClient } from './fixtures/fleet-client.js';
 import { startNatsServer } from './fixtures/nats-server.js';
 
 const SEED = fuzzSeed();
@@ -382,11 +381,7 @@ t.test('wire fuzz: a real controller counts every hostile message, bans nothing 
   );
   const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', conf]);
   await controller.waitForMsg('controller ready');
-  const fleet: FleetConfig = {
-    host: 'fuzzer', servers: [nats.url], user: '', password: '', token: '', creds: '', nkey: '', adminNkey: '', tlsCa: '', tlsCert: '', tlsKey: '', stateDir: dir, addresses: [],
-  };
-  const nc = await connectFleet(fleet, { name: 'fuzzer', role: 'controller', logger: silentLogger(), waitOnFirstConnect: false });
-  t.teardown(() => nc.close());
+  const nc = await controllerClient(t, nats.url, 'fuzzer', dir);
   const js = jetstream(nc);
 
   const maker = new MessageMaker(rng);

@@ -88,7 +88,7 @@ t.test('per-host NATS permissions: enough to work, not enough to harm', async (t
     t.teardown(() => nc.close());
     const list = await BanList.open(nc, false);
     t.same((await list.all()).map((b) => b.ip), ['203.0.113.77'], 'it can read the ban list');
-    const bogus = { ip: '0.0.0.0/0', jail: 'sshd', atMs: Date.now(), expiresMs: 0, reason: 'manual' as const, banCount: 1, hosts: [], matches: [], failures: 0 };
+    const bogus = { ip: '0.0.0.0/0', jail: 'sshd', atMs: Date.now(), expiresMs: 0, reason: 'manual' as const, banCount: 1, hosts: [], matches: [], failures: 0, scope: [] };
     await t.rejects(list.put(bogus), 'cannot write a ban');
     await t.rejects(list.remove('203.0.113.77'), 'cannot delete a ban');
     await t.rejects(adminRequest(nc, { verb: 'unban', jail: '', ip: '203.0.113.77', bantimeMs: 0 }, 1000), 'cannot ask the controller to unban');

@@ -9,7 +9,7 @@ import { FailureWindow, hostsOf, type WindowOptions } from '../src/policy/failur
 import { PERMANENT } from '../src/time/duration.js';
 import { Allowlist } from '../src/ip/allowlist.js';
 import { allowlistSpace, BanGuard } from '../src/policy/guards.js';
-import { judgeFailure, scopeIncludes } from '../src/policy/threshold.js';
+import { judgeFailure, scopeIncludes, type ThresholdContext } from '../src/policy/threshold.js';
 import { testJail } from '../../../test/fixtures/jail-config.js';
 
 const SEC = 1000;
@@ -265,8 +265,8 @@ t.test('guards: special space and protected addresses are never banned, whatever
 
 t.test('threshold rule: maxretry_per_host and min_hosts', async (tt) => {
   const rule = { maxretry: 3, findtimeMs: 10 * MIN, maxretryPerHost: 0, minHosts: 1 };
-  const ctx = { nowMs: T0, clockSkewMs: MIN, refused: null, bannedOn: null, clearedAtMs: 0 };
-  const judge = (w: FailureWindow, host: string, r = rule, c: Partial<typeof ctx> & { bannedOn?: string[] | null } = {}) =>
+  const ctx: ThresholdContext = { nowMs: T0, clockSkewMs: MIN, refused: null, bannedOn: null, clearedAtMs: 0 };
+  const judge = (w: FailureWindow, host: string, r = rule, c: Partial<ThresholdContext> = {}) =>
     judgeFailure(w, r, { ip: '203.0.113.1', host, timeMs: T0, line: '' }, { ...ctx, ...c });
   const fail2ban = windowOf();
   judge(fail2ban, 'a');
