@@ -428,3 +428,17 @@ t.test('line ids: the same after a crash, distinct across files and truncations'
   await third.lines.last('one more');
   tt.equal(third.lines.got.at(-1)?.id?.split(':')[0], idsA2[0]?.split(':')[0], 'the generation is kept across a restart');
 });
+
+t.test('inotify wakes the tail: with polling an hour apart, appended lines, a rotation and a new file are read', async (tt) => {
+  const dir = tt.testdir({ 'app.log': '' });
+  const file = join(dir, 'app.log');
+  const { lines } = await follow(tt, [file], { pollMs: 3_600_000, rescanMs: 3_600_000 });
+  appendFileSync(file, 'one\n');
+  await lines.last('one');
+  appendFileSync(file, 'two\nthree\n');
+  await lines.last('three');
+  renameSync(file, `${file}.1`);
+  writeFileSync(file, 'after rotation\n');
+  await lines.last('after rotation');
+  tt.same(lines.texts(), ['one', 'two', 'three', 'after rotation'], 'every line once, in order, without a single poll');
+});

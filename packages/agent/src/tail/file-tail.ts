@@ -6,6 +6,7 @@ import { type LineCounters, LineSplitter } from './line-splitter.js';
 import { PositionStore } from './position-store.js';
 import type { LogLine, LogSource, SourceCounters } from './log-source.js';
 import { fileKey, fileTag, HEAD_BYTES, type SavedFiles, statOrNull } from './file-state.js';
+import { ChangeWatch } from './change-watch.js';
 import type { FileTailOptions } from './file-tail-options.js';
 import { type OpenFile, type OpenReason, startPosition } from './open-file.js';
 import { type PathWatch, PathWatches } from './path-watch.js';
@@ -29,7 +30,8 @@ const TURN_BYTES = 1024 * 1024;
  * Follows the files matched by a list of globs and delivers each new complete line exactly once,
  * through rotation (rename and create, copytruncate, delete and recreate, symlink changes) and
  * agent restarts (positions saved with the file's identity). Polling (stat, then positional reads)
- * is the guarantee. See README.md for the rules.
+ * is the guarantee; a change reported by inotify in a followed file's directory starts a round at
+ * once, so a line is read within milliseconds of being written. See README.md for the rules.
  */
 export class FileTail implements LogSource {
   readonly #o: Required<Omit<FileTailOptions, 'resolve' | 'stateDir' | 'stateName' | 'gate' | 'startAt'>> & Pick<FileTailOptions, 'resolve' | 'gate' | 'startAt'>;
@@ -50,6 +52,9 @@ export class FileTail implements LogSource {
   #nextRescanMs = 0;
   #nextCheckpointMs = 0;
   #inflight: Promise<void> = Promise.resolve();
+  /** A change was reported while a round ran: run another at once. */
+  #woken = false;
+  readonly #changes: ChangeWatch;
 
   constructor(opts: FileTailOptions) {
     this.#o = {
@@ -61,6 +66,7 @@ export class FileTail implements LogSource {
     this.#positions = new SavedPositions(store, this.#log, this.#o.clock);
     this.#watches = new PathWatches(this.#o, this.#log);
     this.#truncations = new Truncations(this.#log, this.#o.clock, this.#line);
+    this.#changes = new ChangeWatch(() => this.#wake(), this.#log);
   }
 
   /**
@@ -81,6 +87,7 @@ export class FileTail implements LogSource {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    this.#changes.stop();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#inflight.catch(() => {});
@@ -98,12 +105,28 @@ export class FileTail implements LogSource {
 
   #schedule(delayMs: number): void {
     if (!this.#running) return;
-    this.#timer = setTimeout(() => { this.#inflight = this.#turn(false); }, delayMs);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#inflight = this.#turn(false);
+    }, delayMs);
+  }
+
+  /** A change was reported: a round now, or right after the one running. */
+  #wake(): void {
+    if (!this.#running) return;
+    if (this.#timer === null) {
+      this.#woken = true;
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#inflight = this.#turn(false);
   }
 
   /** One round: rescan when due, look at every path, read every file, close idle ones, save. */
   async #turn(initial: boolean): Promise<void> {
     let behind = false;
+    this.#woken = false;
     try {
       const now = this.#o.clock();
       if (this.#o.gate?.blocked) {
@@ -112,6 +135,7 @@ export class FileTail implements LogSource {
         if (initial || now >= this.#nextRescanMs) {
           this.#nextRescanMs = now + this.#o.rescanMs;
           await this.#watches.rescan(this.#scanned);
+          this.#changes.follow([...this.#watches.values()].map((w) => w.path));
         }
         if (initial) {
           // saved files rotated away while the agent was down: their last lines come before their successor's
@@ -133,7 +157,7 @@ export class FileTail implements LogSource {
     } catch (err) {
       this.#log.error({ err }, 'tail round failed; retrying');
     }
-    this.#schedule(behind ? 0 : this.#o.pollMs);
+    this.#schedule(behind || this.#woken ? 0 : this.#o.pollMs);
   }
 
   /** Looks at what `w` names now; opens a new file under it after finishing the previous one. */
