@@ -6,6 +6,8 @@ import t, { type Test } from 'tap';
 import { ConfigError, type JailConfig, silentLogger } from '@fleetban/shared';
 import { createSource, type LogLine, type LogSource } from '../src/tail/source.js';
 import { formatJournalEntry, rfc3339 } from '../src/tail/journal-entry.js';
+import { sourceSpec } from '../src/tail/source-spec.js';
+import { createJailFilter } from '../src/filter/jail-filter.js';
 import { jailWithKeys } from '../../../test/fixtures/jail-config.js';
 
 const WAIT_MS = 8000;
@@ -141,4 +143,29 @@ t.test('bad source options are configuration errors naming the key and line', as
   tt.equal(keyOf({ logencoding: 'klingon' }), 'sshd.logencoding (line 2)');
   tt.equal(keyOf({ backend: 'polling', logencoding: 'latin-1' }), 'no error');
   tt.equal(keyOf({ backend: 'systemd[journalfiles="/a.journal /b.journal" ]' }), 'no error');
+});
+
+t.test("a filter's own journalmatch is applied when the jail sets none (fail2ban 1.1)", async (tt) => {
+  const dir = tt.testdir({ state: {} });
+  const file = join(dir, 'remote.journal');
+  journalWrite(file, [other(0)]);
+  const j = { ...jail('sshd', { backend: `systemd[journalfiles="${file}"]` }), filter: 'sshd' };
+  const filter = createJailFilter(j, { logger: silentLogger(), clock: Date.now });
+  tt.same(filter.journalmatch, ['_SYSTEMD_UNIT=sshd.service + _COMM=sshd'], "sshd.conf's journalmatch");
+  const src = createSource(j, { stateDir: join(dir, 'state'), pollMs: 10, logger: silentLogger(), clock: Date.now }, filter.journalmatch);
+  const got: LogLine[] = [];
+  let wake = (): void => undefined;
+  await src.start((l) => { got.push({ ...l }); wake(); });
+  tt.teardown(() => src.stop());
+  const sshdComm = (n: number) => ({ ...other(n), SYSLOG_IDENTIFIER: 'sshd', _COMM: 'sshd', MESSAGE: `Failed password for root from 203.0.113.5 port ${n} ssh2` });
+  journalWrite(file, [other(1), sshdComm(2), other(3), { ...other(4), _SYSTEMD_UNIT: 'sshd.service', MESSAGE: `Failed password for root from 203.0.113.5 port 4 ssh2` }, other(5)]);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out; got ${got.length}`)), WAIT_MS);
+    wake = () => { if (got.length >= 2) { clearTimeout(timer); resolve(); } };
+    wake();
+  });
+  tt.same(ports(got), [2, 4], "only sshd's entries reach the filter: _COMM=sshd, or the sshd.service unit");
+  const own = { ...j, options: { ...j.options, journalmatch: { value: 'SYSLOG_IDENTIFIER=cron', file: 'test.conf', section: 'sshd', line: 9 } } };
+  const spec = sourceSpec(own, filter.journalmatch);
+  tt.same(spec.kind === 'journal' && spec.matches, ['SYSLOG_IDENTIFIER=cron'], "a jail's journalmatch replaces the filter's");
 });

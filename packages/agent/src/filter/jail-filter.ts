@@ -35,6 +35,8 @@ export interface FilterCounters {
 /** A jail's filter: turns lines into failures. */
 export interface JailFilter {
   readonly name: string;
+  /** The filter's own journalmatch lines (a jail's `journalmatch` replaces them, see tail/source-spec.ts). */
+  readonly journalmatch: readonly string[];
   match(line: LogLine): FailureMatch | null;
   counters(): FilterCounters;
 }
@@ -150,6 +152,7 @@ export function createJailFilter(jail: JailConfig, deps: JailFilterDeps): JailFi
   const name = jail.filter.trim() === '' ? jail.name : jail.filter;
   return {
     name,
+    journalmatch: loaded.journalmatch,
     match: (line) => {
       if (line.text.length > maxLine) {
         c.missed++;

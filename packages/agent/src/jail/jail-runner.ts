@@ -33,7 +33,7 @@ export class JailRunner {
   ) {
     this.#filter = createJailFilter(jail, { logger, clock: deps.clock });
     this.#allow = new Allowlist(jail.ignoreip);
-    this.#source = createSource(jail, { ...deps, logger });
+    this.#source = createSource(jail, { ...deps, logger }, this.#filter.journalmatch);
   }
 
   /** Starts reading; resolves once the source is positioned. */

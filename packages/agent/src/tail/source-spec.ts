@@ -41,8 +41,12 @@ const FILE_BACKENDS = ['auto', 'polling', 'pyinotify', 'gamin'];
 const BACKEND = /^([a-z]+)\s*(?:\[(.*)\])?$/s;
 const MATCH_TERM = /^[A-Z0-9_]+=.*$/s;
 
-/** Reads a jail's source. Throws ConfigError naming the key, its line and what was expected. */
-export function sourceSpec(jail: JailConfig): SourceSpec {
+/**
+ * Reads a jail's source. A journal source matches the jail's `journalmatch`, else its filter's
+ * (`filterJournalmatch`, as fail2ban 1.1 does: sshd.conf's `_SYSTEMD_UNIT=sshd.service + _COMM=sshd`).
+ * Throws ConfigError naming the key, its line and what was expected.
+ */
+export function sourceSpec(jail: JailConfig, filterJournalmatch: readonly string[] = []): SourceSpec {
   const o = jail.options;
   const decoder = o.logencoding ? readEncoding(o.logencoding) : utf8Decoder;
   const backend = o.backend;
@@ -56,7 +60,9 @@ export function sourceSpec(jail: JailConfig): SourceSpec {
     const directory = params.get('journalpath') ?? '';
     const files = (params.get('journalfiles') ?? '').split(/\s+/).filter((f) => f !== '');
     if ([directory, ...files].some((p) => p !== '' && !isAbsolute(p))) throw bad('backend', backend, 'absolute paths in journalpath and journalfiles');
-    return { kind: 'journal', matches: o.journalmatch ? readJournalMatch(o.journalmatch) : [], directory, files };
+    const fromFilter = filterJournalmatch.join(' ').trim();
+    const match = o.journalmatch ?? (fromFilter === '' ? undefined : { value: fromFilter, file: `filter ${jail.filter}`, section: 'Definition', line: 0 });
+    return { kind: 'journal', matches: match ? readJournalMatch(match) : [], directory, files };
   }
   if (name === 'docker') {
     checkParams(backend, params, ['container', 'root']);

@@ -25,10 +25,11 @@ export interface SourceDeps {
  * The log source of one jail, chosen from its fail2ban keys: `backend` (auto, polling, pyinotify:
  * the logpath files; systemd[...]: the journal with journalmatch; docker[container=...]: a
  * container's json-file log), `logpath` (with fail2ban's `head` / `tail` word), `logencoding`.
+ * A journal source without a jail `journalmatch` takes `filterJournalmatch` (the filter's).
  * Throws ConfigError for a bad value. See README.md.
  */
-export function createSource(jail: JailConfig, deps: SourceDeps): LogSource {
-  const spec = sourceSpec(jail);
+export function createSource(jail: JailConfig, deps: SourceDeps, filterJournalmatch: readonly string[] = []): LogSource {
+  const spec = sourceSpec(jail, filterJournalmatch);
   const common = { stateDir: deps.stateDir, maxLineBytes: deps.maxLineBytes ?? 65_536, pollMs: deps.pollMs, gate: deps.gate, logger: deps.logger, clock: deps.clock };
   switch (spec.kind) {
     case 'journal':
