@@ -8,7 +8,9 @@ import {
   type Logger,
   onReconnect,
   serverAddresses,
+  settlesWithin,
   systemClock,
+  unlessAborted,
 } from '@fleetban/shared';
 import { BanFollower } from './decisions/ban-follower.js';
 import { BanListOpener } from './decisions/ban-list-opener.js';
@@ -37,6 +39,9 @@ function readingCounters(jails: readonly JailRunner[]) {
 }
 
 
+/** The longest a stop waits for one step that needs NATS (flushing failures, draining the connection). */
+const STOP_STEP_MS = 1000;
+
 /** A running agent. */
 export interface Agent {
   /** Stops reading, following and heartbeating; leaves the firewall as `on_stop` says. */
@@ -47,6 +52,8 @@ export interface Agent {
 export interface AgentDeps {
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** Aborts a start still waiting for NATS (the agent then stops as `on_stop` says). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -73,7 +80,12 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const guard = hostGuard({ own: ownAddresses, natsServers, clock, fleet: () => fleetAddresses.current() });
   log.info({ own: ownAddresses(), natsServers }, 'this host never bans its own or its NATS servers\' addresses');
 
-  const nc = await connectFleet(config.fleet, { name: `fleetban-agent-${host}`, role: 'agent', logger: log, waitOnFirstConnect: true });
+  const nc = await unlessAborted(connectFleet(config.fleet, { name: `fleetban-agent-${host}`, role: 'agent', logger: log, waitOnFirstConnect: true }), deps.signal);
+  if (nc === null) {
+    await enforcer.stop(config.agent.onStop);
+    log.info({ onStop: config.agent.onStop }, 'agent stopped before NATS was reached');
+    return { stop: async () => undefined };
+  }
   const undo: (() => unknown)[] = [];
   try {
     const reporter = new FailureReporter(nc, { buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
@@ -142,16 +154,18 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
     await Promise.all(jails.map((j) => j.start()));
     log.info({ host, jails: jails.map((j) => j.jail.name), servers: config.fleet.servers }, 'agent ready');
     return {
+      // every step that waits on NATS is bounded: a stop ends in every state (connected, cut off,
+      // reconnecting, with a backlog); what is not sent goes to the spool for the next start
       async stop() {
         heartbeat.stop();
         opener.stop();
         fleetAddresses.stop();
         fallback.stop();
         await Promise.all(jails.map((j) => j.stop()));
-        await reporter.flush();
+        await settlesWithin(reporter.flush(), STOP_STEP_MS);
         reporter.stop();
         await follower.stop();
-        await nc.drain().catch(() => undefined);
+        if (!(await settlesWithin(nc.drain(), STOP_STEP_MS))) await nc.close().catch(() => undefined);
         await enforcer.stop(config.agent.onStop);
         log.info({ onStop: config.agent.onStop }, 'agent stopped');
       },

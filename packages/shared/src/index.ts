@@ -8,6 +8,7 @@ export * from './ip/allowlist.js';
 export * from './ip/own-addresses.js';
 export * from './time/duration.js';
 export * from './time/clock.js';
+export * from './time/deadline.js';
 export * from './model/failure.js';
 export * from './model/ban.js';
 export * from './model/heartbeat.js';
