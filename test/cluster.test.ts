@@ -95,3 +95,24 @@ t.test('deploy/nats-cluster/ configs are valid for nats-server', async (t) => {
   t.same(fleet.fleet.servers, ['nats://10.0.0.1:4222', 'nats://10.0.0.2:4222', 'nats://10.0.0.3:4222'], 'fleetban.conf lists the three servers');
   t.equal(fleet.controller.replicas, 3, 'and replicas = 3');
 });
+
+t.test('an existing R1 events stream is moved to R3; an existing R1 bucket is kept with a warning naming it', async (t) => {
+  const dir = t.testdir({});
+  const cluster = await startNatsCluster(t, 3);
+  const nc = await connect({ servers: [...cluster.urls], name: 'cluster-test' });
+  t.teardown(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: EVENTS_STREAM, subjects: ['fleetban.events.>'], num_replicas: 1 });
+  const { Kvm } = await import('@nats-io/kv');
+  await new Kvm(nc).create(HOSTS_BUCKET, { history: 1, replicas: 1 });
+  const file = join(dir, 'ctl.conf');
+  writeFileSync(file, `[fleetban]\nhost = ctl\nnats = ${cluster.urls.join(' ')}\nstate_dir = ${join(dir, 'ctl')}\n\n[controller]\nreplicas = 3\n\n[sshd]\nenabled = true\n`);
+  const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', file]);
+  await controller.waitForMsg('controller ready', 30_000);
+  t.equal((await jsm.streams.info(EVENTS_STREAM)).config.num_replicas, 3, 'the events stream was updated to R3');
+  t.equal((await jsm.streams.info(`KV_${HOSTS_BUCKET}`)).config.num_replicas, 1, 'the hosts bucket keeps R1');
+  const warning = await controller.waitFor((e) => e.bucket === HOSTS_BUCKET, 5_000, 'replica warning');
+  t.same([warning.level, warning.replicas, warning.wanted], [40, 1, 3], 'warned: bucket, its replicas and the wanted count');
+  t.notOk(controller.entries.some((e) => e.stream === EVENTS_STREAM && e.level === 40), 'no warning about the events stream');
+  await controller.stop('SIGTERM');
+});
