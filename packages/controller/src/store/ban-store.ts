@@ -14,6 +14,9 @@ import {
 } from '@fleetban/shared';
 import { OffenceBook, purgeableKeys } from './offence-book.js';
 
+/** The JetStream API timeout when {@link BanStore.heal} reopens the ban list. */
+const HEAL_TIMEOUT_MS = 5_000;
+
 /** The end of a ban that does not end. */
 const NEVER = Number.MAX_SAFE_INTEGER;
 
@@ -78,7 +81,8 @@ export class BanStore {
    * it). Throws when NATS still refuses.
    */
   async heal(nowMs: number): Promise<void> {
-    this.list = await BanList.open(this.nc, true, this.create);
+    // a short API timeout: a request lost while the bucket elects a leader fails soon and is retried
+    this.list = await BanList.open(this.nc, true, { ...this.create, apiTimeoutMs: HEAL_TIMEOUT_MS });
     this.history = await OffenceHistory.open(this.nc, this.create);
     if ((await this.list.size()) > 0 || this.bans.size === 0) return;
     const active = [...this.bans.values()].filter((b) => isActive(b, nowMs));

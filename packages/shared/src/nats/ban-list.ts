@@ -40,11 +40,12 @@ export class BanList {
    * Opens the bans bucket. With `create` (the controller) it is created when missing; without
    * (agents: hosts may not create streams) it must exist already, which is checked with a stream
    * info request (allowed to hosts), so a missing bucket fails here rather than at the first watch.
-   * `opts` (the controller's) sets the replica count of a bucket created.
+   * `opts` (the controller's) sets the replica count of a bucket created and may shorten the API
+   * timeout.
    */
-  static async open(nc: NatsConnection, create = true, opts?: CreateOptions): Promise<BanList> {
+  static async open(nc: NatsConnection, create = true, opts?: BanListOptions): Promise<BanList> {
     try {
-      const kvm = await kvManager(nc, BanList.API_TIMEOUT_MS);
+      const kvm = await kvManager(nc, opts?.apiTimeoutMs ?? BanList.API_TIMEOUT_MS);
       if (create) return new BanList(await createBucket(kvm, BANS_BUCKET, opts));
       const kv = await kvm.open(BANS_BUCKET);
       await kv.status();
@@ -209,6 +210,17 @@ export function decodeOffence(text: string): Offence | null {
   const times = parts[4] === '-' ? [] : (parts[4] as string).split(',').map(Number);
   if (!Number.isFinite(ends) || !times.every(Number.isFinite)) return null;
   return { count, lastBanMs: last, clearedAtMs: cleared, endsMs: ends, banTimesMs: times };
+}
+
+/** How {@link BanList.open} opens the list. */
+export interface BanListOptions extends CreateOptions {
+  /**
+   * The JetStream API timeout of the list's requests; default {@link BanList.API_TIMEOUT_MS}
+   * (60 s, for whole-list reads). A controller reopening the list after a failed write uses a
+   * short one: on a cluster that lost a node, a request sent while the bucket has no leader gets
+   * no answer, and a long timeout would hold every ban that long.
+   */
+  readonly apiTimeoutMs?: number;
 }
 
 /** Ban history per (jail, target), kept in its own KV bucket so it survives controller restarts. */
