@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   type Clock,
   connectFleet,
+  type CreateOptions,
   ensureEventsStream,
   type FleetbanConfig,
   HostRecords,
@@ -56,22 +57,24 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const c = config.controller;
   const nc = await connectFleet(config.fleet, { name: `fleetban-controller-${config.fleet.host}`, role: 'controller', logger: log, waitOnFirstConnect: true });
   const holder = `${config.fleet.host}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const lease = new ControllerLease(await LeaseBucket.open(nc), { holder, ttlMs: c.leaseTtlMs, clock, logger: log.child({ stage: 'lease' }) });
+  // the stream and buckets this controller creates, with [controller] replicas copies each
+  const create: CreateOptions = { replicas: c.replicas, logger: log.child({ stage: 'state' }) };
+  const lease = new ControllerLease(await LeaseBucket.open(nc, create), { holder, ttlMs: c.leaseTtlMs, clock, logger: log.child({ stage: 'lease' }) });
   if (!(await lease.acquire(deps.signal))) {
     await nc.drain().catch(() => undefined);
     return { stop: async () => undefined, ended: new Promise<string>(() => undefined) };
   }
   log.info({ holder }, 'controller lease held: this controller is active');
-  await ensureEventsStream(nc, c.eventsMaxAgeMs);
+  await ensureEventsStream(nc, c.eventsMaxAgeMs, create);
   const counters = new CounterSet();
-  const hosts = new HostRegistry(await HostRecords.open(nc), log.child({ stage: 'fleet' }));
+  const hosts = new HostRegistry(await HostRecords.open(nc, true, create), log.child({ stage: 'fleet' }));
   const known = await hosts.load();
   const natsServers = await serverAddresses(config.fleet.servers, (host, err) => log.warn({ host, err }, 'cannot resolve a NATS server name: its addresses are not protected'));
   const controller = [...interfaceAddresses(), ...config.fleet.addresses];
   const limits = { minPrefixV4: c.minPrefixV4, minPrefixV6: c.minPrefixV6, maxBantimeMs: c.maxBantimeMs };
   const guard = fleetGuard({ hosts, natsServers, controller, ignoreip: c.ignoreip, limits });
   log.info({ hosts: known, natsServers, controller }, 'fleet addresses loaded: never banned');
-  const store = await BanStore.open(nc, guard, log.child({ stage: 'store' }));
+  const store = await BanStore.open(nc, guard, log.child({ stage: 'store' }), create);
   const fallback = config.jailDefaults;
   const trackers = new JailTrackers(config.jails, (name): JailConfig => ({ ...fallback, name }), c.maxTracked);
   const decider = new BanDecider({ trackers, bans: store.bans, offences: store.offences, guard, clockSkewMs: c.maxClockSkewMs });

@@ -31,6 +31,7 @@ export * from './nats/events-stream.js';
 export * from './nats/ban-list.js';
 export * from './nats/host-records.js';
 export * from './nats/lease-bucket.js';
+export * from './nats/replicas.js';
 export * from './nats/admin-request.js';
 export * from './policy/failure-window.js';
 export * from './policy/bantime.js';

@@ -149,6 +149,7 @@ t.test('defaults', async (tt) => {
       maxBantimeMs: 365 * 86_400_000,
       leaseTtlMs: 1_000,
       dbPurgeAgeMs: 86_400_000,
+      replicas: 1,
     },
     jails: [],
     jailDefaults: {
@@ -214,6 +215,7 @@ max_clock_skew = 30s
 min_prefix_v4 = 20
 min_prefix_v6 = 48
 max_bantime = 90d
+replicas = 3
 
 [DEFAULT]
 bantime = 1h
@@ -283,11 +285,12 @@ t.test('a full 3-jail file', async (tt) => {
     maxBantimeMs: 90 * 86_400_000,
     leaseTtlMs: 1_000,
     dbPurgeAgeMs: 86_400_000,
+    replicas: 3,
   });
   tt.same(c.jails.map((j) => j.name), ['sshd', 'nginx-http-auth', 'recidive'], 'jails in file order');
   const [sshd, nginx, recidive] = c.jails;
   tt.same(Object.keys(sshd?.options ?? {}).sort(), ['bantime', 'enabled', 'findtime', 'ignoreip', 'logpath', 'maxretry'], 'options: every key as written');
-  tt.same(sshd?.options.maxretry, { value: '3', file, section: 'sshd', line: 42 }, 'options: where each key was written');
+  tt.same(sshd?.options.maxretry, { value: '3', file, section: 'sshd', line: 43 }, 'options: where each key was written');
   tt.same({ ...sshd, options: undefined }, {
     options: undefined,
     name: 'sshd',
@@ -409,6 +412,8 @@ const BAD_VALUES: Array<[string, string, string, number, string]> = [
   ['[controller]\nmin_prefix_v6 = /48', 'controller', 'min_prefix_v6', 2, 'a prefix length from 0 to 128'],
   ['[controller]\nmax_bantime = -1', 'controller', 'max_bantime', 2, 'a positive duration'],
   ['[controller]\nmax_clock_skew = later', 'controller', 'max_clock_skew', 2, 'or 0 for none'],
+  ['[controller]\nreplicas = 6', 'controller', 'replicas', 2, 'a replica count from 1 to 5'],
+  ['[controller]\nreplicas = 0', 'controller', 'replicas', 2, 'a replica count from 1 to 5'],
   ['[sshd]\nmin_hosts = 0', 'sshd', 'min_hosts', 2, 'a positive whole number'],
   ['[sshd]\nmaxretry_per_host = -1', 'sshd', 'maxretry_per_host', 2, 'a whole number (0 or more)'],
   ['[sshd]\nenabled = maybe', 'sshd', 'enabled', 2, 'a boolean (true/false, yes/no, on/off, 1/0)'],

@@ -3,6 +3,7 @@ import {
   type BanGuard,
   BanList,
   BanRefusedError,
+  type CreateOptions,
   historyKey,
   isActive,
   type Logger,
@@ -12,6 +13,9 @@ import {
   withBanTime,
 } from '@fleetban/shared';
 import { OffenceBook, purgeableKeys } from './offence-book.js';
+
+/** The JetStream API timeout when {@link BanStore.heal} reopens the ban list. */
+const HEAL_TIMEOUT_MS = 5_000;
 
 /** The end of a ban that does not end. */
 const NEVER = Number.MAX_SAFE_INTEGER;
@@ -29,14 +33,16 @@ export class BanStore {
     private history: OffenceHistory,
     private readonly guard: BanGuard,
     private readonly logger: Logger,
+    private readonly create: CreateOptions | undefined,
   ) {}
 
   /**
    * Opens the buckets and loads what they hold. `guard` is asked again before every write: the
-   * last door on the controller's side, whatever door the ban came through.
+   * last door on the controller's side, whatever door the ban came through. `create` sets the
+   * replica count of a bucket created (here or by {@link heal}).
    */
-  static async open(nc: NatsConnection, guard: BanGuard, logger: Logger): Promise<BanStore> {
-    const store = new BanStore(nc, await BanList.open(nc), await OffenceHistory.open(nc), guard, logger);
+  static async open(nc: NatsConnection, guard: BanGuard, logger: Logger, create?: CreateOptions): Promise<BanStore> {
+    const store = new BanStore(nc, await BanList.open(nc, true, create), await OffenceHistory.open(nc, create), guard, logger, create);
     const malformed = (key: string, err: unknown) => logger.warn({ key, err }, 'ban list entry does not decode: skipped');
     for await (const b of store.list.entries(malformed)) store.bans.set(b.ip, b);
     for (const [k, o] of await store.history.load()) store.offences.set(k, o);
@@ -75,8 +81,9 @@ export class BanStore {
    * it). Throws when NATS still refuses.
    */
   async heal(nowMs: number): Promise<void> {
-    this.list = await BanList.open(this.nc);
-    this.history = await OffenceHistory.open(this.nc);
+    // a short API timeout: a request lost while the bucket elects a leader fails soon and is retried
+    this.list = await BanList.open(this.nc, true, { ...this.create, apiTimeoutMs: HEAL_TIMEOUT_MS });
+    this.history = await OffenceHistory.open(this.nc, this.create);
     if ((await this.list.size()) > 0 || this.bans.size === 0) return;
     const active = [...this.bans.values()].filter((b) => isActive(b, nowMs));
     for (const b of active) await this.list.put(b);

@@ -8,7 +8,7 @@ import { entryMap, invalidValue, readDuration, readNetworks, readOr, readPositiv
 /** Keys of the `[controller]` section. */
 export const CONTROLLER_KEYS: readonly string[] = [
   'ignoreip', 'expire_interval', 'events_max_age', 'max_tracked', 'max_clock_skew', 'min_prefix_v4', 'min_prefix_v6', 'max_bantime',
-  'lease_ttl', 'dbpurgeage',
+  'lease_ttl', 'dbpurgeage', 'replicas',
 ];
 
 /** Defaults of the `[controller]` section. */
@@ -23,6 +23,7 @@ export const CONTROLLER_DEFAULTS: ControllerConfig = {
   maxBantimeMs: 365 * 86_400_000,
   leaseTtlMs: 1_000,
   dbPurgeAgeMs: 86_400_000,
+  replicas: 1,
 };
 
 /** Reads the `[controller]` section's entries (none when the section is absent). Throws ConfigError. */
@@ -41,6 +42,7 @@ export function readController(entries: readonly IniEntry[]): ControllerConfig {
     maxBantimeMs: readOr(map, 'max_bantime', readDuration('positive'), d.maxBantimeMs),
     leaseTtlMs: readOr(map, 'lease_ttl', readDuration('positive'), d.leaseTtlMs),
     dbPurgeAgeMs: readOr(map, 'dbpurgeage', readDuration('positive'), d.dbPurgeAgeMs),
+    replicas: readOr(map, 'replicas', readReplicas, d.replicas),
   };
 }
 
@@ -51,4 +53,11 @@ function readPrefixLength(max: number): (e: IniEntry) => number {
     if (!(n >= 0 && n <= max)) throw invalidValue(e, `a prefix length from 0 to ${max}`);
     return n;
   };
+}
+
+/** A JetStream replica count: 1 to 5 (nats-server's own limit). */
+function readReplicas(e: IniEntry): number {
+  const n = /^[1-5]$/.test(e.value) ? Number(e.value) : NaN;
+  if (Number.isNaN(n)) throw invalidValue(e, 'a replica count from 1 to 5');
+  return n;
 }

@@ -133,6 +133,12 @@ export interface ControllerConfig {
    * forgotten once its last ban ended longer ago than this; default 1d.
    */
   readonly dbPurgeAgeMs: number;
+  /**
+   * replicas: how many NATS servers keep a copy of the events stream and of the KV buckets the
+   * controller creates (1 to 5; 3 for a 3-node cluster, which then rides through the loss of any
+   * one node); default 1.
+   */
+  readonly replicas: number;
 }
 
 /** The `[fleetban]` section: who this host is and where the fleet meets. */

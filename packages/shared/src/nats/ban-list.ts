@@ -1,5 +1,6 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { kvManager } from './kv-manager.js';
+import { createBucket, type CreateOptions } from './replicas.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsError } from '../errors.js';
 import { BANS_BUCKET, banKey, HISTORY_BUCKET, targetOfBanKey } from '../subjects.js';
@@ -39,11 +40,13 @@ export class BanList {
    * Opens the bans bucket. With `create` (the controller) it is created when missing; without
    * (agents: hosts may not create streams) it must exist already, which is checked with a stream
    * info request (allowed to hosts), so a missing bucket fails here rather than at the first watch.
+   * `opts` (the controller's) sets the replica count of a bucket created and may shorten the API
+   * timeout.
    */
-  static async open(nc: NatsConnection, create = true): Promise<BanList> {
+  static async open(nc: NatsConnection, create = true, opts?: BanListOptions): Promise<BanList> {
     try {
-      const kvm = await kvManager(nc, BanList.API_TIMEOUT_MS);
-      if (create) return new BanList(await kvm.create(BANS_BUCKET, { history: 1 }));
+      const kvm = await kvManager(nc, opts?.apiTimeoutMs ?? BanList.API_TIMEOUT_MS);
+      if (create) return new BanList(await createBucket(kvm, BANS_BUCKET, opts));
       const kv = await kvm.open(BANS_BUCKET);
       await kv.status();
       return new BanList(kv);
@@ -209,14 +212,25 @@ export function decodeOffence(text: string): Offence | null {
   return { count, lastBanMs: last, clearedAtMs: cleared, endsMs: ends, banTimesMs: times };
 }
 
+/** How {@link BanList.open} opens the list. */
+export interface BanListOptions extends CreateOptions {
+  /**
+   * The JetStream API timeout of the list's requests; default {@link BanList.API_TIMEOUT_MS}
+   * (60 s, for whole-list reads). A controller reopening the list after a failed write uses a
+   * short one: on a cluster that lost a node, a request sent while the bucket has no leader gets
+   * no answer, and a long timeout would hold every ban that long.
+   */
+  readonly apiTimeoutMs?: number;
+}
+
 /** Ban history per (jail, target), kept in its own KV bucket so it survives controller restarts. */
 export class OffenceHistory {
   private constructor(private readonly kv: KV) {}
 
-  /** Opens (creating if needed) the history bucket. */
-  static async open(nc: NatsConnection): Promise<OffenceHistory> {
+  /** Opens (creating if needed, with `opts`' replica count) the history bucket. */
+  static async open(nc: NatsConnection, opts?: CreateOptions): Promise<OffenceHistory> {
     try {
-      return new OffenceHistory(await (await kvManager(nc)).create(HISTORY_BUCKET, { history: 1 }));
+      return new OffenceHistory(await createBucket(await kvManager(nc), HISTORY_BUCKET, opts));
     } catch (cause) {
       throw new NatsError(`cannot open KV bucket ${HISTORY_BUCKET}`, { cause });
     }

@@ -5,6 +5,7 @@ import { NatsError } from '../errors.js';
 import { CONTROLLER_DURABLE, EVENTS_STREAM, EVENTS_WILDCARD, eventSubject } from '../subjects.js';
 import { encodeFailure } from '../proto/codec.js';
 import type { FailureEvent } from '../model/failure.js';
+import { type CreateOptions, wantedReplicas, warnReplicaMismatch } from './replicas.js';
 
 export type { JsMsg, ConsumerInfo, JetStreamClient } from '@nats-io/jetstream';
 
@@ -24,8 +25,13 @@ export function jetstream(nc: NatsConnection, opts?: JetStreamManagerOptions): J
   return loadJetstream().jetstream(nc, opts);
 }
 
-/** Makes sure the events stream exists with the given retention (idempotent). */
-export async function ensureEventsStream(nc: NatsConnection, maxAgeMs: number): Promise<void> {
+/**
+ * Makes sure the events stream exists with the given retention and `opts`' replica count
+ * (idempotent). An existing stream is updated to that count (nats-server 2.9 moves replicas on an
+ * update); when the server refuses (too few servers), the stream keeps its count and a warning is
+ * logged.
+ */
+export async function ensureEventsStream(nc: NatsConnection, maxAgeMs: number, opts?: CreateOptions): Promise<void> {
   const { DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType } = loadJetstream();
   try {
     const jsm = await jetstreamManager(nc);
@@ -38,12 +44,24 @@ export async function ensureEventsStream(nc: NatsConnection, maxAgeMs: number): 
       max_age: maxAgeMs * 1_000_000,
       max_msgs_per_subject: -1,
       duplicate_window: 120 * 1_000_000_000,
+      num_replicas: wantedReplicas(opts),
     };
+    let existing: number | undefined;
     try {
-      await jsm.streams.info(EVENTS_STREAM);
-      await jsm.streams.update(EVENTS_STREAM, config);
+      existing = (await jsm.streams.info(EVENTS_STREAM)).config.num_replicas;
     } catch {
       await jsm.streams.add(config);
+    }
+    if (existing !== undefined) {
+      let info;
+      try {
+        info = await jsm.streams.update(EVENTS_STREAM, config);
+      } catch (err) {
+        if (existing === config.num_replicas) throw err;
+        opts?.logger?.warn({ stream: EVENTS_STREAM, err }, 'the server refused to change the events stream\'s replica count');
+        info = await jsm.streams.update(EVENTS_STREAM, { ...config, num_replicas: existing });
+      }
+      warnReplicaMismatch(opts, 'stream', EVENTS_STREAM, info.config.num_replicas);
     }
   } catch (cause) {
     throw new NatsError(`cannot create stream ${EVENTS_STREAM}`, { cause });

@@ -5,6 +5,7 @@ import type { HostStatus } from '../model/admin.js';
 import { decodeHostStatus, encodeHostStatus } from '../proto/codec.js';
 import { checkToken, HOSTS_BUCKET } from '../subjects.js';
 import { kvManager } from './kv-manager.js';
+import { createBucket, type CreateOptions } from './replicas.js';
 
 /**
  * What the controller keeps of each fleet host (its last heartbeat as recorded), in a KV bucket
@@ -17,12 +18,13 @@ export class HostRecords {
 
   /**
    * Opens the hosts bucket; with `create` (the controller) it is created when missing, without
-   * (agents, who may not create streams) it must exist already.
+   * (agents, who may not create streams) it must exist already. `opts` (the controller's) sets the
+   * replica count of a bucket created.
    */
-  static async open(nc: NatsConnection, create = true): Promise<HostRecords> {
+  static async open(nc: NatsConnection, create = true, opts?: CreateOptions): Promise<HostRecords> {
     try {
       const kvm = await kvManager(nc);
-      if (create) return new HostRecords(await kvm.create(HOSTS_BUCKET, { history: 1 }));
+      if (create) return new HostRecords(await createBucket(kvm, HOSTS_BUCKET, opts));
       const kv = await kvm.open(HOSTS_BUCKET);
       await kv.status();
       return new HostRecords(kv);

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsError } from '../errors.js';
 import { LEASE_BUCKET } from '../subjects.js';
 import { kvManager } from './kv-manager.js';
+import { createBucket, type CreateOptions } from './replicas.js';
 
 /** The key whose holder is the active controller. */
 const ACTIVE = 'active';
@@ -21,10 +22,10 @@ export interface LeaseEntry {
 export class LeaseBucket {
   private constructor(private readonly kv: KV) {}
 
-  /** Opens (creating if needed) the lease bucket. */
-  static async open(nc: NatsConnection): Promise<LeaseBucket> {
+  /** Opens (creating if needed, with `opts`' replica count) the lease bucket. */
+  static async open(nc: NatsConnection, opts?: CreateOptions): Promise<LeaseBucket> {
     try {
-      return new LeaseBucket(await (await kvManager(nc)).create(LEASE_BUCKET, { history: 1 }));
+      return new LeaseBucket(await createBucket(await kvManager(nc), LEASE_BUCKET, opts));
     } catch (cause) {
       throw new NatsError(`cannot open KV bucket ${LEASE_BUCKET}`, { cause });
     }
