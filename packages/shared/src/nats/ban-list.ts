@@ -1,6 +1,6 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
-import { kvManager } from './kv-manager.js';
-import { createBucket, type CreateOptions } from './replicas.js';
+import { openBucket } from './kv-manager.js';
+import type { CreateOptions } from './replicas.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsError } from '../errors.js';
 import { BANS_BUCKET, banKey, HISTORY_BUCKET, targetOfBanKey } from '../subjects.js';
@@ -44,15 +44,8 @@ export class BanList {
    * timeout.
    */
   static async open(nc: NatsConnection, create = true, opts?: BanListOptions): Promise<BanList> {
-    try {
-      const kvm = await kvManager(nc, opts?.apiTimeoutMs ?? BanList.API_TIMEOUT_MS);
-      if (create) return new BanList(await createBucket(kvm, BANS_BUCKET, opts));
-      const kv = await kvm.open(BANS_BUCKET);
-      await kv.status();
-      return new BanList(kv);
-    } catch (cause) {
-      throw new NatsError(`cannot open KV bucket ${BANS_BUCKET}${create ? '' : ' (not created by the controller yet?)'}`, { cause });
-    }
+    const hint = create ? '' : '(not created by the controller yet?)';
+    return new BanList(await openBucket(nc, BANS_BUCKET, { ...opts, create, apiTimeoutMs: opts?.apiTimeoutMs ?? BanList.API_TIMEOUT_MS, hint }));
   }
 
   /** Stores a decision (replacing any previous one for the same target). */
@@ -229,11 +222,7 @@ export class OffenceHistory {
 
   /** Opens (creating if needed, with `opts`' replica count) the history bucket. */
   static async open(nc: NatsConnection, opts?: CreateOptions): Promise<OffenceHistory> {
-    try {
-      return new OffenceHistory(await createBucket(await kvManager(nc), HISTORY_BUCKET, opts));
-    } catch (cause) {
-      throw new NatsError(`cannot open KV bucket ${HISTORY_BUCKET}`, { cause });
-    }
+    return new OffenceHistory(await openBucket(nc, HISTORY_BUCKET, { ...opts, create: true }));
   }
 
   /** Every stored offence, keyed `<jail>.<banKey>` (malformed values are skipped). */

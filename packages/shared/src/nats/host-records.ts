@@ -1,11 +1,10 @@
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { NatsError } from '../errors.js';
 import type { HostStatus } from '../model/admin.js';
 import { decodeHostStatus, encodeHostStatus } from '../proto/codec.js';
 import { checkToken, HOSTS_BUCKET } from '../subjects.js';
-import { kvManager } from './kv-manager.js';
-import { createBucket, type CreateOptions } from './replicas.js';
+import { openBucket } from './kv-manager.js';
+import type { CreateOptions } from './replicas.js';
 
 /**
  * What the controller keeps of each fleet host (its last heartbeat as recorded), in a KV bucket
@@ -22,15 +21,7 @@ export class HostRecords {
    * replica count of a bucket created.
    */
   static async open(nc: NatsConnection, create = true, opts?: CreateOptions): Promise<HostRecords> {
-    try {
-      const kvm = await kvManager(nc);
-      if (create) return new HostRecords(await createBucket(kvm, HOSTS_BUCKET, opts));
-      const kv = await kvm.open(HOSTS_BUCKET);
-      await kv.status();
-      return new HostRecords(kv);
-    } catch (cause) {
-      throw new NatsError(`cannot open KV bucket ${HOSTS_BUCKET}`, { cause });
-    }
+    return new HostRecords(await openBucket(nc, HOSTS_BUCKET, { ...opts, create }));
   }
 
   /**

@@ -2,8 +2,8 @@ import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsError } from '../errors.js';
 import { LEASE_BUCKET } from '../subjects.js';
-import { kvManager } from './kv-manager.js';
-import { createBucket, type CreateOptions } from './replicas.js';
+import { openBucket } from './kv-manager.js';
+import type { CreateOptions } from './replicas.js';
 
 /** The key whose holder is the active controller. */
 const ACTIVE = 'active';
@@ -24,11 +24,7 @@ export class LeaseBucket {
 
   /** Opens (creating if needed, with `opts`' replica count) the lease bucket. */
   static async open(nc: NatsConnection, opts?: CreateOptions): Promise<LeaseBucket> {
-    try {
-      return new LeaseBucket(await createBucket(await kvManager(nc), LEASE_BUCKET, opts));
-    } catch (cause) {
-      throw new NatsError(`cannot open KV bucket ${LEASE_BUCKET}`, { cause });
-    }
+    return new LeaseBucket(await openBucket(nc, LEASE_BUCKET, { ...opts, create: true }));
   }
 
   /** The current holder, or null when nobody holds the lease (never taken, or released). */
