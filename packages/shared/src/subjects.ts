@@ -1,5 +1,5 @@
 import { ParseError } from './errors.js';
-import { parseNetwork } from './ip/address.js';
+import { type Network, parseNetwork } from './ip/address.js';
 
 /**
  * Every NATS name fleetban uses is built here. An agent publishes only under its own host token
@@ -74,8 +74,8 @@ export function hostOfSubject(subject: string): string {
  * KV key of a ban target. KV keys cannot hold ':', so IPv6 colons become '_';
  * a CIDR's '/' is kept ('/' is a legal key character).
  */
-export function banKey(target: string): string {
-  const net = parseNetwork(target);
+export function banKey(target: string | Network): string {
+  const net = typeof target === 'string' ? parseNetwork(target) : target;
   return `${net.family === 4 ? 'v4' : 'v6'}.${net.text.replaceAll(':', '_')}`;
 }
 
@@ -85,7 +85,7 @@ export function targetOfBanKey(key: string): string {
 }
 
 /** KV key of a (jail, target) in the history bucket. */
-export function historyKey(jail: string, target: string): string {
+export function historyKey(jail: string, target: string | Network): string {
   return `${checkToken('jail', jail)}.${banKey(target)}`;
 }
 

@@ -5,6 +5,7 @@ import {
   type BanGuard,
   type FailureEvent,
   historyKey,
+  hostNetwork,
   hostsOf,
   isActive,
   judgeFailure,
@@ -61,18 +62,21 @@ export class BanDecider {
 
   /** Decides on `e` at `nowMs`. */
   decide(e: FailureEvent, nowMs: number): Verdict {
-    if (tryParseAddress(e.ip)?.text !== e.ip || e.ip.includes('/')) return { kind: 'ignored', why: 'invalid' };
+    // parsed once: the guard and the history key take the parsed address
+    const addr = tryParseAddress(e.ip);
+    if (addr?.text !== e.ip) return { kind: 'ignored', why: 'invalid' };
+    const net = hostNetwork(addr);
     const tracker = this.s.trackers.find(e.jail);
     if (!tracker) return { kind: 'ignored', why: 'jail' };
     const jail = tracker.jail;
     if (jail.policy === 'recidive') return { kind: 'ignored', why: 'policy' };
     const active = this.s.bans.get(e.ip);
     const live = active && isActive(active, nowMs) ? active : undefined;
-    const offence = this.s.offences.get(historyKey(e.jail, e.ip));
+    const offence = this.s.offences.get(historyKey(e.jail, net));
     const v = judgeFailure(tracker.window, jail, e, {
       nowMs,
       clockSkewMs: this.s.clockSkewMs ?? 60_000,
-      refused: this.s.guard.check(e.ip, { extra: [this.#jailSpaces.of(jail)] }),
+      refused: this.s.guard.check(net, { extra: [this.#jailSpaces.of(jail)] }),
       bannedOn: live ? live.scope : null,
       clearedAtMs: offence?.clearedAtMs ?? 0,
     });
