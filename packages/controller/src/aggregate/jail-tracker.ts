@@ -1,4 +1,4 @@
-import { FailureWindow, FleetbanError, type JailConfig, type Tracked } from '@fleetban/shared';
+import { FailureWindow, FleetbanError, type JailConfig } from '@fleetban/shared';
 
 /** One jail's failure window and fail2ban's running totals. */
 export class JailTracker {
@@ -7,12 +7,6 @@ export class JailTracker {
   totalBanned = 0;
   constructor(readonly jail: JailConfig, maxTracked: number) {
     this.window = new FailureWindow({ findtimeMs: jail.findtimeMs, maxmatches: jail.maxmatches, maxTracked });
-  }
-
-  /** Counts one failure; returns the address's failures inside findtime. */
-  count(ip: string, timeMs: number, host: string, line: string): Tracked {
-    this.totalFailed++;
-    return this.window.add(ip, timeMs, host, line);
   }
 }
 

@@ -42,11 +42,6 @@ export class HostRegistry {
     return this.#addresses;
   }
 
-  /** True when `ip` belongs to a host of the fleet. */
-  isFleetAddress(ip: string): boolean {
-    return this.#addresses.has(ip);
-  }
-
   /** Every host, sorted by name. */
   list(): HostStatus[] {
     return [...this.#hosts.values()].sort((a, b) => a.host.localeCompare(b.host));
