@@ -243,9 +243,10 @@ export class Spool {
         this.#count++;
       }
       this.#bytes += off - (seg === this.#head.seg ? this.#head.off : 0);
+      // appends go to a new segment: a torn tail stays behind, unread; the whole records before it are read
+      this.#writeSeg = seg;
+      this.#writeOff = off;
     }
-    const last = this.#segs[this.#segs.length - 1];
-    if (last !== undefined) this.#writeSeg = last; // appends go to a new segment: a torn tail stays behind, unread
     if (this.#count === 0) this.#clear();
     else this.#log.info({ records: this.#count, bytes: this.#bytes }, 'spool holds failures from a previous run; sending them first');
   }
