@@ -13,6 +13,7 @@ import type { Test } from 'tap';
 import { pino } from 'pino';
 import type { BanDecision, BanListWatch, JailConfig } from '@fleetban/shared';
 import { BanFollower, type BanSource } from '../packages/agent/src/decisions/ban-follower.js';
+import { FirewallWriter } from '../packages/agent/src/decisions/firewall-writer.js';
 import { createEnforcer } from '../packages/agent/src/enforce/create.js';
 import { createRunner, type Runner } from '../packages/agent/src/enforce/exec.js';
 import { parseServices } from '../packages/agent/src/enforce/port-scope.js';
@@ -149,11 +150,14 @@ for (const backend of ['nftables', 'iptables'] as const) {
     t.match(detected.summary, /iptables is iptables-nft \(compat\) with DOCKER-USER present \(in iptables-nft\);.*docker present/);
     t.comment(`firewall: ${detected.summary}`);
     await enforcer.start();
-    const follower = new BanFollower(enforcer, Date.now, logger);
+    const writer = new FirewallWriter(enforcer, Date.now, logger, { stateDir: t.testdir(), reconcileMs: RECONCILE_MS });
+    await writer.restore();
+    const follower = new BanFollower(writer, logger);
     const bans = new ScriptedBans();
-    await follower.start(bans, RECONCILE_MS);
+    await follower.start(bans);
     t.teardown(async () => {
-      await follower.stop();
+      follower.stop();
+      await writer.stop();
       await enforcer.stop('flush');
     });
     const blocked = (port: number) => within(REPAIR_LIMIT_MS, async () => !(await to(attacker.ns, port, 700)));

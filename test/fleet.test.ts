@@ -225,7 +225,7 @@ t.test('one attacker, one ban, every host', async (t) => {
     await a.waitFor((e) => e.msg === REACHABLE && (e.time as number) > (ban.time as number), 15_000, 'hosta following the controller again');
   });
 
-  await t.test('NATS up, controller stopped: hosts fall back after three liveness intervals; the restarted controller counts the failures once', async (t) => {
+  await t.test('NATS up, controller stopped: hosts fall back after two liveness intervals; the restarted controller counts the failures once', async (t) => {
     const other = '192.0.2.68';
     await addAttackerAddress(other);
     await waitUntil(async () => HOSTS.every(linkUp), 'every host following the controller');

@@ -1,29 +1,25 @@
 import {
-  BanList,
+  checkFleetCredentials,
   type Clock,
   connectFleet,
   type FleetbanConfig,
-  HostRecords,
   interfaceAddresses,
   type Logger,
-  onReconnect,
+  type NatsConnection,
   serverAddresses,
   settlesWithin,
   systemClock,
-  unlessAborted,
 } from '@fleetban/shared';
-import { BanFollower } from './decisions/ban-follower.js';
-import { BanListOpener } from './decisions/ban-list-opener.js';
+import { FirewallWriter } from './decisions/firewall-writer.js';
 import { FleetAddresses } from './decisions/fleet-addresses.js';
 import { hostGuard } from './decisions/host-guard.js';
 import { createEnforcer } from './enforce/create.js';
 import { runner as execRunner } from './enforce/exec.js';
 import { LocalFallback } from './fallback/local-fallback.js';
+import { type FleetSession, joinFleet } from './fleet-session.js';
 import { JailRunner } from './jail/jail-runner.js';
 import { FailureReporter } from './report/failure-reporter.js';
-import { HeartbeatSender } from './report/heartbeat.js';
 import { AGENT_VERSION } from './version.js';
-
 /** Lines read, skipped, undecodable, matched and bytes behind, over every jail. */
 function readingCounters(jails: readonly JailRunner[]) {
   const total = { lines: 0, skipped: 0, undecodable: 0, matched: 0, bytesBehind: 0 };
@@ -40,7 +36,10 @@ function readingCounters(jails: readonly JailRunner[]) {
 
 
 /** The longest a stop waits for one step that needs NATS (flushing failures, draining the connection). */
-const STOP_STEP_MS = 1000;
+const STOP_STEP_MS = 500;
+
+/** How often an agent pings its NATS server: two unanswered pings (about 2 s) count as a disconnect. */
+const PING_MS = 1000;
 
 /** A running agent. */
 export interface Agent {
@@ -52,21 +51,20 @@ export interface Agent {
 export interface AgentDeps {
   readonly logger: Logger;
   readonly clock?: Clock;
-  /** Aborts a start still waiting for NATS (the agent then stops as `on_stop` says). */
-  readonly signal?: AbortSignal;
 }
 
 /**
- * Wires one host: enabled jails (tail → filter → report, and → fallback), the ban list follower
- * (watch → enforce) and the heartbeat. The firewall is set up before NATS is reached and before
- * any log is read. The ban list is opened without creating it: while the controller has not
- * created it yet, the follower waits in the background and the host protects itself locally
- * (fallback/), as it does whenever the fleet is unreachable.
+ * Wires one host. Everything the host does on its own starts first and needs no NATS: the
+ * firewall, the bans saved by the last run (fleet list and local bans, decisions/firewall-writer.ts),
+ * the jails (tail → filter → report, and → fallback, which bans locally while the fleet is
+ * unreachable). The connection to the fleet is made in the background; once there, the host joins
+ * (fleet-session.ts): failures waiting are sent, the ban list is followed, heartbeats start.
  */
 export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise<Agent> {
   const clock = deps.clock ?? systemClock;
   const log = deps.logger;
   const host = config.fleet.host;
+  checkFleetCredentials(config.fleet, 'agent');
   const { enforcer, detected } = await createEnforcer(config.agent.enforcer, {
     runner: execRunner, clock, logger: log.child({ stage: 'enforce' }), blockType: config.agent.blockType, jails: config.jails,
   });
@@ -80,105 +78,76 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const guard = hostGuard({ own: ownAddresses, natsServers, clock, fleet: () => fleetAddresses.current() });
   log.info({ own: ownAddresses(), natsServers }, 'this host never bans its own or its NATS servers\' addresses');
 
-  const nc = await unlessAborted(connectFleet(config.fleet, { name: `fleetban-agent-${host}`, role: 'agent', logger: log, waitOnFirstConnect: true }), deps.signal);
-  if (nc === null) {
-    await enforcer.stop(config.agent.onStop);
-    log.info({ onStop: config.agent.onStop }, 'agent stopped before NATS was reached');
-    return { stop: async () => undefined };
-  }
-  const undo: (() => unknown)[] = [];
+  const writer = new FirewallWriter(enforcer, clock, log.child({ stage: 'decisions' }), {
+    stateDir: config.fleet.stateDir, reconcileMs: config.agent.reconcileMs, admit: (target) => guard.check(target) === null,
+  });
+  await writer.restore();
+  const reporter = new FailureReporter({ buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
+  // a recidive jail is the controller's policy over its ban history: there is no log to read for it
+  const enabled = config.jails.filter((j) => j.enabled && j.policy !== 'recidive');
+  const fallback = new LocalFallback({
+    jails: enabled, sink: writer, clock, logger: log.child({ stage: 'fallback' }), guard,
+    clockSkewMs: config.controller.maxClockSkewMs, ignoreip: config.controller.ignoreip,
+  });
+  fallback.start();
+  const jails = enabled.map((j) => new JailRunner(j, host, (e) => {
+    reporter.report(e);
+    fallback.observe(e);
+  }, log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock, maxLineBytes: config.agent.maxLineBytes, gate: reporter.gate }));
   try {
-    const reporter = new FailureReporter(nc, { buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
-    // a recidive jail is the controller's policy over its ban history: there is no log to read for it
-    const enabled = config.jails.filter((j) => j.enabled && j.policy !== 'recidive');
-    const fallback: LocalFallback = new LocalFallback({
-      jails: enabled,
-      enforcer,
-      clock,
-      logger: log.child({ stage: 'fallback' }),
-      guard,
-      clockSkewMs: config.controller.maxClockSkewMs,
-      fleetBanned: (ip, nowMs): boolean => follower.has(ip, nowMs),
-      ignoreip: config.controller.ignoreip,
-    });
-    const follower: BanFollower = new BanFollower(enforcer, clock, log.child({ stage: 'decisions' }), fallback, { host, guard });
-    fallback.start(nc);
-    undo.push(() => fallback.stop());
-    const jails = enabled.map((j) => new JailRunner(j, host, (e) => {
-      reporter.report(e);
-      fallback.observe(e);
-    }, log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock, maxLineBytes: config.agent.maxLineBytes, gate: reporter.gate }));
-
-    undo.push(() => follower.stop(), () => fleetAddresses.stop());
-    // the controller creates the hosts bucket before the ban list: once the list is there, both are
-    const opener = new BanListOpener(async () => [await BanList.open(nc, false), await HostRecords.open(nc, false)] as const, log.child({ stage: 'decisions' }));
-    undo.push(() => opener.stop());
-    const follow = async ([list, records]: readonly [BanList, HostRecords]): Promise<void> => {
-      await fleetAddresses.follow(records);
-      await follower.start(list, config.agent.reconcileMs);
-    };
-    const opened = await opener.tryOnce();
-    if (opened) await follow(opened);
-    else {
-      void opener.wait().then((o) => (o ? follow(o) : undefined)).catch((err: unknown) => log.error({ err }, 'cannot follow the ban list'));
-    }
-    onReconnect(nc, () => {
-      void reporter.flush();
-      void follower.reconcile('reconnect');
-    });
-
-    const heartbeat = new HeartbeatSender(
-      nc,
-      () => ({
-        host,
-        addresses: ownAddresses(),
-        jails: jails.map((j) => j.jail.name),
-        backend: enforcer.name,
-        firewall: detected.summary,
-        banned: follower.size,
-        version: AGENT_VERSION,
-        ...readingCounters(jails),
-        failures: reporter.counters.published,
-        buffered: reporter.counters.buffered,
-        spoolBytes: reporter.counters.spoolBytes,
-        drift: enforcer.report().drift,
-        enforceFailed: enforcer.report().failed,
-        ...fallback.status(),
-        refused: follower.refused,
-      }),
-      clock,
-      log.child({ stage: 'heartbeat' }),
-    );
-    heartbeat.start(config.agent.heartbeatMs);
-    undo.push(() => heartbeat.stop(), () => Promise.all(jails.map((j) => j.stop())), () => reporter.stop());
     await Promise.all(jails.map((j) => j.start()));
-    log.info({ host, jails: jails.map((j) => j.jail.name), servers: config.fleet.servers }, 'agent ready');
-    return {
-      // every step that waits on NATS is bounded: a stop ends in every state (connected, cut off,
-      // reconnecting, with a backlog); what is not sent goes to the spool for the next start
-      async stop() {
-        heartbeat.stop();
-        opener.stop();
-        fleetAddresses.stop();
-        fallback.stop();
-        await Promise.all(jails.map((j) => j.stop()));
-        await settlesWithin(reporter.flush(), STOP_STEP_MS);
-        reporter.stop();
-        await follower.stop();
-        if (!(await settlesWithin(nc.drain(), STOP_STEP_MS))) await nc.close().catch(() => undefined);
-        await enforcer.stop(config.agent.onStop);
-        log.info({ onStop: config.agent.onStop }, 'agent stopped');
-      },
-    };
   } catch (err) {
-    for (const u of undo.reverse()) {
-      try {
-        await u();
-      } catch {
-        // already failing: the first error is the one reported
-      }
-    }
-    await nc.close().catch(() => undefined);
+    await Promise.all(jails.map((j) => j.stop().catch(() => undefined)));
+    fallback.stop();
+    reporter.stop();
+    await writer.stop();
     throw err;
   }
+
+  const parts = { host, reporter, fallback, writer, fleetAddresses, guard, clock, heartbeatMs: config.agent.heartbeatMs, logger: log };
+  const heartbeat = () => ({
+    host,
+    addresses: ownAddresses(),
+    jails: jails.map((j) => j.jail.name),
+    backend: enforcer.name,
+    firewall: detected.summary,
+    banned: writer.fleetSize,
+    version: AGENT_VERSION,
+    ...readingCounters(jails),
+    failures: reporter.counters.published,
+    buffered: reporter.counters.buffered,
+    spoolBytes: reporter.counters.spoolBytes,
+    drift: enforcer.report().drift,
+    enforceFailed: enforcer.report().failed,
+    ...fallback.status(),
+  });
+  let stopping = false;
+  let nc: NatsConnection | undefined;
+  let session: FleetSession | undefined;
+  void connectFleet(config.fleet, { name: `fleetban-agent-${host}`, role: 'agent', logger: log, waitOnFirstConnect: true, pingIntervalMs: PING_MS }).then(
+    (c) => {
+      if (stopping) return void c.close().catch(() => undefined);
+      nc = c;
+      session = joinFleet(c, parts, heartbeat);
+      log.info({ host, jails: jails.map((j) => j.jail.name), servers: config.fleet.servers }, 'agent ready');
+    },
+    (err: unknown) => log.error({ err }, 'cannot connect to the fleet: protecting this host locally only'),
+  );
+  log.info({ host, jails: jails.map((j) => j.jail.name) }, 'agent started: protecting this host, joining the fleet');
+  return {
+    // every step that waits on NATS is bounded: a stop ends in every state (connected, cut off,
+    // reconnecting, with a backlog, never connected); what is not sent goes to the spool
+    async stop() {
+      stopping = true;
+      await session?.stop();
+      fallback.stop();
+      await Promise.all(jails.map((j) => j.stop()));
+      if (nc) await settlesWithin(reporter.flush(), STOP_STEP_MS);
+      reporter.stop();
+      await writer.stop();
+      if (nc && !(await settlesWithin(nc.drain(), STOP_STEP_MS))) await nc.close().catch(() => undefined);
+      await enforcer.stop(config.agent.onStop);
+      log.info({ onStop: config.agent.onStop, joined: nc !== undefined }, 'agent stopped');
+    },
+  };
 }

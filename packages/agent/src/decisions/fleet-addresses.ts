@@ -1,6 +1,6 @@
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { Allowlist, type HostRecords, type HostStatus, type Logger, tryParseAddress } from '@fleetban/shared';
+import { readStateFile, writeStateFile } from '../state/state-file.js';
 
 /**
  * The addresses of every fleet host, as the controller records them, so this host never bans
@@ -20,13 +20,7 @@ export class FleetAddresses {
 
   /** Reads the addresses saved by an earlier run (none when there is no file; a bad file is logged and ignored). */
   load(): void {
-    let saved: unknown;
-    try {
-      saved = JSON.parse(readFileSync(this.#file, 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.logger.warn({ err, file: this.#file }, 'saved fleet addresses unreadable: ignored');
-      return;
-    }
+    const saved = readStateFile(this.#file, 'fleet addresses', this.logger);
     if (typeof saved !== 'object' || saved === null) return;
     for (const [host, list] of Object.entries(saved)) {
       if (Array.isArray(list)) this.#byHost.set(host, list.filter((a): a is string => typeof a === 'string' && tryParseAddress(a)?.text === a));
@@ -57,13 +51,7 @@ export class FleetAddresses {
     if (before === h.addresses.join(' ')) return;
     this.#byHost.set(h.host, h.addresses);
     this.#rebuild();
-    try {
-      const tmp = `${this.#file}.tmp`;
-      writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.#byHost)));
-      renameSync(tmp, this.#file);
-    } catch (err) {
-      this.logger.warn({ err, file: this.#file }, 'cannot save the fleet addresses');
-    }
+    writeStateFile(this.#file, Object.fromEntries(this.#byHost), 'fleet addresses', this.logger);
   }
 
   #rebuild(): void {

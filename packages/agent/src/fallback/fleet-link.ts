@@ -6,8 +6,10 @@
 
 /** Options of {@link FleetLink}. */
 export interface FleetLinkOptions {
-  /** Liveness intervals without a message after which the controller counts as gone; default 3. */
+  /** Liveness intervals without a message after which the controller counts as gone; default 2. */
   readonly missed?: number;
+  /** Whether NATS is connected at the start; default true. */
+  readonly connected?: boolean;
   /** Interval assumed before the first liveness message (the controller's default); default 1000 ms. */
   readonly assumedIntervalMs?: number;
 }
@@ -24,12 +26,13 @@ export type LinkState =
  */
 export class FleetLink {
   readonly #missed: number;
-  #connected = true;
+  #connected: boolean;
   #lastAliveMs: number;
   #intervalMs: number;
 
   constructor(startMs: number, opts: FleetLinkOptions = {}) {
-    this.#missed = opts.missed ?? 3;
+    this.#missed = opts.missed ?? 2;
+    this.#connected = opts.connected ?? true;
     this.#intervalMs = opts.assumedIntervalMs ?? 1000;
     this.#lastAliveMs = startMs;
   }
@@ -50,6 +53,11 @@ export class FleetLink {
     if (!this.#connected) return { reachable: false, why: 'nats disconnected' };
     if (nowMs - this.#lastAliveMs > this.#missed * this.#intervalMs) return { reachable: false, why: 'no controller liveness' };
     return { reachable: true };
+  }
+
+  /** When the controller was last heard (or the link was created), ms since the epoch. */
+  get lastAliveMs(): number {
+    return this.#lastAliveMs;
   }
 
   /** How long without liveness makes the controller count as gone, in ms. */

@@ -4,7 +4,11 @@
  * failure the host reports is counted, per jail, with the jail's own maxretry, findtime and
  * ignoreip, and the host's guard (its own addresses, its NATS servers, special space); when an
  * address reaches maxretry while the fleet is unreachable, it is banned here for the jail's
- * bantime (as a first offence: the history is the controller's). Pure and synchronous.
+ * bantime (as a first offence: the history is the controller's). The windows are kept whether the
+ * fleet is reachable or not: an address that reached maxretry while the fleet seemed reachable
+ * stays "awaiting the fleet", and if the fleet turns out unreachable before it banned the
+ * address, {@link LocalDecider.catchUp} bans it here — the failures seen in the seconds before
+ * the link was declared down are not lost. Pure and synchronous.
  */
 import {
   Allowlist,
@@ -49,7 +53,7 @@ export type LocalVerdict =
   /** The guard refuses a ban of the address (allowlisted, this host's own, special space). */
   | { readonly kind: 'refused'; readonly refusal: Refusal }
   | { readonly kind: 'counted'; readonly failures: number }
-  /** maxretry reached while the fleet is reachable: the controller decides (the window starts over). */
+  /** maxretry reached while the fleet is reachable: the controller decides (the address awaits it). */
   | { readonly kind: 'fleet-decides'; readonly failures: number }
   | { readonly kind: 'ban'; readonly ban: LocalBan };
 
@@ -73,15 +77,29 @@ interface LocalJail {
   readonly spaces: readonly ProtectedSpace[];
 }
 
+/** An address that reached maxretry while the fleet was reachable, left to the fleet. */
+interface Awaiting {
+  readonly jail: LocalJail;
+  readonly ip: string;
+  /** Its failure times, as the window holds them (the window's own, live array). */
+  readonly times: readonly number[];
+  /** When it reached maxretry (the host's clock). */
+  readonly reachedMs: number;
+}
+
 /** Per-jail failure windows of this host and the threshold rule. */
 export class LocalDecider {
   readonly #jails = new Map<string, LocalJail>();
+  /** By `jail ip`, least recently updated first; at most `maxTracked`. */
+  readonly #awaiting = new Map<string, Awaiting>();
+  readonly #maxTracked: number;
   readonly #guard: BanGuard;
   readonly #clockSkewMs: number;
   readonly #random: () => number;
 
   constructor(jails: readonly JailConfig[], opts: LocalDeciderOptions = {}) {
     const maxTracked = opts.maxTracked ?? 10_000;
+    this.#maxTracked = maxTracked;
     const global = allowlistSpace('ignoreip', "in this host's [controller] ignoreip", new Allowlist(opts.ignoreip ?? []));
     for (const jail of jails) {
       const window = new FailureWindow({ findtimeMs: jail.findtimeMs, maxmatches: 0, maxTracked }, jail.maxretry);
@@ -107,16 +125,44 @@ export class LocalDecider {
     if (v.kind === 'refused' || v.kind === 'ignored') return v;
     if (v.kind === 'counted') return { kind: 'counted', failures: v.failures };
     const failures = v.tracked.times.length;
+    const key = `${j.jail.name} ${e.ip}`;
+    this.#awaiting.delete(key);
+    if (ctx.unreachable === null) {
+      this.#awaiting.set(key, { jail: j, ip: e.ip, times: v.tracked.times, reachedMs: ctx.nowMs });
+      if (this.#awaiting.size > this.#maxTracked) this.#awaiting.delete(this.#awaiting.keys().next().value as string);
+      return { kind: 'fleet-decides', failures };
+    }
     j.window.reset(e.ip);
-    if (ctx.unreachable === null) return { kind: 'fleet-decides', failures };
-    const atMs = Math.max(ctx.nowMs, e.timeMs);
+    return { kind: 'ban', ban: this.#ban(j, e.ip, Math.max(ctx.nowMs, e.timeMs), failures, ctx.unreachable) };
+  }
+
+  /**
+   * The fleet has just been found unreachable (`why`): every address left to it after `sinceMs`
+   * (the controller's last sign of life: what reached maxretry before that, the controller had the
+   * chance to decide, and it may have refused) that still has maxretry failures inside findtime
+   * and is not banned yet is banned here now.
+   */
+  catchUp(nowMs: number, why: string, sinceMs: number, isBanned: (ip: string) => boolean): LocalBan[] {
+    const bans: LocalBan[] = [];
+    for (const [key, a] of this.#awaiting) {
+      this.#awaiting.delete(key); // banned now, banned by the fleet, decided by it, or aged out
+      const failures = a.times.filter((t) => t > nowMs - a.jail.jail.findtimeMs).length;
+      if (a.reachedMs <= sinceMs || failures < a.jail.jail.maxretry || isBanned(a.ip)) continue;
+      bans.push(this.#ban(a.jail, a.ip, nowMs, failures, why));
+      a.jail.window.reset(a.ip);
+    }
+    return bans;
+  }
+
+  #ban(j: LocalJail, ip: string, atMs: number, failures: number, why: string): LocalBan {
     const expiresMs = banExpiry(atMs, banDuration(j.jail, 0, this.#random));
-    return { kind: 'ban', ban: { ip: e.ip, jail: e.jail, atMs, expiresMs, failures, why: ctx.unreachable } };
+    return { ip, jail: j.jail.name, atMs, expiresMs, failures, why };
   }
 
   /** Drops addresses whose newest failure is older than findtime. */
   prune(nowMs: number): void {
     for (const j of this.#jails.values()) j.window.prune(nowMs);
+    for (const [key, a] of this.#awaiting) if ((a.times.at(-1) ?? 0) <= nowMs - a.jail.jail.findtimeMs) this.#awaiting.delete(key);
   }
 
   /** Addresses currently tracked, over every jail. */
@@ -140,6 +186,12 @@ export class LocalBans {
   has(ip: string, nowMs: number): boolean {
     const b = this.#byIp.get(ip);
     return b !== undefined && (b.expiresMs === 0 || b.expiresMs > nowMs);
+  }
+
+  /** The ban of `ip` in force at `nowMs`, as the enforcer takes it. */
+  get(ip: string, nowMs: number): { target: string; expiresMs: number; jail: string } | undefined {
+    const b = this.#byIp.get(ip);
+    return b !== undefined && (b.expiresMs === 0 || b.expiresMs > nowMs) ? { target: b.ip, expiresMs: b.expiresMs, jail: b.jail } : undefined;
   }
 
   /** Forgets a ban (an unban from the fleet); true when there was one. */

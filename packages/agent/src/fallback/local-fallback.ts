@@ -10,61 +10,72 @@ import {
   onConnectionChange,
   type Subscription,
 } from '@fleetban/shared';
-import type { BanEntry, Enforcer } from '../enforce/enforcer.js';
 import { FleetLink } from './fleet-link.js';
-import { type LocalBan, LocalBans, LocalDecider } from './local-decider.js';
+import { type LocalBan, LocalDecider } from './local-decider.js';
+
+/** Where local bans go: the host's firewall writer, which also knows every ban in force. */
+export interface LocalBanSink {
+  localBan(b: LocalBan): void;
+  /** True when `ip` is banned at `nowMs` (by the fleet's list or locally). */
+  banned(ip: string, nowMs: number): boolean;
+  localCount(nowMs: number): number;
+}
 
 /** What the fallback stage is given. */
 export interface FallbackDeps {
   /** The enabled jails of this host (their thresholds are applied locally). */
   readonly jails: readonly JailConfig[];
-  readonly enforcer: Enforcer;
+  readonly sink: LocalBanSink;
   readonly clock: Clock;
   readonly logger: Logger;
   /** The host's guard (its own and its NATS servers' addresses, special space): never banned. */
   readonly guard: BanGuard;
   /** How far in the future a failure's time may lie; default 60 s. */
   readonly clockSkewMs?: number;
-  /** True when the fleet's ban list bans `ip` now (the follower); default never. */
-  readonly fleetBanned?: (ip: string, nowMs: number) => boolean;
   /** Addresses never banned in any jail (this file's `[controller] ignoreip`); default none. */
   readonly ignoreip?: readonly string[];
-  /** How often the link is checked and local bans expired, in ms; default 500. */
+  /** How often the link is checked, in ms; default 250. */
   readonly tickMs?: number;
 }
 
 /**
  * The agent's fallback: it sees every failure the host reports and, while the fleet is
- * unreachable (NATS disconnected, or no controller liveness for three intervals), bans an address
- * that reaches a jail's maxretry on this host directly through the enforcer, for the jail's
- * bantime. Local bans are kept in a set the ban-list follower adds to what it reconciles, and
- * leave it at their expiry (the kernel drops the element by its own timeout). Independent of the
- * follower: it works while the agent still waits for the ban list.
+ * unreachable (NATS not connected — also before the first connection — or no controller liveness
+ * for two intervals), bans an address that reaches a jail's maxretry on this host, for the jail's
+ * bantime, through the firewall writer (which keeps and saves local bans). The windows are kept
+ * all the time, so the moment the fleet is found unreachable the addresses that reached maxretry
+ * meanwhile are banned at once ({@link LocalDecider.catchUp}). Independent of the ban list: it
+ * works while the agent has not reached NATS or still waits for the list.
  */
 export class LocalFallback {
   readonly #d: FallbackDeps;
   readonly #link: FleetLink;
   readonly #decider: LocalDecider;
-  readonly #bans = new LocalBans();
   readonly #log: Logger;
   #sub: Subscription | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lastPrune: number;
-  /** The state last logged: null = reachable. */
-  #logged: string | null = null;
+  /** The state last logged: null = reachable; undefined = nothing logged yet. */
+  #logged: string | null | undefined = undefined;
   #malformed = 0;
 
   constructor(deps: FallbackDeps) {
     this.#d = deps;
     this.#log = deps.logger;
     const now = deps.clock();
-    this.#link = new FleetLink(now);
+    this.#link = new FleetLink(now, { connected: false });
     this.#decider = new LocalDecider(deps.jails, { ignoreip: deps.ignoreip ?? [], guard: deps.guard, clockSkewMs: deps.clockSkewMs });
     this.#lastPrune = now;
   }
 
-  /** Listens to the controller's liveness and to `nc`'s connection changes; checks the link periodically. */
-  start(nc: NatsConnection): void {
+  /** Starts checking the link periodically (until {@link attach}, NATS counts as not connected). */
+  start(): void {
+    this.#timer = setInterval(() => this.#check(), this.#d.tickMs ?? 250);
+    this.#check();
+  }
+
+  /** NATS is connected: listens to the controller's liveness and to `nc`'s connection changes. */
+  attach(nc: NatsConnection): void {
     this.#sub = nc.subscribe(controllerAliveSubject(), {
       callback: (err, m) => {
         if (err) {
@@ -84,7 +95,8 @@ export class LocalFallback {
       this.#link.connection(connected);
       this.#check();
     });
-    this.#timer = setInterval(() => this.#check(), this.#d.tickMs ?? 500);
+    this.#link.connection(true);
+    this.#check();
   }
 
   /** Counts one failure this host reports; bans locally when the fleet cannot. */
@@ -94,36 +106,19 @@ export class LocalFallback {
     const v = this.#decider.decide(e, {
       nowMs,
       unreachable: state.reachable ? null : state.why,
-      isBanned: (ip) => this.#bans.has(ip, nowMs) || (this.#d.fleetBanned?.(ip, nowMs) ?? false),
+      isBanned: (ip) => this.#d.sink.banned(ip, nowMs),
     });
     if (v.kind === 'refused' && v.refusal.code !== 'jail-ignoreip' && v.refusal.code !== 'ignoreip' && v.refusal.code !== 'special-address') {
       this.#log.warn({ jail: e.jail, ip: e.ip, why: v.refusal.code }, `failure not counted locally: ${v.refusal.reason}`);
     } else if (v.kind === 'ban') {
-      this.#ban(v.ban);
+      this.#d.sink.localBan(v.ban);
     }
-  }
-
-  /** Local bans in force, as the enforcer takes them (the follower reconciles them along with the list). */
-  entries(nowMs: number): BanEntry[] {
-    return this.#bans.active(nowMs).map((b) => ({ target: b.ip, expiresMs: b.expiresMs, jail: b.jail }));
-  }
-
-  /** The local ban of `ip` in force at `nowMs`, if any. */
-  banOf(ip: string, nowMs: number): BanEntry | undefined {
-    return this.entries(nowMs).find((b) => b.target === ip);
-  }
-
-  /** Drops the local ban of `ip` (the fleet unbanned it); true when there was one. */
-  forget(ip: string): boolean {
-    const had = this.#bans.forget(ip);
-    if (had) this.#log.info({ ip }, 'local ban lifted by an unban from the fleet');
-    return had;
   }
 
   /** Whether the host decides locally now, and how many local bans it holds. */
   status(): { fallback: boolean; localBans: number } {
     const nowMs = this.#d.clock();
-    return { fallback: !this.#link.state(nowMs).reachable, localBans: this.#bans.active(nowMs).length };
+    return { fallback: !this.#link.state(nowMs).reachable, localBans: this.#d.sink.localCount(nowMs) };
   }
 
   /** Stops listening and checking (local bans stay in the kernel until their timeouts). */
@@ -132,26 +127,19 @@ export class LocalFallback {
     this.#sub?.unsubscribe();
   }
 
-  /** Records a local ban and enforces it; `local ban` is logged once the firewall holds it. */
-  #ban(b: LocalBan): void {
-    this.#bans.add(b);
-    this.#d.enforcer.apply([{ target: b.ip, expiresMs: b.expiresMs, jail: b.jail }], []).then(
-      () => this.#log.warn({ jail: b.jail, ip: b.ip, why: b.why, failures: b.failures, expiresMs: b.expiresMs }, 'local ban'),
-      (err: unknown) => this.#log.error({ err, ip: b.ip }, 'local ban not enforced; the next reconcile retries'),
-    );
-  }
-
-  /** Logs link changes, expires local bans, prunes the windows now and then. */
+  /** Logs link changes (and bans what awaited the fleet when it goes), prunes the windows now and then. */
   #check(): void {
     const nowMs = this.#d.clock();
     const state = this.#link.state(nowMs);
     const now = state.reachable ? null : state.why;
     if (now !== this.#logged) {
-      if (now === null) this.#log.info({ localBans: this.#bans.size }, 'fleet reachable: the controller decides again');
-      else this.#log.warn({ why: now, afterMs: now === 'no controller liveness' ? this.#link.timeoutMs : 0 }, 'fleet unreachable: deciding locally with the jail thresholds');
+      if (now === null) this.#log.info({ localBans: this.#d.sink.localCount(nowMs) }, 'fleet reachable: the controller decides again');
+      else {
+        this.#log.warn({ why: now, afterMs: now === 'no controller liveness' ? this.#link.timeoutMs : 0 }, 'fleet unreachable: deciding locally with the jail thresholds');
+        for (const b of this.#decider.catchUp(nowMs, now, this.#link.lastAliveMs, (ip) => this.#d.sink.banned(ip, nowMs))) this.#d.sink.localBan(b);
+      }
       this.#logged = now;
     }
-    for (const b of this.#bans.expire(nowMs)) this.#log.info({ jail: b.jail, ip: b.ip }, 'local ban expired');
     if (nowMs - this.#lastPrune >= 60_000) {
       this.#decider.prune(nowMs);
       this.#lastPrune = nowMs;

@@ -57,7 +57,7 @@ export class FailureReporter {
   readonly counters: ReporterCounters = { published: 0, buffered: 0, spooled: 0, spoolBytes: 0, dropped: 0, blocked: 0 };
   /** Closed (blocked) while the spool is full: sources read nothing more. */
   readonly gate: { readonly blocked: boolean };
-  readonly #js: JetStreamClient;
+  #js: JetStreamClient | undefined;
   readonly #o: Required<ReporterOptions>;
   readonly #log: Logger;
   readonly #spool: Spool;
@@ -72,8 +72,8 @@ export class FailureReporter {
   #stopped = false;
   #warned = false;
 
-  constructor(nc: NatsConnection, opts: ReporterOptions, logger: Logger) {
-    this.#js = jetstream(nc);
+  /** Failures are kept (in memory, then in the spool) until {@link attach} gives a connection. */
+  constructor(opts: ReporterOptions, logger: Logger) {
     this.#o = { window: 256, retryMs: 1000, ...opts };
     this.#log = logger;
     this.#spool = new Spool(opts.stateDir, opts.spoolBytes, logger);
@@ -82,6 +82,12 @@ export class FailureReporter {
     this.gate = { get blocked() { return self.#updateGate(); } };
     this.#headTimer = setInterval(() => this.#spool.saveHead(), 250);
     this.#count();
+    void this.flush();
+  }
+
+  /** NATS is connected: sends what waits, and every failure from now on. */
+  attach(nc: NatsConnection): void {
+    this.#js = jetstream(nc);
     void this.flush();
   }
 
@@ -98,7 +104,7 @@ export class FailureReporter {
 
   /** Sends what is waiting until done or a publish fails (then a retry is scheduled). */
   flush(): Promise<void> {
-    if (this.#stopped) return Promise.resolve();
+    if (this.#stopped || !this.#js) return Promise.resolve();
     this.#pumping ??= this.#pump().finally(() => { this.#pumping = null; });
     return this.#pumping;
   }
@@ -163,7 +169,8 @@ export class FailureReporter {
 
   /** Publishes in parallel; returns how many from the start were acknowledged. */
   async #publish(batch: readonly FailureEvent[]): Promise<number> {
-    const results = await Promise.allSettled(batch.map((e) => publishFailure(this.#js, e)));
+    const js = this.#js as JetStreamClient;
+    const results = await Promise.allSettled(batch.map((e) => publishFailure(js, e)));
     const failed = results.findIndex((r) => r.status === 'rejected');
     if (failed < 0) {
       if (this.#warned) this.#log.info('publishing failures again');

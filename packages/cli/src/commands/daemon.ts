@@ -26,7 +26,7 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   if (role === 'agent') {
-    const agent = await runAgent(config, { logger, signal: aborted.signal });
+    const agent = await runAgent(config, { logger });
     if (!signalled) await new Promise<void>((resolve) => (wake = resolve));
     await agent.stop();
     return 0;

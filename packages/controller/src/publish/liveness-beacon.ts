@@ -11,7 +11,7 @@ export function aliveInterval(expireMs: number): number {
 /**
  * Tells the fleet the controller is alive: a small `ControllerAlive` on core NATS
  * (`fleetban.controller.alive`) at start, every interval and after every reconnect. An agent that
- * hears none for three intervals decides locally (the agent's fallback/ stage).
+ * hears none for two intervals decides locally (the agent's fallback/ stage).
  */
 export class LivenessBeacon {
   #timer: NodeJS.Timeout | undefined;
@@ -41,7 +41,7 @@ export class LivenessBeacon {
     }
   }
 
-  /** Stops sending: agents fall back after three intervals. */
+  /** Stops sending: agents fall back after two intervals. */
   stop(): void {
     clearInterval(this.#timer);
   }

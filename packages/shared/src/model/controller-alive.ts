@@ -4,6 +4,6 @@ export interface ControllerAlive {
   readonly host: string;
   /** The controller's clock when sent (ms since the epoch). */
   readonly timeMs: number;
-  /** How often it is sent, in ms: an agent falls back after 3 intervals without one. */
+  /** How often it is sent, in ms: an agent falls back after 2 intervals without one. */
   readonly intervalMs: number;
 }

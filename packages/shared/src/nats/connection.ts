@@ -20,7 +20,24 @@ export interface ConnectOptions {
    * while the fleet's server is away). Default true.
    */
   readonly waitOnFirstConnect?: boolean;
+  /**
+   * How often the server is pinged, in ms; two unanswered pings count as a disconnect. Default:
+   * the client's own (2 minutes). Agents ping every second, so a cut link is noticed in about 2 s.
+   */
+  readonly pingIntervalMs?: number;
   readonly logger: Logger;
+}
+
+/**
+ * Reads the credentials and TLS files `role` would connect with, without connecting: a missing or
+ * unreadable file is a {@link CredentialsError} naming it. For a client that connects in the
+ * background (the agent) but must not start at all with broken credentials.
+ */
+export function checkFleetCredentials(fleet: FleetConfig, role: ClientRole): void {
+  const auth = clientAuth(fleet, role);
+  if (auth.nkeyFile) readSeedFile(auth.nkeyFile);
+  if (auth.creds) readCredsFile(auth.creds);
+  for (const file of [auth.tlsCa, auth.tlsCert, auth.tlsKey]) if (file) checkReadable(file, 'TLS');
 }
 
 /**
@@ -45,6 +62,7 @@ export async function connectFleet(fleet: FleetConfig, opts: ConnectOptions): Pr
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
       waitOnFirstConnect: opts.waitOnFirstConnect ?? true,
+      ...(opts.pingIntervalMs !== undefined ? { pingInterval: opts.pingIntervalMs, maxPingOut: 2 } : {}),
       inboxPrefix: auth.inboxPrefix,
       ...(auth.user ? { user: auth.user, pass: auth.password } : {}),
       ...(auth.token ? { token: auth.token } : {}),
