@@ -7,7 +7,7 @@
 //      propagation = that write → the element in `inet fleetban` set ban4 of every host, seen by
 //      an `nft monitor` per namespace; with the agents' and the controller's JSON logs, the bench's
 //      own subscription to the events and its watch of the KV list, the time of each stage;
-//   2. --agents agents (50): the 3 above plus 47 with `enforcer = dry-run` sharing one more
+//   2. --agents agents (50), --fleet-bans bans (100: on 2 CPUs shared with 50 agents a ban takes ~1 s): the 3 above plus 47 with `enforcer = dry-run` sharing one more
 //      namespace (fleetban's table name is fixed, so one namespace holds one nft enforcer);
 //      propagation to all of them (kernel for the 3, "enforced" log line for the 47);
 //   3. one agent's RSS and CPU under --lines failure lines (200,000) from as many distinct
@@ -16,7 +16,7 @@
 // reaches the server there; this outer process creates the namespaces and, whatever happens
 // (error, signal), kills what runs in them by pid and deletes them, nft tables included. The root
 // namespace's network and firewall are never touched.
-// Writes bench/results/propagation.md. Options: --bans N, --agents N, --lines N, --rate N.
+// Writes bench/results/propagation.md. Options: --bans N, --agents N, --fleet-bans N, --lines N, --rate N.
 import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -68,12 +68,15 @@ async function inner() {
   const dir = process.argv[i + 2];
   const BANS = arg('bans', 200);
   const AGENTS = arg('agents', 50);
+  const FLEET_BANS = arg('fleet-bans', 100);
   const LINES = arg('lines', 100_000);
   const RATE = arg('rate', 200_000);
   const ctlIp = lan.hosts.ctl.ipv4;
   const url = `nats://${ctlIp}:4222`;
   const started = [];
   const load0 = loadavg();
+  const began = Date.now();
+  const options = process.argv.slice(i + 3).join(' ');
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
   const stopAll = async () => {
@@ -312,7 +315,7 @@ async function inner() {
     await sleep(3_000);
     const idleAll = [...hosts.values()].map((h) => h.proc.memory().rssMb);
     const t2 = Date.now();
-    const r2 = await propagate(4096, BANS);
+    const r2 = await propagate(4096, FLEET_BANS);
     out.push(part2(r2, idleAll, Date.now() - t2));
     process.stdout.write(`${out.at(-1)}\n\n`);
     await Promise.all(extra.map((h) => hosts.get(h).proc.stop('SIGTERM')));
@@ -364,6 +367,7 @@ async function inner() {
     const md =
       `## Propagation (bench/propagation.bench.mjs)\n\n` +
       `Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, load average (1, 5, 15 min) ${load0.map((l) => l.toFixed(1)).join(' ')} when the bench started and ${loadavg().map((l) => l.toFixed(1)).join(' ')} when it ended (other work shared the machine: the figures are from a busy ${cpus().length}-CPU box), Node ${process.version}, ${natsVersion}, ${nftVersion}; ${new Date().toISOString()}.\n` +
+      `Run as \`node --expose-gc bench/propagation.bench.mjs${options ? ` ${options}` : ''}\`; ${((Date.now() - began) / 1000).toFixed(0)} s in all. ` +
       `Every process on this one machine: nats-server (JetStream, file storage) and \`fleetban controller\` in one network namespace, each agent host in its own, on a bridge (192.0.2.0/24); the bench creates the namespaces and deletes them. ` +
       `Default settings everywhere (poll 100 ms, reconcile 30 s, heartbeat 5 s, bantime 10m, findtime 10m, log level info) except \`maxretry = 3\`. ` +
       `Each agent follows one file, \`auth.log\`, that the bench appends sshd lines to (\`<syslog time> <host> sshd[pid]: Failed password for root from <ip> port <port> ssh2\`); the \`sshd\` filter. Addresses: 198.18.0.0/15 (RFC 2544) for bans, 10.0.0.0/8 for the load.\n\n` +
