@@ -29,21 +29,29 @@ export interface FleetSession {
 /**
  * Joins the fleet over `nc`, once connected: failures waiting in memory and in the spool are
  * sent, the fallback hears the controller's liveness, the ban list (once the controller has
- * created it) and the fleet's addresses are followed, and the heartbeat starts. Everything a host
+ * created it) and the fleet's addresses are followed, and the heartbeat starts. `ready` is called
+ * once the current ban list is in the firewall, or when the list is not there yet. Everything a host
  * does on its own — reading logs, local bans, the saved lists — has been running before this.
  */
-export function joinFleet(nc: NatsConnection, parts: LocalParts, info: () => Omit<Heartbeat, 'timeMs' | 'refused'>): FleetSession {
+export function joinFleet(nc: NatsConnection, parts: LocalParts, info: () => Omit<Heartbeat, 'timeMs' | 'refused'>, ready: () => void): FleetSession {
   const log = parts.logger.child({ stage: 'decisions' });
   parts.reporter.attach(nc);
   parts.fallback.attach(nc);
   const follower = new BanFollower(parts.writer, log, { host: parts.host, guard: parts.guard });
   // the controller creates the hosts bucket before the ban list: once the list is there, both are
   const opener = new BanListOpener(async () => [await BanList.open(nc, false), await HostRecords.open(nc, false)] as const, log);
-  void opener.wait().then(async (opened) => {
-    if (!opened) return;
-    const [list, records] = opened;
+  const follow = async ([list, records]: readonly [BanList, HostRecords]): Promise<void> => {
     await parts.fleetAddresses.follow(records);
     await follower.start(list);
+  };
+  // ready once the ban list is followed, or at once when the controller has not created it yet
+  void opener.tryOnce().then(async (opened) => {
+    if (opened) await follow(opened);
+    ready();
+    if (!opened) {
+      const later = await opener.wait();
+      if (later) await follow(later);
+    }
   }).catch((err: unknown) => log.error({ err }, 'cannot follow the ban list'));
   onReconnect(nc, () => {
     void parts.reporter.flush();

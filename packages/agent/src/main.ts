@@ -128,8 +128,9 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
     (c) => {
       if (stopping) return void c.close().catch(() => undefined);
       nc = c;
-      session = joinFleet(c, parts, heartbeat);
-      log.info({ host, jails: jails.map((j) => j.jail.name), servers: config.fleet.servers }, 'agent ready');
+      session = joinFleet(c, parts, heartbeat, () => {
+        if (!stopping) log.info({ host, jails: jails.map((j) => j.jail.name), servers: config.fleet.servers }, 'agent ready');
+      });
     },
     (err: unknown) => log.error({ err }, 'cannot connect to the fleet: protecting this host locally only'),
   );

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // first: `fleetban regex` on a big log starts its reader thread before anything else loads
 import './regex-reader-start.js';
-import { FleetbanError } from '@fleetban/shared';
+import { FleetbanError, flushLogs } from '@fleetban/shared';
 import { parseArgs, UsageError } from './args.js';
 
 const USAGE = `fleetban: fail2ban for a fleet
@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
  * `process.exit` alone would cut a long output (`fleetban regex --json ... | wc -l`).
  */
 function exitAfterOutput(code: number): void {
-  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  void flushLogs().then(() => process.stdout.write('', () => process.stderr.write('', () => process.exit(code))));
 }
 
 main(process.argv.slice(2)).then(

@@ -20,6 +20,7 @@ export * from './log/logger.js';
 export * from './config/types.js';
 export * from './config/load.js';
 export * from './nats/connection.js';
+export * from './nats/stream-publisher.js';
 export * from './nats/client-auth.js';
 export * from './credentials/member.js';
 export * from './credentials/locations.js';

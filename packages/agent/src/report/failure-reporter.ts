@@ -2,11 +2,10 @@ import {
   decodeFailure,
   encodeFailure,
   type FailureEvent,
-  jetstream,
-  type JetStreamClient,
   type Logger,
   type NatsConnection,
-  publishFailure,
+  sendFailure,
+  StreamPublisher,
 } from '@fleetban/shared';
 import { type SpoolRecord, Spool } from './spool.js';
 
@@ -34,7 +33,7 @@ export interface ReporterOptions {
   readonly stateDir: string;
   /** [agent] spool: bytes of unsent failures on disk before reading is held back. */
   readonly spoolBytes: number;
-  /** Failures published at once (pipelined). Default 256. */
+  /** Failures published at once (pipelined). Default 1024. */
   readonly window?: number;
   /** Delay before retrying after a failed publish, in ms. Default 1000. */
   readonly retryMs?: number;
@@ -57,7 +56,7 @@ export class FailureReporter {
   readonly counters: ReporterCounters = { published: 0, buffered: 0, spooled: 0, spoolBytes: 0, dropped: 0, blocked: 0 };
   /** Closed (blocked) while the spool is full: sources read nothing more. */
   readonly gate: { readonly blocked: boolean };
-  #js: JetStreamClient | undefined;
+  #publisher: StreamPublisher | undefined;
   readonly #o: Required<ReporterOptions>;
   readonly #log: Logger;
   readonly #spool: Spool;
@@ -74,7 +73,7 @@ export class FailureReporter {
 
   /** Failures are kept (in memory, then in the spool) until {@link attach} gives a connection. */
   constructor(opts: ReporterOptions, logger: Logger) {
-    this.#o = { window: 256, retryMs: 1000, ...opts };
+    this.#o = { window: 1024, retryMs: 1000, ...opts };
     this.#log = logger;
     this.#spool = new Spool(opts.stateDir, opts.spoolBytes, logger);
     this.#spilled = this.#spool.count > 0;
@@ -87,7 +86,7 @@ export class FailureReporter {
 
   /** NATS is connected: sends what waits, and every failure from now on. */
   attach(nc: NatsConnection): void {
-    this.#js = jetstream(nc);
+    this.#publisher = new StreamPublisher(nc);
     void this.flush();
   }
 
@@ -104,7 +103,7 @@ export class FailureReporter {
 
   /** Sends what is waiting until done or a publish fails (then a retry is scheduled). */
   flush(): Promise<void> {
-    if (this.#stopped || !this.#js) return Promise.resolve();
+    if (this.#stopped || !this.#publisher) return Promise.resolve();
     this.#pumping ??= this.#pump().finally(() => { this.#pumping = null; });
     return this.#pumping;
   }
@@ -114,6 +113,7 @@ export class FailureReporter {
     this.#stopped = true;
     clearTimeout(this.#retry);
     clearInterval(this.#headTimer);
+    this.#publisher?.close();
     if (this.#mem.length > 0) this.#spill('stopping');
     this.#spool.close();
     this.#count();
@@ -169,8 +169,8 @@ export class FailureReporter {
 
   /** Publishes in parallel; returns how many from the start were acknowledged. */
   async #publish(batch: readonly FailureEvent[]): Promise<number> {
-    const js = this.#js as JetStreamClient;
-    const results = await Promise.allSettled(batch.map((e) => publishFailure(js, e)));
+    const publisher = this.#publisher as StreamPublisher;
+    const results = await Promise.allSettled(batch.map((e) => sendFailure(publisher, e)));
     const failed = results.findIndex((r) => r.status === 'rejected');
     if (failed < 0) {
       if (this.#warned) this.#log.info('publishing failures again');

@@ -24,12 +24,43 @@ export interface LoggerOptions {
   destination?: number | string;
 }
 
-/** The process logger: pino JSON lines, one child per component. */
+/** The destinations of the loggers made so far, for {@link flushLogs}. */
+const destinations: { flush(cb: (err?: Error) => void): void; flushSync(): void }[] = [];
+
+/**
+ * The process logger: pino JSON lines, one child per component. Lines are written asynchronously
+ * (what piles up while one write is under way goes out in the next, so a burst of failures costs a
+ * few writes, not one system call per line); {@link flushLogs} waits for them before the process
+ * exits, and an exit without it still writes what is left, synchronously.
+ */
 export function createLogger(opts: LoggerOptions): Logger {
   const { pino } = loadPino();
   const level = opts.level ?? process.env.FLEETBAN_LOG_LEVEL ?? 'info';
-  const dest = pino.destination({ dest: opts.destination ?? 1, sync: true });
+  const dest = pino.destination({ dest: opts.destination ?? 1, sync: false });
+  if (destinations.length === 0) process.once('exit', flushLogsSync);
+  destinations.push(dest);
   return pino({ level, base: { component: opts.component }, timestamp: pino.stdTimeFunctions.epochTime }, dest);
+}
+
+/** Resolves once every line logged so far is written. */
+export async function flushLogs(): Promise<void> {
+  await Promise.all(destinations.map((d) => new Promise<void>((resolve) => {
+    try {
+      d.flush(() => resolve());
+    } catch {
+      resolve(); // not open yet, or closed: nothing to wait for
+    }
+  })));
+}
+
+function flushLogsSync(): void {
+  for (const d of destinations) {
+    try {
+      d.flushSync();
+    } catch {
+      // not open yet, or closed: nothing more can be written
+    }
+  }
 }
 
 /** A logger that drops everything (tests, library use). */

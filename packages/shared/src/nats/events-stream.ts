@@ -6,6 +6,7 @@ import { CONTROLLER_DURABLE, EVENTS_STREAM, EVENTS_WILDCARD, eventSubject } from
 import { encodeFailure } from '../proto/codec.js';
 import type { FailureEvent } from '../model/failure.js';
 import { type CreateOptions, wantedReplicas, warnReplicaMismatch } from './replicas.js';
+import type { StreamPublisher } from './stream-publisher.js';
 
 export type { JsMsg, ConsumerInfo, JetStreamClient } from '@nats-io/jetstream';
 
@@ -131,6 +132,11 @@ export async function* replayAcked(nc: NatsConnection, ackFloor: number, sinceMs
 /** The durable pull consumer the controller reads events with. */
 export async function controllerConsumer(nc: NatsConnection) {
   return jetstream(nc).consumers.get(EVENTS_STREAM, CONTROLLER_DURABLE);
+}
+
+/** Publishes one failure through `publisher`; the stream de-duplicates by event id within two minutes. */
+export function sendFailure(publisher: StreamPublisher, e: FailureEvent): Promise<void> {
+  return publisher.publish(eventSubject(e.host, e.jail), encodeFailure(e), e.id);
 }
 
 /** Publishes one failure to the stream; JetStream de-duplicates by event id within two minutes. */

@@ -61,6 +61,12 @@ export function judgeFailure(window: FailureWindow, rule: ThresholdRule, f: Fail
   if (ctx.bannedOn !== null && ctx.bannedOn.length === 0) return { kind: 'ignored', why: 'banned' };
   if (f.timeMs <= ctx.clearedAtMs) return { kind: 'ignored', why: 'dealt-with' };
   const tracked = window.add(f.ip, f.timeMs, f.host, f.line);
+  if (rule.maxretryPerHost <= 0 && rule.minHosts <= 1) {
+    // fail2ban's own rule (no per-host cap, one host is enough): the count is the window's length
+    const failures = tracked.times.length;
+    if (failures >= rule.maxretry) return { kind: 'ban', scope: [], tracked, failures };
+    return { kind: 'counted', failures, hosts: distinct(tracked.sources) };
+  }
   const perHost = new Map<string, number>();
   for (const h of tracked.sources) perHost.set(h, (perHost.get(h) ?? 0) + 1);
   const cap = rule.maxretryPerHost > 0 ? rule.maxretryPerHost : Infinity;
@@ -77,4 +83,11 @@ export function judgeFailure(window: FailureWindow, rule: ThresholdRule, f: Fail
 /** True when a ban with `scope` ([] = every host) is enforced on `host`. */
 export function scopeIncludes(scope: readonly string[], host: string): boolean {
   return scope.length === 0 || scope.includes(host);
+}
+
+/** How many distinct values `list` holds (usually one: a single host reporting). */
+function distinct(list: readonly string[]): number {
+  const first = list[0];
+  for (const s of list) if (s !== first) return new Set(list).size;
+  return list.length === 0 ? 0 : 1;
 }
