@@ -38,8 +38,8 @@ export class JailRunner {
 
   /** Starts reading; resolves once the source is positioned. */
   async start(): Promise<void> {
-    const backend = this.jail.options.backend?.value ?? '';
-    if (this.jail.logpath.length === 0 && !/^(systemd|docker)/.test(backend)) this.logger.warn('jail has no logpath: nothing to read');
+    const reads = this.jail.backend.kind;
+    if (this.jail.logpath.length === 0 && reads !== 'systemd' && reads !== 'docker') this.logger.warn('jail has no logpath: nothing to read');
     await this.#source.start((l) => this.line(l));
   }
 
