@@ -9,12 +9,8 @@ source deploy/lib.sh
 
 need_root
 apt_install nats-server nftables iproute2
-# sshd's failures must reach a file the agent reads: Debian 12 logs to the journal only unless
-# rsyslog is installed, which writes them to /var/log/auth.log as fail2ban users know it.
-if [ ! -e /var/log/auth.log ] && [ -x /usr/sbin/sshd ]; then
-  apt_install rsyslog
-  (command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1 && systemctl restart rsyslog) || rsyslogd 2>/dev/null || true
-fi
+# No rsyslog needed: on Debian 12 sshd logs to the journal only, and the sshd jail (backend = auto,
+# logpath = /var/log/auth.log) reads the journal when that file does not exist (docs/log-sources.md).
 npm_build
 
 if [ ! -e /etc/fleetban/fleetban.conf ]; then

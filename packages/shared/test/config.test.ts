@@ -157,6 +157,7 @@ t.test('defaults', async (tt) => {
       policy: 'threshold',
       enabled: false,
       filter: '',
+      backend: { kind: 'auto' },
       logpath: [],
       failregex: [],
       ignoreregex: [],
@@ -297,6 +298,7 @@ t.test('a full 3-jail file', async (tt) => {
     policy: 'threshold',
     enabled: true,
     filter: 'sshd',
+    backend: { kind: 'auto' },
     logpath: ['/var/log/auth.log', '/var/log/secure*'],
     failregex: [],
     ignoreregex: [],
@@ -436,6 +438,16 @@ const BAD_VALUES: Array<[string, string, string, number, string]> = [
   ['[sshd]\nlogpath = %(sshd_log)s', 'sshd', 'logpath', 2, '%(sshd_log)s to name a key of [sshd] or [DEFAULT]'],
   ['[sshd]\nmaxretry = 5%', 'sshd', 'maxretry', 2, "'%' followed by '%' or '(name)s'"],
   ['[agent]\nfilter_path = filters', 'agent', 'filter_path', 2, 'absolute directory paths'],
+  ['[sshd]\nbackend = inotify', 'sshd', 'backend', 2, 'auto, polling, pyinotify, gamin, systemd (optionally systemd[journalpath=DIR] or systemd[journalfiles=FILE ...]) or docker[container=NAME or ID, root=DIR]'],
+  ['[sshd]\nbackend = systemd[', 'sshd', 'backend', 2, 'auto, polling, pyinotify, gamin, systemd'],
+  ['[sshd]\nbackend = polling[x=1]', 'sshd', 'backend', 2, 'polling without options'],
+  ['[sshd]\nbackend = systemd[journalpath=relative/dir]', 'sshd', 'backend', 2, 'absolute paths in journalpath and journalfiles'],
+  ['[sshd]\nbackend = systemd[journalpath=/j, journalfiles=/j/a.journal]', 'sshd', 'backend', 2, 'not both'],
+  ['[sshd]\nbackend = systemd[journalflags=1]', 'sshd', 'backend', 2, 'systemd options among: journalpath, journalfiles (not journalflags)'],
+  ['[sshd]\nbackend = systemd[journalpath]', 'sshd', 'backend', 2, 'backend options as name[key=value, key=value]'],
+  ['[sshd]\nbackend = docker[]', 'sshd', 'backend', 2, 'docker[container=NAME or ID]'],
+  ['[sshd]\nbackend = docker[container=web, root=var/lib]', 'sshd', 'backend', 2, 'docker[...] with an absolute root'],
+  ['[DEFAULT]\nbackend = journald', 'DEFAULT', 'backend', 2, 'auto, polling, pyinotify, gamin, systemd'],
 ];
 
 t.test('[fleetban] credentials, TLS and addresses', async (tt) => {
@@ -589,6 +601,27 @@ failregex = ^whatever %(__prefix_line)s
   tt.same(sshd?.increment, { enabled: true, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 1_800_000, formula: DEFAULT_BANTIME_FORMULA, overalljails: false });
   tt.same(bots?.logpath, ['/var/log/nginx/access.log', '/var/log/nginx/*access.log']);
   tt.same(c.agent, parseConfig('', '', opts).agent, 'fleetban sections default when absent');
+});
+
+t.test('backend is read once, into a typed value', async (tt) => {
+  const backend = (text: string) => parseConfig(`[sshd]\n${text}\n`, FILE, opts).jails[0]?.backend;
+  tt.same(backend(''), { kind: 'auto' }, "default: auto (fail2ban's)");
+  for (const k of ['auto', 'polling', 'pyinotify', 'gamin']) tt.same(backend(`backend = ${k}`), { kind: k });
+  tt.same(backend('backend = Polling'), { kind: 'polling' }, 'names in any case, as fail2ban');
+  tt.same(backend('backend = systemd'), { kind: 'systemd', journalpath: '', journalfiles: [] });
+  tt.same(backend('backend = systemd[journalpath=/var/log/journal/remote]'), { kind: 'systemd', journalpath: '/var/log/journal/remote', journalfiles: [] });
+  tt.same(backend('backend = systemd[journalfiles="/srv/j/a.journal /srv/j/b.journal" ]'), { kind: 'systemd', journalpath: '', journalfiles: ['/srv/j/a.journal', '/srv/j/b.journal'] });
+  tt.same(backend('backend = docker[container=/web]'), { kind: 'docker', container: 'web', root: '/var/lib/docker' });
+  tt.same(backend("backend = docker[container=4f1c2a9b7d3e, root='/srv/docker']"), { kind: 'docker', container: '4f1c2a9b7d3e', root: '/srv/docker' });
+  const c = parseConfig('[DEFAULT]\nbackend = systemd\n[sshd]\n[nginx]\nbackend = auto\n', FILE, opts);
+  tt.same(c.jails.map((j) => j.backend.kind), ['systemd', 'auto'], "[DEFAULT]'s, overridden by the jail's");
+  tt.equal(c.jailDefaults.backend.kind, 'systemd');
+  const dir = tt.testdir({
+    'paths-common.conf': '[DEFAULT]\ndefault_backend = auto\nsshd_backend = %(default_backend)s\n',
+    'paths-debian.conf': '[INCLUDES]\nbefore = paths-common.conf\n[DEFAULT]\nsshd_backend = systemd\n',
+    'jail.conf': '[INCLUDES]\nbefore = paths-debian.conf\n[sshd]\nbackend = %(sshd_backend)s\n[dropbear]\nbackend = %(default_backend)s\n',
+  });
+  tt.same(loadConfig(join(dir, 'jail.conf'), opts).jails.map((j) => j.backend.kind), ['systemd', 'auto'], "%(sshd_backend)s as Debian's paths files set it");
 });
 
 t.test('an enabled jail without logpath is fine', async (tt) => {

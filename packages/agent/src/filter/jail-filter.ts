@@ -113,7 +113,6 @@ export function createJailFilter(jail: JailConfig, deps: JailFilterDeps): JailFi
   const options = new Map<string, string>();
   const mode = jail.options.mode?.value;
   if (mode !== undefined && mode !== '') options.set('mode', mode);
-  const backend = jail.options.backend?.value ?? '';
   const overrides = jailOverrides(jail);
   let loaded: LoadedFilter;
   if (jail.filter.trim() === '') {
@@ -132,7 +131,7 @@ export function createJailFilter(jail: JailConfig, deps: JailFilterDeps): JailFi
       entries: new Map(),
     };
   } else {
-    loaded = loadFilter(jail.filter, { searchPath, options, jail: overrides, autoLogtype: backend.startsWith('systemd') ? 'journal' : 'file' });
+    loaded = loadFilter(jail.filter, { searchPath, options, jail: overrides, autoLogtype: jail.backend.kind === 'systemd' ? 'journal' : 'file' });
   }
   const tzOpt = jail.options.logtimezone;
   const zone = deps.zone ?? systemTimeZone;

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Allowlist, type FailureEvent, type JailConfig, type Logger, WIRE_LIMITS } from '@fleetban/shared';
 import { createJailFilter, type JailFilter } from '../filter/jail-filter.js';
-import { createSource, type LogLine, type LogSource, type SourceCounters, type SourceDeps } from '../tail/source.js';
+import {
+  chooseSource, createSource, JournalUnavailableError, type LogLine, type LogSource, type SourceCounters, type SourceDeps,
+} from '../tail/source.js';
 
 /** Counters of one jail on this host. */
 export interface JailCounters {
@@ -10,16 +12,20 @@ export interface JailCounters {
 }
 
 /**
- * One jail on this host: source → filter → ignoreip → report. A failure's id is
+ * One jail on this host: source → filter → ignoreip → report. Which source is decided at start
+ * (tail/source-choice.ts: `backend = auto` with no logpath file reads the journal when the filter
+ * has a journalmatch) and said in the jail's log. A journal that cannot be read here is an error
+ * in the log, and the jail reads nothing; the agent goes on. A failure's id is
  * `<host>:<jail>:<line id>`: the line's position in its source (tail/log-source.ts), so a line read
  * again after a crash yields the same id, which the stream (within its duplicate window) and the
  * controller drop.
  */
 export class JailRunner {
   readonly counters: JailCounters = { matched: 0, allowlisted: 0 };
-  readonly #filter: JailFilter;
+  #filter: JailFilter;
   readonly #allow: Allowlist;
-  readonly #source: LogSource;
+  #source: LogSource;
+  readonly #deps: SourceDeps;
   /** For a line without an id (none of the sources delivers one): unique, not stable. */
   readonly #run = randomBytes(6).toString('base64url');
   #seq = 0;
@@ -31,16 +37,33 @@ export class JailRunner {
     private readonly logger: Logger,
     deps: SourceDeps,
   ) {
+    this.#deps = { ...deps, logger };
     this.#filter = createJailFilter(jail, { logger, clock: deps.clock });
     this.#allow = new Allowlist(jail.ignoreip);
-    this.#source = createSource(jail, { ...deps, logger }, this.#filter.journalmatch);
+    this.#source = createSource(jail, this.#deps, this.#filter.journalmatch);
   }
 
-  /** Starts reading; resolves once the source is positioned. */
+  /**
+   * Chooses the source, then starts reading; resolves once the source is positioned (or, when the
+   * journal cannot be read here, once that is logged). Rejects on a configuration error only.
+   */
   async start(): Promise<void> {
-    const backend = this.jail.options.backend?.value ?? '';
-    if (this.jail.logpath.length === 0 && !/^(systemd|docker)/.test(backend)) this.logger.warn('jail has no logpath: nothing to read');
-    await this.#source.start((l) => this.line(l));
+    const choice = await chooseSource(this.jail, this.#filter.journalmatch, this.#deps.journal);
+    if (choice.backend !== this.jail.backend) {
+      // auto fell back to the journal: the filter's logtype is `journal` there (fail2ban's systemd backend)
+      const jail = { ...this.jail, backend: choice.backend };
+      this.#filter = createJailFilter(jail, { logger: this.logger, clock: this.#deps.clock });
+      this.#source = createSource(jail, this.#deps, this.#filter.journalmatch);
+    }
+    const source = choice.backend.kind === 'systemd' ? 'journal' : choice.backend.kind === 'docker' ? 'docker' : 'files';
+    if (choice.waiting) this.logger.warn({ source, backend: this.jail.backend.kind }, choice.why);
+    else this.logger.info({ source, backend: this.jail.backend.kind }, choice.why);
+    try {
+      await this.#source.start((l) => this.line(l));
+    } catch (err) {
+      if (!(err instanceof JournalUnavailableError)) throw err;
+      this.logger.error({ err, source }, `${err.message}; jail ${this.jail.name} reads nothing (the agent goes on)`);
+    }
   }
 
   private line(l: LogLine): void {

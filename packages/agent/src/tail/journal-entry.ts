@@ -1,11 +1,14 @@
 /**
- * One systemd journal entry (a `journalctl -o json` object) as the line a filter reads. The line is
- * what Debian's rsyslog writes for the same message, and what fail2ban's systemd backend builds
- * (host, identifier[pid]:, message), with the entry's time in front in RFC 3339 with microseconds:
+ * One systemd journal entry (a `journalctl -o json` object) as the line a filter reads: what
+ * fail2ban's systemd backend builds (host, identifier[pid]:, message; no date), the entry's time
+ * beside it (`timeMs`), as fail2ban hands both to its filter:
  *
- *     2024-05-01T12:00:00.123456+00:00 web-1 sshd[123]: Failed password for root from 192.0.2.7 port 4000 ssh2
+ *     web-1 sshd[123]: Failed password for root from 192.0.2.7 port 4000 ssh2
  *
- * so filters written for syslog files (`__prefix_line`, the built-in sshd) match it unchanged.
+ * That is a syslog line after its date, so filters written for syslog files (`__prefix_line`, the
+ * built-in sshd) match it with `logtype = journal`, and the filter stage takes the time from the
+ * entry, never from the text (jail-filter.ts). (A date in the text would be part of the line the
+ * failregex sees, and sshd's would not match.)
  */
 
 /** Fields journalctl is asked for (`--output-fields`); `__CURSOR` and the timestamps always come. */
@@ -40,7 +43,7 @@ export function formatJournalEntry(e: unknown): JournalLine | null {
   const f = e as Record<string, unknown>;
   const us = fieldText(f._SOURCE_REALTIME_TIMESTAMP) || fieldText(f.__REALTIME_TIMESTAMP);
   const timeMs = /^\d+$/.test(us) ? Math.floor(Number(us) / 1000) : 0;
-  let text = timeMs > 0 ? `${rfc3339(Number(us))} ` : '';
+  let text = '';
   const host = fieldText(f._HOSTNAME);
   if (host) text += `${host} `;
   const ident = fieldText(f.SYSLOG_IDENTIFIER) || fieldText(f._COMM);
@@ -50,17 +53,4 @@ export function formatJournalEntry(e: unknown): JournalLine | null {
   }
   text += fieldText(f.MESSAGE).replace(/\n/g, '\\n');
   return { text, timeMs, cursor: fieldText(f.__CURSOR) };
-}
-
-/** Local time with microseconds and the UTC offset: `2024-05-01T14:00:00.123456+02:00`. */
-export function rfc3339(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const d = new Date(ms);
-  const off = -d.getTimezoneOffset();
-  const local = new Date(ms + off * 60_000);
-  const frac = String(Math.floor(us % 1_000_000)).padStart(6, '0');
-  const sign = off < 0 ? '-' : '+';
-  const a = Math.abs(off);
-  const tz = `${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
-  return `${local.toISOString().slice(0, 19)}.${frac}${tz}`;
 }

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { FleetbanError, type Clock, type Logger } from '@fleetban/shared';
+import { type JournalHost, journalProblem, JournalUnavailableError, SYSTEM_JOURNAL } from './journal-check.js';
 import { formatJournalEntry, JOURNAL_FIELDS } from './journal-entry.js';
 import { utf8Decoder } from './line-decoder.js';
 import { type LineCounters, LineSplitter } from './line-splitter.js';
@@ -24,8 +25,8 @@ export interface JournalSourceOptions {
   readonly pollMs: number;
   /** How often the cursor is saved while running, in ms (and always at stop). Default 1000. */
   readonly checkpointMs?: number;
-  /** The journalctl binary; default `journalctl` from PATH. */
-  readonly journalctl?: string;
+  /** journalctl and the system journal's directory (for a spec naming neither directory nor files); default {@link SYSTEM_JOURNAL}. */
+  readonly host?: JournalHost;
   readonly gate?: ReadGate;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -45,9 +46,12 @@ function isSavedCursor(v: unknown): v is SavedCursor {
  * each entry into a syslog-style line (journal-entry.ts), and keeps the cursor of the last entry
  * delivered, so a restarted agent continues right after it. Without a saved cursor it starts at
  * the journal's current end. journalctl exiting is logged and it is started again from the cursor.
+ * `start()` rejects with {@link JournalUnavailableError} when the journal cannot be read on this
+ * host (no journalctl, no journal files: a container without systemd), before running anything.
  */
 export class JournalSource implements LogSource {
   readonly #o: JournalSourceOptions;
+  readonly #host: JournalHost;
   readonly #log: Logger;
   readonly #store: PositionStore<SavedCursor>;
   readonly #jsonCounters: LineCounters = { lines: 0, skipped: 0, undecodable: 0 };
@@ -68,6 +72,7 @@ export class JournalSource implements LogSource {
 
   constructor(o: JournalSourceOptions) {
     this.#o = o;
+    this.#host = o.host ?? SYSTEM_JOURNAL;
     this.#log = o.logger.child({ stage: 'tail', backend: 'systemd' });
     this.#store = new PositionStore(o.stateDir, o.name, this.#log);
     // JSON escapes can make a line several times longer than its message: the message's own
@@ -81,6 +86,8 @@ export class JournalSource implements LogSource {
 
   async start(onLine: (l: LogLine) => void): Promise<void> {
     if (this.#running) throw new FleetbanError('TAIL_STARTED', 'JournalSource.start() called twice');
+    const problem = journalProblem(this.#o.spec, this.#host);
+    if (problem !== null) throw new JournalUnavailableError(`cannot read the systemd journal: ${problem}`);
     this.#running = true;
     this.#onLine = onLine;
     const saved = await this.#store.load(isSavedCursor);
@@ -107,13 +114,14 @@ export class JournalSource implements LogSource {
   /** journalctl's arguments selecting the journal (not the matches). */
   #where(): string[] {
     const s = this.#o.spec;
-    return [...(s.directory ? [`--directory=${s.directory}`] : []), ...s.files.map((f) => `--file=${f}`)];
+    const directory = s.directory || (s.files.length === 0 ? this.#host.directory : '');
+    return [...(directory ? [`--directory=${directory}`] : []), ...s.files.map((f) => `--file=${f}`)];
   }
 
   /** The cursor of the journal's last entry now ('' when it is empty): the first start's position. */
   async #endCursor(): Promise<string> {
     try {
-      const { stdout } = await run(this.#o.journalctl ?? 'journalctl', [...this.#where(), '-n', '1', '-o', 'json', '--output-fields=__CURSOR', '--no-pager', '-q'], { maxBuffer: 1 << 20 });
+      const { stdout } = await run(this.#host.journalctl, [...this.#where(), '-n', '1', '-o', 'json', '--output-fields=__CURSOR', '--no-pager', '-q'], { maxBuffer: 1 << 20 });
       const line = stdout.trim().split('\n').pop() ?? '';
       return line ? (formatJournalEntry(JSON.parse(line))?.cursor ?? '') : '';
     } catch (err) {
@@ -128,7 +136,7 @@ export class JournalSource implements LogSource {
       ...(this.#cursor ? [`--after-cursor=${this.#cursor}`] : ['--no-tail']),
       ...this.#o.spec.matches,
     ];
-    const proc = spawn(this.#o.journalctl ?? 'journalctl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(this.#host.journalctl, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#proc = proc;
     let stderr = '';
     proc.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString(); });

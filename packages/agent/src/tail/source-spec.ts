@@ -1,4 +1,3 @@
-import { isAbsolute } from 'node:path';
 import { ConfigError, type JailConfig, type JailOption } from '@fleetban/shared';
 import { lineDecoder, type LineDecoder, UnknownEncodingError, utf8Decoder } from './line-decoder.js';
 
@@ -37,42 +36,32 @@ export interface DockerSpec {
   readonly root: string;
 }
 
-const FILE_BACKENDS = ['auto', 'polling', 'pyinotify', 'gamin'];
-const BACKEND = /^([a-z]+)\s*(?:\[(.*)\])?$/s;
 const MATCH_TERM = /^[A-Z0-9_]+=.*$/s;
 
 /**
- * Reads a jail's source. A journal source matches the jail's `journalmatch`, else its filter's
+ * Reads a jail's source from its `backend` (read by the config loader), `logpath`, `journalmatch`
+ * and `logencoding`. A journal source matches the jail's `journalmatch`, else its filter's
  * (`filterJournalmatch`, as fail2ban 1.1 does: sshd.conf's `_SYSTEMD_UNIT=sshd.service + _COMM=sshd`).
  * Throws ConfigError naming the key, its line and what was expected.
  */
 export function sourceSpec(jail: JailConfig, filterJournalmatch: readonly string[] = []): SourceSpec {
-  const o = jail.options;
-  const decoder = o.logencoding ? readEncoding(o.logencoding) : utf8Decoder;
-  const backend = o.backend;
-  if (!backend) return { kind: 'file', ...readLogpath(jail), decoder };
-  const m = BACKEND.exec(backend.value.trim());
-  const name = m?.[1] ?? '';
-  const params = readParams(backend, m?.[2] ?? '');
-  if (FILE_BACKENDS.includes(name) && params.size === 0) return { kind: 'file', ...readLogpath(jail), decoder };
-  if (name === 'systemd') {
-    checkParams(backend, params, ['journalpath', 'journalfiles']);
-    const directory = params.get('journalpath') ?? '';
-    const files = (params.get('journalfiles') ?? '').split(/\s+/).filter((f) => f !== '');
-    if ([directory, ...files].some((p) => p !== '' && !isAbsolute(p))) throw bad('backend', backend, 'absolute paths in journalpath and journalfiles');
-    const fromFilter = filterJournalmatch.join(' ').trim();
-    const match = o.journalmatch ?? (fromFilter === '' ? undefined : { value: fromFilter, file: `filter ${jail.filter}`, section: 'Definition', line: 0 });
-    return { kind: 'journal', matches: match ? readJournalMatch(match) : [], directory, files };
+  const b = jail.backend;
+  const decoder = jail.options.logencoding ? readEncoding(jail.options.logencoding) : utf8Decoder;
+  switch (b.kind) {
+    case 'systemd':
+      return { kind: 'journal', matches: journalMatches(jail, filterJournalmatch), directory: b.journalpath, files: b.journalfiles };
+    case 'docker':
+      return { kind: 'docker', container: b.container, root: b.root };
+    default:
+      return { kind: 'file', ...readLogpath(jail), decoder };
   }
-  if (name === 'docker') {
-    checkParams(backend, params, ['container', 'root']);
-    const container = params.get('container') ?? '';
-    const root = params.get('root') ?? '/var/lib/docker';
-    if (!/^\/?[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(container)) throw bad('backend', backend, 'docker[container=NAME or ID] (optionally root=/var/lib/docker)');
-    if (!isAbsolute(root)) throw bad('backend', backend, 'docker[...] with an absolute root');
-    return { kind: 'docker', container: container.replace(/^\//, ''), root };
-  }
-  throw bad('backend', backend, 'auto, polling, pyinotify, systemd[journalpath=DIR, journalfiles=FILE ...] or docker[container=NAME or ID, root=DIR]');
+}
+
+/** The journalctl matches of a journal source: the jail's `journalmatch`, else the filter's; none = every entry. */
+export function journalMatches(jail: JailConfig, filterJournalmatch: readonly string[] = []): string[] {
+  const fromFilter = filterJournalmatch.join(' ').trim();
+  const match = jail.options.journalmatch ?? (fromFilter === '' ? undefined : { value: fromFilter, file: `filter ${jail.filter}`, section: 'Definition', line: 0 });
+  return match ? readJournalMatch(match) : [];
 }
 
 /** logpath with fail2ban's per-line `head` / `tail` word kept. */
@@ -104,27 +93,6 @@ export function readJournalMatch(e: JailOption): string[] {
     throw bad('journalmatch', e, 'FIELD=value terms such as _SYSTEMD_UNIT=sshd.service + _COMM=sshd');
   }
   return terms;
-}
-
-/** `k=v, k2="v 2"` inside a backend's brackets. */
-function readParams(e: JailOption, text: string): Map<string, string> {
-  const params = new Map<string, string>();
-  const re = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^,]*?))\s*(?:,|$)/gy;
-  let at = 0;
-  const body = text.trim();
-  if (!BACKEND.test(e.value.trim())) throw bad('backend', e, 'a backend name, optionally with options as name[key=value, key=value]');
-  while (at < body.length) {
-    re.lastIndex = at;
-    const m = re.exec(body);
-    if (!m || m[0] === '') throw bad('backend', e, 'backend options as name[key=value, key=value]');
-    params.set(m[1] as string, m[2] ?? m[3] ?? m[4] ?? '');
-    at = re.lastIndex;
-  }
-  return params;
-}
-
-function checkParams(e: JailOption, params: ReadonlyMap<string, string>, allowed: readonly string[]): void {
-  for (const k of params.keys()) if (!allowed.includes(k)) throw bad('backend', e, `options among: ${allowed.join(', ')} (not ${k})`);
 }
 
 function bad(key: string, e: JailOption, expected: string): ConfigError {

@@ -8,6 +8,7 @@ import type { IniEntry, IniSection } from '../f2bconf/ini-file.js';
 import { parseNetwork } from '../ip/address.js';
 import { DEFAULT_BANTIME_FORMULA } from '../policy/bantime-formula.js';
 import { checkToken } from '../subjects.js';
+import { DEFAULT_BACKEND, readBackend } from './jail-backend.js';
 import { checkKnownKeys, isFail2banOnlyKey } from './known-keys.js';
 import { readFactor, readFormula } from './formula-value.js';
 import type { BantimeIncrement, JailConfig, JailPolicy } from './types.js';
@@ -31,7 +32,7 @@ export const JAIL_KEYS: readonly string[] = [
   'enabled', 'filter', 'logpath', 'failregex', 'ignoreregex', 'ignoreip', 'maxretry', 'findtime',
   'bantime', 'maxmatches', 'bantime.increment', 'bantime.factor', 'bantime.multipliers',
   'bantime.maxtime', 'bantime.rndtime', 'bantime.formula', 'bantime.overalljails', 'maxretry_per_host',
-  'min_hosts', 'policy',
+  'min_hosts', 'policy', 'backend',
 ];
 
 /** Defaults of a jail before `[DEFAULT]` applies; `filter` defaults to the jail's name, `maxmatches` to `maxretry`. */
@@ -40,6 +41,7 @@ export const JAIL_DEFAULTS: Omit<JailConfig, 'name' | 'filter' | 'maxmatches' | 
   maxretryPerHost: 0,
   minHosts: 1,
   enabled: false,
+  backend: DEFAULT_BACKEND,
   logpath: [],
   failregex: [],
   ignoreregex: [],
@@ -116,6 +118,7 @@ export function readJail(name: string, entries: ReadonlyMap<string, IniEntry>, c
     policy: readOr(entries, 'policy', readChoice<JailPolicy>(['threshold', 'recidive']), d.policy),
     enabled: readOr(entries, 'enabled', readBool, d.enabled),
     filter: readOr(entries, 'filter', readText, name),
+    backend: readOr(entries, 'backend', readBackend, d.backend),
     logpath: readOr(entries, 'logpath', readPaths, d.logpath),
     failregex: readOr(entries, 'failregex', readLines, d.failregex),
     ignoreregex: readOr(entries, 'ignoreregex', readLines, d.ignoreregex),

@@ -26,6 +26,40 @@ export interface BantimeIncrement {
  */
 export type JailPolicy = 'threshold' | 'recidive';
 
+/** The `backend` names that read a jail's logpath files. */
+export type FileBackendName = 'auto' | 'polling' | 'pyinotify' | 'gamin';
+
+/**
+ * `backend = auto` (the default) | `polling` | `pyinotify` | `gamin`: the logpath files, all
+ * read the same way (polling plus inotify). With `auto` only, a jail whose logpath names no
+ * existing file reads the systemd journal instead when its filter has a journalmatch (see
+ * docs/log-sources.md).
+ */
+export interface FileBackend {
+  readonly kind: FileBackendName;
+}
+
+/** `backend = systemd[journalpath=DIR, journalfiles=FILE ...]`: the systemd journal through journalctl. */
+export interface SystemdBackend {
+  readonly kind: 'systemd';
+  /** journalpath: an absolute journal directory (`journalctl --directory`); '' = the system journal. */
+  readonly journalpath: string;
+  /** journalfiles: absolute journal files (`journalctl --file`); none = the system journal. */
+  readonly journalfiles: readonly string[];
+}
+
+/** `backend = docker[container=NAME or ID, root=DIR]`: a container's json-file log. */
+export interface DockerBackend {
+  readonly kind: 'docker';
+  /** Container name (without a leading `/`) or id (full, or a prefix of 12 or more hex digits). */
+  readonly container: string;
+  /** root: Docker's data root, absolute; default /var/lib/docker. */
+  readonly root: string;
+}
+
+/** Where a jail's lines come from: fail2ban's `backend` key, read once when the file is loaded. */
+export type JailBackend = FileBackend | SystemdBackend | DockerBackend;
+
 /** One jail, as read from a jail section with [DEFAULT] applied. */
 export interface JailConfig {
   readonly name: string;
@@ -35,6 +69,8 @@ export interface JailConfig {
   readonly enabled: boolean;
   /** filter; default the jail's name. */
   readonly filter: string;
+  /** backend; default auto. */
+  readonly backend: JailBackend;
   /** logpath: one glob per line; default none. */
   readonly logpath: readonly string[];
   /** failregex lines that replace/extend the filter's; default none. */
