@@ -5,7 +5,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { createLogger, type FailureEvent, type JailConfig } from '@fleetban/shared';
+import { createLogger, flushLogs, type FailureEvent, type JailConfig } from '@fleetban/shared';
 import { JailRunner } from '../src/jail/jail-runner.js';
 import { decideBackend, type JournalHost, type SourceFacts } from '../src/tail/source.js';
 import { journalProblem } from '../src/tail/journal-check.js';
@@ -13,7 +13,7 @@ import { testJail } from '../../../test/fixtures/jail-config.js';
 import { journalWrite } from '../../../test/fixtures/journal-file.js';
 
 const WAIT_MS = 30_000;
-const SSHD_MATCH = ['_SYSTEMD_UNIT=sshd.service + _COMM=sshd'];
+const SSHD_MATCH = ['_SYSTEMD_UNIT=sshd.service + _COMM=sshd + _COMM=sshd-session'];
 
 interface LogRecord { level: number; msg: string; source?: string; backend?: string; err?: { code?: string } }
 
@@ -33,7 +33,7 @@ async function run(tt: Test, jail: JailConfig, dir: string, journal: JournalHost
     wake = () => { if (events.length >= n) { clearTimeout(timer); resolve(); } };
     wake();
   });
-  const log = (): LogRecord[] => readFileSync(logFile, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as LogRecord);
+  const log = async (): Promise<LogRecord[]> => (await flushLogs(), readFileSync(logFile, 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as LogRecord);
   return { runner, events, until, log };
 }
 
@@ -52,7 +52,7 @@ t.test('decideBackend: what each backend reads, and when auto reads the journal 
 
   c = decideBackend(sshd, facts(0));
   tt.same([c.backend, c.waiting], [journal, false], 'auto, no logpath file, a journalmatch and a journal: the system journal');
-  tt.equal(c.why, 'backend = auto: no file matches logpath /var/log/auth.log, so reading the systemd journal with journalmatch _SYSTEMD_UNIT=sshd.service + _COMM=sshd instead (set backend = systemd, or a logpath that exists, to choose)');
+  tt.equal(c.why, 'backend = auto: no file matches logpath /var/log/auth.log, so reading the systemd journal with journalmatch _SYSTEMD_UNIT=sshd.service + _COMM=sshd + _COMM=sshd-session instead (set backend = systemd, or a logpath that exists, to choose)');
   tt.same(decideBackend(testJail({ logpath: [] }), facts(0)).backend, journal, 'no logpath at all: the same');
 
   c = decideBackend(sshd, facts(0, [], null));
@@ -74,7 +74,7 @@ t.test('decideBackend: what each backend reads, and when auto reads the journal 
 
   c = decideBackend(testJail({ backend: { kind: 'systemd', journalpath: '/srv/journal', journalfiles: [] } }), facts(3));
   tt.same([c.backend.kind, c.waiting], ['systemd', false]);
-  tt.equal(c.why, 'backend = systemd: reading the journal in /srv/journal with journalmatch _SYSTEMD_UNIT=sshd.service + _COMM=sshd');
+  tt.equal(c.why, 'backend = systemd: reading the journal in /srv/journal with journalmatch _SYSTEMD_UNIT=sshd.service + _COMM=sshd + _COMM=sshd-session');
   c = decideBackend(testJail({ backend: { kind: 'docker', container: 'web', root: '/var/lib/docker' } }), facts(0));
   tt.same([c.backend.kind, c.waiting], ['docker', false]);
 });
@@ -91,8 +91,8 @@ t.test('backend = auto, no auth.log, a journal: sshd failures come from the jour
   tt.equal(r.events[0]?.line, 'web-1 sshd[4242]: Failed password for root from 203.0.113.5 port 1 ssh2');
   tt.ok(r.events.every((e) => Math.abs(e.timeMs - Date.now()) < 60_000), "each failure's time is its entry's");
   tt.equal(r.runner.counters.matched, 3);
-  const chose = r.log().find((l) => l.source !== undefined);
-  tt.match(chose, { level: 30, source: 'journal', backend: 'auto', msg: /^backend = auto: no file matches logpath .*auth\.log, so reading the systemd journal with journalmatch _SYSTEMD_UNIT=sshd\.service \+ _COMM=sshd instead/ }, 'the choice and its reason, logged once at info');
+  const chose = (await r.log()).find((l) => l.source !== undefined);
+  tt.match(chose, { level: 30, source: 'journal', backend: 'auto', msg: /^backend = auto: no file matches logpath .*auth\.log, so reading the systemd journal with journalmatch _SYSTEMD_UNIT=sshd\.service \+ _COMM=sshd \+ _COMM=sshd-session instead/ }, 'the choice and its reason, logged once at info');
 });
 
 t.test('backend = auto with the logpath file present reads the file, not the journal', async (tt) => {
@@ -105,7 +105,7 @@ t.test('backend = auto with the logpath file present reads the file, not the jou
   appendFileSync(join(dir, 'auth.log'), '2024-05-01T12:00:00.000000+00:00 web-1 sshd[1]: Failed password for root from 192.0.2.9 port 9 ssh2\n');
   await r.until(1);
   tt.same(r.events.map((e) => e.ip), ['192.0.2.9'], 'the file');
-  tt.match(r.log().find((l) => l.source !== undefined), { level: 30, source: 'files', msg: /^backend = auto: reading the files \(1 file match logpath / });
+  tt.match((await r.log()).find((l) => l.source !== undefined), { level: 30, source: 'files', msg: /^backend = auto: reading the files \(1 file match logpath / });
 });
 
 t.test('no readable journal: auto waits for its file, systemd fails clearly; neither throws', async (tt) => {
@@ -113,7 +113,7 @@ t.test('no readable journal: auto waits for its file, systemd fails clearly; nei
   const nothing: JournalHost = { directory: join(dir, 'empty'), journalctl: 'journalctl' };
 
   const auto = await run(tt, testJail({ logpath: [join(dir, 'a', 'auth.log')] }), join(dir, 'a'), nothing);
-  tt.match(auto.log().find((l) => l.source !== undefined), {
+  tt.match((await auto.log()).find((l) => l.source !== undefined), {
     level: 40, source: 'files', msg: `backend = auto: no file matches logpath ${join(dir, 'a', 'auth.log')} yet; waiting for one (the journal is not read instead: no journal files in ${join(dir, 'empty')})`,
   });
   writeFileSync(join(dir, 'a', 'auth.log'), 'web-1 sshd[1]: Failed password for root from 192.0.2.44 port 9 ssh2\n');
@@ -121,12 +121,12 @@ t.test('no readable journal: auto waits for its file, systemd fails clearly; nei
   tt.same(auto.events.map((e) => e.ip), ['192.0.2.44'], 'the file, once it appears (read from its start)');
 
   const systemd = await run(tt, testJail({ backend: { kind: 'systemd', journalpath: '', journalfiles: [] } }), join(dir, 'b'), nothing);
-  const err = systemd.log().find((l) => l.level === 50);
+  const err = (await systemd.log()).find((l) => l.level === 50);
   tt.match(err, { err: { code: 'JOURNAL_UNAVAILABLE' }, msg: `cannot read the systemd journal: no journal files in ${join(dir, 'empty')}; jail sshd reads nothing (the agent goes on)` });
   tt.equal(systemd.runner.sourceCounters().files, 0);
 
   const noJournalctl = await run(tt, testJail({ backend: { kind: 'systemd', journalpath: '', journalfiles: [] } }), join(dir, 'c'), { directory: '', journalctl: join(dir, 'bin', 'journalctl') });
-  tt.match(noJournalctl.log().find((l) => l.level === 50), { err: { code: 'JOURNAL_UNAVAILABLE' }, msg: `cannot read the systemd journal: ${join(dir, 'bin', 'journalctl')} not found (it comes with systemd)` });
+  tt.match((await noJournalctl.log()).find((l) => l.level === 50), { err: { code: 'JOURNAL_UNAVAILABLE' }, msg: `cannot read the systemd journal: ${join(dir, 'bin', 'journalctl')} not found (it comes with systemd)` });
 });
 
 t.test("this host's system journal, as the agent sees it", async (tt) => {

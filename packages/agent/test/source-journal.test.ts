@@ -139,7 +139,7 @@ t.test("a filter's own journalmatch is applied when the jail sets none (fail2ban
   journalWrite(file, [other(0)]);
   const j = { ...jail('sshd', { backend: `systemd[journalfiles="${file}"]` }), filter: 'sshd' };
   const filter = createJailFilter(j, { logger: silentLogger(), clock: Date.now });
-  tt.same(filter.journalmatch, ['_SYSTEMD_UNIT=sshd.service + _COMM=sshd'], "sshd.conf's journalmatch");
+  tt.same(filter.journalmatch, ['_SYSTEMD_UNIT=sshd.service + _COMM=sshd + _COMM=sshd-session'], "sshd.conf's journalmatch (sshd-session: OpenSSH 9.8 and later)");
   const src = createSource(j, { stateDir: join(dir, 'state'), pollMs: 10, logger: silentLogger(), clock: Date.now }, filter.journalmatch);
   const got: LogLine[] = [];
   let wake = (): void => undefined;

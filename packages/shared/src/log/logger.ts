@@ -24,8 +24,17 @@ export interface LoggerOptions {
   destination?: number | string;
 }
 
+/** A pino destination (sonic-boom), as far as flushing it goes. */
+interface Destination {
+  flushSync(): void;
+  /** sonic-boom's own state: a write under way, and bytes not written yet. */
+  readonly _writing?: boolean;
+  readonly _len?: number;
+  readonly destroyed?: boolean;
+}
+
 /** The destinations of the loggers made so far, for {@link flushLogs}. */
-const destinations: { flush(cb: (err?: Error) => void): void; flushSync(): void }[] = [];
+const destinations: Destination[] = [];
 
 /**
  * The process logger: pino JSON lines, one child per component. Lines are written asynchronously
@@ -38,27 +47,25 @@ export function createLogger(opts: LoggerOptions): Logger {
   const level = opts.level ?? process.env.FLEETBAN_LOG_LEVEL ?? 'info';
   const dest = pino.destination({ dest: opts.destination ?? 1, sync: false });
   if (destinations.length === 0) process.once('exit', flushLogsSync);
-  destinations.push(dest);
+  destinations.push(dest as unknown as Destination);
   return pino({ level, base: { component: opts.component }, timestamp: pino.stdTimeFunctions.epochTime }, dest);
 }
 
-/** Resolves once every line logged so far is written. */
-export async function flushLogs(): Promise<void> {
-  await Promise.all(destinations.map((d) => new Promise<void>((resolve) => {
-    try {
-      d.flush(() => resolve());
-    } catch {
-      resolve(); // not open yet, or closed: nothing to wait for
-    }
-  })));
+/** Resolves once every line logged so far is written (waiting at most `maxMs`, then writing the rest synchronously). */
+export async function flushLogs(maxMs = 2000): Promise<void> {
+  const until = Date.now() + maxMs;
+  const busy = (d: Destination) => !d.destroyed && (d._writing === true || (d._len ?? 0) > 0);
+  while (destinations.some(busy) && Date.now() < until) await new Promise((r) => setTimeout(r, 2));
+  flushLogsSync();
 }
 
 function flushLogsSync(): void {
   for (const d of destinations) {
+    if (d.destroyed || d._writing === true) continue; // a write under way: writing behind it would reorder lines
     try {
       d.flushSync();
     } catch {
-      // not open yet, or closed: nothing more can be written
+      // not open yet: nothing could be written
     }
   }
 }
