@@ -33,6 +33,9 @@ interface Destination {
   readonly destroyed?: boolean;
 }
 
+/** Bytes of log lines waiting to be written before further lines are dropped. */
+const MAX_LOG_BACKLOG = 16 * 1024 * 1024;
+
 /** The destinations of the loggers made so far, for {@link flushLogs}. */
 const destinations: Destination[] = [];
 
@@ -45,10 +48,22 @@ const destinations: Destination[] = [];
 export function createLogger(opts: LoggerOptions): Logger {
   const { pino } = loadPino();
   const level = opts.level ?? process.env.FLEETBAN_LOG_LEVEL ?? 'info';
-  const dest = pino.destination({ dest: opts.destination ?? 1, sync: false });
+  // bounded: when the reader of the log (a pipe, journald) cannot keep up, lines beyond this backlog
+  // are dropped and counted rather than held in memory without limit
+  const dest = pino.destination({ dest: opts.destination ?? 1, sync: false, maxLength: MAX_LOG_BACKLOG });
   if (destinations.length === 0) process.once('exit', flushLogsSync);
   destinations.push(dest as unknown as Destination);
-  return pino({ level, base: { component: opts.component }, timestamp: pino.stdTimeFunctions.epochTime }, dest);
+  const logger = pino({ level, base: { component: opts.component }, timestamp: pino.stdTimeFunctions.epochTime }, dest);
+  let dropped = 0;
+  let warnedAt = 0;
+  dest.on('drop', () => {
+    dropped++;
+    const now = Date.now();
+    if (now - warnedAt < 10_000) return;
+    warnedAt = now;
+    setImmediate(() => logger.warn({ dropped }, 'log lines dropped: the log reader cannot keep up (the count is since start)'));
+  });
+  return logger;
 }
 
 /** Resolves once every line logged so far is written (waiting at most `maxMs`, then writing the rest synchronously). */
