@@ -34,7 +34,7 @@ export interface WindowOptions {
 /**
  * Failures per address within findtime, for one jail: fail2ban's failmanager. Pure and synchronous;
  * windows use the events' own times. Memory is bounded by `maxTracked` addresses, each holding at
- * most `maxTimes` failure times.
+ * most `maxTimes` failure times; when full, the least recently failing sixteenth is dropped.
  */
 export class FailureWindow {
   readonly #byIp = new Map<string, Tracked>();
@@ -61,10 +61,15 @@ export class FailureWindow {
       t.sources.splice(0, cut);
     }
     if (this.opts.maxmatches > 0) keepMatch(t.matches, line, this.opts.maxmatches, this.maxMatchBytes);
-    while (this.#byIp.size > this.opts.maxTracked) {
-      const oldest = this.#byIp.keys().next().value as string;
-      this.#byIp.delete(oldest);
-      this.#dropped++;
+    if (this.#byIp.size > this.opts.maxTracked) {
+      // evict a sixteenth at once, in one pass: a Map keeps deleted slots at its front until it
+      // rehashes, so looking for the oldest key once per insert would walk thousands of them
+      let excess = this.#byIp.size - (this.opts.maxTracked - Math.floor(this.opts.maxTracked / 16));
+      for (const oldest of this.#byIp.keys()) {
+        if (excess-- <= 0) break;
+        this.#byIp.delete(oldest);
+        this.#dropped++;
+      }
     }
     return t;
   }
