@@ -37,6 +37,8 @@ export interface ExpiryRule {
   readonly toleranceMs: number;
   /** Longest timeout the kernel takes (s); a longer ban is written with this and refreshed. */
   readonly maxTimeoutS: number;
+  /** An element may expire up to this much later than wanted (bulk adds are spread); default 0. */
+  readonly spreadMs?: number;
 }
 
 /** Expiries closer than this (ms) count as the same: no re-add, no drift. */
@@ -103,14 +105,38 @@ export function sameExpiry(a: number, b: number, toleranceMs: number): boolean {
 
 /**
  * True when an element expiring at `have` serves a ban wanted until `want`: the same expiry
- * within the tolerance, or, for a ban longer than the kernel's longest timeout, a capped element
- * with at least half of that longest timeout left (it is refreshed after that).
+ * within the tolerance (or up to `spreadMs` later: a spread bulk add), or, for a ban longer than
+ * the kernel's longest timeout, a capped element with at least half of that longest timeout left
+ * (it is refreshed after that).
  */
 export function satisfies(have: number, want: number, nowMs: number, rule: ExpiryRule): boolean {
   if (want === 0 || have === 0) return want === have;
+  const later = rule.toleranceMs + (rule.spreadMs ?? 0);
   const capMs = rule.maxTimeoutS * 1000;
-  if (want - nowMs > capMs - rule.toleranceMs) return have - nowMs >= capMs / 2 && have <= want + rule.toleranceMs;
-  return Math.abs(have - want) <= rule.toleranceMs;
+  if (want - nowMs > capMs - rule.toleranceMs) return have - nowMs >= capMs / 2 && have <= want + later;
+  return have >= want - rule.toleranceMs && have <= want + later;
+}
+
+/** Adds in one batch from which their expiries are spread (see {@link spreadExpiry}). */
+export const SPREAD_FROM = 100;
+
+/**
+ * `el` expiring up to `spreadMs` later (and at most a tenth of its remaining time later), in
+ * whole seconds, by an offset picked from its key: a bulk import of bans with one expiry does
+ * not expire in one second. Never earlier; permanent elements are left alone.
+ */
+export function spreadExpiry(el: SetElement, nowMs: number, spreadMs: number): SetElement {
+  if (el.expiresMs === 0) return el;
+  const maxS = Math.floor(Math.min(spreadMs, (el.expiresMs - nowMs) / 10) / 1000);
+  if (maxS <= 0) return el;
+  return { ...el, expiresMs: el.expiresMs + (keyHash(el.key) % (maxS + 1)) * 1000 };
+}
+
+/** FNV-1a of the key: a stable, evenly spread offset. */
+function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /** True when the element is still in force at `nowMs`. */

@@ -8,7 +8,7 @@ import type { Clock, Logger } from '@fleetban/shared';
 import type { BanEntry, Enforcer, EnforcerReport, StopMode } from './enforcer.js';
 import type { JailScopes } from './port-scope.js';
 import { diffElements, planOps, reconcileIntents, settled, type ElementOp, type Intent } from './reconcile.js';
-import { isLive, kernelExpiry, toSetElements, unbanTarget, type ExpiryRule, type SetElement } from './set-element.js';
+import { SPREAD_FROM, isLive, kernelExpiry, spreadExpiry, toSetElements, unbanTarget, type ExpiryRule, type SetElement } from './set-element.js';
 
 /** The kernel's view of a backend's objects. */
 export interface KernelState {
@@ -18,6 +18,15 @@ export interface KernelState {
   readonly problems: readonly string[];
   /** Live elements of fleetban's sets. */
   readonly elements: SetElement[];
+  /** Changes when fleetban's objects are created again (nft: table and set handles); absent if unknown. */
+  readonly fingerprint?: string;
+}
+
+/** A cheap look at the kernel: the structure and its fingerprint, no elements. */
+export interface KernelPeek {
+  readonly structure: KernelState['structure'];
+  readonly problems: readonly string[];
+  readonly fingerprint: string;
 }
 
 /** One backend's kernel access. Every method is one transaction where the kernel allows it. */
@@ -30,6 +39,14 @@ export interface SetDriver {
   readonly singlePorts: boolean;
   /** Reads fleetban's objects and checks their structure. */
   read(nowMs: number): Promise<KernelState>;
+  /**
+   * Reads the structure only (cheap). Absent: every reconcile reads every element. Present: a
+   * reconcile that finds the structure and fingerprint unchanged trusts its own view of the
+   * elements, and reads them back only every `fullReadEvery` reconciles or `fullReadMs`.
+   */
+  peek?(): Promise<KernelPeek>;
+  /** Ends whatever the driver keeps running (a session child); idempotent. */
+  close?(): Promise<void>;
   /**
    * Creates what is missing and rewrites fleetban's rules (elements kept); objects of the wrong
    * kind are deleted and recreated (their elements lost). Idempotent.
@@ -50,6 +67,15 @@ export interface SetEnforcerOptions {
   scopes?: JailScopes;
   /** Expiries this close (ms) count as equal: no re-add, no drift; default 5000. */
   toleranceMs?: number;
+  /** With a driver that can peek: read every element back at least every N reconciles; default 10. */
+  fullReadEvery?: number;
+  /** ... and at least every this many ms; default 300000. */
+  fullReadMs?: number;
+  /**
+   * A batch of at least {@link SPREAD_FROM} adds spreads their expiries over up to this many ms
+   * (a tenth of the ban at most, only ever later); default 60000; 0 = never.
+   */
+  expirySpreadMs?: number;
 }
 
 /** {@link Enforcer} over a {@link SetDriver}. */
@@ -63,21 +89,33 @@ export class SetEnforcer implements Enforcer {
   private view = new Map<string, SetElement>();
   private readonly counts = { applied: 0, removed: 0, failed: 0, drift: 0, repairs: 0, reconciles: 0 };
   private queue: Promise<unknown> = Promise.resolve();
+  /** Fingerprint of the kernel objects at the last full read; undefined = read everything next time. */
+  private fingerprint: string | undefined;
+  private lastFullMs = 0;
+  private sinceFull = 0;
+  private readonly fullReadEvery: number;
+  private readonly fullReadMs: number;
+  /** Full kernel reads (every element listed) since creation. */
+  fullReads = 0;
 
   constructor(private readonly driver: SetDriver, opts: SetEnforcerOptions) {
     this.name = driver.name;
     this.clock = opts.clock;
     this.log = opts.logger;
     this.scopes = opts.scopes ?? new Map();
-    this.rule = { toleranceMs: opts.toleranceMs ?? 5000, maxTimeoutS: driver.maxTimeoutS };
+    this.rule = { toleranceMs: opts.toleranceMs ?? 5000, maxTimeoutS: driver.maxTimeoutS, spreadMs: opts.expirySpreadMs ?? 60_000 };
+    this.fullReadEvery = opts.fullReadEvery ?? 10;
+    this.fullReadMs = opts.fullReadMs ?? 300_000;
   }
 
   start(): Promise<void> {
     return this.serial(async () => {
-      const state = await this.driver.read(this.clock());
+      const state = await this.fullRead();
       if (state.structure === 'wrong') this.log.warn({ problems: state.problems }, 'objects of another kind; rebuilding them');
       await this.driver.ensure(state);
-      const kept = state.structure === 'wrong' ? (await this.driver.read(this.clock())).elements : state.elements;
+      const kept = state.structure === 'wrong' ? (await this.fullRead()).elements : state.elements;
+      // ensure rewrote the rules; a missing table got new handles: the next reconcile reads all
+      if (state.structure !== 'ok') this.fingerprint = undefined;
       this.view = new Map(kept.map((el) => [el.key, el]));
       this.log.info({ elements: this.view.size }, `${this.name} structure ready`);
     });
@@ -104,33 +142,59 @@ export class SetEnforcer implements Enforcer {
   reconcile(all: readonly BanEntry[]): Promise<{ added: number; removed: number }> {
     return this.serial(async () => {
       this.counts.reconciles++;
-      const current = await this.repair(await this.driver.read(this.clock()));
+      const current = await this.unchanged() ? null : await this.repair(await this.fullRead());
       const now = this.clock();
-      const seen = diffElements(
-        settled(current, now, this.rule.toleranceMs),
-        settled(this.view.values(), now, this.rule.toleranceMs),
-        this.rule.toleranceMs,
-      );
-      const drift = seen.missing.length + seen.extra.length + seen.changed.length;
-      this.counts.drift += drift;
-      if (drift > 0) {
-        const counts = { missing: seen.missing.length, extra: seen.extra.length, changed: seen.changed.length, drift: this.counts.drift };
-        this.log.warn(counts, 'set elements differed from what fleetban wrote; repairing');
-      }
-      this.view = new Map(current.map((el) => [el.key, el]));
+      if (current) this.compare(current, now);
       const wanted: SetElement[] = [];
       for (const ban of all) {
         const els = this.parse(ban.target, () => this.elementsOf(ban, now));
         if (els) wanted.push(...els);
       }
-      const done = await this.run(reconcileIntents(current, wanted));
-      this.log.debug({ ...done, wanted: wanted.length }, 'reconciled');
+      const done = await this.run(reconcileIntents(current ?? this.liveView().values(), wanted));
+      this.log.debug({ ...done, wanted: wanted.length, fullRead: current !== null }, 'reconciled');
       return done;
     });
   }
 
+  /**
+   * True when the driver's cheap look finds the structure and fingerprint of the last full read
+   * and no full read is due: the local view stands for the kernel.
+   */
+  private async unchanged(): Promise<boolean> {
+    if (!this.driver.peek || this.fingerprint === undefined) return false;
+    if (++this.sinceFull >= this.fullReadEvery || this.clock() - this.lastFullMs >= this.fullReadMs) return false;
+    const peek = await this.driver.peek();
+    return peek.structure === 'ok' && peek.fingerprint === this.fingerprint;
+  }
+
+  /** Reads every element; remembers the fingerprint and when. */
+  private async fullRead(): Promise<KernelState> {
+    const state = await this.driver.read(this.clock());
+    this.fullReads++;
+    this.fingerprint = state.structure === 'ok' ? state.fingerprint : undefined;
+    this.lastFullMs = this.clock();
+    this.sinceFull = 0;
+    return state;
+  }
+
+  /** Counts and logs the drift between a full read and the local view, then adopts the read. */
+  private compare(current: readonly SetElement[], now: number): void {
+    const seen = diffElements(
+      settled(current, now, this.rule.toleranceMs),
+      settled(this.view.values(), now, this.rule.toleranceMs),
+      this.rule.toleranceMs,
+    );
+    const drift = seen.missing.length + seen.extra.length + seen.changed.length;
+    this.counts.drift += drift;
+    if (drift > 0) {
+      const counts = { missing: seen.missing.length, extra: seen.extra.length, changed: seen.changed.length, drift: this.counts.drift };
+      this.log.warn(counts, 'set elements differed from what fleetban wrote; repairing');
+    }
+    this.view = new Map(current.map((el) => [el.key, el]));
+  }
+
   list(): Promise<string[]> {
-    return this.serial(async () => (await this.driver.read(this.clock())).elements.map((el) => el.key));
+    return this.serial(async () => (await this.fullRead()).elements.map((el) => el.key));
   }
 
   report(): EnforcerReport {
@@ -144,7 +208,9 @@ export class SetEnforcer implements Enforcer {
       if (mode === 'flush') {
         await this.driver.remove();
         this.view = new Map();
+        this.fingerprint = undefined;
       }
+      await this.driver.close?.();
       this.log.info({ mode }, `${this.name} enforcer stopped`);
     });
   }
@@ -179,7 +245,7 @@ export class SetEnforcer implements Enforcer {
    */
   private async run(intents: readonly Intent[]): Promise<{ added: number; removed: number }> {
     const done = { added: 0, removed: 0 };
-    const ops = planOps(intents, this.liveView(), this.clock(), this.rule);
+    const ops = this.spread(planOps(intents, this.liveView(), this.clock(), this.rule));
     if (ops.length === 0) return done;
     try {
       await this.driver.write(ops, this.clock());
@@ -188,10 +254,18 @@ export class SetEnforcer implements Enforcer {
     } catch (err) {
       this.log.debug({ err, ops: ops.length }, 'batch rejected; retrying by halves');
     }
-    const current = await this.repair(await this.driver.read(this.clock()));
+    const current = await this.repair(await this.fullRead());
     this.view = new Map(current.map((el) => [el.key, el]));
-    await this.bisect(planOps(intents, this.liveView(), this.clock(), this.rule), done);
+    await this.bisect(this.spread(planOps(intents, this.liveView(), this.clock(), this.rule)), done);
     return done;
+  }
+
+  /** Spreads the expiries of a bulk batch (see {@link spreadExpiry}). */
+  private spread(ops: ElementOp[]): ElementOp[] {
+    const spreadMs = this.rule.spreadMs ?? 0;
+    if (spreadMs <= 0 || ops.filter((op) => op.kind !== 'delete').length < SPREAD_FROM) return ops;
+    const now = this.clock();
+    return ops.map((op) => (op.kind === 'delete' ? op : { kind: op.kind, el: spreadExpiry(op.el, now, spreadMs) }));
   }
 
   private async bisect(ops: readonly ElementOp[], done: { added: number; removed: number }): Promise<void> {
@@ -243,6 +317,8 @@ export class SetEnforcer implements Enforcer {
     this.counts.repairs++;
     this.log.warn({ structure: state.structure, problems: state.problems, drift: this.counts.drift }, `${this.name} structure drifted; repairing it`);
     await this.driver.ensure(state);
-    return state.structure === 'wrong' ? (await this.driver.read(this.clock())).elements : state.elements;
+    const elements = state.structure === 'wrong' ? (await this.fullRead()).elements : state.elements;
+    this.fingerprint = undefined; // rebuilt objects have new handles: read everything next time
+    return elements;
   }
 }
