@@ -47,6 +47,12 @@ export const DEFAULT_TOLERANCE_MS = 5000;
 /** Longest kernel timeout fleetban asks nft for: 3650 days. */
 export const MAX_TIMEOUT_S = 3650 * 86_400;
 
+/**
+ * A canonical dotted quad (no leading zeros, each part up to 255): already what parseNetwork
+ * would return, so the bulk of a ban list skips the general parser.
+ */
+const PLAIN_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 /** The element key of `target` with an optional port. */
 export function elementKey(target: string, port?: ElementPort): string {
   if (!port) return target;
@@ -60,11 +66,11 @@ export function elementKey(target: string, port?: ElementPort): string {
  * target is not an address or CIDR.
  */
 export function toSetElements(entry: BanEntry, scope: PortScope | null, nowMs: number, singlePorts = false): SetElement[] {
-  const net = parseNetwork(entry.target);
   if (entry.expiresMs !== 0 && entry.expiresMs <= nowMs) return [];
+  const net = PLAIN_IPV4.test(entry.target) ? { text: entry.target, family: 4 as const } : parseNetwork(entry.target);
   const expiresMs = entry.expiresMs === 0 ? 0 : nowMs + Math.max(1, Math.ceil((entry.expiresMs - nowMs) / 1000)) * 1000;
+  if (!scope) return [{ key: net.text, target: net.text, family: net.family, expiresMs }];
   const base = { target: net.text, family: net.family, expiresMs };
-  if (!scope) return [{ ...base, key: net.text }];
   const out: SetElement[] = [];
   for (const proto of scope.protocols) {
     for (const r of scope.ports) {

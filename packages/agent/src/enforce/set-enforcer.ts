@@ -7,7 +7,8 @@
 import type { Clock, Logger } from '@fleetban/shared';
 import type { BanEntry, Enforcer, EnforcerReport, StopMode } from './enforcer.js';
 import type { JailScopes } from './port-scope.js';
-import { diffElements, planOps, reconcileIntents, settled, type ElementOp, type Intent } from './reconcile.js';
+import { ElementView } from './element-view.js';
+import { diffElements, planOps, settled, type ElementOp, type Intent } from './reconcile.js';
 import { SPREAD_FROM, isLive, kernelExpiry, spreadExpiry, toSetElements, unbanTarget, type ExpiryRule, type SetElement } from './set-element.js';
 
 /** The kernel's view of a backend's objects. */
@@ -86,7 +87,10 @@ export class SetEnforcer implements Enforcer {
   private readonly scopes: JailScopes;
   private readonly rule: ExpiryRule;
   /** Live elements as last written or read, by key (kernel expiries). */
-  private view = new Map<string, SetElement>();
+  private view = new ElementView();
+  /** Elements of the bans seen, by target as given, with the reconcile that last listed them. */
+  private memo = new Map<string, { readonly expiresMs: number; readonly jail: string | undefined; readonly els: SetElement[]; epoch: number }>();
+  private epoch = 0;
   private readonly counts = { applied: 0, removed: 0, failed: 0, drift: 0, repairs: 0, reconciles: 0 };
   private queue: Promise<unknown> = Promise.resolve();
   /** Fingerprint of the kernel objects at the last full read; undefined = read everything next time. */
@@ -116,7 +120,7 @@ export class SetEnforcer implements Enforcer {
       const kept = state.structure === 'wrong' ? (await this.fullRead()).elements : state.elements;
       // ensure rewrote the rules; a missing table got new handles: the next reconcile reads all
       if (state.structure !== 'ok') this.fingerprint = undefined;
-      this.view = new Map(kept.map((el) => [el.key, el]));
+      this.view = new ElementView(kept);
       this.log.info({ elements: this.view.size }, `${this.name} structure ready`);
     });
   }
@@ -145,13 +149,21 @@ export class SetEnforcer implements Enforcer {
       const current = await this.unchanged() ? null : await this.repair(await this.fullRead());
       const now = this.clock();
       if (current) this.compare(current, now);
-      const wanted: SetElement[] = [];
+      if (!current) this.view.sweep(now);
+      // one intent per wanted target, and an unban for every other target the sets hold
+      const intents: Intent[] = [];
+      const wanted = new Set<string>();
+      const epoch = ++this.epoch;
       for (const ban of all) {
         const els = this.parse(ban.target, () => this.elementsOf(ban, now));
-        if (els) wanted.push(...els);
+        if (!els?.[0]) continue;
+        intents.push({ target: els[0].target, els });
+        wanted.add(els[0].target);
       }
-      const done = await this.run(reconcileIntents(current ?? this.liveView().values(), wanted));
-      this.log.debug({ ...done, wanted: wanted.length, fullRead: current !== null }, 'reconciled');
+      for (const [target, m] of this.memo) if (m.epoch !== epoch) this.memo.delete(target); // no longer listed
+      for (const target of this.view.targets()) if (!wanted.has(target)) intents.push({ target, els: [] });
+      const done = await this.run(intents);
+      this.log.debug({ ...done, wanted: wanted.size, fullRead: current !== null }, 'reconciled');
       return done;
     });
   }
@@ -190,7 +202,7 @@ export class SetEnforcer implements Enforcer {
       const counts = { missing: seen.missing.length, extra: seen.extra.length, changed: seen.changed.length, drift: this.counts.drift };
       this.log.warn(counts, 'set elements differed from what fleetban wrote; repairing');
     }
-    this.view = new Map(current.map((el) => [el.key, el]));
+    this.view = new ElementView(current);
   }
 
   list(): Promise<string[]> {
@@ -207,7 +219,7 @@ export class SetEnforcer implements Enforcer {
     return this.serial(async () => {
       if (mode === 'flush') {
         await this.driver.remove();
-        this.view = new Map();
+        this.view = new ElementView();
         this.fingerprint = undefined;
       }
       await this.driver.close?.();
@@ -215,9 +227,21 @@ export class SetEnforcer implements Enforcer {
     });
   }
 
+  /**
+   * The elements of `ban`, from the memo when the same target came with the same expiry and
+   * jail before (an unchanged list of 100,000 is then not parsed again); marked as seen now.
+   */
   private elementsOf(ban: BanEntry, now: number): SetElement[] {
+    if (ban.expiresMs !== 0 && ban.expiresMs <= now) return [];
+    const seen = this.memo.get(ban.target);
+    if (seen && seen.expiresMs === ban.expiresMs && seen.jail === ban.jail) {
+      seen.epoch = this.epoch;
+      return seen.els;
+    }
     const scope = ban.jail === undefined ? null : (this.scopes.get(ban.jail) ?? null);
-    return toSetElements(ban, scope, now, this.driver.singlePorts);
+    const els = toSetElements(ban, scope, now, this.driver.singlePorts);
+    this.memo.set(ban.target, { expiresMs: ban.expiresMs, jail: ban.jail, els, epoch: this.epoch });
+    return els;
   }
 
   /** Runs `fn` after every earlier operation, so batches never interleave. */
@@ -245,7 +269,7 @@ export class SetEnforcer implements Enforcer {
    */
   private async run(intents: readonly Intent[]): Promise<{ added: number; removed: number }> {
     const done = { added: 0, removed: 0 };
-    const ops = this.spread(planOps(intents, this.liveView(), this.clock(), this.rule));
+    const ops = this.spread(planOps(intents, this.view, this.clock(), this.rule));
     if (ops.length === 0) return done;
     try {
       await this.driver.write(ops, this.clock());
@@ -255,8 +279,8 @@ export class SetEnforcer implements Enforcer {
       this.log.debug({ err, ops: ops.length }, 'batch rejected; retrying by halves');
     }
     const current = await this.repair(await this.fullRead());
-    this.view = new Map(current.map((el) => [el.key, el]));
-    await this.bisect(this.spread(planOps(intents, this.liveView(), this.clock(), this.rule)), done);
+    this.view = new ElementView(current);
+    await this.bisect(this.spread(planOps(intents, this.view, this.clock(), this.rule)), done);
     return done;
   }
 
@@ -294,17 +318,11 @@ export class SetEnforcer implements Enforcer {
         done.removed++;
         this.counts.removed++;
       } else {
-        this.view.set(op.el.key, kernelExpiry(op.el, now, this.rule.maxTimeoutS));
+        this.view.set(kernelExpiry(op.el, now, this.rule.maxTimeoutS));
         done.added++;
         this.counts.applied++;
       }
     }
-  }
-
-  private liveView(): Map<string, SetElement> {
-    const now = this.clock();
-    for (const [key, el] of this.view) if (!isLive(el, now)) this.view.delete(key);
-    return this.view;
   }
 
   /**
