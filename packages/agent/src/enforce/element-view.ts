@@ -1,15 +1,19 @@
 /**
- * An enforcer's view of its sets: elements by key, and the keys of each target, so a batch of
- * one ban is planned by looking up that ban, not by scanning 100,000 elements.
+ * An enforcer's view of its sets: elements by key, and the port-scoped keys of each target, so
+ * a batch of one ban is planned by looking up that ban, not by scanning 100,000 elements.
  */
 import type { PresentElements } from './reconcile.js';
 import { isLive, type SetElement } from './set-element.js';
 
-/** Elements by key with a per-target index. Expired elements stay until {@link sweep}. */
+/**
+ * Elements by key. A whole-address element's key is its target, so only port-scoped elements
+ * (`192.0.2.7 tcp/22`) need the per-target index: the bulk of a ban list costs one map entry
+ * each. Expired elements stay until {@link sweep}.
+ */
 export class ElementView implements PresentElements {
   private readonly byKey = new Map<string, SetElement>();
-  /** Keys by target: one key as a string (the usual case, no Set to allocate), more as a Set. */
-  private readonly byTarget = new Map<string, string | Set<string>>();
+  /** Keys of port-scoped elements by target. */
+  private readonly scoped = new Map<string, Set<string>>();
 
   constructor(els: Iterable<SetElement> = []) {
     for (const el of els) this.set(el);
@@ -26,13 +30,10 @@ export class ElementView implements PresentElements {
 
   /** Every element of `target` (whole-address and port-scoped). */
   ofTarget(target: string): SetElement[] {
-    const keys = this.byTarget.get(target);
-    if (keys === undefined) return [];
-    if (typeof keys === 'string') {
-      const el = this.byKey.get(keys);
-      return el ? [el] : [];
-    }
-    const out: SetElement[] = [];
+    const whole = this.byKey.get(target);
+    const keys = this.scoped.get(target);
+    if (!keys) return whole ? [whole] : [];
+    const out = whole ? [whole] : [];
     for (const key of keys) {
       const el = this.byKey.get(key);
       if (el) out.push(el);
@@ -40,30 +41,28 @@ export class ElementView implements PresentElements {
     return out;
   }
 
-  /** The targets that have elements. */
-  targets(): IterableIterator<string> {
-    return this.byTarget.keys();
+  /** The targets that have elements, each once. */
+  *targets(): IterableIterator<string> {
+    for (const [key, el] of this.byKey) if (key === el.target) yield key;
+    for (const target of this.scoped.keys()) if (!this.byKey.has(target)) yield target;
   }
 
   set(el: SetElement): void {
     this.byKey.set(el.key, el);
-    const keys = this.byTarget.get(el.target);
-    if (keys === undefined || keys === el.key) this.byTarget.set(el.target, el.key);
-    else if (typeof keys === 'string') this.byTarget.set(el.target, new Set([keys, el.key]));
-    else keys.add(el.key);
+    if (el.key === el.target) return;
+    const keys = this.scoped.get(el.target);
+    if (keys) keys.add(el.key);
+    else this.scoped.set(el.target, new Set([el.key]));
   }
 
   delete(key: string): void {
     const el = this.byKey.get(key);
     if (!el) return;
     this.byKey.delete(key);
-    const keys = this.byTarget.get(el.target);
-    if (typeof keys === 'string') {
-      this.byTarget.delete(el.target);
-    } else if (keys) {
-      keys.delete(key);
-      if (keys.size === 0) this.byTarget.delete(el.target);
-    }
+    if (el.key === el.target) return;
+    const keys = this.scoped.get(el.target);
+    keys?.delete(key);
+    if (keys?.size === 0) this.scoped.delete(el.target);
   }
 
   values(): IterableIterator<SetElement> {

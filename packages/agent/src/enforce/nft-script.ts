@@ -144,11 +144,15 @@ export function elementScript(table: string, ops: readonly ElementOp[], nowMs: n
     if (op.kind !== 'add') deletes.push(op.el);
     if (op.kind !== 'delete') adds.push(op.el);
   }
+  const durations = new Map<number, string>(); // a bulk batch has few distinct timeouts
   const lines = [
     ...elementLines('delete', table, deletes, () => ''),
     ...elementLines('add', table, adds, (el) => {
       const s = timeoutSeconds(el.expiresMs, nowMs, MAX_TIMEOUT_S);
-      return s === null ? '' : ` timeout ${nftDuration(s)}`;
+      if (s === null) return '';
+      let text = durations.get(s);
+      if (text === undefined) durations.set(s, (text = ` timeout ${nftDuration(s)}`));
+      return text;
     }),
   ];
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;

@@ -100,7 +100,8 @@ export function kernelExpiry(el: SetElement, nowMs: number, maxTimeoutS: number)
   const s = timeoutSeconds(el.expiresMs, nowMs, maxTimeoutS);
   if (s === null) return el;
   const expiresMs = nowMs + s * 1000;
-  return expiresMs === el.expiresMs ? el : { ...el, expiresMs };
+  // within the second the kernel rounds to: kept as it is (no copy per element of a bulk batch)
+  return Math.abs(expiresMs - el.expiresMs) < 1000 ? el : { ...el, expiresMs };
 }
 
 /** True when both are permanent, or both expire within `toleranceMs` of each other. */

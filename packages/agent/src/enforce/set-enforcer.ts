@@ -155,7 +155,7 @@ export class SetEnforcer implements Enforcer {
       const wanted = new Set<string>();
       const epoch = ++this.epoch;
       for (const ban of all) {
-        const els = this.parse(ban.target, () => this.elementsOf(ban, now));
+        const els = this.parse(ban.target, () => this.elementsOf(ban, now, true));
         if (!els?.[0]) continue;
         intents.push({ target: els[0].target, els });
         wanted.add(els[0].target);
@@ -230,8 +230,9 @@ export class SetEnforcer implements Enforcer {
   /**
    * The elements of `ban`, from the memo when the same target came with the same expiry and
    * jail before (an unchanged list of 100,000 is then not parsed again); marked as seen now.
+   * Reconcile remembers what it parses (`remember`); a batch only reads the memo.
    */
-  private elementsOf(ban: BanEntry, now: number): SetElement[] {
+  private elementsOf(ban: BanEntry, now: number, remember = false): SetElement[] {
     if (ban.expiresMs !== 0 && ban.expiresMs <= now) return [];
     const seen = this.memo.get(ban.target);
     if (seen && seen.expiresMs === ban.expiresMs && seen.jail === ban.jail) {
@@ -240,7 +241,7 @@ export class SetEnforcer implements Enforcer {
     }
     const scope = ban.jail === undefined ? null : (this.scopes.get(ban.jail) ?? null);
     const els = toSetElements(ban, scope, now, this.driver.singlePorts);
-    this.memo.set(ban.target, { expiresMs: ban.expiresMs, jail: ban.jail, els, epoch: this.epoch });
+    if (remember) this.memo.set(ban.target, { expiresMs: ban.expiresMs, jail: ban.jail, els, epoch: this.epoch });
     return els;
   }
 
