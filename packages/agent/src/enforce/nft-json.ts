@@ -50,16 +50,6 @@ export interface NftTable {
 
 type Json = Record<string, unknown>;
 
-/** `nft -j list tables` → `family name` strings, e.g. `inet fleetban`. */
-export function parseTableList(stdout: string): string[] {
-  const out: string[] = [];
-  for (const item of items(stdout)) {
-    const table = obj(item.table);
-    if (table) out.push(`${String(table.family)} ${String(table.name)}`);
-  }
-  return out;
-}
-
 /**
  * `nft -j list table ...` (or `list set ...`, or `list ruleset` with `only` naming one table) →
  * its sets, chains and rules. Relative `expires` seconds become absolute expiries using `nowMs`
