@@ -15,7 +15,8 @@ import { NftSession } from './nft-session.js';
 import { NFT_CHAINS, NFT_RULES, NFT_SETS, checkTableName, dropScript, elementScript, rebuildScript, structureScript } from './nft-script.js';
 import type { JailScopes } from './port-scope.js';
 import type { ElementOp } from './reconcile.js';
-import { SetEnforcer, type KernelPeek, type KernelState, type SetDriver } from './set-enforcer.js';
+import type { KernelPeek, KernelState, SetDriver } from './set-driver.js';
+import { SetEnforcer } from './set-enforcer.js';
 import { MAX_TIMEOUT_S } from './set-element.js';
 
 /** Options of {@link NftablesEnforcer}. */
