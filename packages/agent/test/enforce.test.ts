@@ -10,22 +10,28 @@ import { createEnforcer } from '../src/enforce/create.js';
 import { detectFirewall } from '../src/enforce/detect.js';
 import { DryRunEnforcer } from '../src/enforce/dry-run.js';
 import type { BanEntry } from '../src/enforce/enforcer.js';
-import { createRunner, type Runner } from '../src/enforce/exec.js';
+import { createRunner, spawn, type Runner } from '../src/enforce/exec.js';
 import { parseTable } from '../src/enforce/nft-json.js';
 import { nftDuration } from '../src/enforce/nft-script.js';
-import { NftablesEnforcer } from '../src/enforce/nftables.js';
+import { NftablesEnforcer, type NftablesOptions } from '../src/enforce/nftables.js';
 import { jailScope, jailScopes, parseServices, scopeText } from '../src/enforce/port-scope.js';
 import { createLan, createNetns, listenTcp, tcpConnects, type Netns } from '../../../test/fixtures/netns.js';
 
 const base = createRunner({ timeoutMs: 10_000 });
 
-/** What the tests give the enforcer: every command prefixed with `ip netns exec NS`. */
-function nsRunner(ns: Netns): Runner {
-  return (file, args, input) => base('ip', ['netns', 'exec', ns.name, file, ...args], input);
+/**
+ * What the tests give the enforcer: every command prefixed with `ip netns exec NS`, the `nft -i`
+ * session included (`session: false`: a process per batch, as a runner without `spawn` does).
+ */
+function nsRunner(ns: Netns, session = true): Runner {
+  const run = (file: string, args: string[], input?: string) => base('ip', ['netns', 'exec', ns.name, file, ...args], input);
+  if (!session) return run;
+  return Object.assign(run, { spawn: (file: string, args: string[]) => spawn('ip', ['netns', 'exec', ns.name, file, ...args]) });
 }
 
-function enforcerIn(ns: Netns, clock: () => number = Date.now): NftablesEnforcer {
-  return new NftablesEnforcer({ runner: nsRunner(ns), clock, logger: silentLogger() });
+function enforcerIn(ns: Netns, clock: () => number = Date.now, opts: Partial<NftablesOptions> = {}): NftablesEnforcer {
+  const enf = new NftablesEnforcer({ runner: nsRunner(ns), clock, logger: silentLogger(), ...opts });
+  return enf;
 }
 
 async function tableOf(ns: Netns) {
@@ -54,20 +60,22 @@ t.test('(1) start creates table, sets and chains; twice is idempotent', async (t
   const enf = enforcerIn(ns);
   await enf.start();
   const first = await tableOf(ns);
-  t.same([...first.sets.keys()].sort(), ['ban4', 'ban4_port', 'ban6', 'ban6_port']);
+  t.same([...first.sets.keys()].sort(), ['ban4', 'ban4_net', 'ban4_port', 'ban4_port_net', 'ban6', 'ban6_net', 'ban6_port', 'ban6_port_net']);
   t.equal(first.sets.get('ban4_port')?.type, 'ipv4_addr . inet_proto . inet_service');
   t.equal(first.sets.get('ban4')?.type, 'ipv4_addr');
   t.equal(first.sets.get('ban6')?.type, 'ipv6_addr');
-  t.match(first.sets.get('ban4')?.flags, ['interval', 'timeout']);
+  t.same(first.sets.get('ban4')?.flags, ['timeout'], 'single addresses: a hash set');
+  t.same(first.sets.get('ban4_net')?.flags, ['interval', 'timeout'], 'networks: an interval set');
+  t.same(first.sets.get('ban6_port_net')?.flags, ['interval', 'timeout']);
   t.match(first.chains.get('prerouting'), { type: 'filter', hook: 'prerouting', prio: -300 });
   t.match(first.chains.get('input'), { type: 'filter', hook: 'input', prio: -10 });
-  t.equal(first.rules.length, 6, 'four rules in prerouting, two in input');
+  t.equal(first.rules.length, 12, 'eight rules in prerouting, four in input');
 
   await enf.apply([{ target: '192.0.2.9', expiresMs: 0 }], []);
   await enf.start();
   await enforcerIn(ns).start(); // a restarted agent
   const again = await tableOf(ns);
-  t.equal(again.rules.length, 6, 'no duplicated rules after restarts');
+  t.equal(again.rules.length, 12, 'no duplicated rules after restarts');
   t.same(await enf.list(), ['192.0.2.9'], 'elements survive a restart');
   t.same(enf.report(), { backend: 'nftables', elements: 1, applied: 1, removed: 0, failed: 0, drift: 0, repairs: 0, reconciles: 0 });
 });
@@ -126,7 +134,7 @@ t.test('(3) an element with a 2 s timeout disappears by itself', async (t: Test)
 
 t.test('(4) reconcile repairs extra, missing, re-timed elements and a flushed ruleset', async (t: Test) => {
   const ns = await createNetns(t, 'enf4');
-  const enf = enforcerIn(ns);
+  const enf = enforcerIn(ns, Date.now, { fullReadEvery: 1 }); // every reconcile reads every element
   await enf.start();
   const wanted: BanEntry[] = [
     { target: '192.0.2.10', expiresMs: inMs(600_000) },
@@ -142,7 +150,7 @@ t.test('(4) reconcile repairs extra, missing, re-timed elements and a flushed ru
   t.same(await enf.reconcile(wanted), { added: 0, removed: 0 }, 'a second reconcile changes nothing');
 
   await ns.exec('nft', ['add', 'element', 'inet', 'fleetban', 'ban4', '{ 203.0.113.99 }']);
-  await ns.exec('nft', ['add', 'element', 'inet', 'fleetban', 'ban6', '{ 2001:db8:1::1-2001:db8:1::5 }']);
+  await ns.exec('nft', ['add', 'element', 'inet', 'fleetban', 'ban6_net', '{ 2001:db8:1::1-2001:db8:1::5 }']);
   await ns.exec('nft', ['delete', 'element', 'inet', 'fleetban', 'ban4', '{ 192.0.2.10 }']);
   await ns.exec('nft', ['delete', 'element', 'inet', 'fleetban', 'ban6', '{ 2001:db8::7 }']);
   await ns.exec('nft', ['add', 'element', 'inet', 'fleetban', 'ban6', '{ 2001:db8::7 timeout 30s }']);
@@ -156,12 +164,12 @@ t.test('(4) reconcile repairs extra, missing, re-timed elements and a flushed ru
   t.same(await enf.list(), [], 'table gone');
   t.same(await enf.reconcile(wanted), { added: 6, removed: 0 });
   t.same(sorted(await enf.list()), wantedTargets, 'repaired to exactly the wanted list');
-  t.equal((await tableOf(ns)).rules.length, 6, 'chains and rules are back');
+  t.equal((await tableOf(ns)).rules.length, 12, 'chains and rules are back');
   t.equal(enf.report().drift, 4 + 1 + 6, 'missing table and its six elements count as drift');
 
   await ns.exec('nft', ['flush', 'chain', 'inet', 'fleetban', 'input']);
   await enf.reconcile(wanted);
-  t.equal((await tableOf(ns)).rules.length, 6, 'a flushed chain gets its rules back');
+  t.equal((await tableOf(ns)).rules.length, 12, 'a flushed chain gets its rules back');
 
   await ns.exec('nft', ['delete', 'table', 'inet', 'fleetban']);
   await ns.exec('nft', ['-f', '-'], { input: 'add table inet fleetban\nadd set inet fleetban ban4 { type ipv4_addr; }\n' });
@@ -178,7 +186,7 @@ t.test('(5) one bad element in a batch does not block the others', async (t: Tes
   await enf.apply([{ target: '198.51.100.0/24', expiresMs: 0 }], []);
   const batch: BanEntry[] = [
     { target: '192.0.2.50', expiresMs: inMs(60_000) },
-    { target: '198.51.100.7', expiresMs: 0 }, // overlaps the /24 interval: nft rejects it
+    { target: '198.51.100.0/28', expiresMs: 0 }, // overlaps the /24 interval: nft rejects it
     { target: '192.0.2.51', expiresMs: 0 },
     { target: 'not-an-address', expiresMs: 0 }, // refused before nft
     { target: '192.0.2.9 } ; flush ruleset ; add element inet fleetban ban4 { 10.0.0.1', expiresMs: 0 }, // injection attempt
@@ -188,7 +196,7 @@ t.test('(5) one bad element in a batch does not block the others', async (t: Tes
   await enf.apply(batch, ['203.0.113.1']); // unban of an absent element: nothing to do
   t.same(sorted(await enf.list()), sorted(['198.51.100.0/24', '192.0.2.50', '192.0.2.51', '2001:db8::5']));
   t.match(enf.report(), { applied: 4, failed: 3, removed: 0 });
-  t.equal((await tableOf(ns)).rules.length, 6, 'the injection attempt changed nothing');
+  t.equal((await tableOf(ns)).rules.length, 12, 'the injection attempt changed nothing');
 
   // a re-ban with a new timeout replaces the element (delete + add in one batch)
   await enf.apply([{ target: '192.0.2.50', expiresMs: 0 }], []);

@@ -7,7 +7,8 @@
 import type { Clock, Logger } from '@fleetban/shared';
 import type { JailScopes } from './port-scope.js';
 import type { ElementOp } from './reconcile.js';
-import { SetEnforcer, type KernelState, type SetDriver } from './set-enforcer.js';
+import type { KernelState, SetDriver } from './set-driver.js';
+import { SetEnforcer } from './set-enforcer.js';
 import { isLive, kernelExpiry, MAX_TIMEOUT_S, type SetElement } from './set-element.js';
 
 /** Options of {@link DryRunEnforcer}. */

@@ -3,6 +3,7 @@
  * argument array handed to execa, never a shell string; a failure becomes an {@link ExecError}
  * that keeps the command line, nft's stderr and the execa error as `cause`.
  */
+import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { ExecError } from '@fleetban/shared';
 
 /**
@@ -17,11 +18,22 @@ async function loadExeca(): Promise<typeof import('execa')> {
 }
 
 /**
+ * Starts a long-lived child (`file args`, argument array) with stdin and stderr piped and stdout
+ * ignored, e.g. an `nft -i` session. The caller owns it and must end it.
+ */
+export type Spawn = (file: string, args: string[]) => ChildProcess;
+
+/**
  * Runs `file` with `args` (and optional text on stdin), resolves with its stdout, rejects with
  * {@link ExecError}. Enforcers take one as a parameter, so tests can run them inside a network
- * namespace (prefix `ip netns exec NS`) or replace them entirely.
+ * namespace (prefix `ip netns exec NS`) or replace them entirely. `spawn`, when present, starts
+ * long-lived children the same way (same namespace, same binary); without it an enforcer runs a
+ * process per operation.
  */
-export type Runner = (file: string, args: string[], input?: string) => Promise<{ stdout: string }>;
+export interface Runner {
+  (file: string, args: string[], input?: string): Promise<{ stdout: string }>;
+  readonly spawn?: Spawn;
+}
 
 /** Options of {@link createRunner}. */
 export interface RunnerOptions {
@@ -35,7 +47,7 @@ export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
 /** The production runner: execa with an argument array, `LC_ALL=C`, bounded by a timeout. */
 export function createRunner(opts: RunnerOptions = {}): Runner {
   const timeout = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-  return async (file, args, input) => {
+  const run = async (file: string, args: string[], input?: string): Promise<{ stdout: string }> => {
     try {
       const { execa } = await loadExeca();
       const result = await execa(file, args, {
@@ -50,7 +62,12 @@ export function createRunner(opts: RunnerOptions = {}): Runner {
       throw toExecError(file, args, err);
     }
   };
+  return Object.assign(run, { spawn });
 }
+
+/** The production {@link Spawn}: argument array, `LC_ALL=C`, stdout ignored. */
+export const spawn: Spawn = (file, args) =>
+  spawnChild(file, args, { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
 
 /** The runner the agent uses: {@link createRunner} with its defaults. */
 export const runner: Runner = createRunner();

@@ -17,7 +17,8 @@ import {
 } from './iptables-script.js';
 import type { JailScopes } from './port-scope.js';
 import type { ElementOp } from './reconcile.js';
-import { SetEnforcer, type KernelState, type SetDriver } from './set-enforcer.js';
+import type { KernelState, SetDriver } from './set-driver.js';
+import { SetEnforcer } from './set-enforcer.js';
 
 /** Options of {@link IptablesEnforcer}. */
 export interface IptablesOptions {

@@ -11,6 +11,8 @@ export interface NftSet {
   /** Its type, the parts of a concatenation joined by ` . ` (`ipv4_addr . inet_proto . inet_service`). */
   readonly type: string;
   readonly flags: readonly string[];
+  /** The kernel's handle: a set deleted and created again has a new one. */
+  readonly handle: number | null;
   readonly elements: SetElement[];
 }
 
@@ -39,6 +41,8 @@ export interface NftRule {
 
 /** One table's contents. */
 export interface NftTable {
+  /** The table's handle when the listing names the table itself (`list ruleset`), else null. */
+  readonly handle: number | null;
   readonly sets: ReadonlyMap<string, NftSet>;
   readonly chains: ReadonlyMap<string, NftChain>;
   readonly rules: readonly NftRule[];
@@ -46,30 +50,26 @@ export interface NftTable {
 
 type Json = Record<string, unknown>;
 
-/** `nft -j list tables` → `family name` strings, e.g. `inet fleetban`. */
-export function parseTableList(stdout: string): string[] {
-  const out: string[] = [];
-  for (const item of items(stdout)) {
-    const table = obj(item.table);
-    if (table) out.push(`${String(table.family)} ${String(table.name)}`);
-  }
-  return out;
-}
-
 /**
- * `nft -j list table ...` (or `list set ...`) → its sets, chains and rules. Relative `expires`
- * seconds become absolute expiries using `nowMs` (every listed element is live: the kernel lists
- * only those).
+ * `nft -j list table ...` (or `list set ...`, or `list ruleset` with `only` naming one table) →
+ * its sets, chains and rules. Relative `expires` seconds become absolute expiries using `nowMs`
+ * (every listed element is live: the kernel lists only those).
  */
-export function parseTable(stdout: string, nowMs: number): NftTable {
+export function parseTable(stdout: string, nowMs: number, only?: { family: string; table: string }): NftTable {
   const sets = new Map<string, NftSet>();
   const chains = new Map<string, NftChain>();
   const rules: NftRule[] = [];
+  let handle: number | null = null;
   for (const item of items(stdout)) {
+    const table = obj(item.table);
     const set = obj(item.set);
     const chain = obj(item.chain);
     const rule = obj(item.rule);
-    if (set) {
+    const of = table ? { family: table.family, table: table.name } : obj(set ?? chain ?? rule);
+    if (only && (of?.family !== only.family || of.table !== only.table)) continue;
+    if (table) {
+      handle = typeof table.handle === 'number' ? table.handle : null;
+    } else if (set) {
       const types = Array.isArray(set.type) ? set.type.map(String) : [String(set.type)];
       const family: Family = types[0] === 'ipv6_addr' ? 6 : 4;
       const elems = Array.isArray(set.elem) ? set.elem : [];
@@ -77,6 +77,7 @@ export function parseTable(stdout: string, nowMs: number): NftTable {
         name: String(set.name),
         type: types.join(' . '),
         flags: Array.isArray(set.flags) ? set.flags.map(String) : [],
+        handle: typeof set.handle === 'number' ? set.handle : null,
         elements: elems.map((e) => parseElement(e, family, nowMs)),
       });
     } else if (chain) {
@@ -90,7 +91,7 @@ export function parseTable(stdout: string, nowMs: number): NftTable {
       rules.push(parseRule(rule));
     }
   }
-  return { sets, chains, rules };
+  return { handle, sets, chains, rules };
 }
 
 /**

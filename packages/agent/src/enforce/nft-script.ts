@@ -11,19 +11,50 @@ import { MAX_TIMEOUT_S, timeoutSeconds, type SetElement } from './set-element.js
 export const NFT_NAMES = {
   ban4: 'ban4',
   ban6: 'ban6',
+  ban4Net: 'ban4_net',
+  ban6Net: 'ban6_net',
   ban4Port: 'ban4_port',
   ban6Port: 'ban6_port',
+  ban4PortNet: 'ban4_port_net',
+  ban6PortNet: 'ban6_port_net',
   prerouting: 'prerouting',
   input: 'input',
 } as const;
 
-/** The sets: whole-address bans, and port-scoped bans keyed by address . protocol . port. */
-export const NFT_SETS = [
-  { name: NFT_NAMES.ban4, type: ['ipv4_addr'] },
-  { name: NFT_NAMES.ban6, type: ['ipv6_addr'] },
-  { name: NFT_NAMES.ban4Port, type: ['ipv4_addr', 'inet_proto', 'inet_service'] },
-  { name: NFT_NAMES.ban6Port, type: ['ipv6_addr', 'inet_proto', 'inet_service'] },
-] as const;
+/** One of fleetban's sets. */
+export interface NftSetSpec {
+  readonly name: string;
+  readonly family: Family;
+  readonly type: readonly string[];
+  /** Keyed by address . protocol . port. */
+  readonly port: boolean;
+  /** An interval set (networks, port ranges); else a hash set (single addresses and ports). */
+  readonly interval: boolean;
+}
+
+const ADDR = { 4: 'ipv4_addr', 6: 'ipv6_addr' } as const;
+
+/**
+ * The sets. Single addresses (and single ports) go to hash sets, networks and port ranges to
+ * interval sets: nft 1.0.x fetches every element of a table's interval sets before it adds or
+ * deletes any element, so an interval set of 100,000 addresses made each ban cost a second.
+ * Networks are few; the hash sets take the bulk at a cost that does not grow with them.
+ */
+export const NFT_SETS: readonly NftSetSpec[] = [
+  setSpec(4, false, false), // ban4
+  setSpec(6, false, false), // ban6
+  setSpec(4, false, true), // ban4_net
+  setSpec(6, false, true), // ban6_net
+  setSpec(4, true, false), // ban4_port
+  setSpec(6, true, false), // ban6_port
+  setSpec(4, true, true), // ban4_port_net
+  setSpec(6, true, true), // ban6_port_net
+];
+
+function setSpec(family: Family, port: boolean, interval: boolean): NftSetSpec {
+  const name = `ban${family}${port ? '_port' : ''}${interval ? '_net' : ''}`;
+  return { name, family, type: port ? [ADDR[family], 'inet_proto', 'inet_service'] : [ADDR[family]], port, interval };
+}
 
 /** The base chains, their hook and priority. */
 export const NFT_CHAINS = [
@@ -40,16 +71,16 @@ export interface NftRuleSpec {
   readonly chain: string;
   readonly protocol: 'ip' | 'ip6';
   readonly set: string;
+  /** The set is keyed by address . protocol . port. */
+  readonly port: boolean;
 }
 
-/** Every rule, in order. */
+const ruleOf = (chain: string, s: NftSetSpec): NftRuleSpec => ({ chain, protocol: s.family === 4 ? 'ip' : 'ip6', set: s.name, port: s.port });
+
+/** Every rule, in order: one per set in prerouting, one per whole-address set in input. */
 export const NFT_RULES: readonly NftRuleSpec[] = [
-  { chain: NFT_NAMES.prerouting, protocol: 'ip', set: NFT_NAMES.ban4 },
-  { chain: NFT_NAMES.prerouting, protocol: 'ip6', set: NFT_NAMES.ban6 },
-  { chain: NFT_NAMES.prerouting, protocol: 'ip', set: NFT_NAMES.ban4Port },
-  { chain: NFT_NAMES.prerouting, protocol: 'ip6', set: NFT_NAMES.ban6Port },
-  { chain: NFT_NAMES.input, protocol: 'ip', set: NFT_NAMES.ban4 },
-  { chain: NFT_NAMES.input, protocol: 'ip6', set: NFT_NAMES.ban6 },
+  ...NFT_SETS.map((s) => ruleOf(NFT_NAMES.prerouting, s)),
+  ...NFT_SETS.filter((s) => !s.port).map((s) => ruleOf(NFT_NAMES.input, s)),
 ];
 
 /** Elements per `add element` / `delete element` line. */
@@ -61,16 +92,15 @@ export function checkTableName(name: string): string {
   return name;
 }
 
-/** The set an element belongs to. */
-export function setOf(family: Family, port: boolean): string {
-  if (family === 4) return port ? NFT_NAMES.ban4Port : NFT_NAMES.ban4;
-  return port ? NFT_NAMES.ban6Port : NFT_NAMES.ban6;
+/** The set an element belongs to: a hash set for a single address (and port), else an interval set. */
+export function setOf(el: SetElement): string {
+  const single = !el.target.includes('/') && !el.target.includes('-') && (!el.port || el.port.from === el.port.to);
+  return `ban${el.family}${el.port ? '_port' : ''}${single ? '' : '_net'}`;
 }
 
 /** The rule text for `spec` with `verdict` (`drop` or `reject`). */
 export function ruleText(spec: NftRuleSpec, verdict: BlockType): string {
-  const port = spec.set === NFT_NAMES.ban4Port || spec.set === NFT_NAMES.ban6Port;
-  const key = port ? `${spec.protocol} saddr . meta l4proto . th dport` : `${spec.protocol} saddr`;
+  const key = spec.port ? `${spec.protocol} saddr . meta l4proto . th dport` : `${spec.protocol} saddr`;
   return `${key} @${spec.set} counter ${verdict}`;
 }
 
@@ -82,7 +112,7 @@ export function ruleText(spec: NftRuleSpec, verdict: BlockType): string {
 export function structureScript(table: string, verdict: BlockType): string {
   const t = `inet ${table}`;
   const lines = [`add table ${t}`];
-  for (const s of NFT_SETS) lines.push(`add set ${t} ${s.name} { type ${s.type.join(' . ')}; flags interval, timeout; }`);
+  for (const s of NFT_SETS) lines.push(`add set ${t} ${s.name} { type ${s.type.join(' . ')}; flags ${s.interval ? 'interval, ' : ''}timeout; }`);
   for (const c of NFT_CHAINS) {
     lines.push(`add chain ${t} ${c.name} { type filter hook ${c.hook} priority ${c.prio}; policy accept; }`);
   }
@@ -114,11 +144,15 @@ export function elementScript(table: string, ops: readonly ElementOp[], nowMs: n
     if (op.kind !== 'add') deletes.push(op.el);
     if (op.kind !== 'delete') adds.push(op.el);
   }
+  const durations = new Map<number, string>(); // a bulk batch has few distinct timeouts
   const lines = [
     ...elementLines('delete', table, deletes, () => ''),
     ...elementLines('add', table, adds, (el) => {
       const s = timeoutSeconds(el.expiresMs, nowMs, MAX_TIMEOUT_S);
-      return s === null ? '' : ` timeout ${nftDuration(s)}`;
+      if (s === null) return '';
+      let text = durations.get(s);
+      if (text === undefined) durations.set(s, (text = ` timeout ${nftDuration(s)}`));
+      return text;
     }),
   ];
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
@@ -134,7 +168,7 @@ export function elementText(el: SetElement): string {
 function elementLines(verb: string, table: string, els: readonly SetElement[], suffix: (el: SetElement) => string): string[] {
   const bySet = new Map<string, SetElement[]>();
   for (const el of els) {
-    const set = setOf(el.family, el.port !== undefined);
+    const set = setOf(el);
     const list = bySet.get(set);
     if (list) list.push(el);
     else bySet.set(set, [el]);

@@ -1,17 +1,22 @@
 /**
  * The nftables backend: one `inet` table owned by fleetban, four interval sets with kernel
  * timeouts (ban4, ban6 for whole addresses; ban4_port, ban6_port for port-scoped bans keyed by
- * address . protocol . port) and two base chains (prerouting at -300, input at -10). Every
- * change is one `nft -f -` transaction; reads are `nft -j`. Batching, bisecting and reconcile
- * are in set-enforcer.ts.
+ * address . protocol . port; hash sets for single addresses and ports, interval sets for networks
+ * and ranges) and two base chains (prerouting at -300, input at -10). Every change is one
+ * transaction: a line to a long-lived `nft -i` session (nft-session.ts) when the runner can
+ * spawn one and the batch is small, else `nft -f -`. Reads are `nft -j`; a cheap look at the
+ * structure (`nft -j -t list ruleset`, no elements) lets a reconcile skip the full read. Batching,
+ * bisecting and reconcile are in set-enforcer.ts.
  */
 import type { BlockType, Clock, Logger } from '@fleetban/shared';
 import type { Runner } from './exec.js';
-import { parseTable, parseTableList, type NftTable } from './nft-json.js';
+import { parseTable, type NftTable } from './nft-json.js';
+import { NftSession } from './nft-session.js';
 import { NFT_CHAINS, NFT_RULES, NFT_SETS, checkTableName, dropScript, elementScript, rebuildScript, structureScript } from './nft-script.js';
 import type { JailScopes } from './port-scope.js';
 import type { ElementOp } from './reconcile.js';
-import { SetEnforcer, type KernelState, type SetDriver } from './set-enforcer.js';
+import type { KernelPeek, KernelState, SetDriver } from './set-driver.js';
+import { SetEnforcer } from './set-enforcer.js';
 import { MAX_TIMEOUT_S } from './set-element.js';
 
 /** Options of {@link NftablesEnforcer}. */
@@ -31,7 +36,18 @@ export interface NftablesOptions {
   scopes?: JailScopes;
   /** Expiries this close (ms) count as equal: no re-add, no drift; default 5000. */
   toleranceMs?: number;
+  /** Batches up to this many characters of nft text go through the `nft -i` session; default 32768. */
+  sessionMaxChars?: number;
+  /** A reconcile reads every element back at least every this many reconciles; default 10. */
+  fullReadEvery?: number;
+  /** ... and at least every this many ms; default 300000 (5 min). */
+  fullReadMs?: number;
+  /** Bulk adds spread their expiries over up to this many ms (only ever later); default 60000. */
+  expirySpreadMs?: number;
 }
+
+/** Default of {@link NftablesOptions.sessionMaxChars}: about 900 elements. */
+export const DEFAULT_SESSION_MAX_CHARS = 32_768;
 
 /** Default name of fleetban's table. */
 export const DEFAULT_NFT_TABLE = 'fleetban';
@@ -41,21 +57,34 @@ export class NftDriver implements SetDriver {
   readonly name = 'nftables';
   readonly maxTimeoutS = MAX_TIMEOUT_S;
   readonly singlePorts = false;
+  /** The `nft -i` session, when the runner can spawn one. */
+  readonly session: NftSession | null;
 
   constructor(
     private readonly runner: Runner,
     readonly table: string,
     private readonly nft: string,
     private readonly verdict: BlockType,
-  ) {}
+    private readonly sessionMaxChars = DEFAULT_SESSION_MAX_CHARS,
+  ) {
+    this.session = runner.spawn ? new NftSession(runner.spawn, nft) : null;
+  }
+
+  async peek(): Promise<KernelPeek> {
+    // -t (terse) leaves the elements out: milliseconds, where a listing of 100,000 takes seconds
+    const { stdout } = await this.runner(this.nft, ['-j', '-t', 'list', 'ruleset']);
+    const table = parseTable(stdout, 0, { family: 'inet', table: this.table });
+    if (table.handle === null) return { structure: 'missing', problems: [`table inet ${this.table} missing`], fingerprint: '' };
+    return { ...checkStructure(table, this.verdict), fingerprint: fingerprint(table) };
+  }
 
   async read(nowMs: number): Promise<KernelState> {
-    const tables = parseTableList((await this.runner(this.nft, ['-j', 'list', 'tables'])).stdout);
-    if (!tables.includes(`inet ${this.table}`)) return { structure: 'missing', problems: [`table inet ${this.table} missing`], elements: [] };
+    const top = await this.peek();
+    if (top.structure === 'missing') return { ...top, elements: [] };
     const { stdout } = await this.runner(this.nft, ['-j', 'list', 'table', 'inet', this.table]);
     const table = parseTable(stdout, nowMs);
     const elements = NFT_SETS.flatMap((s) => table.sets.get(s.name)?.elements ?? []);
-    return { ...checkStructure(table, this.verdict), elements };
+    return { ...checkStructure(table, this.verdict), elements, fingerprint: fingerprint(table) };
   }
 
   async ensure(state: KernelState): Promise<void> {
@@ -70,21 +99,36 @@ export class NftDriver implements SetDriver {
     await this.batch(dropScript(this.table));
   }
 
-  private async batch(script: string): Promise<void> {
-    if (script !== '') await this.runner(this.nft, ['-f', '-'], script);
+  async close(): Promise<void> {
+    await this.session?.close();
   }
+
+  private async batch(script: string): Promise<void> {
+    if (script === '') return;
+    // nft -i reads a long line slowly (10,000 elements: ~0.6 s, ~0.1 s with -f): bulk goes to -f
+    if (this.session && script.length <= this.sessionMaxChars) await this.session.run(script);
+    else await this.runner(this.nft, ['-f', '-'], script);
+  }
+}
+
+/** Table and set handles: they change when the table or a set is deleted and created again. */
+function fingerprint(table: NftTable): string {
+  return [table.handle, ...NFT_SETS.map((s) => table.sets.get(s.name)?.handle)].join(':');
 }
 
 /** {@link Enforcer} backed by nftables. */
 export class NftablesEnforcer extends SetEnforcer {
   constructor(opts: NftablesOptions) {
     const table = checkTableName(opts.table ?? DEFAULT_NFT_TABLE);
-    const driver = new NftDriver(opts.runner, table, opts.nft ?? 'nft', opts.blockType ?? 'drop');
+    const driver = new NftDriver(opts.runner, table, opts.nft ?? 'nft', opts.blockType ?? 'drop', opts.sessionMaxChars);
     super(driver, {
       clock: opts.clock,
       logger: opts.logger.child({ enforcer: 'nftables', table }),
       ...(opts.scopes ? { scopes: opts.scopes } : {}),
       ...(opts.toleranceMs !== undefined ? { toleranceMs: opts.toleranceMs } : {}),
+      ...(opts.fullReadEvery !== undefined ? { fullReadEvery: opts.fullReadEvery } : {}),
+      ...(opts.fullReadMs !== undefined ? { fullReadMs: opts.fullReadMs } : {}),
+      ...(opts.expirySpreadMs !== undefined ? { expirySpreadMs: opts.expirySpreadMs } : {}),
     });
   }
 }
@@ -96,7 +140,7 @@ function checkStructure(table: NftTable, verdict: BlockType): Pick<KernelState, 
   for (const s of NFT_SETS) {
     const set = table.sets.get(s.name);
     if (!set) missing.push(`set ${s.name} missing`);
-    else if (set.type !== s.type.join(' . ') || !set.flags.includes('interval') || !set.flags.includes('timeout')) {
+    else if (set.type !== s.type.join(' . ') || set.flags.includes('interval') !== s.interval || !set.flags.includes('timeout')) {
       wrong.push(`set ${s.name} is ${set.type} [${set.flags.join(',')}]`);
     }
   }
@@ -114,9 +158,8 @@ function checkStructure(table: NftTable, verdict: BlockType): Pick<KernelState, 
     const want = NFT_RULES.filter((r) => r.chain === c.name);
     const exact = rules.length === want.length && want.every((w, i) => {
       const r = rules[i];
-      const port = w.set.endsWith('_port');
       return r && r.protocol === w.protocol && r.set === w.set && r.verdict === verdict && r.counter
-        && r.rest === (port ? 'meta l4proto . th dport' : '');
+        && r.rest === (w.port ? 'meta l4proto . th dport' : '');
     });
     if (!exact) missing.push(`chain ${c.name} has ${rules.length} rules, not fleetban's ${want.length}`);
   }

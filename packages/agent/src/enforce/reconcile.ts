@@ -29,49 +29,36 @@ export interface ElementDiff {
   readonly changed: SetElement[];
 }
 
-/** Groups elements by target. */
-export function byTarget(els: Iterable<SetElement>): Map<string, SetElement[]> {
-  const out = new Map<string, SetElement[]>();
-  for (const el of els) {
-    const list = out.get(el.target);
-    if (list) list.push(el);
-    else out.set(el.target, [el]);
-  }
-  return out;
+/** What the sets hold, looked up by element key and by target (see element-view.ts). */
+export interface PresentElements {
+  get(key: string): SetElement | undefined;
+  ofTarget(target: string): Iterable<SetElement>;
 }
 
 /**
- * The operations that carry out `intents` on sets holding `present` (live elements by key).
- * Later intents for the same target win. An element already present that {@link satisfies}
- * the wanted expiry needs nothing; elements of the target that are not wanted are deleted.
+ * The operations that carry out `intents` on sets holding `present` (expired elements count as
+ * absent). Later intents for the same target win. An element already present that
+ * {@link satisfies} the wanted expiry needs nothing; elements of the target that are not wanted
+ * are deleted. Costs the intents' size, not the sets'.
  */
-export function planOps(intents: readonly Intent[], present: ReadonlyMap<string, SetElement>, nowMs: number, rule: ExpiryRule): ElementOp[] {
-  const last = new Map<string, Intent>();
-  for (const intent of intents) {
-    last.delete(intent.target);
-    last.set(intent.target, intent);
-  }
-  const have = byTarget(present.values());
+export function planOps(intents: readonly Intent[], present: PresentElements, nowMs: number, rule: ExpiryRule): ElementOp[] {
+  // the last intent of a target wins: walk backwards, skip targets already planned
+  const done = new Set<string>();
   const ops: ElementOp[] = [];
-  for (const intent of last.values()) {
-    const wanted = new Set(intent.els.map((el) => el.key));
-    for (const el of have.get(intent.target) ?? []) if (!wanted.has(el.key)) ops.push({ kind: 'delete', el });
+  for (let i = intents.length - 1; i >= 0; i--) {
+    const intent = intents[i]!;
+    if (done.has(intent.target)) continue;
+    done.add(intent.target);
+    for (const el of present.ofTarget(intent.target)) {
+      if (isLive(el, nowMs) && !intent.els.some((w) => w.key === el.key)) ops.push({ kind: 'delete', el });
+    }
     for (const el of intent.els) {
       const h = present.get(el.key);
-      if (!h) ops.push({ kind: 'add', el });
+      if (!h || !isLive(h, nowMs)) ops.push({ kind: 'add', el });
       else if (!satisfies(h.expiresMs, el.expiresMs, nowMs, rule)) ops.push({ kind: 'replace', el });
     }
   }
-  return ops;
-}
-
-/** Every wanted element grouped into one intent per target, plus an unban for each other target of `current`. */
-export function reconcileIntents(current: Iterable<SetElement>, wanted: readonly SetElement[]): Intent[] {
-  const want = byTarget(wanted);
-  const intents: Intent[] = [];
-  for (const target of byTarget(current).keys()) if (!want.has(target)) intents.push({ target, els: [] });
-  for (const [target, els] of want) intents.push({ target, els });
-  return intents;
+  return ops.reverse();
 }
 
 /** Compares two element lists by key and expiry. */

@@ -37,6 +37,8 @@ export interface ExpiryRule {
   readonly toleranceMs: number;
   /** Longest timeout the kernel takes (s); a longer ban is written with this and refreshed. */
   readonly maxTimeoutS: number;
+  /** An element may expire up to this much later than wanted (bulk adds are spread); default 0. */
+  readonly spreadMs?: number;
 }
 
 /** Expiries closer than this (ms) count as the same: no re-add, no drift. */
@@ -44,6 +46,12 @@ export const DEFAULT_TOLERANCE_MS = 5000;
 
 /** Longest kernel timeout fleetban asks nft for: 3650 days. */
 export const MAX_TIMEOUT_S = 3650 * 86_400;
+
+/**
+ * A canonical dotted quad (no leading zeros, each part up to 255): already what parseNetwork
+ * would return, so the bulk of a ban list skips the general parser.
+ */
+const PLAIN_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /** The element key of `target` with an optional port. */
 export function elementKey(target: string, port?: ElementPort): string {
@@ -58,11 +66,11 @@ export function elementKey(target: string, port?: ElementPort): string {
  * target is not an address or CIDR.
  */
 export function toSetElements(entry: BanEntry, scope: PortScope | null, nowMs: number, singlePorts = false): SetElement[] {
-  const net = parseNetwork(entry.target);
   if (entry.expiresMs !== 0 && entry.expiresMs <= nowMs) return [];
+  const net = PLAIN_IPV4.test(entry.target) ? { text: entry.target, family: 4 as const } : parseNetwork(entry.target);
   const expiresMs = entry.expiresMs === 0 ? 0 : nowMs + Math.max(1, Math.ceil((entry.expiresMs - nowMs) / 1000)) * 1000;
+  if (!scope) return [{ key: net.text, target: net.text, family: net.family, expiresMs }];
   const base = { target: net.text, family: net.family, expiresMs };
-  if (!scope) return [{ ...base, key: net.text }];
   const out: SetElement[] = [];
   for (const proto of scope.protocols) {
     for (const r of scope.ports) {
@@ -92,7 +100,8 @@ export function kernelExpiry(el: SetElement, nowMs: number, maxTimeoutS: number)
   const s = timeoutSeconds(el.expiresMs, nowMs, maxTimeoutS);
   if (s === null) return el;
   const expiresMs = nowMs + s * 1000;
-  return expiresMs === el.expiresMs ? el : { ...el, expiresMs };
+  // within the second the kernel rounds to: kept as it is (no copy per element of a bulk batch)
+  return Math.abs(expiresMs - el.expiresMs) < 1000 ? el : { ...el, expiresMs };
 }
 
 /** True when both are permanent, or both expire within `toleranceMs` of each other. */
@@ -103,14 +112,38 @@ export function sameExpiry(a: number, b: number, toleranceMs: number): boolean {
 
 /**
  * True when an element expiring at `have` serves a ban wanted until `want`: the same expiry
- * within the tolerance, or, for a ban longer than the kernel's longest timeout, a capped element
- * with at least half of that longest timeout left (it is refreshed after that).
+ * within the tolerance (or up to `spreadMs` later: a spread bulk add), or, for a ban longer than
+ * the kernel's longest timeout, a capped element with at least half of that longest timeout left
+ * (it is refreshed after that).
  */
 export function satisfies(have: number, want: number, nowMs: number, rule: ExpiryRule): boolean {
   if (want === 0 || have === 0) return want === have;
+  const later = rule.toleranceMs + (rule.spreadMs ?? 0);
   const capMs = rule.maxTimeoutS * 1000;
-  if (want - nowMs > capMs - rule.toleranceMs) return have - nowMs >= capMs / 2 && have <= want + rule.toleranceMs;
-  return Math.abs(have - want) <= rule.toleranceMs;
+  if (want - nowMs > capMs - rule.toleranceMs) return have - nowMs >= capMs / 2 && have <= want + later;
+  return have >= want - rule.toleranceMs && have <= want + later;
+}
+
+/** Adds in one batch from which their expiries are spread (see {@link spreadExpiry}). */
+export const SPREAD_FROM = 100;
+
+/**
+ * `el` expiring up to `spreadMs` later (and at most a tenth of its remaining time later), in
+ * whole seconds, by an offset picked from its key: a bulk import of bans with one expiry does
+ * not expire in one second. Never earlier; permanent elements are left alone.
+ */
+export function spreadExpiry(el: SetElement, nowMs: number, spreadMs: number): SetElement {
+  if (el.expiresMs === 0) return el;
+  const maxS = Math.floor(Math.min(spreadMs, (el.expiresMs - nowMs) / 10) / 1000);
+  if (maxS <= 0) return el;
+  return { ...el, expiresMs: el.expiresMs + (keyHash(el.key) % (maxS + 1)) * 1000 };
+}
+
+/** FNV-1a of the key: a stable, evenly spread offset. */
+function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /** True when the element is still in force at `nowMs`. */

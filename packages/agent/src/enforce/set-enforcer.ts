@@ -1,45 +1,16 @@
 /**
  * The part every set-based backend shares: normalising bans into set elements, batching,
  * splitting a rejected batch until the bad elements are isolated, reconciling with the kernel,
- * repairing drifted structure and counting drift. A backend is a {@link SetDriver}: it knows how
- * to read, build and write its kernel objects (nftables.ts, iptables.ts), nothing more.
+ * repairing drifted structure and counting drift. A backend is a {@link SetDriver} (set-driver.ts):
+ * it knows how to read, build and write its kernel objects (nftables.ts, iptables.ts), nothing more.
  */
 import type { Clock, Logger } from '@fleetban/shared';
 import type { BanEntry, Enforcer, EnforcerReport, StopMode } from './enforcer.js';
 import type { JailScopes } from './port-scope.js';
-import { diffElements, planOps, reconcileIntents, settled, type ElementOp, type Intent } from './reconcile.js';
-import { isLive, kernelExpiry, toSetElements, unbanTarget, type ExpiryRule, type SetElement } from './set-element.js';
-
-/** The kernel's view of a backend's objects. */
-export interface KernelState {
-  /** `wrong` = objects of another kind with fleetban's names (a rebuild loses their elements). */
-  readonly structure: 'ok' | 'missing' | 'incomplete' | 'wrong';
-  /** What differs from the wanted structure, for the log (empty when `ok`). */
-  readonly problems: readonly string[];
-  /** Live elements of fleetban's sets. */
-  readonly elements: SetElement[];
-}
-
-/** One backend's kernel access. Every method is one transaction where the kernel allows it. */
-export interface SetDriver {
-  /** Backend name (`nftables`, `iptables`). */
-  readonly name: string;
-  /** Longest timeout the sets take. */
-  readonly maxTimeoutS: number;
-  /** The sets hold single ports only: port ranges become one element per port. */
-  readonly singlePorts: boolean;
-  /** Reads fleetban's objects and checks their structure. */
-  read(nowMs: number): Promise<KernelState>;
-  /**
-   * Creates what is missing and rewrites fleetban's rules (elements kept); objects of the wrong
-   * kind are deleted and recreated (their elements lost). Idempotent.
-   */
-  ensure(state: KernelState): Promise<void>;
-  /** Applies element operations in one batch; rejects when the kernel refuses any of them. */
-  write(ops: readonly ElementOp[], nowMs: number): Promise<void>;
-  /** Removes every object fleetban created (idempotent). */
-  remove(): Promise<void>;
-}
+import { ElementView } from './element-view.js';
+import type { KernelState, SetDriver } from './set-driver.js';
+import { diffElements, planOps, settled, type ElementOp, type Intent } from './reconcile.js';
+import { SPREAD_FROM, isLive, kernelExpiry, spreadExpiry, toSetElements, unbanTarget, type ExpiryRule, type SetElement } from './set-element.js';
 
 /** Options of {@link SetEnforcer}. */
 export interface SetEnforcerOptions {
@@ -50,6 +21,15 @@ export interface SetEnforcerOptions {
   scopes?: JailScopes;
   /** Expiries this close (ms) count as equal: no re-add, no drift; default 5000. */
   toleranceMs?: number;
+  /** With a driver that can peek: read every element back at least every N reconciles; default 10. */
+  fullReadEvery?: number;
+  /** ... and at least every this many ms; default 300000. */
+  fullReadMs?: number;
+  /**
+   * A batch of at least {@link SPREAD_FROM} adds spreads their expiries over up to this many ms
+   * (a tenth of the ban at most, only ever later); default 60000; 0 = never.
+   */
+  expirySpreadMs?: number;
 }
 
 /** {@link Enforcer} over a {@link SetDriver}. */
@@ -60,25 +40,40 @@ export class SetEnforcer implements Enforcer {
   private readonly scopes: JailScopes;
   private readonly rule: ExpiryRule;
   /** Live elements as last written or read, by key (kernel expiries). */
-  private view = new Map<string, SetElement>();
+  private view = new ElementView();
+  /** Elements of the bans seen, by target as given, with the reconcile that last listed them. */
+  private memo = new Map<string, { readonly expiresMs: number; readonly jail: string | undefined; readonly els: SetElement[]; epoch: number }>();
+  private epoch = 0;
   private readonly counts = { applied: 0, removed: 0, failed: 0, drift: 0, repairs: 0, reconciles: 0 };
   private queue: Promise<unknown> = Promise.resolve();
+  /** Fingerprint of the kernel objects at the last full read; undefined = read everything next time. */
+  private fingerprint: string | undefined;
+  private lastFullMs = 0;
+  private sinceFull = 0;
+  private readonly fullReadEvery: number;
+  private readonly fullReadMs: number;
+  /** Full kernel reads (every element listed) since creation. */
+  fullReads = 0;
 
   constructor(private readonly driver: SetDriver, opts: SetEnforcerOptions) {
     this.name = driver.name;
     this.clock = opts.clock;
     this.log = opts.logger;
     this.scopes = opts.scopes ?? new Map();
-    this.rule = { toleranceMs: opts.toleranceMs ?? 5000, maxTimeoutS: driver.maxTimeoutS };
+    this.rule = { toleranceMs: opts.toleranceMs ?? 5000, maxTimeoutS: driver.maxTimeoutS, spreadMs: opts.expirySpreadMs ?? 60_000 };
+    this.fullReadEvery = opts.fullReadEvery ?? 10;
+    this.fullReadMs = opts.fullReadMs ?? 300_000;
   }
 
   start(): Promise<void> {
     return this.serial(async () => {
-      const state = await this.driver.read(this.clock());
+      const state = await this.fullRead();
       if (state.structure === 'wrong') this.log.warn({ problems: state.problems }, 'objects of another kind; rebuilding them');
       await this.driver.ensure(state);
-      const kept = state.structure === 'wrong' ? (await this.driver.read(this.clock())).elements : state.elements;
-      this.view = new Map(kept.map((el) => [el.key, el]));
+      const kept = state.structure === 'wrong' ? (await this.fullRead()).elements : state.elements;
+      // ensure rewrote the rules; a missing table got new handles: the next reconcile reads all
+      if (state.structure !== 'ok') this.fingerprint = undefined;
+      this.view = new ElementView(kept);
       this.log.info({ elements: this.view.size }, `${this.name} structure ready`);
     });
   }
@@ -104,33 +99,67 @@ export class SetEnforcer implements Enforcer {
   reconcile(all: readonly BanEntry[]): Promise<{ added: number; removed: number }> {
     return this.serial(async () => {
       this.counts.reconciles++;
-      const current = await this.repair(await this.driver.read(this.clock()));
+      const current = await this.unchanged() ? null : await this.repair(await this.fullRead());
       const now = this.clock();
-      const seen = diffElements(
-        settled(current, now, this.rule.toleranceMs),
-        settled(this.view.values(), now, this.rule.toleranceMs),
-        this.rule.toleranceMs,
-      );
-      const drift = seen.missing.length + seen.extra.length + seen.changed.length;
-      this.counts.drift += drift;
-      if (drift > 0) {
-        const counts = { missing: seen.missing.length, extra: seen.extra.length, changed: seen.changed.length, drift: this.counts.drift };
-        this.log.warn(counts, 'set elements differed from what fleetban wrote; repairing');
-      }
-      this.view = new Map(current.map((el) => [el.key, el]));
-      const wanted: SetElement[] = [];
+      if (current) this.compare(current, now);
+      if (!current) this.view.sweep(now);
+      // one intent per wanted target, and an unban for every other target the sets hold
+      const intents: Intent[] = [];
+      const wanted = new Set<string>();
+      const epoch = ++this.epoch;
       for (const ban of all) {
-        const els = this.parse(ban.target, () => this.elementsOf(ban, now));
-        if (els) wanted.push(...els);
+        const els = this.parse(ban.target, () => this.elementsOf(ban, now, true));
+        if (!els?.[0]) continue;
+        intents.push({ target: els[0].target, els });
+        wanted.add(els[0].target);
       }
-      const done = await this.run(reconcileIntents(current, wanted));
-      this.log.debug({ ...done, wanted: wanted.length }, 'reconciled');
+      for (const [target, m] of this.memo) if (m.epoch !== epoch) this.memo.delete(target); // no longer listed
+      for (const target of this.view.targets()) if (!wanted.has(target)) intents.push({ target, els: [] });
+      const done = await this.run(intents);
+      this.log.debug({ ...done, wanted: wanted.size, fullRead: current !== null }, 'reconciled');
       return done;
     });
   }
 
+  /**
+   * True when the driver's cheap look finds the structure and fingerprint of the last full read
+   * and no full read is due: the local view stands for the kernel.
+   */
+  private async unchanged(): Promise<boolean> {
+    if (!this.driver.peek || this.fingerprint === undefined) return false;
+    if (++this.sinceFull >= this.fullReadEvery || this.clock() - this.lastFullMs >= this.fullReadMs) return false;
+    const peek = await this.driver.peek();
+    return peek.structure === 'ok' && peek.fingerprint === this.fingerprint;
+  }
+
+  /** Reads every element; remembers the fingerprint and when. */
+  private async fullRead(): Promise<KernelState> {
+    const state = await this.driver.read(this.clock());
+    this.fullReads++;
+    this.fingerprint = state.structure === 'ok' ? state.fingerprint : undefined;
+    this.lastFullMs = this.clock();
+    this.sinceFull = 0;
+    return state;
+  }
+
+  /** Counts and logs the drift between a full read and the local view, then adopts the read. */
+  private compare(current: readonly SetElement[], now: number): void {
+    const seen = diffElements(
+      settled(current, now, this.rule.toleranceMs),
+      settled(this.view.values(), now, this.rule.toleranceMs),
+      this.rule.toleranceMs,
+    );
+    const drift = seen.missing.length + seen.extra.length + seen.changed.length;
+    this.counts.drift += drift;
+    if (drift > 0) {
+      const counts = { missing: seen.missing.length, extra: seen.extra.length, changed: seen.changed.length, drift: this.counts.drift };
+      this.log.warn(counts, 'set elements differed from what fleetban wrote; repairing');
+    }
+    this.view = new ElementView(current);
+  }
+
   list(): Promise<string[]> {
-    return this.serial(async () => (await this.driver.read(this.clock())).elements.map((el) => el.key));
+    return this.serial(async () => (await this.fullRead()).elements.map((el) => el.key));
   }
 
   report(): EnforcerReport {
@@ -143,15 +172,30 @@ export class SetEnforcer implements Enforcer {
     return this.serial(async () => {
       if (mode === 'flush') {
         await this.driver.remove();
-        this.view = new Map();
+        this.view = new ElementView();
+        this.fingerprint = undefined;
       }
+      await this.driver.close?.();
       this.log.info({ mode }, `${this.name} enforcer stopped`);
     });
   }
 
-  private elementsOf(ban: BanEntry, now: number): SetElement[] {
+  /**
+   * The elements of `ban`, from the memo when the same target came with the same expiry and
+   * jail before (an unchanged list of 100,000 is then not parsed again); marked as seen now.
+   * Reconcile remembers what it parses (`remember`); a batch only reads the memo.
+   */
+  private elementsOf(ban: BanEntry, now: number, remember = false): SetElement[] {
+    if (ban.expiresMs !== 0 && ban.expiresMs <= now) return [];
+    const seen = this.memo.get(ban.target);
+    if (seen && seen.expiresMs === ban.expiresMs && seen.jail === ban.jail) {
+      seen.epoch = this.epoch;
+      return seen.els;
+    }
     const scope = ban.jail === undefined ? null : (this.scopes.get(ban.jail) ?? null);
-    return toSetElements(ban, scope, now, this.driver.singlePorts);
+    const els = toSetElements(ban, scope, now, this.driver.singlePorts);
+    if (remember) this.memo.set(ban.target, { expiresMs: ban.expiresMs, jail: ban.jail, els, epoch: this.epoch });
+    return els;
   }
 
   /** Runs `fn` after every earlier operation, so batches never interleave. */
@@ -179,7 +223,7 @@ export class SetEnforcer implements Enforcer {
    */
   private async run(intents: readonly Intent[]): Promise<{ added: number; removed: number }> {
     const done = { added: 0, removed: 0 };
-    const ops = planOps(intents, this.liveView(), this.clock(), this.rule);
+    const ops = this.spread(planOps(intents, this.view, this.clock(), this.rule));
     if (ops.length === 0) return done;
     try {
       await this.driver.write(ops, this.clock());
@@ -188,10 +232,18 @@ export class SetEnforcer implements Enforcer {
     } catch (err) {
       this.log.debug({ err, ops: ops.length }, 'batch rejected; retrying by halves');
     }
-    const current = await this.repair(await this.driver.read(this.clock()));
-    this.view = new Map(current.map((el) => [el.key, el]));
-    await this.bisect(planOps(intents, this.liveView(), this.clock(), this.rule), done);
+    const current = await this.repair(await this.fullRead());
+    this.view = new ElementView(current);
+    await this.bisect(this.spread(planOps(intents, this.view, this.clock(), this.rule)), done);
     return done;
+  }
+
+  /** Spreads the expiries of a bulk batch (see {@link spreadExpiry}). */
+  private spread(ops: ElementOp[]): ElementOp[] {
+    const spreadMs = this.rule.spreadMs ?? 0;
+    if (spreadMs <= 0 || ops.filter((op) => op.kind !== 'delete').length < SPREAD_FROM) return ops;
+    const now = this.clock();
+    return ops.map((op) => (op.kind === 'delete' ? op : { kind: op.kind, el: spreadExpiry(op.el, now, spreadMs) }));
   }
 
   private async bisect(ops: readonly ElementOp[], done: { added: number; removed: number }): Promise<void> {
@@ -220,17 +272,11 @@ export class SetEnforcer implements Enforcer {
         done.removed++;
         this.counts.removed++;
       } else {
-        this.view.set(op.el.key, kernelExpiry(op.el, now, this.rule.maxTimeoutS));
+        this.view.set(kernelExpiry(op.el, now, this.rule.maxTimeoutS));
         done.added++;
         this.counts.applied++;
       }
     }
-  }
-
-  private liveView(): Map<string, SetElement> {
-    const now = this.clock();
-    for (const [key, el] of this.view) if (!isLive(el, now)) this.view.delete(key);
-    return this.view;
   }
 
   /**
@@ -243,6 +289,8 @@ export class SetEnforcer implements Enforcer {
     this.counts.repairs++;
     this.log.warn({ structure: state.structure, problems: state.problems, drift: this.counts.drift }, `${this.name} structure drifted; repairing it`);
     await this.driver.ensure(state);
-    return state.structure === 'wrong' ? (await this.driver.read(this.clock())).elements : state.elements;
+    const elements = state.structure === 'wrong' ? (await this.fullRead()).elements : state.elements;
+    this.fingerprint = undefined; // rebuilt objects have new handles: read everything next time
+    return elements;
   }
 }
