@@ -160,7 +160,8 @@ export class FirewallWriter {
     return this.#serial(async () => {
       const all = this.#all(this.clock());
       try {
-        const r = await this.enforcer.reconcile(all);
+        // a periodic reconcile may trust a cheap look at the kernel; the others read it all back
+        const r = await this.enforcer.reconcile(all, { full: why !== 'periodic' });
         const level = why === 'periodic' && r.added + r.removed === 0 ? 'debug' : 'info';
         this.logger[level]({ why, bans: all.length, localBans: this.#local.size, added: r.added, removed: r.removed }, 'firewall reconciled');
       } catch (err) {

@@ -44,6 +44,12 @@ export interface EnforcerReport {
   reconciles: number;
 }
 
+/** Options of {@link Enforcer.reconcile}. */
+export interface ReconcileOptions {
+  /** Read every element back from the kernel (start, after a reconnect), whatever the cheap look says. */
+  readonly full?: boolean;
+}
+
 /** A firewall backend: batched, idempotent and reconciled. */
 export interface Enforcer {
   /** `nftables`, `iptables` or `dry-run`. */
@@ -55,8 +61,11 @@ export interface Enforcer {
    * lists ends up banned. Expired bans are skipped; a failing element never blocks the others.
    */
   apply(bans: readonly BanEntry[], unbans: readonly string[]): Promise<void>;
-  /** Makes the kernel equal to `all`: reads it, repairs missing structure, diffs and applies. */
-  reconcile(all: readonly BanEntry[]): Promise<{ added: number; removed: number }>;
+  /**
+   * Makes the kernel equal to `all`: looks at it (every element read back when `full`, or when a
+   * cheap look cannot vouch for the last read), repairs missing structure, diffs and applies.
+   */
+  reconcile(all: readonly BanEntry[], opts?: ReconcileOptions): Promise<{ added: number; removed: number }>;
   /** Elements currently in the sets (keys: `192.0.2.7`, or `192.0.2.7 tcp/22` when port-scoped). */
   list(): Promise<string[]>;
   /** Counters so far. */

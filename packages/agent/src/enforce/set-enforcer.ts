@@ -5,7 +5,7 @@
  * it knows how to read, build and write its kernel objects (nftables.ts, iptables.ts), nothing more.
  */
 import type { Clock, Logger } from '@fleetban/shared';
-import type { BanEntry, Enforcer, EnforcerReport, StopMode } from './enforcer.js';
+import type { BanEntry, Enforcer, EnforcerReport, ReconcileOptions, StopMode } from './enforcer.js';
 import type { JailScopes } from './port-scope.js';
 import { ElementView } from './element-view.js';
 import type { KernelState, SetDriver } from './set-driver.js';
@@ -96,10 +96,10 @@ export class SetEnforcer implements Enforcer {
     });
   }
 
-  reconcile(all: readonly BanEntry[]): Promise<{ added: number; removed: number }> {
+  reconcile(all: readonly BanEntry[], opts: ReconcileOptions = {}): Promise<{ added: number; removed: number }> {
     return this.serial(async () => {
       this.counts.reconciles++;
-      const current = await this.unchanged() ? null : await this.repair(await this.fullRead());
+      const current = !opts.full && await this.unchanged() ? null : await this.repair(await this.fullRead());
       const now = this.clock();
       if (current) this.compare(current, now);
       if (!current) this.view.sweep(now);
