@@ -24,6 +24,9 @@ export const METRIC_PREFIX = 'fleetban_';
 /** Buckets for latencies in seconds, from 1 ms to 10 s. */
 export const LATENCY_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** prom-client's process gauges whose names end in `_total`. */
+const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 /**
  * One process's metrics. Names must start with {@link METRIC_PREFIX}; counters end in `_total`.
  * Node's process metrics (`process_*`, `nodejs_*`) are included.
@@ -33,6 +36,8 @@ export class MetricRegistry {
 
   constructor() {
     collectDefaultMetrics({ register: this.#registry });
+    // gauges named like counters (promtool refuses them); nodejs_active_* by type stay
+    for (const name of MISNAMED_DEFAULTS) this.#registry.removeSingleMetric(name);
   }
 
   /** A counter read from `read()` at every scrape (a monotonic number its owner keeps). */
