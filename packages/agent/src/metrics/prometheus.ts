@@ -2,12 +2,11 @@ import {
   type Clock,
   LATENCY_BUCKETS,
   type ListenAddress,
-  ListenError,
   type Logger,
   type MetricRows,
   MetricRegistry,
   type MetricsServer,
-  serveMetrics,
+  serveMetricsIfSet,
 } from '@fleetban/shared';
 import type { FirewallWriter } from '../decisions/firewall-writer.js';
 import type { Enforcer } from '../enforce/enforcer.js';
@@ -78,13 +77,7 @@ export class AgentMetrics {
    */
   async start(at: ListenAddress | null, sources: AgentMetricSources, logger: Logger): Promise<void> {
     this.#s = sources;
-    if (!at) return;
-    try {
-      this.#server = await serveMetrics(at, () => this.#registry.render(), logger);
-    } catch (err) {
-      if (!(err instanceof ListenError)) throw err;
-      logger.error({ err, address: err.address }, 'metrics not served: the agent runs without them');
-    }
+    this.#server = await serveMetricsIfSet(at, () => this.#registry.render(), logger);
   }
 
   /** Stops serving. */

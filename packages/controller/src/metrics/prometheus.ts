@@ -4,11 +4,10 @@ import {
   isActive,
   LATENCY_BUCKETS,
   type ListenAddress,
-  ListenError,
   type Logger,
   MetricRegistry,
   type MetricsServer,
-  serveMetrics,
+  serveMetricsIfSet,
 } from '@fleetban/shared';
 import type { HostRegistry } from '../fleet/host-registry.js';
 import type { BanStore } from '../store/ban-store.js';
@@ -78,13 +77,7 @@ export class ControllerMetrics {
    * as an error and the controller goes on without metrics: decisions never wait on them.
    */
   async start(at: ListenAddress | null, logger: Logger): Promise<void> {
-    if (!at) return;
-    try {
-      this.#server = await serveMetrics(at, () => this.#registry.render(), logger);
-    } catch (err) {
-      if (!(err instanceof ListenError)) throw err;
-      logger.error({ err, address: err.address }, 'metrics not served: the controller runs without them');
-    }
+    this.#server = await serveMetricsIfSet(at, () => this.#registry.render(), logger);
   }
 
   /** Stops serving. */

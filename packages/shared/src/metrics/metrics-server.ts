@@ -83,3 +83,19 @@ function plain(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
+
+/**
+ * Serves like {@link serveMetrics} when `at` is set; an address that cannot be bound is logged as
+ * an error and undefined returned: the daemon goes on without metrics (protection never waits on
+ * them). Null `at` (metrics off) returns undefined.
+ */
+export async function serveMetricsIfSet(at: ListenAddress | null, render: () => Promise<MetricsPage>, logger: Logger): Promise<MetricsServer | undefined> {
+  if (!at) return undefined;
+  try {
+    return await serveMetrics(at, render, logger);
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err;
+    logger.error({ err, address: err.address }, 'metrics not served: running without them');
+    return undefined;
+  }
+}
