@@ -18,6 +18,7 @@ import { runner as execRunner } from './enforce/exec.js';
 import { LocalFallback } from './fallback/local-fallback.js';
 import { type FleetSession, joinFleet } from './fleet-session.js';
 import { JailRunner } from './jail/jail-runner.js';
+import { AgentMetrics } from './metrics/prometheus.js';
 import { FailureReporter } from './report/failure-reporter.js';
 import { AGENT_VERSION } from './version.js';
 /** Lines read, skipped, undecodable, matched and bytes behind, over every jail. */
@@ -78,8 +79,9 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const guard = hostGuard({ own: ownAddresses, natsServers, clock, fleet: () => fleetAddresses.current() });
   log.info({ own: ownAddresses(), natsServers }, 'this host never bans its own or its NATS servers\' addresses');
 
+  const metrics = new AgentMetrics();
   const writer = new FirewallWriter(enforcer, clock, log.child({ stage: 'decisions' }), {
-    stateDir: config.fleet.stateDir, reconcileMs: config.agent.reconcileMs, admit: (target) => guard.check(target) === null,
+    stateDir: config.fleet.stateDir, reconcileMs: config.agent.reconcileMs, admit: (target) => guard.check(target) === null, enforced: metrics.enforced,
   });
   await writer.restore();
   const reporter = new FailureReporter({ buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
@@ -121,6 +123,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
     enforceFailed: enforcer.report().failed,
     ...fallback.status(),
   });
+  await metrics.start(config.agent.metrics, { jails, reporter, writer, enforcer, fallback, clock }, log.child({ stage: 'metrics' }));
   let stopping = false;
   let nc: NatsConnection | undefined;
   let session: FleetSession | undefined;
@@ -140,6 +143,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
     // reconnecting, with a backlog, never connected); what is not sent goes to the spool
     async stop() {
       stopping = true;
+      await metrics.stop();
       await session?.stop();
       fallback.stop();
       await Promise.all(jails.map((j) => j.stop()));

@@ -25,6 +25,7 @@ import { EventIntake } from './intake/event-intake.js';
 import { HeartbeatIntake } from './intake/heartbeat-intake.js';
 import { ControllerLease } from './lease/controller-lease.js';
 import { CounterSet } from './metrics/counter-set.js';
+import { ControllerMetrics } from './metrics/prometheus.js';
 import { aliveInterval, LivenessBeacon } from './publish/liveness-beacon.js';
 import { RecidivePolicy } from './recidive/recidive-policy.js';
 import { BanStore } from './store/ban-store.js';
@@ -79,7 +80,8 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const trackers = new JailTrackers(config.jails, (name): JailConfig => ({ ...fallback, name }), c.maxTracked);
   const decider = new BanDecider({ trackers, bans: store.bans, offences: store.offences, guard, clockSkewMs: c.maxClockSkewMs });
   const recidive = new RecidivePolicy(config.jails, { bans: store.bans, offences: store.offences, guard });
-  const failures = new FailureHandler(decider, store, counters, clock, log.child({ stage: 'decide' }), recidive);
+  const metrics = new ControllerMetrics({ counters, store, hosts, clock });
+  const failures = new FailureHandler(decider, store, counters, clock, log.child({ stage: 'decide' }), recidive, { stored: metrics.banStored });
 
   const heartbeats = new HeartbeatIntake(hosts, clock, counters, log.child({ stage: 'heartbeat' }));
   heartbeats.start(nc);
@@ -97,6 +99,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }));
   beacon.start();
   onReconnect(nc, () => beacon.send());
+  await metrics.start(c.metrics, log.child({ stage: 'metrics' }));
   await nc.flush();
   log.info({ host: config.fleet.host, servers: config.fleet.servers, jails: config.jails.map((j) => j.name) }, 'controller ready');
 
@@ -104,6 +107,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     ended: lease.lost,
     async stop() {
       beacon.stop();
+      await metrics.stop();
       admin.stop();
       heartbeats.stop();
       expiry.stop();

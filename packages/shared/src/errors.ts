@@ -93,3 +93,14 @@ export class BanRefusedError extends FleetbanError {
     this.refusal = refusal;
   }
 }
+
+/** A server (the metrics endpoint) could not listen on its configured address. */
+export class ListenError extends FleetbanError {
+  /** The address as configured, `host:port`. */
+  readonly address: string;
+  constructor(address: string, options?: { cause?: unknown }) {
+    const why = (options?.cause as NodeJS.ErrnoException | undefined)?.code ?? 'unknown error';
+    super('LISTEN_FAILED', `cannot listen on ${address}: ${why}`, options);
+    this.address = address;
+  }
+}

@@ -46,3 +46,5 @@ export * from './f2bconf/conf-store.js';
 export * from './f2bconf/interpolate.js';
 export * from './f2bconf/tag-substitution.js';
 export * from './f2bconf/definition.js';
+export * from './metrics/metrics-server.js';
+export * from './metrics/metric-registry.js';

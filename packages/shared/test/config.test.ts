@@ -137,7 +137,7 @@ t.test('defaults', async (tt) => {
       stateDir: '/var/lib/fleetban',
       addresses: [],
     },
-    agent: { enforcer: 'auto', onStop: 'flush', heartbeatMs: 5000, reconcileMs: 30000, pollMs: 100, buffer: 10000, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864, filterPath: [] },
+    agent: { enforcer: 'auto', onStop: 'flush', heartbeatMs: 5000, reconcileMs: 30000, pollMs: 100, buffer: 10000, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864, filterPath: [], metrics: null },
     controller: {
       ignoreip: [],
       expireMs: 1000,
@@ -150,6 +150,7 @@ t.test('defaults', async (tt) => {
       leaseTtlMs: 1_000,
       dbPurgeAgeMs: 86_400_000,
       replicas: 1,
+      metrics: null,
     },
     jails: [],
     jailDefaults: {
@@ -274,7 +275,7 @@ t.test('a full 3-jail file', async (tt) => {
     stateDir: '/srv/fleetban',
     addresses: ['198.51.100.70', '2001:db8::70'],
   });
-  tt.same(c.agent, { enforcer: 'nftables', onStop: 'keep', heartbeatMs: 2000, reconcileMs: 60_000, pollMs: 250, buffer: 500, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864, filterPath: [] });
+  tt.same(c.agent, { enforcer: 'nftables', onStop: 'keep', heartbeatMs: 2000, reconcileMs: 60_000, pollMs: 250, buffer: 500, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864, filterPath: [], metrics: null });
   tt.same(c.controller, {
     ignoreip: ['192.0.2.0/24', '2001:db8::/32', '198.51.100.7'],
     expireMs: 2000,
@@ -287,6 +288,7 @@ t.test('a full 3-jail file', async (tt) => {
     leaseTtlMs: 1_000,
     dbPurgeAgeMs: 86_400_000,
     replicas: 3,
+    metrics: null,
   });
   tt.same(c.jails.map((j) => j.name), ['sshd', 'nginx-http-auth', 'recidive'], 'jails in file order');
   const [sshd, nginx, recidive] = c.jails;
@@ -416,6 +418,10 @@ const BAD_VALUES: Array<[string, string, string, number, string]> = [
   ['[controller]\nmax_clock_skew = later', 'controller', 'max_clock_skew', 2, 'or 0 for none'],
   ['[controller]\nreplicas = 6', 'controller', 'replicas', 2, 'a replica count from 1 to 5'],
   ['[controller]\nreplicas = 0', 'controller', 'replicas', 2, 'a replica count from 1 to 5'],
+  ['[controller]\nmetrics = 9608', 'controller', 'metrics', 2, 'a listen address host:port such as 127.0.0.1:9608'],
+  ['[controller]\nmetrics = 127.0.0.1:70000', 'controller', 'metrics', 2, 'a listen address host:port'],
+  ['[agent]\nmetrics = [192.0.2.1]:9609', 'agent', 'metrics', 2, 'a listen address host:port'],
+  ['[agent]\nmetrics = http://127.0.0.1:9609', 'agent', 'metrics', 2, 'a listen address host:port'],
   ['[sshd]\nmin_hosts = 0', 'sshd', 'min_hosts', 2, 'a positive whole number'],
   ['[sshd]\nmaxretry_per_host = -1', 'sshd', 'maxretry_per_host', 2, 'a whole number (0 or more)'],
   ['[sshd]\nenabled = maybe', 'sshd', 'enabled', 2, 'a boolean (true/false, yes/no, on/off, 1/0)'],
@@ -472,6 +478,14 @@ t.test('[fleetban] credentials, TLS and addresses', async (tt) => {
     key: 'fleetban.tls_cert',
     expected: 'tls_cert set together with tls_key (line 2)',
   });
+});
+
+t.test('metrics listen addresses: host:port, [v6]:port, empty = off', async (tt) => {
+  const c = parseConfig('[controller]\nmetrics = 127.0.0.1:9608\n[agent]\nmetrics = [::1]:9609\n', FILE, opts);
+  tt.same(c.controller.metrics, { host: '127.0.0.1', port: 9608 });
+  tt.same(c.agent.metrics, { host: '::1', port: 9609 });
+  tt.same(parseConfig('[agent]\nmetrics = localhost:9609\n', FILE, opts).agent.metrics, { host: 'localhost', port: 9609 });
+  tt.equal(parseConfig('[agent]\nmetrics =\n', FILE, opts).agent.metrics, null, 'empty: off');
 });
 
 t.test('every bad value names file, key and what was expected', async (tt) => {

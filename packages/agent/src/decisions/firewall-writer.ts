@@ -16,6 +16,8 @@ export interface WriterOptions {
   readonly tickMs?: number;
   /** False for a target this host must never ban (its guard); saved bans are checked again on restore. Default: every target. */
   readonly admit?: (target: string) => boolean;
+  /** Told, for each fleet ban applied, the seconds from its arrival (a change of the list) to the firewall holding it (metrics). */
+  readonly enforced?: (seconds: number) => void;
 }
 
 /** File names under state_dir. */
@@ -40,6 +42,8 @@ export class FirewallWriter {
   #pendingBans = new Map<string, BanEntry>();
   #pendingUnbans = new Set<string>();
   #pendingLocal: LocalBan[] = [];
+  /** When each pending fleet ban arrived. */
+  #pendingSince = new Map<string, number>();
   #listRead = false;
   #fleetDirty = false;
   #flushScheduled = false;
@@ -92,6 +96,7 @@ export class FirewallWriter {
     if (initial || !this.#listRead) return;
     this.#pendingUnbans.delete(entry.target);
     this.#pendingBans.set(entry.target, longer(entry, this.#local.get(entry.target, this.clock())));
+    if (!this.#pendingSince.has(entry.target)) this.#pendingSince.set(entry.target, this.clock());
     this.#schedule();
   }
 
@@ -109,6 +114,7 @@ export class FirewallWriter {
       this.#saveLocal();
     }
     this.#pendingBans.delete(target);
+    this.#pendingSince.delete(target);
     if (!this.#local.has(target, this.clock())) this.#pendingUnbans.add(target);
     this.#schedule();
   }
@@ -202,12 +208,16 @@ export class FirewallWriter {
     const bans = [...this.#pendingBans.values()];
     const unbans = [...this.#pendingUnbans];
     const local = this.#pendingLocal;
+    const since = this.#pendingSince;
+    this.#pendingSince = new Map();
     this.#pendingBans = new Map();
     this.#pendingUnbans = new Set();
     this.#pendingLocal = [];
     return this.#serial(async () => {
       try {
         await this.enforcer.apply(bans, unbans);
+        const applied = this.clock();
+        for (const t of since.values()) this.opts.enforced?.((applied - t) / 1000);
         this.logger.info({ bans: bans.map((b) => b.target), unbans }, 'enforced');
         for (const b of local) this.logger.warn({ jail: b.jail, ip: b.ip, why: b.why, failures: b.failures, expiresMs: b.expiresMs }, 'local ban');
       } catch (err) {

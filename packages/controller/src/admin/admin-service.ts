@@ -160,6 +160,7 @@ export class AdminService {
     };
     await this.d.store.ban(decision);
     tracker.totalBanned++;
+    this.d.counters.add('bans.manual', 1, [jailName, 'manual']);
     this.d.logger.info({ ip: target, jail: jailName, expiresMs: decision.expiresMs, force: req.force ?? false }, 'banned by admin');
     return this.reply({ bans: [decision] });
   }

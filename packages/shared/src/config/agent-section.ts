@@ -3,10 +3,10 @@
 import type { IniEntry } from '../f2bconf/ini-file.js';
 import { checkKnownKeys } from './known-keys.js';
 import type { AgentConfig, BlockType, EnforcerChoice, OnStop } from './types.js';
-import { entryMap, readChoice, readDirs, readDuration, readOr, readPositiveInt } from './value.js';
+import { entryMap, readChoice, readDirs, readDuration, readListenAddress, readOr, readPositiveInt } from './value.js';
 
 /** Keys of the `[agent]` section. */
-export const AGENT_KEYS: readonly string[] = ['enforcer', 'on_stop', 'heartbeat', 'reconcile', 'poll', 'buffer', 'blocktype', 'max_line', 'spool', 'filter_path'];
+export const AGENT_KEYS: readonly string[] = ['enforcer', 'on_stop', 'heartbeat', 'reconcile', 'poll', 'buffer', 'blocktype', 'max_line', 'spool', 'filter_path', 'metrics'];
 
 /** Defaults of the `[agent]` section. */
 export const AGENT_DEFAULTS: AgentConfig = {
@@ -20,6 +20,7 @@ export const AGENT_DEFAULTS: AgentConfig = {
   maxLineBytes: 65_536,
   spoolBytes: 64 * 1024 * 1024,
   filterPath: [],
+  metrics: null,
 };
 
 const ENFORCERS: readonly EnforcerChoice[] = ['auto', 'nftables', 'iptables', 'dry-run'];
@@ -42,5 +43,6 @@ export function readAgent(entries: readonly IniEntry[]): AgentConfig {
     maxLineBytes: readOr(map, 'max_line', readPositiveInt, d.maxLineBytes),
     spoolBytes: readOr(map, 'spool', readPositiveInt, d.spoolBytes),
     filterPath: readOr(map, 'filter_path', readDirs, d.filterPath),
+    metrics: readOr(map, 'metrics', readListenAddress, d.metrics),
   };
 }

@@ -3,12 +3,12 @@
 import type { IniEntry } from '../f2bconf/ini-file.js';
 import { checkKnownKeys } from './known-keys.js';
 import type { ControllerConfig } from './types.js';
-import { entryMap, invalidValue, readDuration, readNetworks, readOr, readPositiveInt } from './value.js';
+import { entryMap, invalidValue, readDuration, readListenAddress, readNetworks, readOr, readPositiveInt } from './value.js';
 
 /** Keys of the `[controller]` section. */
 export const CONTROLLER_KEYS: readonly string[] = [
   'ignoreip', 'expire_interval', 'events_max_age', 'max_tracked', 'max_clock_skew', 'min_prefix_v4', 'min_prefix_v6', 'max_bantime',
-  'lease_ttl', 'dbpurgeage', 'replicas',
+  'lease_ttl', 'dbpurgeage', 'replicas', 'metrics',
 ];
 
 /** Defaults of the `[controller]` section. */
@@ -24,6 +24,7 @@ export const CONTROLLER_DEFAULTS: ControllerConfig = {
   leaseTtlMs: 1_000,
   dbPurgeAgeMs: 86_400_000,
   replicas: 1,
+  metrics: null,
 };
 
 /** Reads the `[controller]` section's entries (none when the section is absent). Throws ConfigError. */
@@ -43,6 +44,7 @@ export function readController(entries: readonly IniEntry[]): ControllerConfig {
     leaseTtlMs: readOr(map, 'lease_ttl', readDuration('positive'), d.leaseTtlMs),
     dbPurgeAgeMs: readOr(map, 'dbpurgeage', readDuration('positive'), d.dbPurgeAgeMs),
     replicas: readOr(map, 'replicas', readReplicas, d.replicas),
+    metrics: readOr(map, 'metrics', readListenAddress, d.metrics),
   };
 }
 

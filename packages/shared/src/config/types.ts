@@ -117,6 +117,14 @@ export type BlockType = 'drop' | 'reject';
 /** What the agent leaves in the firewall when it stops. */
 export type OnStop = 'flush' | 'keep';
 
+/** A TCP address to listen on (`metrics = 127.0.0.1:9608`). */
+export interface ListenAddress {
+  /** An IPv4 or IPv6 address (without brackets) or a host name. */
+  readonly host: string;
+  /** 1 to 65535. */
+  readonly port: number;
+}
+
 /** The `[agent]` section. */
 export interface AgentConfig {
   /** enforcer; default auto (nftables when `nft` works, else dry-run with a warning). */
@@ -142,6 +150,8 @@ export interface AgentConfig {
    * /etc/fail2ban/filter.d; default none.
    */
   readonly filterPath: readonly string[];
+  /** metrics: where Prometheus metrics are served (`GET /metrics`); default null (off). */
+  readonly metrics: ListenAddress | null;
 }
 
 /** The `[controller]` section. */
@@ -175,6 +185,8 @@ export interface ControllerConfig {
    * one node); default 1.
    */
   readonly replicas: number;
+  /** metrics: where Prometheus metrics are served (`GET /metrics`); default null (off). */
+  readonly metrics: ListenAddress | null;
 }
 
 /** The `[fleetban]` section: who this host is and where the fleet meets. */

@@ -8,8 +8,9 @@
 import { isAbsolute } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { IniEntry } from '../f2bconf/ini-file.js';
-import { parseNetwork } from '../ip/address.js';
+import { parseNetwork, tryParseAddress } from '../ip/address.js';
 import { PERMANENT, parseDuration } from '../time/duration.js';
+import type { ListenAddress } from './types.js';
 
 /** Where an entry was written, as used in error messages: `sshd.maxretry (line 12)`. */
 export function entryKey(e: IniEntry): string {
@@ -178,4 +179,18 @@ export function readNetworks(e: IniEntry): string[] {
       throw invalidValue(e, `IP addresses or CIDR ranges such as 192.0.2.0/24 (DNS names are not supported yet; bad entry "${w}")`, err);
     }
   });
+}
+
+const LISTEN = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
+const LISTEN_EXPECTED = 'a listen address host:port such as 127.0.0.1:9608 or [::1]:9608, or empty for none';
+
+/** `host:port` or `[v6]:port` to listen on; empty = none (null). The port is 1 to 65535. */
+export function readListenAddress(e: IniEntry): ListenAddress | null {
+  if (e.value === '') return null;
+  const m = LISTEN.exec(e.value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 1 && port <= 65_535)) throw invalidValue(e, LISTEN_EXPECTED);
+  const v6 = m[1];
+  if (v6 !== undefined && tryParseAddress(v6)?.family !== 6) throw invalidValue(e, LISTEN_EXPECTED);
+  return { host: v6 ?? (m[2] as string), port };
 }
