@@ -20,11 +20,12 @@ usage: fleetban <command> [-c FILE] [options]
   enroll --remove NAME     revoke a member's credentials
   enroll --list            list the members (hosts, controller, admins)
   regex LOG|LINE FILTER|FAILREGEX [IGNOREREGEX]   test a filter like fail2ban-regex (--help)
+  version                  this command line's version (also --version)
   help                     this text
 
   -c, --config FILE        configuration (default $FLEETBAN_CONFIG or /etc/fleetban/fleetban.conf)
   --json                   (status) print the controller's raw answer as JSON; (banned) one JSON
-                           object per ban per line (JSON lines); (enroll) JSON
+                           object per ban per line (JSON lines); (enroll, version) JSON
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -49,6 +50,9 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/enroll.js')).runEnroll(args);
     case 'regex':
       return (await import('./commands/regex.js')).runRegex(args, rest);
+    case 'version':
+    case '--version':
+      return (await import('./commands/version.js')).runVersion(args);
     case 'help':
     case '--help':
     case '-h':
