@@ -1,10 +1,14 @@
 // fail2ban-client's habits, fleet-wide: `fleetban version`, `fleetban hosts`, `fleetban unban
 // --all [--jail J]`, `--help` on every command and `--json` on every command that prints data,
 // run as the real command line against a real nats-server and controller.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { AGENT_VERSION } from '@fleetban/agent';
-import { runFleetban } from './fixtures/fleetban-process.js';
+import { FleetbanProcess, runFleetban } from './fixtures/fleetban-process.js';
+import { writeTestConfig } from './fixtures/fleet-config.js';
+import { startNatsServer } from './fixtures/nats-server.js';
+import { waitUntil } from './fixtures/wait-until.js';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../packages/cli/package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -18,4 +22,54 @@ t.test('fleetban version and --version print the package version; --json an obje
   t.equal(r.code, 0);
   t.same(JSON.parse(r.stdout), { version: PACKAGE_VERSION }, '--json: {"version": ...}');
   t.equal(PACKAGE_VERSION, AGENT_VERSION, 'the same version the agent sends in its heartbeats');
+});
+
+/** What `fleetban hosts --json` prints. */
+interface HostsJson {
+  nowMs: number;
+  hosts: { host: string; heartbeatAgeMs: number; version: string; backend: string; enforced: number; activeBans: number; drift: number; fallback: boolean; localBans: number }[];
+}
+
+t.test('against a controller and two dry-run agents', async (t) => {
+  const dir = t.testdir({ 'web-1.log': '', 'web-2.log': '' });
+  const nats = await startNatsServer(t);
+  const conf = writeTestConfig({ host: 'ctl', nats: nats.url, dir, enforcer: 'dry-run', bantime: '1h' });
+  const agentConf = (host: string) => writeTestConfig({ host, nats: nats.url, dir, enforcer: 'dry-run', bantime: '1h', logpath: join(dir, `${host}.log`) });
+  const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', conf]);
+  await controller.waitForMsg('controller ready');
+  const agents = ['web-1', 'web-2'].map((h) => FleetbanProcess.start(t, h, ['agent', '-c', agentConf(h)]));
+  await Promise.all(agents.map((a) => a.waitForMsg('agent ready')));
+  const cli = async (...argv: string[]) => {
+    const r = await runFleetban([...argv, '-c', conf]);
+    if (r.code !== 0) t.comment(`fleetban ${argv.join(' ')}: exit ${r.code}: ${r.stderr}`);
+    return r;
+  };
+  const hosts = async () => JSON.parse((await cli('hosts', '--json')).stdout) as HostsJson;
+  /** Waits until both hosts' heartbeats say they enforce `n` bans of `n` active. */
+  const enforcedEverywhere = (n: number) =>
+    waitUntil(async () => {
+      const h = (await hosts()).hosts;
+      return h.length === 2 && h.every((x) => x.enforced === n && x.activeBans === n);
+    }, `both hosts enforcing ${n} bans`);
+
+  await t.test('fleetban hosts: each member, its heartbeat and its bans against the fleet\'s', async (t) => {
+    await waitUntil(async () => (await hosts()).hosts.length === 2, 'both heartbeats recorded');
+    for (const ip of ['203.0.113.50', '203.0.113.51']) t.equal((await cli('ban', ip)).code, 0, `banned ${ip}`);
+    await enforcedEverywhere(2);
+    const j = await hosts();
+    t.same(j.hosts.map((h) => h.host), ['web-1', 'web-2'], 'sorted by name');
+    for (const h of j.hosts) {
+      t.match(h, { version: AGENT_VERSION, backend: 'dry-run', enforced: 2, activeBans: 2, drift: 0, fallback: false, localBans: 0 }, `${h.host}: version, backend, 2 of 2 bans, no drift, following the controller`);
+      t.ok(h.heartbeatAgeMs >= 0, `${h.host}: a heartbeat age`);
+    }
+    const text = await cli('hosts');
+    t.equal(text.code, 0);
+    const rows = text.stdout.trimEnd().split('\n');
+    t.match(rows[0], /^HOST\s+HEARTBEAT\s+VERSION\s+BACKEND\s+ENFORCED\/ACTIVE\s+DRIFT\s+MODE\s+LOCAL BANS$/, 'a header');
+    t.equal(rows.length, 3, 'one row per host');
+    t.match(rows[1], new RegExp(`^web-1\\s+\\d+s ago\\s+${AGENT_VERSION.replaceAll('.', '\\.')}\\s+dry-run\\s+2/2\\s+0\\s+controller\\s+0$`), 'web-1\'s row');
+  });
+
+  await Promise.all(agents.map((a) => a.stop('SIGTERM')));
+  await controller.stop('SIGTERM');
 });

@@ -12,6 +12,8 @@ usage: fleetban <command> [-c FILE] [options]
   agent                    run this host's agent (tail, filter, report; enforce the ban list)
   controller               run the fleet's controller (count, decide, publish, expire)
   status [JAIL]            fail2ban's figures for the fleet, and its hosts
+  hosts                    the fleet's members: heartbeat age, version, backend, bans enforced
+                           of the fleet's active bans, drift repaired, fallback mode, local bans
   ban IP|CIDR [--jail J] [--bantime D] [--force]   ban on every host (D: 10m, 1d12h, -1 = permanent;
                            --force: wider than [controller] min_prefix_v4/v6, never a protected address)
   unban IP|CIDR            lift a ban on every host
@@ -25,7 +27,7 @@ usage: fleetban <command> [-c FILE] [options]
 
   -c, --config FILE        configuration (default $FLEETBAN_CONFIG or /etc/fleetban/fleetban.conf)
   --json                   (status) print the controller's raw answer as JSON; (banned) one JSON
-                           object per ban per line (JSON lines); (enroll, version) JSON
+                           object per ban per line (JSON lines); (hosts, enroll, version) JSON
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -44,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
     case 'ban':
     case 'unban':
       return (await import('./commands/admin.js')).runAdmin(cmd, args);
+    case 'hosts':
+      return (await import('./commands/hosts.js')).runHosts(args);
     case 'banned':
       return (await import('./commands/banned.js')).runBanned(args);
     case 'enroll':
