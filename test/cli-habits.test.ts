@@ -70,6 +70,30 @@ t.test('against a controller and two dry-run agents', async (t) => {
     t.match(rows[1], new RegExp(`^web-1\\s+\\d+s ago\\s+${AGENT_VERSION.replaceAll('.', '\\.')}\\s+dry-run\\s+2/2\\s+0\\s+controller\\s+0$`), 'web-1\'s row');
   });
 
+  await t.test('fleetban unban --all [--jail J]: every active ban (of a jail) lifted on every host, with an audit line', async (t) => {
+    t.equal((await cli('ban', '203.0.113.52', '--jail', 'sshd')).code, 0, 'one more ban, in jail sshd');
+    await enforcedEverywhere(3);
+    const wrong = await cli('unban', '--all', '203.0.113.52');
+    t.equal(wrong.code, 2, '--all with an address is a usage error');
+    t.match(wrong.stderr, /unban --all \[--jail J\]/);
+
+    const audit = controller.waitForNext((e) => e.msg === 'every ban lifted by admin', 15_000, 'audit line');
+    const jail = await cli('unban', '--all', '--jail', 'manual');
+    t.equal(jail.code, 0);
+    t.equal(jail.stdout, 'unbanned 2 bans of jail manual on every host\n', 'says how many');
+    t.match(await audit, { jail: 'manual', unbanned: 2, by: /^.+@ctl$/, atMs: Number, time: Number }, 'the controller logs who (user@host), what and when');
+    await enforcedEverywhere(1);
+    t.same((await cli('banned', '--json')).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { ip: string }).ip), ['203.0.113.52'], 'the other jail\'s ban stays');
+
+    const every = await cli('unban', '--all', '--json');
+    t.equal(every.code, 0);
+    t.match(JSON.parse(every.stdout), { ok: true, total: 1 }, '--json: the reply, with how many were lifted');
+    await enforcedEverywhere(0);
+    const none = await cli('banned');
+    t.equal(none.stdout, 'No address is banned.\n', 'no ban left');
+    t.equal((await cli('unban', '--all')).stdout, 'unbanned 0 bans on every host\n', 'nothing to lift is not an error');
+  });
+
   await Promise.all(agents.map((a) => a.stop('SIGTERM')));
   await controller.stop('SIGTERM');
 });

@@ -17,6 +17,7 @@ usage: fleetban <command> [-c FILE] [options]
   ban IP|CIDR [--jail J] [--bantime D] [--force]   ban on every host (D: 10m, 1d12h, -1 = permanent;
                            --force: wider than [controller] min_prefix_v4/v6, never a protected address)
   unban IP|CIDR            lift a ban on every host
+  unban --all [--jail J]   lift every active ban (of jail J) on every host (admin credentials only)
   banned [IP|CIDR]         list active bans, read from the ban list (exit 1: that target is not banned)
   enroll HOST [--rotate]   (controller host) give a host NATS credentials; prints its seed and config
   enroll --remove NAME     revoke a member's credentials
