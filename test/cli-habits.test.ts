@@ -24,6 +24,24 @@ t.test('fleetban version and --version print the package version; --json an obje
   t.equal(PACKAGE_VERSION, AGENT_VERSION, 'the same version the agent sends in its heartbeats');
 });
 
+t.test('--help and -h on every command print its usage and exit 0, with no configuration read', async (t) => {
+  const commands = ['up', 'agent', 'controller', 'status', 'hosts', 'ban', 'unban', 'banned', 'enroll', 'regex', 'version', 'help'];
+  const runs = await Promise.all(commands.flatMap((c) => [[c, '--help'], [c, '-h']].map(async (argv) => ({ argv, r: await runFleetban([...argv, '-c', '/nonexistent/fleetban.conf']) }))));
+  for (const { argv, r } of runs) {
+    t.equal(r.code, 0, `${argv.join(' ')} exits 0`);
+    t.equal(r.stderr, '', `${argv.join(' ')} writes nothing to stderr`);
+    t.match(r.stdout, new RegExp(`^usage: fleetban ${argv[0]}\\b`), `${argv.join(' ')} prints its own usage`);
+  }
+  const hostsHelp = runs.find((x) => x.argv[0] === 'hosts')!.r.stdout;
+  t.equal((await runFleetban(['help', 'hosts'])).stdout, hostsHelp, 'fleetban help hosts prints the same');
+  t.match((await runFleetban(['help', 'regex'])).stdout, /^usage: fleetban regex/, 'and help regex, regex\'s');
+  const unknown = await runFleetban(['help', 'nope']);
+  t.equal(unknown.code, 2, 'help of an unknown command is a usage error');
+  const all = await runFleetban(['--help']);
+  t.equal(all.code, 0);
+  for (const c of commands) t.match(all.stdout, new RegExp(`^  ${c}\\b`, 'm'), `fleetban --help lists ${c}`);
+});
+
 /** What `fleetban hosts --json` prints. */
 interface HostsJson {
   nowMs: number;
@@ -68,6 +86,28 @@ t.test('against a controller and two dry-run agents', async (t) => {
     t.match(rows[0], /^HOST\s+HEARTBEAT\s+VERSION\s+BACKEND\s+ENFORCED\/ACTIVE\s+DRIFT\s+MODE\s+LOCAL BANS$/, 'a header');
     t.equal(rows.length, 3, 'one row per host');
     t.match(rows[1], new RegExp(`^web-1\\s+\\d+s ago\\s+${AGENT_VERSION.replaceAll('.', '\\.')}\\s+dry-run\\s+2/2\\s+0\\s+controller\\s+0$`), 'web-1\'s row');
+  });
+
+  await t.test('--json is accepted by every command that prints data, and prints JSON', async (t) => {
+    const json = async (...argv: string[]) => {
+      const r = await cli(...argv);
+      t.equal(r.code, 0, `${argv.join(' ')} exits 0`);
+      return r.stdout;
+    };
+    t.match(JSON.parse(await json('status', '--json')), { ok: true, jails: Array, hosts: Array }, 'status --json');
+    t.match(JSON.parse(await json('status', 'sshd', '--json')), { ok: true, jails: [{ name: 'sshd' }] }, 'status JAIL --json');
+    t.match(JSON.parse(await json('ban', '203.0.113.60', '--json')), { ok: true, bans: [{ ip: '203.0.113.60', jail: 'manual' }] }, 'ban --json');
+    const line = JSON.parse(await json('banned', '203.0.113.60', '--json')) as { ip: string };
+    t.equal(line.ip, '203.0.113.60', 'banned TARGET --json');
+    const lines = (await json('banned', '--json')).trim().split('\n').map((l) => (JSON.parse(l) as { ip: string }).ip);
+    t.same(lines.sort(), ['203.0.113.50', '203.0.113.51', '203.0.113.60'], 'banned --json: JSON lines');
+    t.match(JSON.parse(await json('unban', '203.0.113.60', '--json')), { ok: true }, 'unban --json');
+    t.match(JSON.parse(await json('hosts', '--json')), { nowMs: Number, hosts: Array }, 'hosts --json');
+    t.match(JSON.parse(await json('version', '--json')), { version: String }, 'version --json');
+    t.match(JSON.parse(await json('enroll', '--list', '--json')), { members: Array }, 'enroll --list --json');
+    const regex = await runFleetban(['regex', '--json', 'Nov 21 12:00:00 web-1 sshd[10]: Failed password for root from 203.0.113.77 port 40000 ssh2', 'sshd']);
+    t.equal(regex.code, 0, 'regex --json exits 0');
+    t.match(JSON.parse(regex.stdout.trim()), { ip: '203.0.113.77' }, 'regex --json: one JSON object per failure');
   });
 
   await t.test('fleetban unban --all [--jail J]: every active ban (of a jail) lifted on every host, with an audit line', async (t) => {
