@@ -29,11 +29,19 @@ export async function adminRequest(nc: NatsConnection, req: AdminRequest, timeou
     }
     bytes = (await nc.request(adminSubject(req.verb), encodeAdminRequest(req), opts)).data;
   } catch (cause) {
+    if (deniedByPermissions(cause)) throw new NatsError(`these credentials may not ask '${req.verb}' (NATS permissions: a host's key may ask status and banned only; use the admin's)`, { cause });
     throw new NatsError('the controller did not answer (is `fleetban controller` running?)', { cause });
   }
   const reply = decodeAdminReply(bytes);
   if (!reply.ok) throw new AdminError(reply.error);
   return reply;
+}
+
+/** Whether a failed request was refused by the server's permissions (the error or one of its causes). */
+function deniedByPermissions(err: unknown): boolean {
+  const { PermissionViolationError } = loadNats();
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) if (e instanceof PermissionViolationError) return true;
+  return false;
 }
 
 /** Who sent an admin request, as its {@link ADMIN_CLIENT_HEADER} says (printable, bounded), or `unknown`. */
