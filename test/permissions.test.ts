@@ -27,7 +27,7 @@ import {
   seedFile,
   silentLogger,
 } from '@fleetban/shared';
-import { FleetbanProcess } from './fixtures/fleetban-process.js';
+import { FleetbanProcess, runFleetban } from './fixtures/fleetban-process.js';
 import { startNatsServer } from './fixtures/nats-server.js';
 
 /** Enrolls the controller, the admin and `hosts` in `<dir>/members`; returns that state directory. */
@@ -93,6 +93,12 @@ t.test('per-host NATS permissions: enough to work, not enough to harm', async (t
     await t.rejects(list.remove('203.0.113.77'), 'cannot delete a ban');
     await t.rejects(adminRequest(nc, { verb: 'unban', jail: '', ip: '203.0.113.77', bantimeMs: 0 }, 1000), 'cannot ask the controller to unban');
     await t.rejects(adminRequest(nc, { verb: 'ban', jail: '', ip: '192.0.2.1', bantimeMs: 0 }, 1000), 'cannot ask the controller to ban');
+    await t.rejects(adminRequest(nc, { verb: 'unban', jail: '', ip: '', bantimeMs: 0, all: true }, 1000), 'cannot ask the controller to lift every ban');
+    const cli = await runFleetban(['unban', '--all', '-c', join(dir, 'web-1.conf')]);
+    t.equal(cli.code, 1, 'fleetban unban --all with the host\'s credentials fails');
+    t.match(cli.stderr, /these credentials may not ask 'unban' \(NATS permissions/, 'and says why: its key may not');
+    const all = await nc.request(adminSubject('status'), encodeAdminRequest({ verb: 'unban', jail: '', ip: '', bantimeMs: 0, all: true }), { timeout: 1000 });
+    t.match(decodeAdminReply(all.data), { ok: false }, 'an unban of every ban sent on the status subject is refused');
     // the read-only subjects it may use carry a verb in their body too: that verb must not be obeyed
     const smuggled = async (subject: string, verb: 'ban' | 'unban', ip: string) => decodeAdminReply((await nc.request(subject, encodeAdminRequest({ verb, jail: '', ip, bantimeMs: 0 }), { timeout: 1000 })).data);
     t.match(await smuggled(adminSubject('status'), 'unban', '203.0.113.77'), { ok: false }, 'an unban sent on the status subject is refused');
@@ -105,6 +111,9 @@ t.test('per-host NATS permissions: enough to work, not enough to harm', async (t
     t.pass('a failure naming web-2 sent on web-1\'s own subject is dropped by the controller');
     const status = await adminRequest(nc, { verb: 'status', jail: '', ip: '', bantimeMs: 0 });
     t.ok(status.hosts.some((h) => h.host === 'web-1'), 'it may read the status (read-only verbs)');
+    const hosts = await runFleetban(['hosts', '--json', '-c', join(dir, 'web-1.conf')]);
+    t.equal(hosts.code, 0, 'fleetban hosts runs with the host\'s credentials');
+    t.ok((JSON.parse(hosts.stdout) as { hosts: { host: string }[] }).hosts.some((h) => h.host === 'web-1'), 'and lists the fleet');
     await t.rejects(nc.request('$JS.API.STREAM.DELETE.KV_fleetban_bans', new Uint8Array(), { timeout: 1000 }), 'cannot delete the ban list');
     await t.rejects(nc.request('$JS.API.STREAM.PURGE.FLEETBAN_EVENTS', new Uint8Array(), { timeout: 1000 }), 'cannot purge the events');
     const adminFleet = fleetWith(nats.url, 'ctl', seedFile(state, 'admin'), dir);

@@ -3,33 +3,17 @@
 import './regex-reader-start.js';
 import { FleetbanError, flushLogs } from '@fleetban/shared';
 import { parseArgs, UsageError } from './args.js';
-
-const USAGE = `fleetban: fail2ban for a fleet
-
-usage: fleetban <command> [-c FILE] [options]
-
-  up                       nats-server + controller + agent on this host, in the foreground
-  agent                    run this host's agent (tail, filter, report; enforce the ban list)
-  controller               run the fleet's controller (count, decide, publish, expire)
-  status [JAIL]            fail2ban's figures for the fleet, and its hosts
-  ban IP|CIDR [--jail J] [--bantime D] [--force]   ban on every host (D: 10m, 1d12h, -1 = permanent;
-                           --force: wider than [controller] min_prefix_v4/v6, never a protected address)
-  unban IP|CIDR            lift a ban on every host
-  banned [IP|CIDR]         list active bans, read from the ban list (exit 1: that target is not banned)
-  enroll HOST [--rotate]   (controller host) give a host NATS credentials; prints its seed and config
-  enroll --remove NAME     revoke a member's credentials
-  enroll --list            list the members (hosts, controller, admins)
-  regex LOG|LINE FILTER|FAILREGEX [IGNOREREGEX]   test a filter like fail2ban-regex (--help)
-  help                     this text
-
-  -c, --config FILE        configuration (default $FLEETBAN_CONFIG or /etc/fleetban/fleetban.conf)
-  --json                   (status) print the controller's raw answer as JSON; (banned) one JSON
-                           object per ban per line (JSON lines); (enroll) JSON
-`;
+import { commandUsage, USAGE } from './usage.js';
 
 async function main(argv: string[]): Promise<number> {
   const [cmd = 'help', ...rest] = argv;
   const args = parseArgs(rest);
+  // `fleetban <command> --help` (regex prints its own): before any configuration is read
+  const usage = commandUsage(cmd);
+  if (usage !== undefined && (args.options.has('help') || args.options.has('h'))) {
+    process.stdout.write(usage);
+    return 0;
+  }
   // Each command's module is imported only when that command runs, so `fleetban regex` (a quick,
   // interactive tool) and `help` never load the daemons' modules, and the daemons never load the
   // regex tester's.
@@ -43,17 +27,27 @@ async function main(argv: string[]): Promise<number> {
     case 'ban':
     case 'unban':
       return (await import('./commands/admin.js')).runAdmin(cmd, args);
+    case 'hosts':
+      return (await import('./commands/hosts.js')).runHosts(args);
     case 'banned':
       return (await import('./commands/banned.js')).runBanned(args);
     case 'enroll':
       return (await import('./commands/enroll.js')).runEnroll(args);
     case 'regex':
       return (await import('./commands/regex.js')).runRegex(args, rest);
+    case 'version':
+    case '--version':
+      return (await import('./commands/version.js')).runVersion(args);
     case 'help':
     case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
+    case '-h': {
+      const [about] = args.positional;
+      if (about === 'regex') return (await import('./commands/regex.js')).runRegex(parseArgs(['--help']), ['--help']);
+      const text = about === undefined ? USAGE : commandUsage(about);
+      if (text === undefined) throw new UsageError(`unknown command '${about}'\n\n${USAGE}`);
+      process.stdout.write(text);
       return 0;
+    }
     default:
       throw new UsageError(`unknown command '${cmd}'\n\n${USAGE}`);
   }

@@ -13,10 +13,8 @@ import {
 import { type Args, option, UsageError } from '../args.js';
 import { configPath } from '../config-path.js';
 import { reloadNatsServer, type ReloadResult } from '../nats-reload.js';
+import { ENROLL_USAGE } from '../usage.js';
 
-const USAGE = `usage: fleetban enroll HOST [--rotate] [--role host|admin] [--nats URL] [--json] [-c FILE]
-       fleetban enroll --remove NAME [--json] [-c FILE]
-       fleetban enroll --list [--json] [-c FILE]`;
 
 /** Where the printed lines tell a new host to keep its seed. */
 const HOST_SEED_DIR = '/etc/fleetban';
@@ -39,7 +37,7 @@ export async function runEnroll(args: Args): Promise<number> {
     write(json ? { members } : formatList(members));
     return 0;
   }
-  if (!name || args.positional.length > 1) throw new UsageError(USAGE);
+  if (!name || args.positional.length > 1) throw new UsageError(ENROLL_USAGE);
   if (args.options.has('remove')) {
     if (name === CONTROLLER_MEMBER) throw new UsageError(`the controller's own member cannot be removed (fleetban enroll ${name} --rotate gives it a new key)`);
     const removed = membership.remove(name);
@@ -72,7 +70,7 @@ export async function runEnroll(args: Args): Promise<number> {
 
 function roleOption(args: Args): MemberRole {
   const role = option(args, 'role') ?? 'host';
-  if (role !== 'host' && role !== 'admin') throw new UsageError(`--role: host or admin, not ${JSON.stringify(role)}\n${USAGE}`);
+  if (role !== 'host' && role !== 'admin') throw new UsageError(`--role: host or admin, not ${JSON.stringify(role)}\n${ENROLL_USAGE}`);
   return role;
 }
 

@@ -1,5 +1,6 @@
 import {
   ADMIN_WILDCARD,
+  adminClientOf,
   adminSubject,
   type AdminReply,
   type AdminRequest,
@@ -77,7 +78,7 @@ export class AdminService {
       const req = decodeAdminRequest(m.data);
       // NATS permissions grant by subject (hosts may ask status and banned only): obey no other verb there
       if (m.subject !== adminSubject(req.verb)) throw new DecodeError(`AdminRequest: verb ${req.verb} on subject ${m.subject}`);
-      reply = await this.handle(req);
+      reply = await this.handle(req, adminClientOf(m));
     } catch (err) {
       if (!(err instanceof FleetbanError)) this.d.logger.error({ err }, 'admin request failed');
       if (err instanceof FleetbanError && err.code === 'DECODE_FAILED') this.d.counters.add('admin.malformed');
@@ -106,8 +107,8 @@ export class AdminService {
     return this.#nc?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
   }
 
-  /** Handles one request (exposed for tests). */
-  async handle(req: AdminRequest): Promise<AdminReply> {
+  /** Handles one request (exposed for tests); `by` is who sent it, as the request's header says. */
+  async handle(req: AdminRequest, by = 'unknown'): Promise<AdminReply> {
     const now = this.d.clock();
     switch (req.verb) {
       case 'status': {
@@ -121,13 +122,14 @@ export class AdminService {
         return this.reply({ bans: page.bans, total: page.total });
       }
       case 'ban':
-        return this.ban(req, now);
+        return this.ban(req, now, by);
       case 'unban': {
+        if (req.all) return this.unbanAll(req, now, by);
         const target = normalizeTarget(req.ip);
         const had = await this.d.store.unban(target, now);
         for (const t of this.d.trackers.all()) t.window.reset(target);
         if (!had) return this.reply({ ok: false, error: `${target} is not banned` });
-        this.d.logger.info({ ip: target }, 'unbanned by admin');
+        this.d.logger.info({ ip: target, by }, 'unbanned by admin');
         return this.reply({});
       }
       default:
@@ -135,7 +137,19 @@ export class AdminService {
     }
   }
 
-  private async ban(req: AdminRequest, now: number): Promise<AdminReply> {
+  /**
+   * `unban --all [--jail J]`: lifts every active ban (of the jail when one is named) on every
+   * host; one audit line says who asked, which jail and how many; the reply's `total` is that count.
+   */
+  private async unbanAll(req: AdminRequest, now: number, by: string): Promise<AdminReply> {
+    if (req.ip) return this.reply({ ok: false, error: 'unban of every ban names no address' });
+    const targets = await this.d.store.unbanAll(req.jail, now);
+    for (const t of this.d.trackers.all()) for (const ip of targets) t.window.reset(ip);
+    this.d.logger.info({ by, jail: req.jail || '*', unbanned: targets.length, atMs: now }, 'every ban lifted by admin');
+    return this.reply({ total: targets.length });
+  }
+
+  private async ban(req: AdminRequest, now: number, by: string): Promise<AdminReply> {
     const target = normalizeTarget(req.ip);
     const jailName = req.jail || 'manual';
     const tracker = this.d.trackers.get(jailName);
@@ -143,7 +157,7 @@ export class AdminService {
     const refusal = this.d.guard.check(target, { force: req.force ?? false, bantimeMs: duration, extra: [this.#jailSpaces.of(tracker.jail)] });
     if (refusal) {
       this.d.counters.add(`admin.refused.${refusal.code}`);
-      this.d.logger.warn({ ip: target, jail: jailName, why: refusal.code, force: req.force ?? false }, `manual ban refused: ${refusal.reason}`);
+      this.d.logger.warn({ ip: target, jail: jailName, why: refusal.code, force: req.force ?? false, by }, `manual ban refused: ${refusal.reason}`);
       return this.reply({ ok: false, error: refusal.reason });
     }
     const decision: BanDecision = {
@@ -161,7 +175,7 @@ export class AdminService {
     await this.d.store.ban(decision);
     tracker.totalBanned++;
     this.d.counters.add('bans.manual', 1, [jailName, 'manual']);
-    this.d.logger.info({ ip: target, jail: jailName, expiresMs: decision.expiresMs, force: req.force ?? false }, 'banned by admin');
+    this.d.logger.info({ ip: target, jail: jailName, expiresMs: decision.expiresMs, force: req.force ?? false, by }, 'banned by admin');
     return this.reply({ bans: [decision] });
   }
 

@@ -17,6 +17,9 @@ import { OffenceBook, purgeableKeys } from './offence-book.js';
 /** The JetStream API timeout when {@link BanStore.heal} reopens the ban list. */
 const HEAL_TIMEOUT_MS = 5_000;
 
+/** Unbans written at once by {@link BanStore.unbanAll} (KV deletes in flight). */
+const UNBAN_BATCH = 64;
+
 /** The end of a ban that does not end. */
 const NEVER = Number.MAX_SAFE_INTEGER;
 
@@ -103,6 +106,17 @@ export class BanStore {
       await this.record(key, { ...o, clearedAtMs: Math.min(o.clearedAtMs, nowMs), endsMs: Math.min(o.endsMs, nowMs) });
     }
     return true;
+  }
+
+  /**
+   * Lifts every active ban of `jail` (of every jail when empty) on every host at `nowMs`, as
+   * {@link unban} does one, {@link UNBAN_BATCH} at a time; returns the targets lifted.
+   */
+  async unbanAll(jail: string, nowMs: number): Promise<string[]> {
+    const targets: string[] = [];
+    for (const b of this.activeBans(nowMs)) if (!jail || b.jail === jail) targets.push(b.ip);
+    for (let i = 0; i < targets.length; i += UNBAN_BATCH) await Promise.all(targets.slice(i, i + UNBAN_BATCH).map((t) => this.unban(t, nowMs)));
+    return targets;
   }
 
   /**

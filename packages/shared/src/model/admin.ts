@@ -17,6 +17,8 @@ export interface AdminRequest {
   readonly offset?: number;
   /** For `banned`: at most this many bans (absent = {@link ADMIN_LIMITS}.bannedPage; more is cut to bannedPageMax). */
   readonly limit?: number;
+  /** For `unban`: lift every active ban (of `jail` when not empty) instead of `ip` (empty). */
+  readonly all?: boolean;
 }
 
 /**

@@ -1,18 +1,52 @@
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { AdminError, NatsError } from '../errors.js';
 import { adminSubject } from '../subjects.js';
 import { decodeAdminReply, encodeAdminRequest } from '../proto/codec.js';
 import type { AdminReply, AdminRequest } from '../model/admin.js';
+import { loadNats } from './nats-module.js';
 
-/** Sends one admin request to the controller and returns its reply; a refusal is an {@link AdminError}. */
-export async function adminRequest(nc: NatsConnection, req: AdminRequest, timeoutMs = 5000): Promise<AdminReply> {
+/**
+ * Header naming who sends an admin request (`user@host` for `fleetban` on the command line), for
+ * the controller's audit log lines. Told by the client, not proven: what NATS proves is the
+ * credentials, which alone decide whether the verb's subject may be published to.
+ */
+export const ADMIN_CLIENT_HEADER = 'Fleetban-Client';
+
+/** Longest {@link ADMIN_CLIENT_HEADER} value the controller logs (a longer one is cut). */
+const CLIENT_CHARS = 128;
+
+/**
+ * Sends one admin request to the controller and returns its reply; a refusal is an {@link AdminError}.
+ * `by` (who asks, e.g. `root@web-1`) goes in the {@link ADMIN_CLIENT_HEADER} header when given.
+ */
+export async function adminRequest(nc: NatsConnection, req: AdminRequest, timeoutMs = 5000, by?: string): Promise<AdminReply> {
   let bytes: Uint8Array;
   try {
-    bytes = (await nc.request(adminSubject(req.verb), encodeAdminRequest(req), { timeout: timeoutMs })).data;
+    const opts: { timeout: number; headers?: ReturnType<ReturnType<typeof loadNats>['headers']> } = { timeout: timeoutMs };
+    if (by) {
+      opts.headers = loadNats().headers();
+      opts.headers.set(ADMIN_CLIENT_HEADER, by);
+    }
+    bytes = (await nc.request(adminSubject(req.verb), encodeAdminRequest(req), opts)).data;
   } catch (cause) {
+    if (deniedByPermissions(cause)) throw new NatsError(`these credentials may not ask '${req.verb}' (NATS permissions: a host's key may ask status and banned only; use the admin's)`, { cause });
     throw new NatsError('the controller did not answer (is `fleetban controller` running?)', { cause });
   }
   const reply = decodeAdminReply(bytes);
   if (!reply.ok) throw new AdminError(reply.error);
   return reply;
+}
+
+/** Whether a failed request was refused by the server's permissions (the error or one of its causes). */
+function deniedByPermissions(err: unknown): boolean {
+  const { PermissionViolationError } = loadNats();
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) if (e instanceof PermissionViolationError) return true;
+  return false;
+}
+
+/** Who sent an admin request, as its {@link ADMIN_CLIENT_HEADER} says (printable, bounded), or `unknown`. */
+export function adminClientOf(m: Pick<Msg, 'headers'>): string {
+  const told = m.headers?.get(ADMIN_CLIENT_HEADER) ?? '';
+  const clean = told.replace(/[^\x21-\x7e]/g, '?').slice(0, CLIENT_CHARS);
+  return clean || 'unknown';
 }

@@ -6,15 +6,9 @@
  * publish with `Nats-Msg-Id` (the stream drops a duplicate) and a reply subject under one inbox of
  * this connection (so a host's inbox permission covers it); one timer sweeps what waits too long.
  */
-import { createRequire } from 'node:module';
 import type { MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { NatsError } from '../errors.js';
-
-let natsModule: typeof import('@nats-io/transport-node') | undefined;
-
-function loadNats(): typeof import('@nats-io/transport-node') {
-  return (natsModule ??= createRequire(import.meta.url)('@nats-io/transport-node') as typeof import('@nats-io/transport-node'));
-}
+import { loadNats } from './nats-module.js';
 
 interface Waiting {
   readonly resolve: () => void;

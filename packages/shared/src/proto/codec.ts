@@ -233,6 +233,7 @@ export function decodeAdminRequest(bytes: Uint8Array): AdminRequest {
     ...(m.force ? { force: true } : {}),
     ...(m.offset ? { offset: m.offset } : {}),
     ...(m.limit ? { limit: m.limit } : {}),
+    ...(m.all ? { all: true } : {}),
   };
 }
 
