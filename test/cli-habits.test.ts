@@ -132,6 +132,9 @@ t.test('against a controller and two dry-run agents', async (t) => {
     const none = await cli('banned');
     t.equal(none.stdout, 'No address is banned.\n', 'no ban left');
     t.equal((await cli('unban', '--all')).stdout, 'unbanned 0 bans on every host\n', 'nothing to lift is not an error');
+    const nosuch = await cli('unban', '--all', '--jail', 'nosuch');
+    t.not(nosuch.code, 0, 'a jail that does not exist is an error');
+    t.match(nosuch.stderr, /jail 'nosuch' does not exist/);
   });
 
   await Promise.all(agents.map((a) => a.stop('SIGTERM')));

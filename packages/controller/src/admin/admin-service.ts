@@ -143,6 +143,9 @@ export class AdminService {
    */
   private async unbanAll(req: AdminRequest, now: number, by: string): Promise<AdminReply> {
     if (req.ip) return this.reply({ ok: false, error: 'unban of every ban names no address' });
+    if (req.jail && !jailStatuses(this.d.trackers, this.d.store.activeBans(now), now, req.jail).some((j) => j.name === req.jail)) {
+      return this.reply({ ok: false, error: `jail '${req.jail}' does not exist` });
+    }
     const targets = await this.d.store.unbanAll(req.jail, now);
     for (const t of this.d.trackers.all()) for (const ip of targets) t.window.reset(ip);
     this.d.logger.info({ by, jail: req.jail || '*', unbanned: targets.length, atMs: now }, 'every ban lifted by admin');
