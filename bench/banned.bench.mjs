@@ -10,9 +10,9 @@
 // sshd, one day long, three evidence lines each (what a threshold ban with maxmatches 3 holds).
 // Writes bench/results/banned.md. Options: --sizes 100000,1000000, --runs N (3), --in-flight N
 // (2000), --keep (keep the temporary directory).
+import { freePort } from './lib/net.mjs';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,16 +43,6 @@ function ban(i, nowMs) {
   return { ip, jail: 'sshd', atMs: nowMs, expiresMs: nowMs + 86_400_000, reason: 'threshold', banCount: 1, hosts: [`web-${i % 40}`], matches: [line(1), line(2), line(3)], failures: 3, scope: [] };
 }
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(a.port));
-    });
-  });
-}
 
 /** Starts `argv` and resolves once its stderr (or stdout) shows `ready`; the process is returned. */
 function startUntil(cmd, args, ready, env = process.env) {

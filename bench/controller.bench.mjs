@@ -12,9 +12,9 @@
 // Writes bench/results/controller.md.
 // Options: --events N (200000), --spray N (1000000), --bans N (100000), --rate N (10000),
 //          --seconds N (10).
+import { freePort } from './lib/net.mjs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,13 +32,6 @@ const SECONDS = arg('seconds', 10);
 const MAIN = fileURLToPath(new URL('../packages/cli/dist/main.js', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-const freePort = () => new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, '127.0.0.1', () => {
-    const { port } = s.address();
-    s.close(() => resolve(port));
-  });
-});
 
 /** The n-th address of a /8-sized pool inside 10.0.0.0/8 (benchmark traffic never leaves this machine). */
 const addr = (n) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;

@@ -9,9 +9,9 @@
 // (2), --cpu-prof (profiles the agent: <tmpdir>/tail-agent.cpuprofile, and a summary by stage on
 // stdout), --agent-only (no tail-alone run), --keep (keeps the temporary directory: logs, agent
 // log, state).
+import { freePort } from './lib/net.mjs';
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,16 +112,6 @@ function procStat(pid) {
 }
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(a.port));
-    });
-  });
-}
 
 async function startNats(port, store) {
   const proc = spawn('nats-server', ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -122,10 +122,11 @@ export class Spool {
       if (!fh) continue;
       try {
         const size = seg === this.#writeSeg ? this.#writeOff : (await fh.stat()).size;
-        // whole blocks at a time: one read for many records, not two per record
-        let damaged = false;
-        while (!damaged && pos.off + HEADER <= size && out.length < max) {
-          const block = Buffer.allocUnsafe(Math.min(READ_BLOCK, size - pos.off));
+        // whole blocks at a time: one read for many records, not two per record; a block grows to
+        // hold a record longer than itself
+        let want = READ_BLOCK;
+        read: while (pos.off + HEADER <= size && out.length < max) {
+          const block = Buffer.allocUnsafe(Math.min(want, size - pos.off));
           const { bytesRead } = await fh.read(block, 0, block.length, pos.off);
           let at = 0;
           while (at + HEADER <= bytesRead && out.length < max) {
@@ -134,24 +135,17 @@ export class Spool {
             const data = block.subarray(at + HEADER, at + HEADER + len);
             if (crc32(data) !== block.readUInt32LE(at + 4)) {
               this.#log.warn({ seg, off: pos.off + at }, 'spool record damaged (torn by a crash?); skipping the rest of that segment');
-              damaged = true;
-              break;
+              break read;
             }
             at += HEADER + len;
             out.push({ data, end: { seg, off: pos.off + at } });
           }
-          if (at === 0 && !damaged) {
-            // a record longer than a block, or a torn tail: read it alone
+          if (at === 0) {
             const len = block.readUInt32LE(0);
-            if (pos.off + HEADER + len > size) break;
-            const data = Buffer.allocUnsafe(len);
-            await fh.read(data, 0, len, pos.off + HEADER);
-            if (crc32(data) !== block.readUInt32LE(4)) {
-              this.#log.warn({ seg, off: pos.off }, 'spool record damaged (torn by a crash?); skipping the rest of that segment');
-              break;
-            }
-            at = HEADER + len;
-            out.push({ data, end: { seg, off: pos.off + at } });
+            if (pos.off + HEADER + len > size) break; // a torn tail
+            want = HEADER + len;
+          } else {
+            want = READ_BLOCK;
           }
           pos = { seg, off: pos.off + at };
         }

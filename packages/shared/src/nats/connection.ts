@@ -28,16 +28,31 @@ export interface ConnectOptions {
   readonly logger: Logger;
 }
 
+/** What a client connects with, its files read. */
+interface Credentials {
+  readonly auth: ClientAuth;
+  readonly seed?: Uint8Array;
+  readonly creds?: Uint8Array;
+}
+
+/** Reads the seed, creds and TLS files `role` connects with: one missing or unreadable is a {@link CredentialsError} naming it. */
+function readCredentials(fleet: FleetConfig, role: ClientRole): Credentials {
+  const auth = clientAuth(fleet, role);
+  for (const file of [auth.tlsCa, auth.tlsCert, auth.tlsKey]) if (file) checkReadable(file, 'TLS');
+  return {
+    auth,
+    ...(auth.nkeyFile ? { seed: readSeedFile(auth.nkeyFile) } : {}),
+    ...(auth.creds ? { creds: readCredsFile(auth.creds) } : {}),
+  };
+}
+
 /**
  * Reads the credentials and TLS files `role` would connect with, without connecting: a missing or
  * unreadable file is a {@link CredentialsError} naming it. For a client that connects in the
  * background (the agent) but must not start at all with broken credentials.
  */
 export function checkFleetCredentials(fleet: FleetConfig, role: ClientRole): void {
-  const auth = clientAuth(fleet, role);
-  if (auth.nkeyFile) readSeedFile(auth.nkeyFile);
-  if (auth.creds) readCredsFile(auth.creds);
-  for (const file of [auth.tlsCa, auth.tlsCert, auth.tlsKey]) if (file) checkReadable(file, 'TLS');
+  readCredentials(fleet, role);
 }
 
 /**
@@ -47,13 +62,13 @@ export function checkFleetCredentials(fleet: FleetConfig, role: ClientRole): voi
  * changes are logged; a foreign failure becomes {@link NatsError}.
  */
 export async function connectFleet(fleet: FleetConfig, opts: ConnectOptions): Promise<NatsConnection> {
-  const auth = clientAuth(fleet, opts.role);
+  const { auth, seed, creds } = readCredentials(fleet, opts.role);
   // The NATS client is imported here, at the first connection, not with this module: tools that
   // import the shared door without talking to NATS (`fleetban regex`) do not pay for loading it.
   const { connect, credsAuthenticator, nkeyAuthenticator } = await import('@nats-io/transport-node');
   const authenticator: Authenticator[] = [];
-  if (auth.nkeyFile) authenticator.push(nkeyAuthenticator(readSeedFile(auth.nkeyFile)));
-  if (auth.creds) authenticator.push(credsAuthenticator(readCredsFile(auth.creds)));
+  if (seed) authenticator.push(nkeyAuthenticator(seed));
+  if (creds) authenticator.push(credsAuthenticator(creds));
   let nc: NatsConnection;
   try {
     nc = await connect({
@@ -94,7 +109,6 @@ export async function connectFleet(fleet: FleetConfig, opts: ConnectOptions): Pr
  */
 function tlsOptions(auth: ClientAuth, servers: readonly string[]): Pick<NodeConnectionOptions, 'tls'> {
   if (!auth.tlsCa && !auth.tlsCert) return {};
-  for (const file of [auth.tlsCa, auth.tlsCert, auth.tlsKey]) if (file) checkReadable(file, 'TLS');
   const hosts = servers.map((s) => new URL(s).hostname.replace(/^\[|\]$/g, ''));
   // nats.js hands the options it does not know (checkServerIdentity) on to Node's tls.connect
   const tls: NonNullable<NodeConnectionOptions['tls']> & Pick<TlsConnectOptions, 'checkServerIdentity'> = {

@@ -92,11 +92,13 @@ export class StreamPublisher {
   }
 }
 
+const UTF8 = new TextDecoder();
+
 /** Why an acknowledgement says the message was not stored, or null when it was. */
 function ackFailure(headers: MsgHdrs | undefined, data: Uint8Array): string | null {
   if (headers && headers.hasError) return headers.code === 503 ? 'no stream answered (no responders)' : `${headers.code} ${headers.description}`;
   try {
-    const ack = JSON.parse(new TextDecoder().decode(data)) as { stream?: string; error?: { code?: number; description?: string } };
+    const ack = JSON.parse(UTF8.decode(data)) as { stream?: string; error?: { code?: number; description?: string } };
     if (ack.error) return `${ack.error.code ?? ''} ${ack.error.description ?? 'stream error'}`.trim();
     return typeof ack.stream === 'string' ? null : 'unexpected acknowledgement';
   } catch {
