@@ -170,6 +170,7 @@ t.test('defaults', async (tt) => {
       maxretryPerHost: 0,
       minHosts: 1,
       increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0, formula: DEFAULT_BANTIME_FORMULA, overalljails: false },
+      actions: [],
       filterPath: [],
       options: {},
     },
@@ -312,6 +313,7 @@ t.test('a full 3-jail file', async (tt) => {
     maxretryPerHost: 0,
     minHosts: 1,
     increment: { enabled: false, factor: 1, multipliers: [], maxtimeMs: 0, rndtimeMs: 0, formula: DEFAULT_BANTIME_FORMULA, overalljails: false },
+    actions: [],
     filterPath: [],
   });
   tt.same([nginx?.maxretryPerHost, nginx?.minHosts], [2, 3], 'maxretry_per_host and min_hosts');

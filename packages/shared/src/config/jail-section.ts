@@ -58,6 +58,7 @@ export const JAIL_DEFAULTS: Omit<JailConfig, 'name' | 'filter' | 'maxmatches' | 
     formula: DEFAULT_BANTIME_FORMULA,
     overalljails: false,
   },
+  actions: [],
 };
 
 /** Every jail, and the jail defaults, of one configuration. */
@@ -130,6 +131,7 @@ export function readJail(name: string, entries: ReadonlyMap<string, IniEntry>, c
     maxretryPerHost: readOr(entries, 'maxretry_per_host', readNonNegativeInt, d.maxretryPerHost),
     minHosts: readOr(entries, 'min_hosts', readPositiveInt, d.minHosts),
     increment: readIncrement(entries),
+    actions: d.actions,
     filterPath: ctx.filterPath,
     options: Object.fromEntries([...entries].map(([k, e]) => [k, { value: ctx.raw(name || e.section, e), file: e.file, section: e.section, line: e.line }])),
   };

@@ -1,3 +1,5 @@
+import type { ActionSpec } from '../actions/types.js';
+
 /** bantime.increment family (fail2ban's names), for repeat offenders. */
 export interface BantimeIncrement {
   /** bantime.increment; default false. */
@@ -92,6 +94,11 @@ export interface JailConfig {
   /** min_hosts: distinct reporting hosts a fleet-wide ban needs; default 1. */
   readonly minHosts: number;
   readonly increment: BantimeIncrement;
+  /**
+   * `action` (run once per decision on the active controller) and `host_action` (run on each
+   * host that enforces the ban), one per line; firewall actions are left to the agent. Default none.
+   */
+  readonly actions: readonly ActionSpec[];
   /** Extra filter directories (`[agent] filter_path`), searched after the built-in ones; loaded files always set it. */
   readonly filterPath?: readonly string[];
   /**

@@ -22,6 +22,19 @@ export interface BanDecision {
    * on the hosts that saw maxretry failures on their own.
    */
   readonly scope: readonly string[];
+  /**
+   * Stable across a controller failover (a threshold ban's id comes from the failure event that
+   * caused it, which a replay decides again): de-duplicates the ban's actions. Absent in records
+   * written before ids existed; {@link banId} gives those one.
+   */
+  readonly id?: string;
+  /** The user named by the failure that caused the ban (actions' `<F-USER>`); absent or '' when none. */
+  readonly user?: string;
+}
+
+/** The ban's id: its own, or for a record without one `<jail>:<ip>:<atMs>`. */
+export function banId(ban: BanDecision): string {
+  return ban.id || `${ban.jail}:${ban.ip}:${ban.atMs}`;
 }
 
 /** True when the decision is still in force at `nowMs`. */

@@ -148,6 +148,8 @@ function banFromWire(m: fleetban.wire.IBanDecision): BanDecision {
     matches: list(n, 'matches', strs(m.matches), WIRE_LIMITS.matches, (v) => bounded(n, 'matches', v, WIRE_LIMITS.lineChars)),
     failures: m.failures ?? 0,
     scope: list(n, 'scope', strs(m.scope), WIRE_LIMITS.hosts, (v) => token(n, 'scope', 'host', v)),
+    ...(m.id ? { id: bounded(n, 'id', str(m.id), WIRE_LIMITS.idChars) } : {}),
+    ...(m.user ? { user: bounded(n, 'user', str(m.user), WIRE_LIMITS.textChars) } : {}),
   };
 }
 
