@@ -15,6 +15,7 @@ export * from './model/heartbeat.js';
 export * from './model/admin.js';
 export * from './model/controller-alive.js';
 export * from './actions/types.js';
+export * from './actions/build.js';
 export * from './proto/codec.js';
 export * from './subjects.js';
 export * from './log/logger.js';
