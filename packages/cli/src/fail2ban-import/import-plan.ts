@@ -1,0 +1,330 @@
+/**
+ * Reads a fail2ban configuration directory as fail2ban does (jail.conf, jail.d/*.conf,
+ * jail.local, jail.d/*.local, each with its [INCLUDES] such as paths-debian.conf, `[DEFAULT]`,
+ * `%(name)s` interpolation; fail2ban.conf and its .local for the server settings) and decides,
+ * key by key, what goes into the fleetban configuration and what does not, and why
+ * (key-rules.ts). The plan is plain data; conf-text.ts writes it.
+ */
+
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import {
+  ConfigError,
+  type ConfStore,
+  confFilesOf,
+  type IniEntry,
+  interpolate,
+  parseConfig,
+  parseDuration,
+  parseNetwork,
+  readConfFiles,
+} from '@fleetban/shared';
+import {
+  ACTION_SHORTCUT_REASON,
+  CARRIED_JAIL_KEYS,
+  CONTROLLER_ACTION_NOTE,
+  FIREWALL_ACTION_REASON,
+  isFirewallAction,
+  JAIL_KEY_REASONS,
+  RECIDIVE_REASON,
+  SERVER_KEY_REASONS,
+} from './key-rules.js';
+import { entryLines } from './conf-text.js';
+
+/** One key written into the fleetban configuration. */
+export interface CarriedKey {
+  readonly key: string;
+  /** The resolved value (continuation lines joined with "\n"); `%` not yet escaped. */
+  readonly value: string;
+  /** Where fail2ban read it (`file:line`), for a comment. */
+  readonly from: string;
+}
+
+/** A section of the fleetban configuration to write. */
+export interface PlannedSection {
+  readonly name: string;
+  readonly keys: readonly CarriedKey[];
+}
+
+/** One line of the import report: a key left out (with why), or carried with a note. */
+export interface ImportNote {
+  /** The jail, `DEFAULT`, or fail2ban.conf's section (`Definition`). */
+  readonly jail: string;
+  readonly key: string;
+  readonly value: string;
+  /** `file:line` in the fail2ban configuration. */
+  readonly from: string;
+  readonly carried: boolean;
+  readonly reason: string;
+}
+
+/** What the import produces. */
+export interface ImportPlan {
+  /** The fail2ban directory read. */
+  readonly dir: string;
+  /** fail2ban files read, in order. */
+  readonly files: readonly string[];
+  readonly defaults: PlannedSection;
+  /** Enabled jails, in fail2ban's order. */
+  readonly jails: readonly PlannedSection[];
+  /** Disabled jails (not written). */
+  readonly disabled: readonly string[];
+  /** `[agent]` keys to set (filter_path when DIR is not /etc/fail2ban). */
+  readonly agent: readonly CarriedKey[];
+  /** `[controller]` keys to set (dbpurgeage from fail2ban.conf). */
+  readonly controller: readonly CarriedKey[];
+  readonly notes: readonly ImportNote[];
+}
+
+/** The importer's own failure: the directory holds no jail configuration. */
+export class ImportError extends ConfigError {}
+
+const NOT_JAILS = new Set(['INCLUDES', 'Definition', 'Init']);
+const TRUE = /^(?:true|yes|on|1)$/i;
+const CHECK_FILE = '/nonexistent/fleetban-import-check.conf';
+const SYSTEM_DIR = '/etc/fail2ban';
+
+const at = (e: IniEntry): string => `${e.file}:${e.line}`;
+
+/** Every key set for `section`: its own and `[DEFAULT]`'s (lower-cased). */
+function keysOf(store: ConfStore, section: string): string[] {
+  return [...new Set([...store.keys(section), ...store.defaults.keys()])];
+}
+
+/** Keys other values refer to with `%(key)s` (helper keys such as paths-*.conf's). */
+function referenced(store: ConfStore): Set<string> {
+  const refs = new Set<string>();
+  const scan = (e: IniEntry): void => {
+    for (const m of e.value.matchAll(/%\(([^)]*)\)s/g)) refs.add((m[1] as string).toLowerCase());
+  };
+  for (const e of store.defaults.values()) scan(e);
+  for (const [name, s] of store.sections) if (!name.startsWith('KNOWN/')) for (const e of s.values()) scan(e);
+  return refs;
+}
+
+/** The checked value of a key as the loader would read it, or the loader's complaint. */
+function loaderComplaint(section: string, key: string, value: string): string | undefined {
+  try {
+    parseConfig(`[${section}]\n${entryLines(key, value).join('\n')}\n`, CHECK_FILE, { hostname: 'import' });
+    return undefined;
+  } catch (err) {
+    if (err instanceof ConfigError) return `fleetban expects ${err.expected}`;
+    throw err;
+  }
+}
+
+class Planner {
+  readonly notes: ImportNote[] = [];
+  private readonly refs: Set<string>;
+  constructor(private readonly store: ConfStore) {
+    this.refs = referenced(store);
+  }
+
+  note(jail: string, e: IniEntry, value: string, carried: boolean, reason: string): void {
+    this.notes.push({ jail, key: e.key, value, from: at(e), carried, reason });
+  }
+
+  /** The value of `e` in `section`, `%(name)s` resolved; `known/` kept (the filter stage's). */
+  value(section: string, e: IniEntry, lenient = false): string {
+    return interpolate(e, { store: this.store, section, keep: (n) => lenient || n.toLowerCase().startsWith('known/') });
+  }
+
+  /** Carries `key` of `section` (values already resolved), checking it as the loader would. */
+  carry(out: CarriedKey[], section: string, e: IniEntry, value: string): void {
+    const key = e.key.toLowerCase();
+    if (key === 'ignoreip') value = this.addresses(section, e, value);
+    const complaint = loaderComplaint(section, key, value);
+    if (complaint !== undefined) this.note(section, e, value, false, complaint);
+    else out.push({ key, value, from: at(e) });
+  }
+
+  /** ignoreip without the entries fleetban refuses (DNS names), each reported unless `quiet`. */
+  addresses(section: string, e: IniEntry, value: string, quiet = false): string {
+    const kept: string[] = [];
+    for (const item of value.split(/[\s,]+/).filter((x) => x !== '')) {
+      try {
+        parseNetwork(item);
+        kept.push(item);
+      } catch {
+        if (!quiet) this.note(section, e, item, false, 'fleetban takes addresses and CIDRs only in ignoreip, no DNS names');
+      }
+    }
+    return kept.join(' ');
+  }
+
+  /** Reports a key that is not carried (silently skips helper keys other values refer to). */
+  skip(section: string, e: IniEntry, value: string, reason?: string): void {
+    const key = e.key.toLowerCase();
+    if (value.trim() === '') return;
+    const why = reason ?? JAIL_KEY_REASONS[key] ?? (key.startsWith('action_') ? ACTION_SHORTCUT_REASON : undefined);
+    // helper keys: paths-*.conf's log locations, and keys other values use as %(key)s
+    if (why === undefined && (this.refs.has(key) || basename(e.file).startsWith('paths-'))) return;
+    this.note(section, e, value, false, why ?? 'not a key fleetban knows');
+  }
+}
+
+function planDefaults(p: Planner, store: ConfStore): PlannedSection {
+  const keys: CarriedKey[] = [];
+  for (const e of store.defaults.values()) {
+    const key = e.key.toLowerCase();
+    if (key === 'action' || key === 'enabled') continue; // resolved per jail
+    if (CARRIED_JAIL_KEYS.includes(key)) {
+      // values that refer to other keys (filter = %(__name__)s[...], maxmatches = %(maxretry)s)
+      // differ by jail: they are written, resolved, in each jail
+      if (/%\((?!known\/)/i.test(e.value)) continue;
+      p.carry(keys, 'DEFAULT', e, p.value('DEFAULT', e));
+    } else p.skip('DEFAULT', e, e.value);
+  }
+  return { name: 'DEFAULT', keys };
+}
+
+function planJail(p: Planner, store: ConfStore, name: string, defaults: PlannedSection): PlannedSection {
+  const keys: CarriedKey[] = [{ key: 'enabled', value: 'true', from: at(store.entry(name, 'enabled') as IniEntry) }];
+  const own = (e: IniEntry): boolean => e.section !== 'DEFAULT';
+  const filterEntry = store.entry(name, 'filter');
+  const filter = filterEntry ? p.value(name, filterEntry) : name;
+  const recidive = filter.replace(/\[[^]*$/, '').trim() === 'recidive';
+  if (recidive) keys.push({ key: 'policy', value: 'recidive', from: filterEntry ? at(filterEntry) : `${name}` });
+  const inherited = new Map(defaults.keys.map((k) => [k.key, k.value]));
+  const banactions = ['banaction', 'banaction_allports'].flatMap((k) => {
+    const e = store.entry(name, k);
+    return e ? [p.value(name, e, true)] : [];
+  });
+  for (const key of keysOf(store, name)) {
+    const e = store.entry(name, key) as IniEntry;
+    if (key === 'enabled') continue;
+    if (key === 'action') {
+      planActions(p, name, e, p.value(name, e, true), banactions, keys);
+      continue;
+    }
+    if (!CARRIED_JAIL_KEYS.includes(key)) {
+      if (own(e)) p.skip(name, e, p.value(name, e, true));
+      continue;
+    }
+    let value: string;
+    try {
+      value = p.value(name, e);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      p.note(name, e, e.value, false, `cannot be resolved: ${err.expected}`);
+      continue;
+    }
+    if (recidive && ['filter', 'logpath', 'backend', 'port', 'protocol', 'mode', 'failregex', 'ignoreregex', 'prefregex', 'datepattern', 'journalmatch', 'maxlines', 'usedns', 'logtimezone'].includes(key)) {
+      if (own(e)) p.skip(name, e, value, RECIDIVE_REASON);
+      continue;
+    }
+    // an inherited ignoreip was reported (and cut) once, in [DEFAULT]
+    if (inherited.get(key) === (key === 'ignoreip' && !own(e) ? p.addresses(name, e, value, true) : value)) continue;
+    if (key === 'filter' && value === name) continue;
+    if (key === 'mode' && /\bmode=/.test(filter)) continue; // written in the filter's name
+    if (key === 'maxmatches' && !inherited.has('maxmatches') && value === effective(p, store, name, 'maxretry', inherited)) continue;
+    p.carry(keys, name, e, value);
+  }
+  keys.sort((a, b) => rank(a.key) - rank(b.key));
+  return { name, keys };
+}
+
+/** Order of a jail's keys in the written file: what it is, what it reads, its thresholds, the rest. */
+const ORDER = ['enabled', 'policy', 'filter', 'mode', 'logpath', 'backend', 'port', 'protocol', 'maxretry', 'findtime', 'bantime', 'maxmatches', 'ignoreip'];
+function rank(key: string): number {
+  const i = ORDER.indexOf(key);
+  return key === 'action' ? 1000 : i >= 0 ? i : 100 + CARRIED_JAIL_KEYS.indexOf(key);
+}
+
+/** A jail's resolved value of `key` as fleetban will see it (its own, else the written DEFAULT's). */
+function effective(p: Planner, store: ConfStore, name: string, key: string, inherited: ReadonlyMap<string, string>): string | undefined {
+  const e = store.entry(name, key);
+  return e ? p.value(name, e) : inherited.get(key);
+}
+
+function planActions(p: Planner, jail: string, e: IniEntry, value: string, banactions: readonly string[], keys: CarriedKey[]): void {
+  const kept: string[] = [];
+  for (const line of value.split('\n').map((l) => l.trim()).filter((l) => l !== '')) {
+    if (isFirewallAction(line, banactions)) p.note(jail, e, line, false, FIREWALL_ACTION_REASON);
+    else {
+      kept.push(line);
+      p.note(jail, e, line, true, CONTROLLER_ACTION_NOTE);
+    }
+  }
+  if (kept.length > 0) keys.push({ key: 'action', value: kept.join('\n'), from: at(e) });
+}
+
+/** fail2ban.conf (and .local, fail2ban.d/): dbpurgeage goes to [controller]; the rest is reported. */
+function planServer(p: Planner, dir: string, controller: CarriedKey[]): string[] {
+  const files = confFilesOf(dir, 'fail2ban');
+  if (files.length === 0) return [];
+  const store = readConfFiles(files);
+  const keys = new Map<string, { section: string; e: IniEntry }>();
+  for (const e of store.defaults.values()) keys.set(e.key.toLowerCase(), { section: 'DEFAULT', e });
+  for (const [section, entries] of store.sections) {
+    if (section.startsWith('KNOWN/') || section === 'INCLUDES') continue;
+    for (const e of entries.values()) keys.set(e.key.toLowerCase(), { section, e });
+  }
+  for (const [key, { section, e }] of keys) {
+    const value = interpolate(e, { store, section, keep: () => true });
+    if (key === 'dbpurgeage') {
+      const complaint = loaderComplaint('controller', key, value);
+      if (complaint === undefined) controller.push({ key, value, from: at(e) });
+      else p.note(`fail2ban.conf ${section}`, e, value, false, complaint);
+    } else if (value.trim() !== '') p.note(`fail2ban.conf ${section}`, e, value, false, SERVER_KEY_REASONS[key] ?? 'not a setting fleetban has');
+  }
+  return store.files;
+}
+
+/**
+ * A recidive jail whose findtime is longer than [controller] dbpurgeage would be refused by the
+ * loader (its bans would be purged before they count): dbpurgeage is raised to it, and said so.
+ */
+function fitDbPurgeAge(p: Planner, plan: { jails: readonly PlannedSection[]; defaults: PlannedSection }, controller: CarriedKey[]): void {
+  const day = 86_400_000;
+  const current = controller.find((k) => k.key === 'dbpurgeage');
+  let need = current ? parseDuration(current.value) : day;
+  let by: string | undefined;
+  for (const j of plan.jails) {
+    if (!j.keys.some((k) => k.key === 'policy')) continue;
+    const f = j.keys.find((k) => k.key === 'findtime') ?? plan.defaults.keys.find((k) => k.key === 'findtime');
+    const ms = f ? parseDuration(f.value) : 600_000;
+    if (ms > need) [need, by] = [ms, f?.value];
+  }
+  if (by === undefined) return;
+  const i = controller.findIndex((k) => k.key === 'dbpurgeage');
+  if (i >= 0) controller.splice(i, 1);
+  controller.push({ key: 'dbpurgeage', value: by, from: 'recidive findtime' });
+  p.notes.push({ jail: 'controller', key: 'dbpurgeage', value: by, from: 'recidive findtime', carried: true, reason: 'raised to the recidive jail\'s findtime, so its bans are kept long enough to count' });
+}
+
+/**
+ * Reads fail2ban's configuration in `dir` and plans the fleetban configuration. Throws
+ * {@link ImportError} when `dir` holds no jail.conf or jail.local; ConfigError for a syntax
+ * error in a fail2ban file.
+ */
+export function planImport(dir: string): ImportPlan {
+  const abs = resolve(dir);
+  const files = confFilesOf(abs, 'jail');
+  if (files.length === 0) throw new ImportError(join(abs, 'jail.conf'), 'file', 'a fail2ban configuration directory with jail.conf or jail.local', abs);
+  const store = readConfFiles(files);
+  const p = new Planner(store);
+  const defaults = planDefaults(p, store);
+  const jails: PlannedSection[] = [];
+  const disabled: string[] = [];
+  for (const name of store.sections.keys()) {
+    if (name.startsWith('KNOWN/') || NOT_JAILS.has(name)) continue;
+    const en = store.entry(name, 'enabled');
+    if (!en || !TRUE.test(p.value(name, en, true).trim())) {
+      disabled.push(name);
+      continue;
+    }
+    const complaint = loaderComplaint(name, 'enabled', 'false');
+    if (complaint !== undefined) {
+      p.note(name, en, name, false, `not a fleetban jail name: ${complaint}`);
+      continue;
+    }
+    jails.push(planJail(p, store, name, defaults));
+  }
+  const controller: CarriedKey[] = [];
+  const serverFiles = planServer(p, abs, controller);
+  fitDbPurgeAge(p, { jails, defaults }, controller);
+  const filterDir = join(abs, 'filter.d');
+  const agent = abs !== SYSTEM_DIR && existsSync(filterDir) ? [{ key: 'filter_path', value: filterDir, from: `fail2ban's filters in ${abs}` }] : [];
+  return { dir: abs, files: [...store.files, ...serverFiles], defaults, jails, disabled, agent, controller, notes: p.notes };
+}
