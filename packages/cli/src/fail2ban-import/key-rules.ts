@@ -33,6 +33,7 @@ export const JAIL_KEY_REASONS: Readonly<Record<string, string>> = {
   logencoding: 'fleetban reads logs as UTF-8',
   allowipv6: 'fleetban always handles IPv6',
   dbpurgeage: 'a fail2ban.conf option: fleetban\'s is [controller] dbpurgeage',
+  dbfile: 'fleetban keeps bans and ban history in NATS JetStream, not in SQLite; not applicable',
   enabled: 'a disabled jail is not written',
 };
 
