@@ -110,3 +110,12 @@ t.test('config without a subcommand is a usage error', async (t) => {
   t.equal(fleetban(['config']).code, 2);
   t.equal(fleetban(['config', 'frob']).code, 2);
 });
+
+t.test('--help of config and import-fail2ban prints their usage, with no configuration read', async (t) => {
+  for (const cmd of ['config', 'import-fail2ban']) {
+    const r = fleetban([cmd, '--help', '-c', '/nonexistent/fleetban.conf']);
+    t.equal(r.code, 0, `${cmd} --help exits 0`);
+    t.match(r.out, new RegExp(`^usage: fleetban ${cmd}\\b`), `${cmd} --help prints its usage`);
+    t.match(fleetban(['--help']).out, new RegExp(`^  ${cmd}\\b`, 'm'), `fleetban --help lists ${cmd}`);
+  }
+});

@@ -61,6 +61,7 @@ function fail2banDir(t: Tap.Test): string {
   cpSync(pkg.etc, dir, { recursive: true });
   writeFileSync(join(dir, 'jail.local'), JAIL_LOCAL);
   writeFileSync(join(dir, 'jail.d', 'zz-fleet.local'), OVERRIDE_LOCAL);
+  writeFileSync(join(dir, 'filter.d', 'nginx-http-auth.local'), '[Definition]\nignoreregex = user "monitor" was not found\n');
   return dir;
 }
 
@@ -98,6 +99,7 @@ t.test('Debian\'s fail2ban configuration with a jail.local and a jail.d override
   t.notMatch(sshd.options.action?.value ?? '', /iptables/, 'the firewall action is not carried');
 
   const nginx = jail(config.jails, 'nginx-http-auth');
+  t.equal(nginx.filter, `${join(dir, 'filter.d', 'nginx-http-auth.conf')}[mode=normal]`, 'a filter customised with filter.d/*.local is named by path, so the .local is read');
   t.equal(nginx.findtimeMs, 20 * 60_000);
   t.equal(nginx.maxretry, 5, 'jail.conf\'s [DEFAULT] maxretry');
   t.same(nginx.logpath, ['/var/log/nginx/*error.log'], 'logpath from paths-common.conf');
@@ -127,6 +129,7 @@ t.test('Debian\'s fail2ban configuration with a jail.local and a jail.d override
   line(/^not carried: \[fail2ban\.conf DEFAULT\] loglevel = INFO/, 'fail2ban.conf loglevel');
   line(/^not carried: \[recidive\] logpath = \/var\/log\/fail2ban\.log .*recidive/, 'recidive\'s fail2ban.log');
   line(/^not carried: \[DEFAULT\] logencoding = auto/, 'logencoding');
+  line(/^carried: \[nginx-http-auth\] filter = \/.*: named by path so that your filter\.d\/nginx-http-auth\.local is read/, 'the filter named by path');
   line(/^imported 3 enabled jail\(s\) \(sshd, nginx-http-auth, recidive\)/, 'a summary');
   t.notOk(report.some((l) => /sshd_log|syslog_authpriv/.test(l)), 'paths-*.conf helper keys are not reported');
 

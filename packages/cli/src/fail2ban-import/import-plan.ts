@@ -19,6 +19,7 @@ import {
   parseNetwork,
   readConfFiles,
 } from '@fleetban/shared';
+import { PROJECT_FILTER_DIR } from '@fleetban/agent';
 import {
   ACTION_SHORTCUT_REASON,
   CARRIED_JAIL_KEYS,
@@ -116,7 +117,7 @@ function loaderComplaint(section: string, key: string, value: string): string | 
 class Planner {
   readonly notes: ImportNote[] = [];
   private readonly refs: Set<string>;
-  constructor(private readonly store: ConfStore) {
+  constructor(private readonly store: ConfStore, readonly dir: string) {
     this.refs = referenced(store);
   }
 
@@ -185,6 +186,7 @@ function planJail(p: Planner, store: ConfStore, name: string, defaults: PlannedS
   const filter = filterEntry ? p.value(name, filterEntry) : name;
   const recidive = filter.replace(/\[[^]*$/, '').trim() === 'recidive';
   if (recidive) keys.push({ key: 'policy', value: 'recidive', from: filterEntry ? at(filterEntry) : `${name}` });
+  const localFilter = filterEntry && !recidive ? keptLocalFilter(p, name, filterEntry, filter) : undefined;
   const inherited = new Map(defaults.keys.map((k) => [k.key, k.value]));
   const banactions = ['banaction', 'banaction_allports'].flatMap((k) => {
     const e = store.entry(name, k);
@@ -215,6 +217,7 @@ function planJail(p: Planner, store: ConfStore, name: string, defaults: PlannedS
     }
     // an inherited ignoreip was reported (and cut) once, in [DEFAULT]
     if (inherited.get(key) === (key === 'ignoreip' && !own(e) ? p.addresses(name, e, value, true) : value)) continue;
+    if (key === 'filter' && localFilter !== undefined) value = localFilter;
     if (key === 'filter' && value === name) continue;
     if (key === 'mode' && /\bmode=/.test(filter)) continue; // written in the filter's name
     if (key === 'maxmatches' && !inherited.has('maxmatches') && value === effective(p, store, name, 'maxretry', inherited)) continue;
@@ -222,6 +225,21 @@ function planJail(p: Planner, store: ConfStore, name: string, defaults: PlannedS
   }
   keys.sort((a, b) => rank(a.key) - rank(b.key));
   return { name, keys };
+}
+
+/**
+ * A filter the operator customised with filter.d/NAME.local (or NAME.d/) is named by its path, so
+ * fleetban reads it with the customisation: by name, fleetban's own filter.d/NAME.conf would come
+ * first on the search path and the .local would not be read.
+ */
+function keptLocalFilter(p: Planner, jail: string, e: IniEntry, filter: string): string | undefined {
+  const base = filter.replace(/\[[^]*$/, '').trim();
+  if (base.includes('/') || !existsSync(join(PROJECT_FILTER_DIR, `${base}.conf`))) return undefined;
+  const dir = join(p.dir, 'filter.d');
+  if (!existsSync(join(dir, `${base}.local`)) && !existsSync(join(dir, `${base}.d`))) return undefined;
+  const path = `${join(dir, base)}.conf${filter.slice(filter.indexOf(base) + base.length)}`;
+  p.note(jail, e, path, true, `named by path so that your filter.d/${base}.local is read (by name, fleetban's own ${base}.conf comes first)`);
+  return path;
 }
 
 /** Order of a jail's keys in the written file: what it is, what it reads, its thresholds, the rest. */
@@ -303,7 +321,7 @@ export function planImport(dir: string): ImportPlan {
   const files = confFilesOf(abs, 'jail');
   if (files.length === 0) throw new ImportError(join(abs, 'jail.conf'), 'file', 'a fail2ban configuration directory with jail.conf or jail.local', abs);
   const store = readConfFiles(files);
-  const p = new Planner(store);
+  const p = new Planner(store, abs);
   const defaults = planDefaults(p, store);
   const jails: PlannedSection[] = [];
   const disabled: string[] = [];
