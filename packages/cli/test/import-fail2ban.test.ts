@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { type JailConfig, loadConfig } from '@fleetban/shared';
 import { fail2banPackage } from '../../../test/fixtures/fail2ban-package.js';
 
@@ -54,7 +54,7 @@ backend = pyinotify
 `;
 
 /** A copy of Debian's /etc/fail2ban with the operator's files added. */
-function fail2banDir(t: Tap.Test): string {
+function fail2banDir(t: Test): string {
   const pkg = fail2banPackage();
   const root = t.testdir({});
   const dir = join(root, 'etc', 'fail2ban');
