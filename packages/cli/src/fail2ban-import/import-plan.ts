@@ -7,57 +7,14 @@
  */
 
 import { existsSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import {
-  ConfigError,
-  type ConfStore,
-  confFilesOf,
-  type IniEntry,
-  interpolate,
-  parseConfig,
-  parseDuration,
-  parseNetwork,
-  readConfFiles,
-} from '@fleetban/shared';
+import { join, resolve } from 'node:path';
 import { PROJECT_FILTER_DIR } from '@fleetban/agent';
-import {
-  ACTION_SHORTCUT_REASON,
-  CARRIED_JAIL_KEYS,
-  CONTROLLER_ACTION_NOTE,
-  FIREWALL_ACTION_REASON,
-  isFirewallAction,
-  JAIL_KEY_REASONS,
-  RECIDIVE_REASON,
-  SERVER_KEY_REASONS,
-} from './key-rules.js';
-import { entryLines } from './conf-text.js';
+import { ConfigError, type ConfStore, confFilesOf, type IniEntry, readConfFiles } from '@fleetban/shared';
+import { CARRIED_JAIL_KEYS, CONTROLLER_ACTION_NOTE, FIREWALL_ACTION_REASON, isFirewallAction, RECIDIVE_REASON } from './key-rules.js';
+import { at, type CarriedKey, type ImportNote, keysOf, loaderComplaint, type PlannedSection, Planner } from './planner.js';
+import { fitDbPurgeAge, planServer } from './server-settings.js';
 
-/** One key written into the fleetban configuration. */
-export interface CarriedKey {
-  readonly key: string;
-  /** The resolved value (continuation lines joined with "\n"); `%` not yet escaped. */
-  readonly value: string;
-  /** Where fail2ban read it (`file:line`), for a comment. */
-  readonly from: string;
-}
-
-/** A section of the fleetban configuration to write. */
-export interface PlannedSection {
-  readonly name: string;
-  readonly keys: readonly CarriedKey[];
-}
-
-/** One line of the import report: a key left out (with why), or carried with a note. */
-export interface ImportNote {
-  /** The jail, `DEFAULT`, or fail2ban.conf's section (`Definition`). */
-  readonly jail: string;
-  readonly key: string;
-  readonly value: string;
-  /** `file:line` in the fail2ban configuration. */
-  readonly from: string;
-  readonly carried: boolean;
-  readonly reason: string;
-}
+export type { CarriedKey, ImportNote, PlannedSection } from './planner.js';
 
 /** What the import produces. */
 export interface ImportPlan {
@@ -77,92 +34,10 @@ export interface ImportPlan {
   readonly notes: readonly ImportNote[];
 }
 
-/** The importer's own failure: the directory holds no jail configuration. */
-export class ImportError extends ConfigError {}
 
 const NOT_JAILS = new Set(['INCLUDES', 'Definition', 'Init']);
 const TRUE = /^(?:true|yes|on|1)$/i;
-const CHECK_FILE = '/nonexistent/fleetban-import-check.conf';
 const SYSTEM_DIR = '/etc/fail2ban';
-
-const at = (e: IniEntry): string => `${e.file}:${e.line}`;
-
-/** Every key set for `section`: its own and `[DEFAULT]`'s (lower-cased). */
-function keysOf(store: ConfStore, section: string): string[] {
-  return [...new Set([...store.keys(section), ...store.defaults.keys()])];
-}
-
-/** Keys other values refer to with `%(key)s` (helper keys such as paths-*.conf's). */
-function referenced(store: ConfStore): Set<string> {
-  const refs = new Set<string>();
-  const scan = (e: IniEntry): void => {
-    for (const m of e.value.matchAll(/%\(([^)]*)\)s/g)) refs.add((m[1] as string).toLowerCase());
-  };
-  for (const e of store.defaults.values()) scan(e);
-  for (const [name, s] of store.sections) if (!name.startsWith('KNOWN/')) for (const e of s.values()) scan(e);
-  return refs;
-}
-
-/** The checked value of a key as the loader would read it, or the loader's complaint. */
-function loaderComplaint(section: string, key: string, value: string): string | undefined {
-  try {
-    parseConfig(`[${section}]\n${entryLines(key, value).join('\n')}\n`, CHECK_FILE, { hostname: 'import' });
-    return undefined;
-  } catch (err) {
-    if (err instanceof ConfigError) return `fleetban expects ${err.expected}`;
-    throw err;
-  }
-}
-
-class Planner {
-  readonly notes: ImportNote[] = [];
-  private readonly refs: Set<string>;
-  constructor(private readonly store: ConfStore, readonly dir: string) {
-    this.refs = referenced(store);
-  }
-
-  note(jail: string, e: IniEntry, value: string, carried: boolean, reason: string): void {
-    this.notes.push({ jail, key: e.key, value, from: at(e), carried, reason });
-  }
-
-  /** The value of `e` in `section`, `%(name)s` resolved; `known/` kept (the filter stage's). */
-  value(section: string, e: IniEntry, lenient = false): string {
-    return interpolate(e, { store: this.store, section, keep: (n) => lenient || n.toLowerCase().startsWith('known/') });
-  }
-
-  /** Carries `key` of `section` (values already resolved), checking it as the loader would. */
-  carry(out: CarriedKey[], section: string, e: IniEntry, value: string): void {
-    const key = e.key.toLowerCase();
-    if (key === 'ignoreip') value = this.addresses(section, e, value);
-    const complaint = loaderComplaint(section, key, value);
-    if (complaint !== undefined) this.note(section, e, value, false, complaint);
-    else out.push({ key, value, from: at(e) });
-  }
-
-  /** ignoreip without the entries fleetban refuses (DNS names), each reported unless `quiet`. */
-  addresses(section: string, e: IniEntry, value: string, quiet = false): string {
-    const kept: string[] = [];
-    for (const item of value.split(/[\s,]+/).filter((x) => x !== '')) {
-      try {
-        parseNetwork(item);
-        kept.push(item);
-      } catch {
-        if (!quiet) this.note(section, e, item, false, 'fleetban takes addresses and CIDRs only in ignoreip, no DNS names');
-      }
-    }
-    return kept.join(' ');
-  }
-
-  /** Reports a key that is not carried (silently skips helper keys other values refer to). */
-  skip(section: string, e: IniEntry, value: string, reason?: string): void {
-    const key = e.key.toLowerCase();
-    if (value.trim() === '') return;
-    const why = reason ?? JAIL_KEY_REASONS[key] ?? (key.startsWith('action_') ? ACTION_SHORTCUT_REASON : undefined);
-    // helper keys: paths-*.conf's log locations, and keys other values use as %(key)s
-    if (why === undefined && (this.refs.has(key) || basename(e.file).startsWith('paths-'))) return;
-    this.note(section, e, value, false, why ?? 'not a key fleetban knows');
-  }
-}
 
 function planDefaults(p: Planner, store: ConfStore): PlannedSection {
   const keys: CarriedKey[] = [];
@@ -267,59 +142,15 @@ function planActions(p: Planner, jail: string, e: IniEntry, value: string, banac
   if (kept.length > 0) keys.push({ key: 'action', value: kept.join('\n'), from: at(e) });
 }
 
-/** fail2ban.conf (and .local, fail2ban.d/): dbpurgeage goes to [controller]; the rest is reported. */
-function planServer(p: Planner, dir: string, controller: CarriedKey[]): string[] {
-  const files = confFilesOf(dir, 'fail2ban');
-  if (files.length === 0) return [];
-  const store = readConfFiles(files);
-  const keys = new Map<string, { section: string; e: IniEntry }>();
-  for (const e of store.defaults.values()) keys.set(e.key.toLowerCase(), { section: 'DEFAULT', e });
-  for (const [section, entries] of store.sections) {
-    if (section.startsWith('KNOWN/') || section === 'INCLUDES') continue;
-    for (const e of entries.values()) keys.set(e.key.toLowerCase(), { section, e });
-  }
-  for (const [key, { section, e }] of keys) {
-    const value = interpolate(e, { store, section, keep: () => true });
-    if (key === 'dbpurgeage') {
-      const complaint = loaderComplaint('controller', key, value);
-      if (complaint === undefined) controller.push({ key, value, from: at(e) });
-      else p.note(`fail2ban.conf ${section}`, e, value, false, complaint);
-    } else if (value.trim() !== '') p.note(`fail2ban.conf ${section}`, e, value, false, SERVER_KEY_REASONS[key] ?? 'not a setting fleetban has');
-  }
-  return store.files;
-}
-
-/**
- * A recidive jail whose findtime is longer than [controller] dbpurgeage would be refused by the
- * loader (its bans would be purged before they count): dbpurgeage is raised to it, and said so.
- */
-function fitDbPurgeAge(p: Planner, plan: { jails: readonly PlannedSection[]; defaults: PlannedSection }, controller: CarriedKey[]): void {
-  const day = 86_400_000;
-  const current = controller.find((k) => k.key === 'dbpurgeage');
-  let need = current ? parseDuration(current.value) : day;
-  let by: string | undefined;
-  for (const j of plan.jails) {
-    if (!j.keys.some((k) => k.key === 'policy')) continue;
-    const f = j.keys.find((k) => k.key === 'findtime') ?? plan.defaults.keys.find((k) => k.key === 'findtime');
-    const ms = f ? parseDuration(f.value) : 600_000;
-    if (ms > need) [need, by] = [ms, f?.value];
-  }
-  if (by === undefined) return;
-  const i = controller.findIndex((k) => k.key === 'dbpurgeage');
-  if (i >= 0) controller.splice(i, 1);
-  controller.push({ key: 'dbpurgeage', value: by, from: 'recidive findtime' });
-  p.notes.push({ jail: 'controller', key: 'dbpurgeage', value: by, from: 'recidive findtime', carried: true, reason: 'raised to the recidive jail\'s findtime, so its bans are kept long enough to count' });
-}
-
 /**
  * Reads fail2ban's configuration in `dir` and plans the fleetban configuration. Throws
- * {@link ImportError} when `dir` holds no jail.conf or jail.local; ConfigError for a syntax
+ * ConfigError (key `file`) when `dir` holds no jail.conf or jail.local; ConfigError for a syntax
  * error in a fail2ban file.
  */
 export function planImport(dir: string): ImportPlan {
   const abs = resolve(dir);
   const files = confFilesOf(abs, 'jail');
-  if (files.length === 0) throw new ImportError(join(abs, 'jail.conf'), 'file', 'a fail2ban configuration directory with jail.conf or jail.local', abs);
+  if (files.length === 0) throw new ConfigError(join(abs, 'jail.conf'), 'file', 'a fail2ban configuration directory with jail.conf or jail.local', abs);
   const store = readConfFiles(files);
   const p = new Planner(store, abs);
   const defaults = planDefaults(p, store);
