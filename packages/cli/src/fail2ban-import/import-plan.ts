@@ -165,7 +165,7 @@ export function planImport(dir: string): ImportPlan {
     }
     const complaint = loaderComplaint(name, 'enabled', 'false');
     if (complaint !== undefined) {
-      p.note(name, en, name, false, `not a fleetban jail name: ${complaint}`);
+      p.note(name, en, 'true', false, `the jail is not written: ${complaint}`);
       continue;
     }
     jails.push(planJail(p, store, name, defaults));
