@@ -142,8 +142,8 @@ loader before it is written. See docs/migrate-from-fail2ban.md.
   config: `usage: fleetban config check [FILE] [--json]
        fleetban config show [FILE] [--json]
 
-check: loads the configuration (every value checked) and builds each enabled jail's filter as the
-agent does; each problem names the file, the key and what was expected. Exit 0 when fine, 1 on
+check: loads the configuration (every value checked; every bad value reported) and builds each
+enabled jail's filter as the agent does; each problem names the file, the key and what was expected. Exit 0 when fine, 1 on
 an error. show: the effective value of every key of every section and jail, and where it came
 from (file:line, or default). FILE defaults to -c FILE, $FLEETBAN_CONFIG, /etc/fleetban/fleetban.conf.
 

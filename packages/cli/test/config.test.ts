@@ -119,3 +119,38 @@ t.test('--help of config and import-fail2ban prints their usage, with no configu
     t.match(fleetban(['--help']).out, new RegExp(`^  ${cmd}\\b`, 'm'), `fleetban --help lists ${cmd}`);
   }
 });
+
+t.test('config check: every bad value in one run, each with its file, key and expected value', async (t) => {
+  const dir = t.testdir({
+    'fleetban.conf': `[agent]
+enforcer = nft
+
+[DEFAULT]
+bantime = forever
+
+[sshd]
+enabled = true
+maxretry = three
+frobnicate = 1
+
+[bad.name]
+enabled = true
+`,
+  });
+  const file = join(dir, 'fleetban.conf');
+  const r = fleetban(['config', 'check', file, '--json']);
+  t.equal(r.code, 1);
+  const j = JSON.parse(r.out) as { problems: { file: string; key: string; expected: string }[] };
+  t.same(
+    j.problems.map((p) => [p.file, p.key]),
+    [
+      [file, 'agent.enforcer (line 2)'],
+      [file, 'DEFAULT.bantime (line 5)'],
+      [file, 'sshd.frobnicate (line 10)'],
+      [file, 'sshd.maxretry (line 9)'],
+      [file, '[bad.name] (line 12)'],
+    ],
+    'five problems, in the order the loader meets them',
+  );
+  t.match(j.problems[1], { expected: /^a positive duration/ });
+});
