@@ -145,7 +145,7 @@ loader before it is written. See docs/migrate-from-fail2ban.md.
 check: loads the configuration (every value checked; every bad value reported) and builds each
 enabled jail's filter as the agent does; each problem names the file, the key and what was expected. Exit 0 when fine, 1 on
 an error. show: the effective value of every key of every section and jail, and where it came
-from (file:line, or default). FILE defaults to -c FILE, $FLEETBAN_CONFIG, /etc/fleetban/fleetban.conf.
+from (file:line, or default); nats_password and nats_token are masked. FILE defaults to -c FILE, $FLEETBAN_CONFIG, /etc/fleetban/fleetban.conf.
 
   --json                   check: {"file", "ok", "jails", "enabled", "problems": [{"file", "key", "expected", "message"}]};
                            show: {"file", "sections": [{"section", "values": [{"key", "value", "origin"}]}]}

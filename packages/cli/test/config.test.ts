@@ -7,10 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { FLEETBAN_MAIN } from '../../../test/fixtures/fleetban-process.js';
 
-const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const CLI = FLEETBAN_MAIN;
 
 function fleetban(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });

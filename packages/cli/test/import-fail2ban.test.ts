@@ -9,12 +9,12 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { type JailConfig, loadConfig } from '@fleetban/shared';
 import { fail2banPackage } from '../../../test/fixtures/fail2ban-package.js';
+import { FLEETBAN_MAIN } from '../../../test/fixtures/fleetban-process.js';
 
-const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const CLI = FLEETBAN_MAIN;
 
 function fleetban(...args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
