@@ -21,6 +21,7 @@ export * from './subjects.js';
 export * from './log/logger.js';
 export * from './config/types.js';
 export * from './config/load.js';
+export * from './config/config-view.js';
 export * from './nats/connection.js';
 export * from './nats/stream-publisher.js';
 export * from './nats/client-auth.js';
