@@ -4,11 +4,11 @@
  * configured through the config loader, pointed at a local server that checks every request.
  */
 
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { buildActions, loadConfig, silentLogger } from '../src/index.js';
+import { buildActions, loadConfig, parseConfig, silentLogger } from '../src/index.js';
 import { fail2banPackage } from '../../../test/fixtures/fail2ban-package.js';
 import { ban, banEvent, unbanEvent } from './fixtures/ban-event.js';
 import { type RecordedRequest, recordingServer } from './fixtures/recording-server.js';
@@ -84,4 +84,21 @@ action = %(action_)s
     'GET /rules',
   ], 'no rule found: both end well');
   for (const r of runners) await r.stop();
+});
+
+t.test('the configuration examples of docs/actions.md load and build', async (tt) => {
+  const doc = readFileSync(fileURLToPath(new URL('../../../docs/actions.md', import.meta.url)), 'utf8');
+  const blocks = [...doc.matchAll(/```ini\n([\s\S]*?)```/g)].map((m) => m[1] as string).filter((b) => !b.includes('[Definition]'));
+  tt.ok(blocks.length >= 4, `${blocks.length} examples`);
+  const dir = tt.testdir({});
+  for (const block of blocks) {
+    const text = (/^\[/m.test(block) ? block : `[sshd]\n${block}`).replaceAll('/etc/fail2ban/jail.conf', join(pkg.etc, 'jail.conf'));
+    const cfg = parseConfig(text, join(dir, 'fleetban.conf'), { hostname: 'ctl-1' });
+    const jails = cfg.jails.filter((j) => j.actions.length > 0);
+    tt.ok(jails.length > 0, `actions read from:\n${block}`);
+    for (const j of jails) {
+      const n = (['controller', 'host'] as const).flatMap((site) => buildActions(j, site, { actionPath: [FIXTURE_ACTIONS, debianActions], logger: silentLogger() })).length;
+      tt.equal(n, j.actions.length, `${j.name}: every action builds`);
+    }
+  }
 });

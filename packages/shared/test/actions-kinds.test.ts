@@ -170,6 +170,9 @@ t.test('HTTP failures: 5xx, 408, 429 and network errors are retryable, other 4xx
       tt.equal((err as ActionError).code, 'ACTION_FAILED');
     }
   }
+  srv.respond(() => ({ status: 301, headers: { Location: 'http://127.0.0.1:9/elsewhere' } }));
+  const moved = await rejection(one(`webhook[url="${srv.url}/h"]`).run(banEvent()));
+  tt.ok(moved instanceof ActionError && !moved.retryable, 'a redirect is not followed, and not retried');
   srv.respond(() => ({ status: 500 }));
   const tg = await rejection(one(`telegram[token=SECRET-TOKEN, chat_id=1, api_url="${srv.url}"]`).run(banEvent()));
   tt.notMatch((tg as Error).message, /SECRET-TOKEN/, 'the token is not in the message');

@@ -102,7 +102,7 @@ export function actionFileRunner(id: RunnerIdentity, src: ActionFileSource): Act
     return e && raw !== '' ? replaceEventTags(raw, e, true) : raw;
   };
   const sh = async (what: string, cmd: string): Promise<void> => {
-    id.logger.debug({ action: id.name, command: what }, 'running action command');
+    id.logger.debug({ command: what }, 'running action command');
     await runCommand(`${id.name} ${what}`, ['/bin/sh', '-c', cmd], timeoutMs);
   };
   /** Runs `key` for both families (once when they are the same command). */
@@ -123,7 +123,7 @@ export function actionFileRunner(id: RunnerIdentity, src: ActionFileSource): Act
     try {
       await everyFamily('actionstop');
     } catch (err) {
-      id.logger.warn({ action: id.name, err }, 'actionstop failed');
+      id.logger.warn({ err }, 'actionstop failed');
     }
   };
   /** fail2ban's invariant check before a ban or an unban: actioncheck, else actionrepair (or a restart), then again. */
@@ -134,7 +134,7 @@ export function actionFileRunner(id: RunnerIdentity, src: ActionFileSource): Act
       await sh('actioncheck', cmd);
       return;
     } catch (err) {
-      id.logger.warn({ action: id.name, err }, 'actioncheck failed, restoring the action');
+      id.logger.warn({ err }, 'actioncheck failed, restoring the action');
     }
     const repair = command('actionrepair', family);
     if (repair !== '') await sh('actionrepair', repair);

@@ -1,7 +1,8 @@
 /**
  * One HTTP request of a built-in action, with Node's global fetch and a timeout. Failures become
  * {@link ActionError}s here: a network error, a timeout, a 5xx, 408 or 429 can succeed later
- * (retryable); any other 4xx cannot. Messages name the action's `label`, never the URL (a
+ * (retryable); any other 4xx cannot, nor can a redirect (not followed: a moved endpoint is a
+ * configuration to fix). Messages name the action's `label`, never the URL (a
  * Telegram token is part of its path).
  */
 
@@ -40,7 +41,7 @@ export async function httpCall(c: HttpCall): Promise<HttpAnswer> {
       method: c.method,
       headers: c.headers,
       body: c.body,
-      redirect: 'error',
+      redirect: 'manual',
       signal: AbortSignal.timeout(c.timeoutMs),
     });
     text = await res.text();

@@ -21,7 +21,7 @@ export function deliveryRunner(id: RunnerIdentity, deliver: (e: BanEvent) => Pro
     stop: async () => {},
     run: async (e) => {
       await deliver(e);
-      id.logger.debug({ action: id.name, event: e.id }, 'action delivered');
+      id.logger.debug({ event: e.id }, 'action delivered');
     },
   };
 }
