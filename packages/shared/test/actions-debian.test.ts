@@ -4,11 +4,11 @@
  * configured through the config loader, pointed at a local server that checks every request.
  */
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { buildActions, loadConfig, parseConfig, silentLogger } from '../src/index.js';
+import { buildActions, escapeTag, loadConfig, parseConfig, silentLogger } from '../src/index.js';
 import { fail2banPackage } from '../../../test/fixtures/fail2ban-package.js';
 import { ban, banEvent, unbanEvent } from './fixtures/ban-event.js';
 import { type RecordedRequest, recordingServer } from './fixtures/recording-server.js';
@@ -101,4 +101,56 @@ t.test('the configuration examples of docs/actions.md load and build', async (tt
       tt.equal(n, j.actions.length, `${j.name}: every action builds`);
     }
   }
+});
+
+t.test("Debian's cloudflare-token.conf (awk instead of jq), with the zone and token as options", async (tt) => {
+  const srv = await recordingServer((r) => (r.method === 'GET' ? { status: 200, body: '{"result":[{"id":"tok-9","paused":false,"mode":"block"}],"success":true}' } : { status: 200, body: '{"success":true}' }));
+  tt.teardown(() => srv.close());
+  const dir = tt.testdir({});
+  const rules = `${srv.url}/client/v4/zones/0123abcd/firewall/access_rules/rules`;
+  // notes without a space: the file puts <notes> into the unban URL unencoded, and curl refuses a
+  // URL with a space (exit 3: the unban then "cannot find" the rule, under fail2ban as well)
+  const jail = parseConfig(`[nginx]\naction = cloudflare-token[cfzone=0123abcd, cftoken=tok, notes="Fail2Ban-<name>", _cf_api_url="${rules}"]\n`, join(dir, 'fleetban.conf'), { hostname: 'ctl-1' }).jails[0];
+  if (!jail) throw new Error('no jail');
+  const [r] = buildActions(jail, 'controller', { actionPath: [debianActions], logger: silentLogger() });
+  if (!r) throw new Error('no runner');
+  await r.run(banEvent(ban({ jail: 'nginx' })));
+  await r.run(unbanEvent(ban({ jail: 'nginx' })));
+  const [b, g, d] = srv.requests;
+  tt.equal(b?.method, 'POST');
+  tt.equal(b?.url, '/client/v4/zones/0123abcd/firewall/access_rules/rules');
+  tt.equal(b?.headers.authorization, 'Bearer tok');
+  tt.same(JSON.parse(b?.body ?? ''), { mode: 'block', configuration: { target: 'ip', value: '203.0.113.7' }, notes: 'Fail2Ban-nginx' });
+  tt.equal(g?.method, 'GET');
+  tt.equal(g?.url, '/client/v4/zones/0123abcd/firewall/access_rules/rules?mode=block&notes=Fail2Ban-nginx&configuration.target=ip&configuration.value=203.0.113.7');
+  tt.equal(d?.method, 'DELETE');
+  tt.equal(d?.url, '/client/v4/zones/0123abcd/firewall/access_rules/rules/tok-9');
+  tt.same(JSON.parse(d?.body ?? ''), { cascade: 'none' });
+});
+
+t.test("Debian's abuseipdb.conf: the log lines it reports never run, through a curl that records its arguments", async (tt) => {
+  const dir = tt.testdir({});
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const log = join(dir, 'curl-args');
+  writeFileSync(join(bin, 'curl'), `#!/bin/sh\nfor a in "$@"; do printf '[%s]\\n' "$a"; done > '${log}'\n`);
+  chmodSync(join(bin, 'curl'), 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path ?? ''}`;
+  tt.teardown(() => {
+    process.env.PATH = path;
+  });
+  const pwned = join(dir, 'pwned');
+  const matches = [`sshd[1]: Invalid user $(touch ${pwned}) from 203.0.113.7`, `sshd[2]: Invalid user \`touch ${pwned}\`; touch ${pwned} from 203.0.113.7`];
+  const jail = parseConfig('[sshd]\naction = abuseipdb[abuseipdb_apikey=key-1, abuseipdb_category=18]\n', join(dir, 'fleetban.conf'), { hostname: 'ctl-1' }).jails[0];
+  if (!jail) throw new Error('no jail');
+  const [r] = buildActions(jail, 'controller', { actionPath: [debianActions], logger: silentLogger() });
+  await r?.run(banEvent(ban({ matches, user: `$(touch ${pwned})` })));
+  tt.notOk(existsSync(pwned), 'nothing from the log lines ran');
+  const inQuotes = (v: string) => escapeTag(v).replace(/\\([$`"\\])/g, '$1');
+  const args = readFileSync(log, 'utf8');
+  tt.ok(args.includes('[Key: key-1]'));
+  tt.ok(args.includes('[ip=203.0.113.7]'));
+  tt.ok(args.includes('[categories=18]'));
+  tt.ok(args.includes(`[comment=${inQuotes(matches.join('\n'))}\n...]`), 'the comment carries the escaped lines, as fail2ban\'s would');
 });
