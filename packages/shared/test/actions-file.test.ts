@@ -180,3 +180,15 @@ t.test('malformed action files are ConfigErrors', async (tt) => {
   tt.throws(() => runners(dir, 'action = tmo'), { code: 'CONFIG_INVALID', key: /sshd\.action \(line 2\): tmo timeout/, expected: /duration/ });
   tt.throws(() => runners(dir, 'action = interp'), { code: 'CONFIG_INVALID', file: join(dir, 'action.d', 'interp.conf') });
 });
+
+t.test("[DEFAULT]'s actions (for jails without a section, manual bans): <name> is the ban's jail", async (tt) => {
+  const dir = tt.testdir({ 'action.d': { 'who.conf': '[Definition]\nactionban = echo "<name> <ip>" >> <out>\n' } });
+  const out = join(dir, 'out');
+  const cfg = parseConfig(`[DEFAULT]\naction = who[out="${out}"]\n[sshd]\n`, join(dir, 'fleetban.conf'), { hostname: 'ctl-1' });
+  const ctx = { actionPath: [join(dir, 'action.d')], logger };
+  const [d] = buildActions(cfg.jailDefaults, 'controller', ctx);
+  const [s] = buildActions(cfg.jails[0] ?? cfg.jailDefaults, 'controller', ctx);
+  await d?.run(banEvent(ban({ jail: 'manual' })));
+  await s?.run(banEvent());
+  tt.equal(readFileSync(out, 'utf8'), 'manual 203.0.113.7\nsshd 203.0.113.7\n');
+});
