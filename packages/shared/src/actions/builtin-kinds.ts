@@ -8,7 +8,10 @@
 import { ConfigError } from '../errors.js';
 import { parseDuration } from '../time/duration.js';
 import { splitWords } from './shell-words.js';
-import type { ActionSpec } from './types.js';
+import type { ActionSite, ActionSpec } from './types.js';
+
+/** The jail key the actions of each site are written under. */
+export const ACTION_KEYS: Readonly<Record<ActionSite, string>> = { controller: 'action', host: 'host_action' };
 
 /** The built-in kinds. */
 export const BUILTIN_KINDS = ['webhook', 'telegram', 'ntfy', 'discord', 'cloudflare', 'command'] as const;
@@ -63,7 +66,7 @@ export function foreignOptions(spec: ActionSpec): string[] {
 
 /** Where an action was written, as errors name it: `sshd.action (line 12)`. */
 export function specKey(spec: ActionSpec, section: string): string {
-  return `${section || 'DEFAULT'}.${spec.site === 'host' ? 'host_action' : 'action'} (line ${spec.line})`;
+  return `${section || 'DEFAULT'}.${ACTION_KEYS[spec.site]} (line ${spec.line})`;
 }
 
 function valid(check: Check, v: string): boolean {

@@ -8,13 +8,10 @@
  */
 
 import type { ActionSite, ActionSpec } from '../actions/types.js';
-import { checkBuiltinSpec, isBuiltinKind } from '../actions/builtin-kinds.js';
+import { ACTION_KEYS, checkBuiltinSpec, isBuiltinKind } from '../actions/builtin-kinds.js';
 import { parseNameOptions } from '../f2bconf/definition.js';
 import type { IniEntry } from '../f2bconf/ini-file.js';
 import { entryKey, invalidValue } from './value.js';
-
-/** The jail key each site is written under. */
-export const ACTION_KEYS: Readonly<Record<ActionSite, string>> = { controller: 'action', host: 'host_action' };
 
 /**
  * fail2ban's firewall action families (Debian's action.d): names equal to one of these, or
@@ -44,10 +41,8 @@ export function splitActions(value: string): string[] {
 
 /** What {@link readJailActions} needs from the jail. */
 export interface JailActionSource {
-  /** The jail's `action` entry, if any. */
-  readonly action?: IniEntry;
-  /** The jail's `host_action` entry, if any. */
-  readonly hostAction?: IniEntry;
+  /** The jail's entries by key (`action`, `host_action` are read). */
+  readonly entries: ReadonlyMap<string, IniEntry>;
   /** `banaction` and `banaction_allports` values as written (`nftables[type=allports]`). */
   readonly banactions: readonly string[];
   /**
@@ -61,7 +56,8 @@ export interface JailActionSource {
 export function readJailActions(src: JailActionSource): ActionSpec[] {
   const skip = new Set(src.banactions.map(nameOf).filter((n) => n !== ''));
   const specs: ActionSpec[] = [];
-  for (const [site, e] of [['controller', src.action], ['host', src.hostAction]] as const) {
+  for (const site of ['controller', 'host'] as const) {
+    const e = src.entries.get(ACTION_KEYS[site]);
     if (!e) continue;
     const value = src.value(e);
     const lines = value.split('\n').filter((l) => !/%\(action_[^)]*\)s/i.test(l));

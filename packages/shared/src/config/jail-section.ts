@@ -139,8 +139,7 @@ export function readJail(name: string, entries: ReadonlyMap<string, IniEntry>, c
     minHosts: readOr(entries, 'min_hosts', readPositiveInt, d.minHosts),
     increment: readIncrement(entries),
     actions: readJailActions({
-      action: entries.get('action'),
-      hostAction: entries.get('host_action'),
+      entries,
       banactions: ['banaction', 'banaction_allports'].flatMap((k) => {
         const e = entries.get(k);
         return e ? [ctx.raw(name || e.section, e)] : [];
