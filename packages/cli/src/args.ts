@@ -7,7 +7,7 @@ export interface Args {
 }
 
 /** Options that take a value; every other `--x` is a boolean switch. */
-const VALUED = new Set(['config', 'c', 'jail', 'j', 'bantime', 'timeout', 'datepattern', 'd', 'maxlines', 'L', 'logtimezone', 'timezone', 'TZ', 'usedns', 'threads', 'role', 'nats']);
+const VALUED = new Set(['config', 'c', 'jail', 'j', 'bantime', 'timeout', 'datepattern', 'd', 'maxlines', 'L', 'logtimezone', 'timezone', 'TZ', 'usedns', 'threads', 'role', 'nats', 'package-url']);
 
 /** Wrong usage of the command line. */
 export class UsageError extends FleetbanError {

@@ -38,15 +38,18 @@ ${CONFIG}
 `;
 
 /** `fleetban enroll`'s usage (also printed with its usage errors). */
-export const ENROLL_USAGE = `usage: fleetban enroll HOST [--rotate] [--role host|admin] [--nats URL] [--json] [-c FILE]
+export const ENROLL_USAGE = `usage: fleetban enroll HOST [--rotate] [--role host|admin] [--nats URL] [--package-url URL] [--json] [-c FILE]
        fleetban enroll --remove NAME [--json] [-c FILE]
        fleetban enroll --list [--json] [-c FILE]
 
 On the controller host: gives HOST (a fleet host, or with --role admin an operator) NATS
-credentials and prints its seed and [fleetban] lines; --rotate gives it a new key, --remove
-revokes a member, --list lists them. Each change re-renders the server's authorization and asks
-the local nats-server to reload.
+credentials and prints its seed and [fleetban] lines, and for a host one command that, run there
+as root, joins it (writes the seed and /etc/fleetban/fleetban.local, starts its agent); --rotate
+gives it a new key, --remove revokes a member, --list lists them. Each change re-renders the
+server's authorization and asks the local nats-server to reload.
 
+  --nats URL               the NATS address the new member reaches (default: [fleetban] nats)
+  --package-url URL        the join command installs fleetban's .deb from URL first when missing
   --json                   the result as one JSON object
 ${CONFIG}
 `;

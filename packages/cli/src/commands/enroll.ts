@@ -13,6 +13,7 @@ import {
 import { type Args, option, UsageError } from '../args.js';
 import { configPath } from '../config-path.js';
 import { reloadNatsServer, type ReloadResult } from '../nats-reload.js';
+import { joinCommand } from '../join-script.js';
 import { ENROLL_USAGE } from '../usage.js';
 
 
@@ -60,10 +61,13 @@ export async function runEnroll(args: Args): Promise<number> {
   const nats = option(args, 'nats') ?? config.fleet.servers.join(' ');
   const seed = readFileSync(enrolled.seedFile, 'utf8').trim();
   const lines = configLines(enrolled.member, nats);
+  const join = enrolled.member.role === 'host'
+    ? joinCommand({ host: enrolled.member.name, nats, seed, etc: HOST_SEED_DIR, packageUrl: option(args, 'package-url') ?? '' })
+    : undefined;
   if (json) {
-    write({ ...enrolled, seed, reload, fleetban: Object.fromEntries(lines) });
+    write({ ...enrolled, seed, reload, fleetban: Object.fromEntries(lines), ...(join ? { join } : {}) });
   } else {
-    write(formatEnrolled(enrolled, seed, lines, reload));
+    write(formatEnrolled(enrolled, seed, lines, reload, join));
   }
   return 0;
 }
@@ -82,7 +86,7 @@ function configLines(m: Member, nats: string): [string, string][] {
   return [['nats', nats], ['nats_nkey', seedPath]];
 }
 
-function formatEnrolled(e: Enrolled, seed: string, lines: [string, string][], reload: ReloadResult): string {
+function formatEnrolled(e: Enrolled, seed: string, lines: [string, string][], reload: ReloadResult, join: string | undefined): string {
   const m = e.member;
   const where = m.role === 'host' ? `On ${m.name}` : `Where ${m.name} runs fleetban ${m.role === 'admin' ? 'ban/unban/status' : 'controller'}`;
   const loopback = /\/\/(127\.|localhost|\[::1\])/.test(lines.find(([k]) => k === 'nats')?.[1] ?? '');
@@ -90,12 +94,20 @@ function formatEnrolled(e: Enrolled, seed: string, lines: [string, string][], re
     `${e.rotated ? 'new key for' : 'enrolled'} ${m.name} (${m.role}, public key ${m.publicKey})`,
     formatReload(reload),
     '',
-    `${where}, as root:`,
-    '',
+    ...(join
+      ? [
+          `${where}, as root, one command (writes its seed and ${HOST_SEED_DIR}/fleetban.local, then starts its agent; --package-url URL also installs fleetban's .deb first):`,
+          '',
+          `  ${join}`,
+          '',
+          'or by hand:',
+          '',
+        ]
+      : [`${where}, as root:`, '']),
     `  mkdir -p ${HOST_SEED_DIR}`,
     `  (umask 077 && echo '${seed}' > ${HOST_SEED_DIR}/${m.name}.nk)`,
     '',
-    `and in ${HOST_SEED_DIR}/fleetban.conf:`,
+    `and in ${HOST_SEED_DIR}/fleetban.conf (or fleetban.local):`,
     '',
     '  [fleetban]',
     ...lines.map(([k, v]) => `  ${k} = ${v}`),
