@@ -40,7 +40,11 @@ fetch_node20() {
   version=$(node -p 'require(process.argv[1]).version' "$runtime/package.json")
   integrity=$(node -p 'require(process.argv[1]).packages["node_modules/" + process.argv[2]].integrity' "$runtime/package-lock.json" "$pkg")
   tmp=$(mktemp -d)
-  tgz=$(cd "$tmp" && npm pack --silent "$pkg@$version" | tail -1)
+  if ! tgz=$(cd "$tmp" && npm pack --loglevel=error "$pkg@$version" | tail -1) || [ ! -f "$tmp/$tgz" ]; then
+    rm -rf "$tmp"
+    echo "fleetban: cannot fetch $pkg@$version with npm (its error is above)" >&2
+    exit 1
+  fi
   got=$(node -p '"sha512-" + require("crypto").createHash("sha512").update(require("fs").readFileSync(process.argv[1])).digest("base64")' "$tmp/$tgz")
   if [ "$got" != "$integrity" ]; then
     rm -rf "$tmp"
