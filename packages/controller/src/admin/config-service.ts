@@ -2,6 +2,7 @@ import {
   type ConfigChange,
   ConfigError,
   type FleetbanConfig,
+  FleetbanError,
   type JailConfig,
   JAIL_SETTING_NAMES,
   jailSetting,
@@ -100,7 +101,7 @@ export class ConfigService {
   /** The tracked jail `name` (configured, or heard of); throws when there is none. */
   #jail(name: string): JailConfig {
     const t = name ? this.d.trackers.existing(name) : undefined;
-    if (!t) throw new ConfigError('fleetban', `jail '${name}'`, 'a jail the controller has (fleetban status lists them)', name);
+    if (!t) throw new FleetbanError('NO_SUCH_JAIL', `jail '${name}' does not exist (fleetban status lists the jails)`);
     return t.jail;
   }
 
