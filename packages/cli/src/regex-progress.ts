@@ -64,6 +64,7 @@ export class RegexProgress {
     private readonly stream: ProgressStream,
     private readonly totalBytes: number,
     private readonly now: () => number = () => performance.now(),
+    /** How often the line is redrawn (see {@link progressIntervalMs}). */
     private readonly intervalMs = 250,
   ) {
     this.#start = now();
@@ -89,7 +90,13 @@ export class RegexProgress {
   }
 }
 
+/** How often the line is redrawn, in ms: `$FLEETBAN_REGEX_PROGRESS_MS`, default 250 (0: at every check). */
+export function progressIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.FLEETBAN_REGEX_PROGRESS_MS ?? '');
+  return env.FLEETBAN_REGEX_PROGRESS_MS !== undefined && Number.isFinite(v) && v >= 0 ? v : 250;
+}
+
 /** A progress line for a file of `totalBytes` on `stream` when it is a terminal; undefined otherwise. */
-export function progressOn(stream: ProgressStream, totalBytes: number): RegexProgress | undefined {
-  return stream.isTTY === true ? new RegexProgress(stream, totalBytes) : undefined;
+export function progressOn(stream: ProgressStream, totalBytes: number, intervalMs = progressIntervalMs()): RegexProgress | undefined {
+  return stream.isTTY === true ? new RegexProgress(stream, totalBytes, undefined, intervalMs) : undefined;
 }

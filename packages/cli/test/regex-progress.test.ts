@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { formatBytes, formatProgress, progressOn, RegexProgress } from '../src/regex-progress.js';
+import { formatBytes, formatProgress, progressIntervalMs, progressOn, RegexProgress } from '../src/regex-progress.js';
 
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -44,6 +44,9 @@ t.test('RegexProgress: redrawn at most every interval, checked every 4096 lines,
   t.equal(progressOn({ isTTY: false, write: () => undefined }, 10), undefined, 'no progress when the stream is not a terminal');
   t.equal(progressOn({ write: () => undefined }, 10), undefined, 'nor when it does not say');
   t.type(progressOn({ isTTY: true, write: () => undefined }, 10), RegexProgress);
+  t.equal(progressIntervalMs({}), 250, 'every 250 ms by default');
+  t.equal(progressIntervalMs({ FLEETBAN_REGEX_PROGRESS_MS: '0' }), 0);
+  t.equal(progressIntervalMs({ FLEETBAN_REGEX_PROGRESS_MS: 'soon' }), 250, 'a bad value: the default');
 });
 
 t.test('the built CLI on a long log', async (t) => {
@@ -53,12 +56,13 @@ t.test('the built CLI on a long log', async (t) => {
   for (let i = 0; i < 200_000; i++) lines.push(`2026-11-21T10:00:${String(i % 60).padStart(2, '0')}.000000+00:00 web-1 sshd[${i}]: Failed password for root from 192.0.2.${i % 250} port 40000 ssh2`);
   writeFileSync(log, `${lines.join('\n')}\n`);
 
-  const piped = spawnSync(process.execPath, [CLI, 'regex', log, 'sshd'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 26 });
+  const env = { ...process.env, FLEETBAN_REGEX_PROGRESS_MS: '0' };
+  const piped = spawnSync(process.execPath, [CLI, 'regex', log, 'sshd'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 26, env });
   t.equal(piped.status, 0, piped.stderr);
-  t.equal(piped.stderr, '', 'stderr piped: no progress at all');
+  t.equal(piped.stderr, '', 'stderr piped: no progress at all (even redrawn at every check)');
   t.match(piped.stdout, /Lines: 200000 lines, 0 ignored, 200000 matched, 0 missed/);
   t.notMatch(piped.stdout, /lines\/s/, 'none on stdout either');
-  const json = spawnSync(process.execPath, [CLI, 'regex', '--json', log, 'sshd'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 28 });
+  const json = spawnSync(process.execPath, [CLI, 'regex', '--json', log, 'sshd'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 28, env });
   t.equal(json.stderr, '', '--json piped: no progress');
 
   const script = spawnSync('script', ['--version'], { encoding: 'utf8' });
@@ -68,7 +72,8 @@ t.test('the built CLI on a long log', async (t) => {
   }
   // `script` runs the command on a pseudo-terminal: stdout and stderr are both that terminal
   const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} regex ${JSON.stringify(log)} sshd`;
-  const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 26 });
+  // redrawn at every check (every 4096 lines): the run is shorter than the default interval on a fast machine
+  const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 26, env: { ...process.env, FLEETBAN_REGEX_PROGRESS_MS: '0' } });
   t.equal(tty.status, 0, tty.stderr);
   t.match(tty.stdout, /\r[\d,]+ lines, [\d.]+ \w?i?B of [\d.]+ MiB \(\d+%\), [\d,]+ lines\/s\x1b\[K/, 'on a terminal: the progress line');
   t.match(tty.stdout, /\r\x1b\[K/, 'erased before the summary');
