@@ -5,6 +5,8 @@ import { configPath } from '../config-path.js';
 
 const USAGE = 'usage: fleetban ignore add IP|CIDR... [--unban] | del IP|CIDR... | list   [--json]';
 const OPS: readonly IgnoreOp[] = ['add', 'del', 'list'];
+/** How long `ignore add --unban` waits for the controller (it may lift many bans). */
+const UNBAN_TIMEOUT_MS = 120_000;
 
 /**
  * `fleetban ignore add|del|list`: the fleet's ignore list, kept by the controller in a KV bucket
@@ -23,7 +25,7 @@ export async function runIgnore(args: Args): Promise<number> {
     const reply = await adminRequest(
       nc,
       { verb: 'ignore', jail: '', ip: '', bantimeMs: 0, op: op as IgnoreOp, networks, unban: args.options.has('unban') },
-      undefined,
+      args.options.has('unban') ? UNBAN_TIMEOUT_MS : undefined,
       requester(config),
     );
     process.stdout.write(args.options.has('json') ? `${JSON.stringify(reply, null, 2)}\n` : formatIgnore(op as IgnoreOp, reply));
