@@ -25,7 +25,7 @@ t.test('fleetban version and --version print the package version; --json an obje
 });
 
 t.test('--help and -h on every command print its usage and exit 0, with no configuration read', async (t) => {
-  const commands = ['up', 'agent', 'controller', 'status', 'hosts', 'ban', 'unban', 'banned', 'enroll', 'regex', 'version', 'help'];
+  const commands = ['up', 'agent', 'controller', 'status', 'hosts', 'ban', 'unban', 'banned', 'get', 'set', 'reload', 'ignore', 'enroll', 'regex', 'version', 'help'];
   const runs = await Promise.all(commands.flatMap((c) => [[c, '--help'], [c, '-h']].map(async (argv) => ({ argv, r: await runFleetban([...argv, '-c', '/nonexistent/fleetban.conf']) }))));
   for (const { argv, r } of runs) {
     t.equal(r.code, 0, `${argv.join(' ')} exits 0`);

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { connectFleet, FleetbanError, type FleetbanConfig, type NatsConnection, silentLogger } from '@fleetban/shared';
 
 /**
@@ -11,4 +12,15 @@ export async function connectAdmin(config: FleetbanConfig): Promise<NatsConnecti
     const why = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
     throw new FleetbanError('NATS_FAILED', `cannot reach NATS at ${config.fleet.servers.join(', ')}${why} (is fleetban running, with this host's credentials enrolled?)`, { cause: err });
   });
+}
+
+/** Who asks, for the controller's audit log: `user@host` (this host's `[fleetban] host`). */
+export function requester(config: FleetbanConfig): string {
+  let user = process.env.SUDO_USER ?? '';
+  try {
+    user ||= userInfo().username;
+  } catch {
+    user ||= `uid ${process.getuid?.() ?? '?'}`;
+  }
+  return `${user}@${config.fleet.host}`;
 }

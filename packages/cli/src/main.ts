@@ -27,6 +27,12 @@ async function main(argv: string[]): Promise<number> {
     case 'ban':
     case 'unban':
       return (await import('./commands/admin.js')).runAdmin(cmd, args);
+    case 'get':
+    case 'set':
+    case 'reload':
+      return (await import('./commands/settings.js')).runSettings(cmd, args);
+    case 'ignore':
+      return (await import('./commands/ignore.js')).runIgnore(args);
     case 'hosts':
       return (await import('./commands/hosts.js')).runHosts(args);
     case 'banned':

@@ -4,11 +4,13 @@
  * regex-reader-thread.ts), fail2ban-regex's summary or `--json` failures printed.
  */
 
+import { statSync } from 'node:fs';
 import { FleetbanError } from '@fleetban/shared';
 import type { FilterEngine, LineFront } from '@fleetban/agent';
 import type { Args } from './args.js';
 import { forEachLine } from './log-lines.js';
 import { compileRegexFilter, type RegexRequest, regexFilterOf, shorten } from './regex-filter.js';
+import { progressOn } from './regex-progress.js';
 import type { ReaderThread } from './regex-reader-thread.js';
 import { FailureJson, formatSummary } from './regex-report.js';
 import { failuresOf, RegexTester } from './regex-run.js';
@@ -31,6 +33,15 @@ function writer(): { write(s: string): void; flush(): void } {
   };
 }
 
+/** The size of the file at `path` (0 when it cannot be read: the read itself reports why). */
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
 /** The regex job of `fleetban regex` (commands/regex.ts read the command line): see {@link runRegexJob}. */
 export interface RegexJob {
   readonly log: string;
@@ -46,7 +57,22 @@ export async function runRegexJob(args: Args, job: RegexJob): Promise<number> {
   const { opts } = request;
   const json = args.options.has('json');
   const { filter, ignore, spec } = regexFilterOf(request);
-  const feed = async (engine: FilterEngine, each: (lineNl: string, front?: LineFront) => void): Promise<void> => {
+  const feed = async (engine: FilterEngine, tested: (lineNl: string, front?: LineFront) => void): Promise<void> => {
+    // a log file read with stderr on a terminal: a progress line there (none when piped)
+    const progress = isFile ? progressOn(process.stderr, sizeOf(log)) : undefined;
+    const each = progress
+      ? (l: string, front?: LineFront) => {
+          progress.line(l.length);
+          tested(l, front);
+        }
+      : tested;
+    try {
+      await feedLines(engine, each);
+    } finally {
+      progress?.done();
+    }
+  };
+  const feedLines = async (engine: FilterEngine, each: (lineNl: string, front?: LineFront) => void): Promise<void> => {
     if (thread) {
       thread.useMisses(engine.missTable());
       await thread.forEachLine(engine.newFront(), spec, each);

@@ -21,6 +21,10 @@ usage: fleetban <command> [-c FILE] [options]
   unban IP|CIDR            lift a ban on every host
   unban --all [--jail J]   lift every active ban (of jail J) on every host (admin credentials only)
   banned [IP|CIDR]         list active bans, read from the ban list (exit 1: that target is not banned)
+  get JAIL [OPTION]        a jail option as the controller holds it (maxretry, findtime, bantime, ...)
+  set JAIL OPTION VALUE    change a jail threshold at once, fleet-wide, keeping the counted failures
+  reload                   the controller reads its configuration file again (as SIGHUP does)
+  ignore add|del|list [IP|CIDR...]   the fleet's ignore list: addresses no ban may cover
   enroll HOST [--rotate]   (controller host) give a host NATS credentials; prints its seed and config
   enroll --remove NAME     revoke a member's credentials
   enroll --list            list the members (hosts, controller, admins)
@@ -32,7 +36,7 @@ usage: fleetban <command> [-c FILE] [options]
   help [COMMAND]           this text, or COMMAND's usage (also: fleetban COMMAND --help)
 
 ${CONFIG}
-  --json                   (status, ban, unban) the controller's reply as JSON; (banned, regex) one
+  --json                   (status, ban, unban, get, set, reload, ignore) the controller's reply as JSON; (banned, regex) one
                            JSON object per line (JSON lines); (hosts, enroll, version) JSON
   -h, --help               (after a command) that command's usage
 `;
@@ -120,6 +124,54 @@ The active bans, read straight from the ban list's KV bucket; with a target, onl
 code 1 when it is not banned).
 
   --json                   one JSON object per ban per line (JSON lines)
+${CONFIG}
+`,
+  get: `usage: fleetban get JAIL [OPTION] [--json] [-c FILE]
+
+fail2ban-client's get: a jail option as the controller holds it now (after any fleetban set), or
+every option without OPTION. Options: maxretry, findtime, bantime, maxmatches, maxretry_per_host,
+min_hosts, bantime.increment, bantime.factor, bantime.multipliers, bantime.maxtime,
+bantime.rndtime, bantime.formula, bantime.overalljails, ignoreip, policy. Admin credentials only.
+
+  --json                   the controller's reply as JSON (options: [{jail, name, value}])
+${CONFIG}
+`,
+  set: `usage: fleetban set JAIL OPTION VALUE [--json] [-c FILE]
+
+fail2ban-client's set: changes a jail's threshold on the controller at once, without a restart;
+the failures counted so far stay and count under the new value (set sshd maxretry 2: the second
+failure bans). VALUE is read as the configuration file reads it (durations like 10m or 1d12h,
+-1 = permanent). OPTION: maxretry, findtime, bantime, maxmatches, maxretry_per_host, min_hosts,
+bantime.increment, bantime.factor, bantime.multipliers, bantime.maxtime, bantime.rndtime,
+bantime.formula, bantime.overalljails. It lasts until the next reload or restart, which take the
+file's value. The controller logs who changed what (old → new). Admin credentials only.
+
+  --json                   the controller's reply as JSON (changes: [{what, from, to}])
+${CONFIG}
+`,
+  reload: `usage: fleetban reload [--json] [-c FILE]
+
+The controller reads its configuration file again (as on SIGHUP) and applies jail thresholds,
+new and removed jails, [controller] ignoreip and the jails' ignoreip (file: lists read again).
+Failures counted in kept jails stay, a removed jail's are dropped, bans stay. A file with an
+error changes nothing: the error is printed and logged. Prints what changed; [controller] and
+[fleetban] keys other than ignoreip apply after a restart. Admin credentials only.
+
+  --json                   the controller's reply as JSON (changes: [{what, from, to, note}])
+${CONFIG}
+`,
+  ignore: `usage: fleetban ignore add IP|CIDR... [--unban] [--json] [-c FILE]
+       fleetban ignore del IP|CIDR... [--json] [-c FILE]
+       fleetban ignore list [--json] [-c FILE]
+
+The fleet's ignore list, kept by the controller in a KV bucket (it survives restarts, and a
+change applies at once): no ban may cover an address on it, and its failures are refused, not
+counted. As fail2ban's addignoreip, add lifts no ban in force: it names the bans it covers, which
+run out or are lifted with fleetban unban. Admin credentials only.
+
+  --unban                  (add) also lift the bans lying wholly inside the networks (a wider
+                           ban that only overlaps them stays)
+  --json                   the controller's reply as JSON (ignored: [{network, by, atMs}])
 ${CONFIG}
 `,
   enroll: ENROLL_USAGE,

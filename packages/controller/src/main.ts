@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   type Clock,
   connectFleet,
+  type ConfigChange,
   type CreateOptions,
   ensureEventsStream,
   type FleetbanConfig,
@@ -15,10 +16,12 @@ import {
   systemClock,
 } from '@fleetban/shared';
 import { AdminService } from './admin/admin-service.js';
+import { ConfigService } from './admin/config-service.js';
+import { IgnoreService } from './admin/ignore-service.js';
 import { JailTrackers } from './aggregate/jail-tracker.js';
 import { BanDecider } from './decide/ban-decider.js';
 import { FailureHandler } from './decide/failure-handler.js';
-import { fleetGuard } from './decide/fleet-guard.js';
+import { Allowlists, fleetGuard } from './decide/fleet-guard.js';
 import { BanExpiry } from './expire/ban-expiry.js';
 import { HostRegistry } from './fleet/host-registry.js';
 import { EventIntake } from './intake/event-intake.js';
@@ -37,6 +40,8 @@ export interface Controller {
   stop(): Promise<void>;
   /** Resolves (with why) when the controller must stop on its own: its lease was lost. */
   readonly ended: Promise<string>;
+  /** Reads the configuration file again and applies it (`fleetban reload`, SIGHUP); throws its ConfigError, changing nothing. */
+  reload(by: string): ConfigChange[];
 }
 
 /** Dependencies a controller is given (tests inject a clock). */
@@ -63,7 +68,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const lease = new ControllerLease(await LeaseBucket.open(nc, create), { holder, ttlMs: c.leaseTtlMs, clock, logger: log.child({ stage: 'lease' }) });
   if (!(await lease.acquire(deps.signal))) {
     await nc.drain().catch(() => undefined);
-    return { stop: async () => undefined, ended: new Promise<string>(() => undefined) };
+    return { stop: async () => undefined, ended: new Promise<string>(() => undefined), reload: () => [] };
   }
   log.info({ holder }, 'controller lease held: this controller is active');
   await ensureEventsStream(nc, c.eventsMaxAgeMs, create);
@@ -73,11 +78,14 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const natsServers = await serverAddresses(config.fleet.servers, (host, err) => log.warn({ host, err }, 'cannot resolve a NATS server name: its addresses are not protected'));
   const controller = [...interfaceAddresses(), ...config.fleet.addresses];
   const limits = { minPrefixV4: c.minPrefixV4, minPrefixV6: c.minPrefixV6, maxBantimeMs: c.maxBantimeMs };
-  const guard = fleetGuard({ hosts, natsServers, controller, ignoreip: c.ignoreip, limits });
+  const allowlists = new Allowlists(c.ignoreip);
+  const guard = fleetGuard({ hosts, natsServers, controller, allowlists, limits });
   log.info({ hosts: known, natsServers, controller }, 'fleet addresses loaded: never banned');
   const store = await BanStore.open(nc, guard, log.child({ stage: 'store' }), create);
   const fallback = config.jailDefaults;
   const trackers = new JailTrackers(config.jails, (name): JailConfig => ({ ...fallback, name }), c.maxTracked);
+  const ignore = await IgnoreService.open(nc, { allowlists, store, trackers, clock, logger: log.child({ stage: 'ignore' }) }, create);
+  const settings = new ConfigService({ config, trackers, allowlists, logger: log.child({ stage: 'config' }) });
   const decider = new BanDecider({ trackers, bans: store.bans, offences: store.offences, guard, clockSkewMs: c.maxClockSkewMs });
   const recidive = new RecidivePolicy(config.jails, { bans: store.bans, offences: store.offences, guard });
   const metrics = new ControllerMetrics({ counters, store, hosts, clock });
@@ -94,7 +102,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   // history is kept at least the longest findtime after a ban: replayed failures never count twice
   const purge = new HistoryPurge(store, clock, Math.max(c.dbPurgeAgeMs, longestFindtime), log.child({ stage: 'purge' }));
   purge.start();
-  const admin = new AdminService({ store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'admin' }) });
+  const admin = new AdminService({ store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'admin' }), settings, ignore });
   admin.start(nc);
   const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }));
   beacon.start();
@@ -105,10 +113,12 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
 
   return {
     ended: lease.lost,
+    reload: (by) => settings.reload(by),
     async stop() {
       beacon.stop();
       await metrics.stop();
       admin.stop();
+      ignore.stop();
       heartbeats.stop();
       expiry.stop();
       purge.stop();

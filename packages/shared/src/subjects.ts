@@ -28,6 +28,8 @@ export const HISTORY_BUCKET = 'fleetban_history';
 export const LEASE_BUCKET = 'fleetban_lease';
 /** KV bucket holding each fleet host's last record (its addresses are never banned). */
 export const HOSTS_BUCKET = 'fleetban_hosts';
+/** KV bucket holding the fleet's ignore list (`fleetban ignore`): addresses no ban may cover. */
+export const IGNORE_BUCKET = 'fleetban_ignore';
 /** Wildcard of all heartbeats. */
 export const HEARTBEAT_WILDCARD = 'fleetban.heartbeat.*';
 /** Wildcard of all admin requests. */

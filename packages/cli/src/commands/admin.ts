@@ -1,7 +1,6 @@
-import { userInfo } from 'node:os';
-import { adminRequest, type AdminRequest, type FleetbanConfig, loadConfig, parseDuration } from '@fleetban/shared';
+import { adminRequest, type AdminRequest, loadConfig, parseDuration } from '@fleetban/shared';
 import { type Args, option, UsageError } from '../args.js';
-import { connectAdmin } from '../admin-connection.js';
+import { connectAdmin, requester } from '../admin-connection.js';
 import { configPath } from '../config-path.js';
 import { formatBans, formatJail, formatOverview } from '../status-format.js';
 
@@ -48,15 +47,4 @@ export async function runAdmin(verb: 'status' | 'ban' | 'unban', args: Args): Pr
   } finally {
     await nc.close();
   }
-}
-
-/** Who asks, for the controller's audit log: `user@host` (this host's `[fleetban] host`). */
-function requester(config: FleetbanConfig): string {
-  let user = process.env.SUDO_USER ?? '';
-  try {
-    user ||= userInfo().username;
-  } catch {
-    user ||= `uid ${process.getuid?.() ?? '?'}`;
-  }
-  return `${user}@${config.fleet.host}`;
 }

@@ -1,12 +1,14 @@
-import { createLogger, loadConfig, type Logger } from '@fleetban/shared';
+import { createLogger, type FleetbanConfig, loadConfig, type Logger } from '@fleetban/shared';
 import { runAgent } from '@fleetban/agent';
-import { runController } from '@fleetban/controller';
+import { type Controller, runController } from '@fleetban/controller';
 import type { Args } from '../args.js';
 import { configPath } from '../config-path.js';
 
 /**
  * `fleetban agent` / `fleetban controller`: runs one role in the foreground until SIGINT/SIGTERM,
- * then stops it cleanly. Exit code 0 after a clean stop. A controller that is a standby waits for
+ * then stops it cleanly. Exit code 0 after a clean stop. SIGHUP makes the controller read its
+ * configuration file again, as `fleetban reload` does (it logs what changed, or why the file was
+ * refused and the running configuration kept). A controller that is a standby waits for
  * the lease until it gets it or is told to stop; one that loses the lease stops and waits again.
  */
 export async function runDaemon(role: 'agent' | 'controller', args: Args): Promise<number> {
@@ -31,14 +33,47 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
     await agent.stop();
     return 0;
   }
+  let running: Controller | undefined;
+  process.on('SIGHUP', () => {
+    if (!running) {
+      logger.info({ signal: 'SIGHUP' }, 'not the active controller: nothing to reload (the file is read again when this controller takes the lease)');
+      return;
+    }
+    logger.info({ signal: 'SIGHUP' }, 'reloading the configuration');
+    try {
+      running.reload('SIGHUP');
+    } catch {
+      // logged by the controller, which keeps its running configuration
+    }
+  });
+  let current = config;
   // a controller that loses its lease (another took it, or NATS was away longer than lease_ttl)
   // stops and waits for the lease again, as a standby, until it is told to stop
   while (!signalled) {
-    const controller = await runController(config, { logger, signal: aborted.signal });
+    const controller = await runController(current, { logger, signal: aborted.signal });
+    running = controller;
     let lost = false;
     if (!signalled) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), controller.ended.then(() => void (lost = true))]);
+    running = undefined;
     await controller.stop();
-    if (lost && !signalled) logger.warn('standing by: waiting for the lease again');
+    if (lost && !signalled) {
+      logger.warn('standing by: waiting for the lease again');
+      current = reread(configPath(args), current, logger);
+    }
   }
   return 0;
+}
+
+/**
+ * The configuration file read again for a controller that lost its lease and waits for it anew (it
+ * starts from the file, as a restart would: what a reload or SIGHUP applied is kept); the one it
+ * ran with when the file no longer loads (logged).
+ */
+function reread(file: string, running: FleetbanConfig, logger: Logger): FleetbanConfig {
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    logger.error({ err, file }, 'configuration file does not load: standing by with the one running before');
+    return running;
+  }
 }

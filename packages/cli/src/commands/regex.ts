@@ -28,6 +28,10 @@ Tests a fail2ban filter on a log, as fail2ban-regex does. Needs no fleetban conf
   --threads N              1: one thread; 2: a second thread reads the log, finds the dates and
                            searches the prefregex
                            (default: 2 for a log file over 32 MiB when there is more than one CPU)
+
+On a terminal, reading a log file shows a progress line on stderr (lines read, bytes of the file,
+lines/s), redrawn every $FLEETBAN_REGEX_PROGRESS_MS ms (default 250) and erased before the
+summary; none when stderr is piped or redirected.
 `;
 
 /**

@@ -18,7 +18,8 @@ const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
  * then the controller, then the agent. Unless the config names a user, a token or a creds file,
  * the server admits only the fleet's nkey members, this host's own created on the first run
  * (`<state_dir>/credentials/`); the controller, the agent and the admin verbs find their seeds
- * there. Ctrl-C (or SIGTERM) stops them in the reverse order.
+ * there. Ctrl-C (or SIGTERM) stops them in the reverse order; SIGHUP is passed to the controller,
+ * which reads the configuration again.
  */
 export async function runUp(args: Args): Promise<number> {
   const file = configPath(args);
@@ -58,6 +59,8 @@ export async function runUp(args: Args): Promise<number> {
       start('agent', process.execPath, [MAIN, 'agent', '-c', file]);
       log.info({ nats: `${host}:${port}`, state: config.fleet.stateDir, config: file }, 'fleetban is up; Ctrl-C stops it');
     })();
+    // SIGHUP: the controller reads the configuration again (fleetban reload)
+    process.on('SIGHUP', () => children.find((c) => c.name === 'controller')?.proc.kill('SIGHUP'));
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });

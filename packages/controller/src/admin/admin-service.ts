@@ -20,6 +20,8 @@ import {
 } from '@fleetban/shared';
 import type { JailTrackers } from '../aggregate/jail-tracker.js';
 import { bannedPage, jailStatuses } from './admin-views.js';
+import type { ConfigService } from './config-service.js';
+import type { IgnoreService } from './ignore-service.js';
 import { JailSpaces } from '../decide/fleet-guard.js';
 import type { HostRegistry } from '../fleet/host-registry.js';
 import type { CounterSet } from '../metrics/counter-set.js';
@@ -35,6 +37,10 @@ export interface AdminDeps {
   readonly counters: CounterSet;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** get, set, reload. */
+  readonly settings: ConfigService;
+  /** ignore add|del|list. */
+  readonly ignore: IgnoreService;
 }
 
 /** NATS's default max_payload, assumed until the server has said its own. */
@@ -48,7 +54,7 @@ const MALFORMED = ['events.malformed', 'events.foreign-host', 'heartbeats.malfor
 
 /**
  * fail2ban-client's verbs over NATS request/reply (`fleetban.admin.<verb>`): status, ban, unban,
- * banned. A ban is asked of the guard first: one that would cover a fleet host, a NATS server,
+ * banned; get, set and reload (config-service.ts); ignore add|del|list (ignore-service.ts). A ban is asked of the guard first: one that would cover a fleet host, a NATS server,
  * the controller, an allowlist (global or the jail's) or special space is refused with its
  * reason, and so is a prefix wider than the minimum without `force`, or a bantime over the maximum.
  * A request is obeyed only on its own verb's subject, the one NATS permissions grant: a `ban` or
@@ -132,6 +138,15 @@ export class AdminService {
         this.d.logger.info({ ip: target, by }, 'unbanned by admin');
         return this.reply({});
       }
+      case 'get':
+        return this.reply({ options: this.d.settings.get(req.jail, req.option ?? '') });
+      case 'set':
+        if (!req.jail || !req.option) return this.reply({ ok: false, error: 'set names a jail, an option and a value' });
+        return this.reply({ changes: [this.d.settings.set(req.jail, req.option, req.value ?? '', by)] });
+      case 'reload':
+        return this.reply({ changes: this.d.settings.reload(by) });
+      case 'ignore':
+        return this.ignore(req, by);
       default:
         return this.reply({ ok: false, error: `unknown admin verb '${String(req.verb)}'` });
     }
@@ -150,6 +165,20 @@ export class AdminService {
     for (const t of this.d.trackers.all()) for (const ip of targets) t.window.reset(ip);
     this.d.logger.info({ by, jail: req.jail || '*', unbanned: targets.length, atMs: now }, 'every ban lifted by admin');
     return this.reply({ total: targets.length });
+  }
+
+  /** `ignore add|del|list`; `add` replies the bans it covers and keeps (`bans`) and how many it lifted (`total`). */
+  private async ignore(req: AdminRequest, by: string): Promise<AdminReply> {
+    switch (req.op) {
+      case 'add': {
+        const r = await this.d.ignore.add(req.networks ?? [], by, req.unban ?? false);
+        return this.reply({ ignored: r.added, bans: r.kept, total: r.lifted.length });
+      }
+      case 'del':
+        return this.reply({ ignored: await this.d.ignore.del(req.networks ?? [], by) });
+      default:
+        return this.reply({ ignored: this.d.ignore.entries() });
+    }
   }
 
   private async ban(req: AdminRequest, now: number, by: string): Promise<AdminReply> {

@@ -5,9 +5,32 @@ export class JailTracker {
   readonly window: FailureWindow;
   totalFailed = 0;
   totalBanned = 0;
-  constructor(readonly jail: JailConfig, maxTracked: number) {
+  #jail: JailConfig;
+  constructor(jail: JailConfig, maxTracked: number) {
+    this.#jail = jail;
     this.window = new FailureWindow({ findtimeMs: jail.findtimeMs, maxmatches: jail.maxmatches, maxTracked });
   }
+
+  /** The jail's current configuration (read anew at every decision). */
+  get jail(): JailConfig {
+    return this.#jail;
+  }
+
+  /** Takes the jail's new configuration (`fleetban set`, a reload), keeping its window and totals. */
+  retune(jail: JailConfig): void {
+    this.#jail = jail;
+    this.window.retune({ findtimeMs: jail.findtimeMs, maxmatches: jail.maxmatches });
+  }
+}
+
+/** What {@link JailTrackers.reconfigure} did to the jails. */
+export interface Reconfigured {
+  /** Jails with a section now that had none (new trackers, or an unconfigured jail's kept). */
+  readonly added: string[];
+  /** Jails whose section is gone: their trackers (windows) dropped. */
+  readonly removed: string[];
+  /** Kept jails, with their configuration before the change. */
+  readonly kept: { readonly before: JailConfig; readonly after: JailConfig }[];
 }
 
 /**
@@ -18,14 +41,19 @@ export class JailTracker {
  */
 export class JailTrackers {
   readonly #byName = new Map<string, JailTracker>();
+  /** Names of the jails with a section of their own. */
+  readonly #configured = new Set<string>();
   #unconfigured = 0;
   constructor(
     jails: readonly JailConfig[],
-    private readonly fallback: (name: string) => JailConfig,
+    private fallback: (name: string) => JailConfig,
     private readonly maxTracked: number,
     private readonly maxUnconfigured = 256,
   ) {
-    for (const j of jails) this.#byName.set(j.name, new JailTracker(j, maxTracked));
+    for (const j of jails) {
+      this.#byName.set(j.name, new JailTracker(j, maxTracked));
+      this.#configured.add(j.name);
+    }
   }
 
   /** The jail's tracker, created on first use for a jail without a section; undefined once the cap is reached. */
@@ -46,9 +74,59 @@ export class JailTrackers {
     return t;
   }
 
+  /** The tracker of a jail tracked now (configured, or heard of), without creating one. */
+  existing(name: string): JailTracker | undefined {
+    return this.#byName.get(name);
+  }
+
   /** Every tracker, configured jails first, in order. */
   all(): JailTracker[] {
     return [...this.#byName.values()];
+  }
+
+  /**
+   * Takes a new set of jail sections and defaults (a reload) without losing what is counted: a
+   * kept jail keeps its window and totals under its new thresholds, a new jail starts empty (or
+   * keeps the window it had while it had no section), a jail whose section is gone is dropped
+   * with its window (an agent that still reports it makes it an unconfigured jail again, on the
+   * defaults). Unconfigured jails take the new defaults.
+   */
+  reconfigure(jails: readonly JailConfig[], fallback: (name: string) => JailConfig): Reconfigured {
+    const out: Reconfigured = { added: [], removed: [], kept: [] };
+    const next = new Set(jails.map((j) => j.name));
+    for (const name of [...this.#configured]) {
+      if (next.has(name)) continue;
+      this.#byName.delete(name);
+      this.#configured.delete(name);
+      out.removed.push(name);
+    }
+    this.fallback = fallback;
+    const order = new Map<string, JailTracker>();
+    for (const j of jails) {
+      const t = this.#byName.get(j.name);
+      if (t && this.#configured.has(j.name)) {
+        out.kept.push({ before: t.jail, after: j });
+        t.retune(j);
+        order.set(j.name, t);
+        continue;
+      }
+      if (t) {
+        // heard of before it had a section: its window is kept, it no longer counts as unconfigured
+        t.retune(j);
+        this.#unconfigured--;
+        order.set(j.name, t);
+      } else order.set(j.name, new JailTracker(j, this.maxTracked));
+      this.#configured.add(j.name);
+      out.added.push(j.name);
+    }
+    for (const [name, t] of this.#byName) {
+      if (order.has(name)) continue;
+      t.retune(fallback(name));
+      order.set(name, t);
+    }
+    this.#byName.clear();
+    for (const [name, t] of order) this.#byName.set(name, t);
+    return out;
   }
 
   /** Drops windows that have fully aged out. */

@@ -5,6 +5,7 @@
  * ConfigErrors here, with the original as `cause`.
  */
 
+import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { IniEntry } from '../f2bconf/ini-file.js';
@@ -169,16 +170,49 @@ export function readPaths(e: IniEntry): string[] {
 
 /**
  * Addresses and CIDR ranges separated by whitespace, newlines or commas (ignoreip), each in
- * canonical text (`parseNetwork(x).text`). DNS names are refused for now.
+ * canonical text (`parseNetwork(x).text`). A word `file:/absolute/path` (fail2ban 1.1) reads that
+ * file's addresses and ranges: one or more per line, `#` starts a comment; its errors name that
+ * file and line. The file is read when the configuration is loaded (and again on reload). DNS
+ * names are refused for now.
  */
 export function readNetworks(e: IniEntry): string[] {
-  return words(e.value).map((w) => {
+  const out: string[] = [];
+  for (const w of words(e.value)) {
+    if (w.startsWith('file:')) {
+      out.push(...readNetworkFile(e, w.slice('file:'.length)));
+      continue;
+    }
     try {
-      return parseNetwork(w).text;
+      out.push(parseNetwork(w).text);
     } catch (err) {
-      throw invalidValue(e, `IP addresses or CIDR ranges such as 192.0.2.0/24 (DNS names are not supported yet; bad entry "${w}")`, err);
+      throw invalidValue(e, `IP addresses or CIDR ranges such as 192.0.2.0/24, or file:/path (DNS names are not supported yet; bad entry "${w}")`, err);
+    }
+  }
+  return out;
+}
+
+/** The networks of an `ignoreip = file:PATH` list. Throws ConfigError naming `path` (or `e` for a relative path). */
+function readNetworkFile(e: IniEntry, path: string): string[] {
+  if (!isAbsolute(path)) throw invalidValue(e, 'file: followed by an absolute path, such as file:/etc/fleetban/ignoreip.list');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new ConfigError(path, `file (named by ${entryKey(e)} in ${e.file})`, 'a readable file of addresses and CIDR ranges, one per line', code, { cause: err });
+  }
+  const out: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.replace(/#.*$/, '');
+    for (const w of words(line)) {
+      try {
+        out.push(parseNetwork(w).text);
+      } catch (err) {
+        throw new ConfigError(path, `line ${i + 1} (named by ${entryKey(e)} in ${e.file})`, 'an IP address or CIDR range such as 192.0.2.0/24', w, { cause: err });
+      }
     }
   });
+  return out;
 }
 
 const LISTEN = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;

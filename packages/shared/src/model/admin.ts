@@ -2,7 +2,10 @@ import type { BanDecision } from './ban.js';
 import type { Heartbeat } from './heartbeat.js';
 
 /** Admin verbs served by the controller. */
-export type AdminVerb = 'status' | 'ban' | 'unban' | 'banned';
+export type AdminVerb = 'status' | 'ban' | 'unban' | 'banned' | 'get' | 'set' | 'reload' | 'ignore';
+
+/** What `ignore` does: add networks to the fleet's ignore list, delete them, or list it. */
+export type IgnoreOp = 'add' | 'del' | 'list';
 
 /** A request to the controller's admin service. */
 export interface AdminRequest {
@@ -19,6 +22,44 @@ export interface AdminRequest {
   readonly limit?: number;
   /** For `unban`: lift every active ban (of `jail` when not empty) instead of `ip` (empty). */
   readonly all?: boolean;
+  /** For `get` / `set`: the jail option (`maxretry`, `bantime.factor`, ...); `get` without one lists every option. */
+  readonly option?: string;
+  /** For `set`: the new value, as the configuration file would write it. */
+  readonly value?: string;
+  /** For `ignore`: what to do. */
+  readonly op?: IgnoreOp;
+  /** For `ignore add` / `ignore del`: addresses or CIDR ranges. */
+  readonly networks?: readonly string[];
+  /** For `ignore add`: also lift active bans lying wholly inside the networks (default: none lifted, as fail2ban). */
+  readonly unban?: boolean;
+}
+
+/** One entry of the fleet's ignore list (`fleetban ignore`). */
+export interface IgnoreEntry {
+  /** Canonical address or CIDR. */
+  readonly network: string;
+  /** Who added it (`user@host`, as the admin request said). */
+  readonly by: string;
+  readonly atMs: number;
+}
+
+/** A jail option's value, as `fleetban get` prints it. */
+export interface JailOptionValue {
+  readonly jail: string;
+  readonly name: string;
+  readonly value: string;
+}
+
+/** One change made by `set` or `reload`. */
+export interface ConfigChange {
+  /** `jail.option`, `jail` (a jail added or removed) or `controller.key`. */
+  readonly what: string;
+  /** The value before ('' for a jail added). */
+  readonly from: string;
+  /** The value after ('' for a jail removed). */
+  readonly to: string;
+  /** What became of it when not simply applied ("applies after a restart"); '' when applied. */
+  readonly note: string;
 }
 
 /**
@@ -68,6 +109,12 @@ export interface AdminReply {
   readonly nowMs: number;
   /** The controller's input counters by name (`events.received`, `events.rejected.future`, ...). */
   readonly counters: Readonly<Record<string, number>>;
-  /** For `banned`: how many bans are active, of which `bans` is the page asked (absent = 0). */
+  /** For `banned`: how many bans are active, of which `bans` is the page asked; for `ignore add --unban`: bans lifted (absent = 0). */
   readonly total?: number;
+  /** For `get`: the option(s) asked. */
+  readonly options?: readonly JailOptionValue[];
+  /** For `set` and `reload`: what changed. */
+  readonly changes?: readonly ConfigChange[];
+  /** For `ignore`: the whole list (`list`), or the entries added or removed. */
+  readonly ignored?: readonly IgnoreEntry[];
 }

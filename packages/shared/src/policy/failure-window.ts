@@ -39,11 +39,23 @@ export interface WindowOptions {
 export class FailureWindow {
   readonly #byIp = new Map<string, Tracked>();
   #dropped = 0;
+  #opts: WindowOptions;
   constructor(
-    private readonly opts: WindowOptions,
+    opts: WindowOptions,
     private readonly maxTimes = 1000,
     private readonly maxMatchBytes = MAX_MATCH_BYTES,
-  ) {}
+  ) {
+    this.#opts = opts;
+  }
+
+  /**
+   * Takes a jail's new findtime and maxmatches (`fleetban set`, a reload) keeping every address's
+   * failures: a shorter findtime drops older failures at the next add or prune, a longer one lets
+   * those still held count longer; fewer maxmatches trims the evidence at the next add.
+   */
+  retune(o: Pick<WindowOptions, 'findtimeMs' | 'maxmatches'>): void {
+    this.#opts = { ...this.#opts, findtimeMs: o.findtimeMs, maxmatches: o.maxmatches };
+  }
 
   /** Adds a failure and returns the address's failures inside the window, including this one. */
   add(ip: string, timeMs: number, host: string, line: string): Tracked {
@@ -54,17 +66,17 @@ export class FailureWindow {
     insertSorted(t, timeMs, host);
     const newest = t.times[t.times.length - 1] as number;
     let cut = 0;
-    while (cut < t.times.length && (t.times[cut] as number) <= newest - this.opts.findtimeMs) cut++;
+    while (cut < t.times.length && (t.times[cut] as number) <= newest - this.#opts.findtimeMs) cut++;
     if (t.times.length - cut > this.maxTimes) cut = t.times.length - this.maxTimes;
     if (cut > 0) {
       t.times.splice(0, cut);
       t.sources.splice(0, cut);
     }
-    if (this.opts.maxmatches > 0) keepMatch(t.matches, line, this.opts.maxmatches, this.maxMatchBytes);
-    if (this.#byIp.size > this.opts.maxTracked) {
+    if (this.#opts.maxmatches > 0) keepMatch(t.matches, line, this.#opts.maxmatches, this.maxMatchBytes);
+    if (this.#byIp.size > this.#opts.maxTracked) {
       // evict a sixteenth at once, in one pass: a Map keeps deleted slots at its front until it
       // rehashes, so looking for the oldest key once per insert would walk thousands of them
-      let excess = this.#byIp.size - (this.opts.maxTracked - Math.floor(this.opts.maxTracked / 16));
+      let excess = this.#byIp.size - (this.#opts.maxTracked - Math.floor(this.#opts.maxTracked / 16));
       for (const oldest of this.#byIp.keys()) {
         if (excess-- <= 0) break;
         this.#byIp.delete(oldest);
@@ -83,7 +95,7 @@ export class FailureWindow {
   prune(nowMs: number): void {
     for (const [ip, t] of this.#byIp) {
       const newest = t.times[t.times.length - 1] ?? 0;
-      if (newest <= nowMs - this.opts.findtimeMs) this.#byIp.delete(ip);
+      if (newest <= nowMs - this.#opts.findtimeMs) this.#byIp.delete(ip);
     }
   }
 

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { DecodeError } from '../errors.js';
 import { normalizeTarget, tryParseAddress } from '../ip/address.js';
-import type { AdminReply, AdminRequest, AdminVerb, HostStatus } from '../model/admin.js';
+import type { AdminReply, AdminRequest, AdminVerb, HostStatus, IgnoreEntry, IgnoreOp } from '../model/admin.js';
 import type { BanDecision, BanReason } from '../model/ban.js';
 import type { FailureEvent } from '../model/failure.js';
 import type { ControllerAlive } from '../model/controller-alive.js';
@@ -103,7 +103,10 @@ function canonicalTarget(name: string, value: string): string {
 }
 
 const REASONS: readonly BanReason[] = ['threshold', 'manual', 'recidive'];
-const VERBS: readonly AdminVerb[] = ['status', 'ban', 'unban', 'banned'];
+const VERBS: readonly AdminVerb[] = ['status', 'ban', 'unban', 'banned', 'get', 'set', 'reload', 'ignore'];
+const IGNORE_OPS: readonly IgnoreOp[] = ['add', 'del', 'list'];
+/** Networks one `ignore add` / `ignore del` may carry. */
+const MAX_NETWORKS = 1000;
 
 function oneOf<T extends string>(name: string, field: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) throw new DecodeError(`${name}: ${field} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
@@ -220,7 +223,7 @@ export function decodeControllerAlive(bytes: Uint8Array): ControllerAlive {
 
 /** Encodes an admin request. */
 export function encodeAdminRequest(r: AdminRequest): Uint8Array {
-  return wire().AdminRequest.encode({ schema: SCHEMA_VERSION, ...r }).finish();
+  return wire().AdminRequest.encode({ schema: SCHEMA_VERSION, ...r, networks: r.networks ? [...r.networks] : [] }).finish();
 }
 
 /** Decodes an admin request; throws {@link DecodeError}. */
@@ -236,7 +239,29 @@ export function decodeAdminRequest(bytes: Uint8Array): AdminRequest {
     ...(m.offset ? { offset: m.offset } : {}),
     ...(m.limit ? { limit: m.limit } : {}),
     ...(m.all ? { all: true } : {}),
+    ...(m.option ? { option: bounded(n, 'option', m.option, WIRE_LIMITS.textChars) } : {}),
+    ...(m.value ? { value: bounded(n, 'value', m.value, WIRE_LIMITS.lineChars) } : {}),
+    ...(m.op ? { op: oneOf(n, 'op', m.op, IGNORE_OPS) } : {}),
+    ...(m.networks?.length ? { networks: boundedList(n, 'networks', m.networks) } : {}),
+    ...(m.unban ? { unban: true } : {}),
   };
+}
+
+function boundedList(name: string, field: string, list: string[]): string[] {
+  if (list.length > MAX_NETWORKS) throw new DecodeError(`${name}: more than ${MAX_NETWORKS} ${field}`);
+  return list.map((s) => bounded(name, field, s, WIRE_LIMITS.textChars));
+}
+
+/** Encodes an entry of the ignore list (its KV value). */
+export function encodeIgnoreEntry(e: IgnoreEntry): Uint8Array {
+  return wire().IgnoreEntry.encode({ schema: SCHEMA_VERSION, ...e }).finish();
+}
+
+/** Decodes an entry of the ignore list; throws {@link DecodeError} (the network must be canonical). */
+export function decodeIgnoreEntry(bytes: Uint8Array): IgnoreEntry {
+  const m = decodeWith(wire().IgnoreEntry, 'IgnoreEntry', bytes);
+  const n = 'IgnoreEntry';
+  return { network: canonicalTarget(n, str(m.network)), by: bounded(n, 'by', str(m.by), WIRE_LIMITS.textChars), atMs: num(m.atMs) };
 }
 
 /** Encodes an admin reply. */
@@ -252,6 +277,9 @@ export function encodeAdminReply(r: AdminReply): Uint8Array {
     nowMs: r.nowMs,
     counters: { ...r.counters },
     total: r.total ?? 0,
+    options: (r.options ?? []).map((o) => ({ ...o })),
+    changes: (r.changes ?? []).map((c) => ({ ...c })),
+    ignored: (r.ignored ?? []).map((e) => ({ ...e })),
   }).finish();
 }
 
@@ -278,6 +306,9 @@ export function decodeAdminReply(bytes: Uint8Array): AdminReply {
     nowMs: num(m.nowMs),
     counters: Object.fromEntries(Object.entries(m.counters ?? {}).map(([k, v]) => [k, num(v)])),
     ...(num(m.total) ? { total: num(m.total) } : {}),
+    ...(m.options?.length ? { options: m.options.map((o) => ({ jail: str(o.jail), name: str(o.name), value: str(o.value) })) } : {}),
+    ...(m.changes?.length ? { changes: m.changes.map((c) => ({ what: str(c.what), from: str(c.from), to: str(c.to), note: str(c.note) })) } : {}),
+    ...(m.ignored?.length ? { ignored: m.ignored.map((e) => ({ network: str(e.network), by: str(e.by), atMs: num(e.atMs) })) } : {}),
   };
 }
 
