@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
+  type ActionRunner,
+  buildActions,
   type Clock,
   connectFleet,
   type CreateOptions,
@@ -14,6 +16,8 @@ import {
   serverAddresses,
   systemClock,
 } from '@fleetban/shared';
+import { ControllerActions } from './actions/controller-actions.js';
+import type { ActionDeliveryOptions } from './actions/action-delivery.js';
 import { AdminService } from './admin/admin-service.js';
 import { JailTrackers } from './aggregate/jail-tracker.js';
 import { BanDecider } from './decide/ban-decider.js';
@@ -28,6 +32,7 @@ import { CounterSet } from './metrics/counter-set.js';
 import { ControllerMetrics } from './metrics/prometheus.js';
 import { aliveInterval, LivenessBeacon } from './publish/liveness-beacon.js';
 import { RecidivePolicy } from './recidive/recidive-policy.js';
+import { banAudit } from './store/ban-audit.js';
 import { BanStore } from './store/ban-store.js';
 import { HistoryPurge } from './store/history-purge.js';
 
@@ -45,7 +50,17 @@ export interface ControllerDeps {
   readonly clock?: Clock;
   /** Aborts the wait for the lease (a standby told to stop). */
   readonly signal?: AbortSignal;
+  /**
+   * The controller-site actions of one jail; default `buildActions(jail, 'controller', ...)` with
+   * action.d searched in {@link ACTION_PATH}. Tests give runners of their own.
+   */
+  readonly actions?: (jail: JailConfig) => ActionRunner[];
+  /** Retry delays of the action deliveries; default 1 s doubling up to 5 min. */
+  readonly actionRetry?: ActionDeliveryOptions;
 }
+
+/** Where the controller looks for fail2ban action.d files. */
+export const ACTION_PATH: readonly string[] = ['/etc/fail2ban/action.d'];
 
 /**
  * Wires intake → aggregate → decide → publish, plus expiry, heartbeats, the admin service and,
@@ -76,11 +91,18 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const guard = fleetGuard({ hosts, natsServers, controller, ignoreip: c.ignoreip, limits });
   log.info({ hosts: known, natsServers, controller }, 'fleet addresses loaded: never banned');
   const store = await BanStore.open(nc, guard, log.child({ stage: 'store' }), create);
+  store.onEvent(banAudit(log.child({ stage: 'audit' })));
+  const actionLog = log.child({ stage: 'actions' });
+  const runnersOf = deps.actions ?? ((j: JailConfig) => buildActions(j, 'controller', { actionPath: ACTION_PATH, logger: actionLog.child({ jail: j.name }) }));
+  const runners = config.jails.filter((j) => j.enabled).flatMap(runnersOf);
+  // before the replay: a failure replayed without its ban stored queues that ban's actions too
+  const actions = await ControllerActions.open(nc, store, runners, { counters, logger: actionLog, create, delivery: deps.actionRetry });
   const fallback = config.jailDefaults;
   const trackers = new JailTrackers(config.jails, (name): JailConfig => ({ ...fallback, name }), c.maxTracked);
   const decider = new BanDecider({ trackers, bans: store.bans, offences: store.offences, guard, clockSkewMs: c.maxClockSkewMs });
   const recidive = new RecidivePolicy(config.jails, { bans: store.bans, offences: store.offences, guard });
   const metrics = new ControllerMetrics({ counters, store, hosts, clock });
+  store.onEvent(metrics.banEvent);
   const failures = new FailureHandler(decider, store, counters, clock, log.child({ stage: 'decide' }), recidive, { stored: metrics.banStored });
 
   const heartbeats = new HeartbeatIntake(hosts, clock, counters, log.child({ stage: 'heartbeat' }));
@@ -99,6 +121,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }));
   beacon.start();
   onReconnect(nc, () => beacon.send());
+  await actions?.start();
   await metrics.start(c.metrics, log.child({ stage: 'metrics' }));
   await nc.flush();
   log.info({ host: config.fleet.host, servers: config.fleet.servers, jails: config.jails.map((j) => j.name) }, 'controller ready');
@@ -115,6 +138,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
       clearInterval(pruner);
       failures.stop();
       await intake.stop();
+      await actions?.stop();
       await lease.release().catch(() => undefined);
       await nc.drain().catch(() => undefined);
       log.info('controller stopped');
