@@ -1,15 +1,19 @@
 import {
+  type ActionRunner,
+  buildActions,
   checkFleetCredentials,
   type Clock,
   connectFleet,
   type FleetbanConfig,
   interfaceAddresses,
+  type JailConfig,
   type Logger,
   type NatsConnection,
   serverAddresses,
   settlesWithin,
   systemClock,
 } from '@fleetban/shared';
+import { HostActions } from './actions/host-actions.js';
 import { FirewallWriter } from './decisions/firewall-writer.js';
 import { FleetAddresses } from './decisions/fleet-addresses.js';
 import { hostGuard } from './decisions/host-guard.js';
@@ -52,7 +56,12 @@ export interface Agent {
 export interface AgentDeps {
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** The host-site actions of one jail; default `buildActions(jail, 'host', ...)` (tests give their own). */
+  readonly actions?: (jail: JailConfig) => ActionRunner[];
 }
+
+/** Where the agent looks for fail2ban action.d files. */
+export const HOST_ACTION_PATH: readonly string[] = ['/etc/fail2ban/action.d'];
 
 /**
  * Wires one host. Everything the host does on its own starts first and needs no NATS: the
@@ -80,8 +89,13 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   log.info({ own: ownAddresses(), natsServers }, 'this host never bans its own or its NATS servers\' addresses');
 
   const metrics = new AgentMetrics();
+  const actionLog = log.child({ stage: 'actions' });
+  const runnersOf = deps.actions ?? ((j: JailConfig) => buildActions(j, 'host', { actionPath: HOST_ACTION_PATH, logger: actionLog.child({ jail: j.name }) }));
+  const hostActions = new HostActions(config.jails.filter((j) => j.enabled).flatMap(runnersOf), actionLog);
+  await hostActions.start();
   const writer = new FirewallWriter(enforcer, clock, log.child({ stage: 'decisions' }), {
     stateDir: config.fleet.stateDir, reconcileMs: config.agent.reconcileMs, admit: (target) => guard.check(target) === null, enforced: metrics.enforced,
+    host, ...(hostActions.any ? { banEvents: hostActions.tell } : {}),
   });
   await writer.restore();
   const reporter = new FailureReporter({ buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
@@ -103,6 +117,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
     fallback.stop();
     reporter.stop();
     await writer.stop();
+    await hostActions.stop();
     throw err;
   }
 
@@ -150,6 +165,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
       if (nc) await settlesWithin(reporter.flush(), STOP_STEP_MS);
       reporter.stop();
       await writer.stop();
+      await hostActions.stop();
       if (nc && !(await settlesWithin(nc.drain(), STOP_STEP_MS))) await nc.close().catch(() => undefined);
       await enforcer.stop(config.agent.onStop);
       log.info({ onStop: config.agent.onStop, joined: nc !== undefined }, 'agent stopped');
