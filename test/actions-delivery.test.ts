@@ -167,3 +167,18 @@ t.test('two controllers: the active one SIGKILLed after the ban, the standby del
   t.equal((await jsm.streams.info(ACTIONS_STREAM)).state.last_seq, 1, 'the stream stored the delivery once (a re-publish is dropped by its message id)');
   await b.stop('SIGTERM');
 });
+
+t.test('the actions stream deleted under a running controller: the next ban makes it again and is delivered', async (t) => {
+  const w = await world(t);
+  const ctl = w.start('ctl');
+  await ctl.waitForMsg('controller ready');
+  const jsm = await jetstreamManager(w.nc);
+  await jsm.streams.delete(ACTIONS_STREAM);
+  const ip = '203.0.113.61';
+  await attack(w.nc, ip);
+  await ctl.waitForMsg('ban', 30_000, { ip });
+  t.pass('the ban is made');
+  await w.hook.waitFor((r) => r.status === 200 && r.json !== undefined && is('ban', ip)(r.json), 'its delivery', 30_000);
+  t.equal(w.hook.delivered(is('ban', ip)).length, 1, 'delivered once');
+  await ctl.stop('SIGTERM');
+});

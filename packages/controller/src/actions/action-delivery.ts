@@ -24,6 +24,9 @@ export interface ActionDeliveryOptions {
 /** How often a running attempt tells the server it is still working on its message. */
 const WORKING_EVERY_MS = 20_000;
 
+/** How long after its consumer ended on its own a delivery makes it anew. */
+const RESUME_MS = 1_000;
+
 /** Messages pulled at once; they are delivered one after another, in stream order. */
 const PULL = 16;
 
@@ -39,6 +42,7 @@ const PULL = 16;
 export class ActionDelivery {
   #messages: { stop(): void; close(): Promise<void | Error> } | undefined;
   #loop: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
   #stopping = false;
   readonly #first: number;
   readonly #max: number;
@@ -52,6 +56,8 @@ export class ActionDelivery {
     private readonly counters: CounterSet,
     private readonly logger: Logger,
     private readonly opts: ActionDeliveryOptions = {},
+    /** Makes sure of the actions stream before a consumer is made anew; default nothing. */
+    private readonly heal: () => Promise<void> = async () => undefined,
   ) {
     this.#first = opts.firstRetryMs ?? 1_000;
     this.#max = opts.maxRetryMs ?? 300_000;
@@ -65,17 +71,48 @@ export class ActionDelivery {
     } catch (err) {
       this.logger.error({ err }, 'actionstart failed: deliveries are tried anyway');
     }
+    await this.#consume();
+  }
+
+  /**
+   * Consumes until {@link stop}. A consumer that ends otherwise (its stream or consumer deleted)
+   * is made anew after {@link RESUME_MS}.
+   */
+  async #consume(): Promise<void> {
     const consumer = await actionConsumer(this.nc, this.runner.jail, this.index, this.opts.ackWaitMs ?? 300_000);
-    const messages = await consumer.consume({ max_messages: PULL });
+    const messages = await consumer.consume({ max_messages: PULL, abort_on_missing_resource: true });
     this.#messages = messages;
+    void (async () => {
+      for await (const s of messages.status()) {
+        if (s.type === 'consumer_deleted' || s.type === 'consumer_not_found' || s.type === 'stream_not_found') {
+          this.logger.warn({ status: s.type }, 'the action\'s consumer is gone: making it anew');
+          messages.stop();
+        }
+      }
+    })().catch(() => undefined);
     this.#loop = (async () => {
       for await (const m of messages) {
         if (this.#stopping) break;
         await this.deliver(m);
       }
-    })().catch((err: unknown) => {
-      if (!this.#stopping) this.logger.error({ err }, 'action consumer stopped');
-    });
+    })()
+      .catch((err: unknown) => {
+        if (!this.#stopping) this.logger.error({ err }, 'action consumer stopped');
+      })
+      .then(() => {
+        if (!this.#stopping) this.#resume();
+      });
+  }
+
+  #resume(): void {
+    this.#timer = setTimeout(() => {
+      this.heal()
+        .then(() => this.#consume())
+        .catch((err: unknown) => {
+        this.logger.warn({ err }, 'cannot consume the action\'s queue yet: trying again');
+        if (!this.#stopping) this.#resume();
+      });
+    }, RESUME_MS);
   }
 
   /** The delay before retry number `n` (1-based): doubling from the first, at most the longest. */
@@ -132,6 +169,7 @@ export class ActionDelivery {
   /** Stops consuming, waits for the delivery under way, then runs actionstop. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    clearTimeout(this.#timer);
     this.#messages?.stop();
     await this.#loop;
     await this.runner.stop().catch((err: unknown) => this.logger.warn({ err }, 'actionstop failed'));

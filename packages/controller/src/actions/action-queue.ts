@@ -11,7 +11,8 @@ const QUEUE_TIMEOUT_MS = 5_000;
  * `<action>:<event id>`: a failover that publishes the same event again is dropped by the
  * stream). {@link record} resolves once the stream holds every one, so a failure is acknowledged
  * only after what it caused is queued; the deliveries happen later ({@link ActionDelivery}) and
- * never hold a decision up.
+ * never hold a decision up. After a failed write it makes sure of the stream again (`heal`), so
+ * a deleted stream is created on the next try.
  */
 export class ActionQueue {
   readonly #publisher: StreamPublisher;
@@ -22,6 +23,8 @@ export class ActionQueue {
     runners: readonly ActionRunner[],
     private readonly counters: CounterSet,
     private readonly logger: Logger,
+    /** Makes sure of the stream again after a failed write (it may have been deleted); default nothing. */
+    private readonly heal: () => Promise<void> = async () => undefined,
   ) {
     this.#publisher = new StreamPublisher(nc, { timeoutMs: QUEUE_TIMEOUT_MS });
     for (const r of runners) this.#byJail.set(r.jail, [...(this.#byJail.get(r.jail) ?? []), r]);
@@ -41,6 +44,7 @@ export class ActionQueue {
     } catch (err) {
       this.counters.add('actions.queue-failed', 1, [e.ban.jail]);
       this.logger.warn({ err, id: e.id, jail: e.ban.jail }, 'cannot queue the ban event for its actions (the write is retried)');
+      await this.heal().catch((cause: unknown) => this.logger.warn({ err: cause }, 'cannot make sure of the actions stream yet'));
       throw err;
     }
   };

@@ -31,10 +31,11 @@ export class ControllerActions {
   ): Promise<ControllerActions | null> {
     if (runners.length === 0) return null;
     await ensureActionsStream(nc, deps.create);
-    const queue = new ActionQueue(nc, runners, deps.counters, deps.logger);
+    const heal = () => ensureActionsStream(nc, deps.create);
+    const queue = new ActionQueue(nc, runners, deps.counters, deps.logger, heal);
     store.useJournal(queue.record);
     const deliveries = runners.map(
-      (r) => new ActionDelivery(nc, r, queue.indexOf(r), deps.counters, deps.logger.child({ jail: r.jail, action: r.name }), deps.delivery),
+      (r) => new ActionDelivery(nc, r, queue.indexOf(r), deps.counters, deps.logger.child({ jail: r.jail, action: r.name }), deps.delivery, heal),
     );
     deps.logger.info({ actions: runners.map((r) => `${r.jail}/${r.name}`) }, 'controller actions queued through the actions stream');
     return new ControllerActions(queue, deliveries);
