@@ -71,15 +71,15 @@ export class ActionDelivery {
     } catch (err) {
       this.logger.error({ err }, 'actionstart failed: deliveries are tried anyway');
     }
-    await this.#consume();
+    await this.#consume(true);
   }
 
   /**
    * Consumes until {@link stop}. A consumer that ends otherwise (its stream or consumer deleted)
    * is made anew after {@link RESUME_MS}.
    */
-  async #consume(): Promise<void> {
-    const consumer = await actionConsumer(this.nc, this.runner.jail, this.index, this.opts.ackWaitMs ?? 300_000);
+  async #consume(anew: boolean): Promise<void> {
+    const consumer = await actionConsumer(this.nc, this.runner.jail, this.index, this.opts.ackWaitMs ?? 300_000, anew);
     const messages = await consumer.consume({ max_messages: PULL, abort_on_missing_resource: true });
     this.#messages = messages;
     void (async () => {
@@ -107,7 +107,7 @@ export class ActionDelivery {
   #resume(): void {
     this.#timer = setTimeout(() => {
       this.heal()
-        .then(() => this.#consume())
+        .then(() => this.#consume(false))
         .catch((err: unknown) => {
         this.logger.warn({ err }, 'cannot consume the action\'s queue yet: trying again');
         if (!this.#stopping) this.#resume();

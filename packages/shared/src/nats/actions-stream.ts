@@ -120,16 +120,18 @@ export function queueAction(publisher: StreamPublisher, jail: string, index: num
 }
 
 /**
- * (Re)creates the durable consumer of jail `jail`'s action `index` and returns it. Made anew at
- * each start: what a controller that stopped held unacknowledged comes at once to the next one,
- * instead of after the ack wait. Explicit acks; `ackWaitMs` bounds one delivery attempt.
+ * Creates the durable consumer of jail `jail`'s action `index` and returns it; `anew` (a start)
+ * deletes the one there first, so what a controller that stopped held unacknowledged comes at
+ * once to the next one instead of after the ack wait; without it an existing consumer is kept
+ * (one found gone while running is made again, never taken from another). Explicit acks;
+ * `ackWaitMs` bounds one delivery attempt.
  */
-export async function actionConsumer(nc: NatsConnection, jail: string, index: number, ackWaitMs: number): Promise<Consumer> {
+export async function actionConsumer(nc: NatsConnection, jail: string, index: number, ackWaitMs: number, anew = true): Promise<Consumer> {
   const { AckPolicy, DeliverPolicy, jetstreamManager } = loadJetstream();
   const durable = actionDurable(jail, index);
   try {
     const jsm = await jetstreamManager(nc);
-    await jsm.consumers.delete(ACTIONS_STREAM, durable).catch(() => undefined);
+    if (anew) await jsm.consumers.delete(ACTIONS_STREAM, durable).catch(() => undefined);
     await jsm.consumers.add(ACTIONS_STREAM, {
       durable_name: durable,
       filter_subject: actionSubject(jail, index),
