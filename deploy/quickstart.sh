@@ -14,12 +14,9 @@ apt_install nats-server nftables iproute2
 npm_build
 
 if [ ! -e /etc/fleetban/fleetban.conf ]; then
-  mkdir -p /etc/fleetban
-  host=$(hostname | cut -d. -f1 | tr -c 'A-Za-z0-9_\n-' '-')
-  sed "s/^host = .*/host = ${host}/" deploy/fleetban.conf > /etc/fleetban/fleetban.conf
-  echo "fleetban: wrote /etc/fleetban/fleetban.conf (host = ${host})"
+  install -D -m 644 deploy/fleetban.conf /etc/fleetban/fleetban.conf
+  echo "fleetban: wrote /etc/fleetban/fleetban.conf"
 fi
-ln -sf "$PWD/packages/cli/dist/main.js" /usr/local/bin/fleetban
-chmod +x packages/cli/dist/main.js
+install_command
 echo "fleetban: starting; in another terminal try 'fleetban status sshd'"
 exec fleetban up -c /etc/fleetban/fleetban.conf

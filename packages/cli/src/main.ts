@@ -35,6 +35,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/enroll.js')).runEnroll(args);
     case 'regex':
       return (await import('./commands/regex.js')).runRegex(args, rest);
+    case 'import-fail2ban':
+      return (await import('./commands/import-fail2ban.js')).runImportFail2ban(rest);
+    case 'config':
+      return (await import('./commands/config.js')).runConfig(args);
     case 'version':
     case '--version':
       return (await import('./commands/version.js')).runVersion(args);

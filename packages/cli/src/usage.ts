@@ -25,6 +25,9 @@ usage: fleetban <command> [-c FILE] [options]
   enroll --remove NAME     revoke a member's credentials
   enroll --list            list the members (hosts, controller, admins)
   regex LOG|LINE FILTER|FAILREGEX [IGNOREREGEX]   test a filter like fail2ban-regex (--help)
+  import-fail2ban [DIR]    fail2ban's enabled jails (default /etc/fail2ban) as a fleetban configuration
+  config check [FILE]      check a configuration: every value, every enabled jail's filter (exit 1: errors)
+  config show [FILE]       every key's effective value and where it came from (file:line or default)
   version                  this command line's version (also --version)
   help [COMMAND]           this text, or COMMAND's usage (also: fleetban COMMAND --help)
 
@@ -123,6 +126,30 @@ ${CONFIG}
 Prints this command line's version.
 
   --json                   {"version": "..."}
+`,
+  'import-fail2ban': `usage: fleetban import-fail2ban [DIR] [--output FILE] [--force] [--json]
+
+Reads fail2ban's configuration in DIR (default /etc/fail2ban) as fail2ban does (jail.conf,
+jail.d/*.conf, jail.local, jail.d/*.local, paths-*.conf, [DEFAULT], %(name)s) and writes its
+enabled jails as a fleetban configuration. Each value that cannot be carried is printed on
+stderr, one line each, with its jail, key and why. The result is loaded with fleetban's own
+loader before it is written. See docs/migrate-from-fail2ban.md.
+
+  -o, --output FILE        write the configuration to FILE (default: stdout)
+  --force                  replace FILE if it exists
+  --json                   the report as JSON on stdout (with the configuration when no --output)
+`,
+  config: `usage: fleetban config check [FILE] [--json]
+       fleetban config show [FILE] [--json]
+
+check: loads the configuration (every value checked; every bad value reported) and builds each
+enabled jail's filter as the agent does; each problem names the file, the key and what was expected. Exit 0 when fine, 1 on
+an error. show: the effective value of every key of every section and jail, and where it came
+from (file:line, or default); nats_password and nats_token are masked. FILE defaults to -c FILE, $FLEETBAN_CONFIG, /etc/fleetban/fleetban.conf.
+
+  --json                   check: {"file", "ok", "jails", "enabled", "problems": [{"file", "key", "expected", "message"}]};
+                           show: {"file", "sections": [{"section", "values": [{"key", "value", "origin"}]}]}
+${CONFIG}
 `,
   help: `usage: fleetban help [COMMAND]
 

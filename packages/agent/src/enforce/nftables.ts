@@ -96,7 +96,9 @@ export class NftDriver implements SetDriver {
   }
 
   async remove(): Promise<void> {
-    await this.batch(dropScript(this.table));
+    // a process of its own, not the session: at a stop, a service manager may have signalled the
+    // session's child together with the agent (systemd's default KillMode=control-group)
+    await this.runner(this.nft, ['-f', '-'], dropScript(this.table));
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import type { IniEntry, IniSection } from '../f2bconf/ini-file.js';
 import { parseNetwork } from '../ip/address.js';
 import { DEFAULT_BANTIME_FORMULA } from '../policy/bantime-formula.js';
 import { checkToken } from '../subjects.js';
+import { readJailActions } from './jail-actions.js';
 import { DEFAULT_BACKEND, readBackend } from './jail-backend.js';
 import { checkKnownKeys, isFail2banOnlyKey } from './known-keys.js';
 import { readFactor, readFormula } from './formula-value.js';
@@ -32,7 +33,7 @@ export const JAIL_KEYS: readonly string[] = [
   'enabled', 'filter', 'logpath', 'failregex', 'ignoreregex', 'ignoreip', 'maxretry', 'findtime',
   'bantime', 'maxmatches', 'bantime.increment', 'bantime.factor', 'bantime.multipliers',
   'bantime.maxtime', 'bantime.rndtime', 'bantime.formula', 'bantime.overalljails', 'maxretry_per_host',
-  'min_hosts', 'policy', 'backend',
+  'min_hosts', 'policy', 'backend', 'action', 'host_action',
 ];
 
 /** Defaults of a jail before `[DEFAULT]` applies; `filter` defaults to the jail's name, `maxmatches` to `maxretry`. */
@@ -79,11 +80,17 @@ export interface JailReadContext {
   readonly inherited: (section: string) => IniEntry[];
   /** `[agent] filter_path`, given to every jail. */
   readonly filterPath: readonly string[];
+  /**
+   * An `action` / `host_action` value, `%(name)s` interpolated in `section`; a reference to an
+   * undefined `action_*` shortcut of jail.conf is left as written (its line is skipped).
+   */
+  readonly actionValue: (section: string, e: IniEntry) => string;
 }
 
 const PLAIN: JailReadContext = {
   checked: () => true,
   raw: (_s, e) => e.value,
+  actionValue: (_s, e) => e.value,
   inherited: () => [],
   filterPath: [],
 };
@@ -131,7 +138,14 @@ export function readJail(name: string, entries: ReadonlyMap<string, IniEntry>, c
     maxretryPerHost: readOr(entries, 'maxretry_per_host', readNonNegativeInt, d.maxretryPerHost),
     minHosts: readOr(entries, 'min_hosts', readPositiveInt, d.minHosts),
     increment: readIncrement(entries),
-    actions: d.actions,
+    actions: readJailActions({
+      entries,
+      banactions: ['banaction', 'banaction_allports'].flatMap((k) => {
+        const e = entries.get(k);
+        return e ? [ctx.raw(name || e.section, e)] : [];
+      }),
+      value: (e) => ctx.actionValue(name || e.section, e),
+    }),
     filterPath: ctx.filterPath,
     options: Object.fromEntries([...entries].map(([k, e]) => [k, { value: ctx.raw(name || e.section, e), file: e.file, section: e.section, line: e.line }])),
   };

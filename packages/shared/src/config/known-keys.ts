@@ -10,7 +10,7 @@ import { entryKey } from './value.js';
 
 /** fail2ban jail keys fleetban accepts in jail sections and [DEFAULT] but does not use yet. */
 export const FAIL2BAN_ONLY_KEYS: readonly string[] = [
-  'action', 'after', 'allowipv6', 'banaction', 'banaction_allports', 'before',
+  'after', 'allowipv6', 'banaction', 'banaction_allports', 'before',
   'chain', 'datepattern', 'dbfile', 'dbpurgeage',
   'destemail', 'fail2ban_agent', 'ignorecache', 'ignorecommand', 'ignoreself', 'journalmatch',
   'logencoding', 'logtimezone', 'maxlines', 'mode', 'mta', 'port', 'prefregex', 'protocol',

@@ -130,6 +130,7 @@ export function configFromStore(store: ConfStore, file: string, opts: LoadOption
       // keys from included files (paths-*.conf) and helper keys other values refer to are not checked
       checked: (e) => mainFiles.has(resolve(e.file)) && !refs.has(e.key.toLowerCase()),
       raw: (section, e) => lenientValue(store, section, e),
+      actionValue: (section, e) => interpolate(RAW.get(e) ?? e, { store, section, keep: (n) => /^action_/i.test(n) }),
       inherited: (section) => [...store.defaults.values()].map((e) => lazyEntry(store, section, e)),
       filterPath: agent.filterPath,
     },

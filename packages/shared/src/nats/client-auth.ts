@@ -4,6 +4,7 @@
  */
 
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FleetConfig } from '../config/types.js';
 import { ADMIN_MEMBER, CONTROLLER_MEMBER } from '../credentials/member.js';
 import { seedFile } from '../credentials/locations.js';
@@ -40,33 +41,47 @@ export function memberNameOf(fleet: FleetConfig, role: ClientRole): string {
 /**
  * The credentials of `role`:
  * - agent and controller: the configured ones (`nats_nkey`, or `nats_user`/`nats_token`/
- *   `nats_creds` as before); when none is configured, `<state_dir>/credentials/<name>.nk` if it
- *   exists (name: `controller`, or the host's name), else none;
+ *   `nats_creds` as before); when none is configured, `<name>.nk` (name: `controller`, or the
+ *   host's name) in systemd's `$CREDENTIALS_DIRECTORY` (a unit's `LoadCredential=`: how the
+ *   controller, running as its own user, gets a seed only root may read), else in
+ *   `<state_dir>/credentials`, if it exists there, else none;
  * - admin: `admin_nkey`, else `<state_dir>/credentials/admin.nk` if it exists, else the host's
  *   (the agent's) credentials.
  * Agents and admin clients use the inbox prefix `_INBOX_<host>` (all a host's credentials may
- * subscribe to); the controller keeps `_INBOX`. `exists` is injectable for tests.
+ * subscribe to); the controller keeps `_INBOX`. `exists` and `env` are injectable for tests.
  */
-export function clientAuth(fleet: FleetConfig, role: ClientRole, exists: (file: string) => boolean = existsSync): ClientAuth {
+export function clientAuth(
+  fleet: FleetConfig,
+  role: ClientRole,
+  exists: (file: string) => boolean = existsSync,
+  env: NodeJS.ProcessEnv = process.env,
+): ClientAuth {
   const tls = { tlsCa: fleet.tlsCa, tlsCert: fleet.tlsCert, tlsKey: fleet.tlsKey };
   const inboxPrefix = role === 'controller' ? '_INBOX' : hostInboxPrefix(fleet.host);
   if (role === 'admin') {
     const adminSeed = fleet.adminNkey || seedFile(fleet.stateDir, ADMIN_MEMBER);
     if (fleet.adminNkey || exists(adminSeed)) return { ...none(), ...tls, nkeyFile: adminSeed, inboxPrefix };
-    return { ...configured(fleet, 'agent', exists), ...tls, inboxPrefix };
+    return { ...configured(fleet, 'agent', exists, env), ...tls, inboxPrefix };
   }
-  return { ...configured(fleet, role, exists), ...tls, inboxPrefix };
+  return { ...configured(fleet, role, exists, env), ...tls, inboxPrefix };
 }
 
 function none(): Pick<ClientAuth, 'nkeyFile' | 'user' | 'password' | 'token' | 'creds'> {
   return { nkeyFile: '', user: '', password: '', token: '', creds: '' };
 }
 
-function configured(fleet: FleetConfig, role: 'agent' | 'controller', exists: (file: string) => boolean): Pick<ClientAuth, 'nkeyFile' | 'user' | 'password' | 'token' | 'creds'> {
+function configured(
+  fleet: FleetConfig,
+  role: 'agent' | 'controller',
+  exists: (file: string) => boolean,
+  env: NodeJS.ProcessEnv,
+): Pick<ClientAuth, 'nkeyFile' | 'user' | 'password' | 'token' | 'creds'> {
   const named = { nkeyFile: fleet.nkey, user: fleet.user, password: fleet.password, token: fleet.token, creds: fleet.creds };
   if (namesCredentials(fleet)) return named;
-  const byDefault = seedFile(fleet.stateDir, memberNameOf(fleet, role));
-  return exists(byDefault) ? { ...named, nkeyFile: byDefault } : named;
+  const name = memberNameOf(fleet, role);
+  const candidates = [...(env.CREDENTIALS_DIRECTORY ? [join(env.CREDENTIALS_DIRECTORY, `${name}.nk`)] : []), seedFile(fleet.stateDir, name)];
+  const found = candidates.find((f) => exists(f));
+  return found ? { ...named, nkeyFile: found } : named;
 }
 
 /** True when the configuration names credentials of its own (`nats_user`, `nats_token`, `nats_creds` or `nats_nkey`). */
