@@ -1,10 +1,9 @@
-// Durable delivery of controller-site actions, end to end on real parts: nats-server on a loopback
-// port, controller processes, and a real HTTP server on 127.0.0.1 receiving each delivery. The
-// controllers run a test action (`hook`, test/fixtures/hook-controller.mjs) that POSTs each ban
-// event to that server. Each test waits on requests, log lines and the stream's state; none sleeps.
+// Durable delivery of controller-site actions, end to end on real parts: config → controller →
+// JetStream → HTTP. nats-server on a loopback port, `fleetban controller` processes whose jails
+// have `action = webhook[url=...]`, read by the config loader, and a real HTTP server on 127.0.0.1
+// receiving each webhook. Each test waits on requests, log lines and the stream's state; none sleeps.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { ACTIONS_STREAM, adminRequest, encodeFailure, jetstream, type NatsConnection, queuedActions } from '@fleetban/shared';
@@ -13,8 +12,6 @@ import { controllerClient } from './fixtures/fleet-client.js';
 import { HookServer } from './fixtures/hook-server.js';
 import { freePort, type NatsServer, startNatsServer } from './fixtures/nats-server.js';
 import { waitUntil } from './fixtures/wait-until.js';
-
-const HOOK_CONTROLLER = fileURLToPath(new URL('./fixtures/hook-controller.mjs', import.meta.url));
 
 /** A test's world: nats-server, its hook server, a client, and a way to start controllers. */
 async function world(t: Test) {
@@ -25,19 +22,19 @@ async function world(t: Test) {
   return { dir, nats, hook, nc, ...controllers(t, dir, nats, hook) };
 }
 
-/** Writes a controller's config (jails sshd, bantime 1h, and short, bantime 2s) and starts controllers with the hook action. */
+/** Writes a controller's config (jails sshd, bantime 1h, and short, bantime 2s, each with a webhook to the hook server) and starts controllers. */
 function controllers(t: Test, dir: string, nats: NatsServer, hook: HookServer) {
   const conf = (name: string, extra = '') => {
     const file = join(dir, `${name}.conf`);
     writeFileSync(
       file,
       `[fleetban]\nhost = ${name}\nnats = ${nats.url}\nstate_dir = ${join(dir, name)}\n\n[controller]\n${extra}\n\n` +
-        `[DEFAULT]\nmaxretry = 3\nbantime = 1h\n\n[sshd]\nenabled = true\n\n[short]\nenabled = true\nbantime = 2s\n`,
+        `[DEFAULT]\nmaxretry = 3\nbantime = 1h\n\n[sshd]\nenabled = true\naction = webhook[url=${hook.url}]\n\n` +
+        `[short]\nenabled = true\nbantime = 2s\naction = webhook[url=${hook.url}]\n`,
     );
     return file;
   };
-  const start = (name: string, extra = '') =>
-    FleetbanProcess.start(t, name, [conf(name, extra)], { main: HOOK_CONTROLLER, env: { HOOK_URL: hook.url, HOOK_FIRST_RETRY_MS: '1000' } });
+  const start = (name: string, extra = '') => FleetbanProcess.start(t, name, ['controller', '-c', conf(name, extra)]);
   return { start };
 }
 
@@ -56,21 +53,22 @@ async function attack(nc: NatsConnection, ip: string, jail = 'sshd'): Promise<st
 /** True once the actions stream holds nothing: every delivery made or given up. */
 const drained = (nc: NatsConnection) => async () => (await queuedActions(nc)) === 0;
 
+/** A webhook body (the event, flattened: kind, id, ip, jail, why, ...) of `kind` for `ip`. */
 const is = (kind: string, ip: string, why?: string) => (j: Record<string, unknown>) =>
-  j.kind === kind && (j.ban as { ip?: string } | undefined)?.ip === ip && (why === undefined || j.why === why);
+  j.kind === kind && j.ip === ip && (why === undefined || j.why === why);
 
 t.test('a ban and its unbans (admin, expiry): the HTTP server receives each exactly once', async (t) => {
   const w = await world(t);
   const ctl = w.start('ctl');
   await ctl.waitForMsg('controller ready');
-  t.ok(ctl.entries.some((e) => e.msg === 'hook actionstart' && e.jail === 'sshd'), 'actionstart ran at controller start');
+  t.match(ctl.entries.find((e) => e.msg === 'controller actions queued through the actions stream')?.actions, ['sshd/webhook', 'short/webhook'], 'the jails\' webhooks, read from the config, started with the controller');
 
   const a = '203.0.113.21';
   const failureId = await attack(w.nc, a);
   await w.hook.waitFor((r) => r.status === 200 && r.json !== undefined && is('ban', a)(r.json), 'ban delivery');
   const [ban] = w.hook.delivered(is('ban', a));
   t.equal(ban?.json?.id, `ban:${failureId}`, 'the event id is the ban id, the id of the failure that caused it');
-  t.match(ban?.json?.ban, { ip: a, jail: 'sshd', reason: 'threshold', id: failureId, user: 'root' }, 'the ban as stored, with its id and user');
+  t.match(ban?.json, { ip: a, jail: 'sshd', reason: 'threshold', user: 'root', failures: 3, bantime: 3600 }, 'the ban as stored, with the user of its failure');
 
   t.match(await adminRequest(w.nc, { verb: 'unban', jail: '', ip: a, bantimeMs: 0 }), { ok: true }, 'admin unban');
   await w.hook.waitFor((r) => r.status === 200 && r.json !== undefined && is('unban', a, 'admin')(r.json), 'admin unban delivery');
@@ -86,7 +84,7 @@ t.test('a ban and its unbans (admin, expiry): the HTTP server receives each exac
   t.equal(w.hook.delivered(is('unban', b, 'expired')).length, 1, 'one of its expiry');
   t.equal(w.hook.requests.length, 4, 'nothing else');
   await ctl.stop('SIGTERM');
-  t.ok(ctl.entries.some((e) => e.msg === 'hook actionstop'), 'actionstop ran at controller stop');
+  t.ok(ctl.entries.some((e) => e.msg === 'controller actions stopped (actionstop run)'), 'actionstop ran at controller stop');
 });
 
 t.test('the receiver answers 500 twice, then 200: delivered on the third try, counted as retried', async (t) => {
@@ -104,8 +102,8 @@ t.test('the receiver answers 500 twice, then 200: delivered on the third try, co
   t.same(retries, [1000, 2000], 'retried after 1 s, then 2 s');
   await waitUntil(drained(w.nc), 'the actions stream drained');
   const page = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  t.match(page, /^fleetban_actions_delivered_total\{action="hook",jail="sshd"\} 1$/m, 'delivered: 1');
-  t.match(page, /^fleetban_actions_retried_total\{action="hook",jail="sshd"\} 2$/m, 'retried: 2');
+  t.match(page, /^fleetban_actions_delivered_total\{action="webhook",jail="sshd"\} 1$/m, 'delivered: 1');
+  t.match(page, /^fleetban_actions_retried_total\{action="webhook",jail="sshd"\} 2$/m, 'retried: 2');
   t.notMatch(page, /^fleetban_actions_failed_total\{/m, 'failed: none');
   await ctl.stop('SIGTERM');
 });
@@ -121,7 +119,7 @@ t.test('a 4xx is given up: counted as failed, logged as an error, not retried', 
   await waitUntil(drained(w.nc), 'the actions stream drained');
   t.equal(w.hook.requests.length, 1, 'tried once');
   const page = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  t.match(page, /^fleetban_actions_failed_total\{action="hook",jail="sshd"\} 1$/m, 'failed: 1');
+  t.match(page, /^fleetban_actions_failed_total\{action="webhook",jail="sshd"\} 1$/m, 'failed: 1');
   await ctl.stop('SIGTERM');
 });
 

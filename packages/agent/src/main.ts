@@ -1,12 +1,10 @@
 import {
-  type ActionRunner,
   buildActions,
   checkFleetCredentials,
   type Clock,
   connectFleet,
   type FleetbanConfig,
   interfaceAddresses,
-  type JailConfig,
   type Logger,
   type NatsConnection,
   serverAddresses,
@@ -56,12 +54,7 @@ export interface Agent {
 export interface AgentDeps {
   readonly logger: Logger;
   readonly clock?: Clock;
-  /** The host-site actions of one jail; default `buildActions(jail, 'host', ...)` (tests give their own). */
-  readonly actions?: (jail: JailConfig) => ActionRunner[];
 }
-
-/** Where the agent looks for fail2ban action.d files. */
-export const HOST_ACTION_PATH: readonly string[] = ['/etc/fail2ban/action.d'];
 
 /**
  * Wires one host. Everything the host does on its own starts first and needs no NATS: the
@@ -90,8 +83,8 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
 
   const metrics = new AgentMetrics();
   const actionLog = log.child({ stage: 'actions' });
-  const runnersOf = deps.actions ?? ((j: JailConfig) => buildActions(j, 'host', { actionPath: HOST_ACTION_PATH, logger: actionLog.child({ jail: j.name }) }));
-  const hostActions = new HostActions(config.jails.filter((j) => j.enabled).flatMap(runnersOf), actionLog);
+  // host_action = ...: action.d files searched in /etc/fail2ban/action.d (a bad action is a config error here)
+  const hostActions = new HostActions(config.jails.filter((j) => j.enabled).flatMap((j) => buildActions(j, 'host', { logger: actionLog })), actionLog);
   await hostActions.start();
   const writer = new FirewallWriter(enforcer, clock, log.child({ stage: 'decisions' }), {
     stateDir: config.fleet.stateDir, reconcileMs: config.agent.reconcileMs, admit: (target) => guard.check(target) === null, enforced: metrics.enforced,

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import {
-  type ActionRunner,
   buildActions,
   type Clock,
   connectFleet,
@@ -17,7 +16,6 @@ import {
   systemClock,
 } from '@fleetban/shared';
 import { ControllerActions } from './actions/controller-actions.js';
-import type { ActionDeliveryOptions } from './actions/action-delivery.js';
 import { AdminService } from './admin/admin-service.js';
 import { JailTrackers } from './aggregate/jail-tracker.js';
 import { BanDecider } from './decide/ban-decider.js';
@@ -50,17 +48,7 @@ export interface ControllerDeps {
   readonly clock?: Clock;
   /** Aborts the wait for the lease (a standby told to stop). */
   readonly signal?: AbortSignal;
-  /**
-   * The controller-site actions of one jail; default `buildActions(jail, 'controller', ...)` with
-   * action.d searched in {@link ACTION_PATH}. Tests give runners of their own.
-   */
-  readonly actions?: (jail: JailConfig) => ActionRunner[];
-  /** Retry delays of the action deliveries; default 1 s doubling up to 5 min. */
-  readonly actionRetry?: ActionDeliveryOptions;
 }
-
-/** Where the controller looks for fail2ban action.d files. */
-export const ACTION_PATH: readonly string[] = ['/etc/fail2ban/action.d'];
 
 /**
  * Wires intake → aggregate → decide → publish, plus expiry, heartbeats, the admin service and,
@@ -93,10 +81,10 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const store = await BanStore.open(nc, guard, log.child({ stage: 'store' }), create);
   store.onEvent(banAudit(log.child({ stage: 'audit' })));
   const actionLog = log.child({ stage: 'actions' });
-  const runnersOf = deps.actions ?? ((j: JailConfig) => buildActions(j, 'controller', { actionPath: ACTION_PATH, logger: actionLog.child({ jail: j.name }) }));
-  const runners = config.jails.filter((j) => j.enabled).flatMap(runnersOf);
+  // action.d files are searched in /etc/fail2ban/action.d (a bad action is a config error here)
+  const runners = config.jails.filter((j) => j.enabled).flatMap((j) => buildActions(j, 'controller', { logger: actionLog }));
   // before the replay: a failure replayed without its ban stored queues that ban's actions too
-  const actions = await ControllerActions.open(nc, store, runners, { counters, logger: actionLog, create, delivery: deps.actionRetry });
+  const actions = await ControllerActions.open(nc, store, runners, { counters, logger: actionLog, create });
   const fallback = config.jailDefaults;
   const trackers = new JailTrackers(config.jails, (name): JailConfig => ({ ...fallback, name }), c.maxTracked);
   const decider = new BanDecider({ trackers, bans: store.bans, offences: store.offences, guard, clockSkewMs: c.maxClockSkewMs });

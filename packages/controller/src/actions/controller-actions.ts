@@ -14,7 +14,7 @@ export class ControllerActions {
   readonly #queue: ActionQueue;
   readonly #deliveries: ActionDelivery[];
 
-  private constructor(queue: ActionQueue, deliveries: ActionDelivery[]) {
+  private constructor(queue: ActionQueue, deliveries: ActionDelivery[], private readonly logger: Logger) {
     this.#queue = queue;
     this.#deliveries = deliveries;
   }
@@ -38,7 +38,7 @@ export class ControllerActions {
       (r) => new ActionDelivery(nc, r, queue.indexOf(r), deps.counters, deps.logger.child({ jail: r.jail, action: r.name }), deps.delivery, heal),
     );
     deps.logger.info({ actions: runners.map((r) => `${r.jail}/${r.name}`) }, 'controller actions queued through the actions stream');
-    return new ControllerActions(queue, deliveries);
+    return new ControllerActions(queue, deliveries, deps.logger);
   }
 
   /** Runs each action's actionstart and starts delivering. */
@@ -50,5 +50,6 @@ export class ControllerActions {
   async stop(): Promise<void> {
     await Promise.all(this.#deliveries.map((d) => d.stop()));
     this.#queue.close();
+    this.logger.info('controller actions stopped (actionstop run)');
   }
 }
