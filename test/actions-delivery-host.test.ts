@@ -1,13 +1,20 @@
 // Host-site actions on the agent: the firewall writer tells each ban it took and let go, once the
 // firewall holds the change, to the host's action queues; a test action POSTs each event to a real
 // HTTP server on 127.0.0.1. A failing receiver is retried with a growing delay and never holds the
-// firewall up. The enforcer is an in-memory stand-in (the firewall itself is tested elsewhere).
+// firewall up. The first test drives the writer with an in-memory enforcer (the firewall itself is
+// tested elsewhere); the second runs nats-server, a controller and an agent (dry-run enforcer) as
+// processes, with `host_action = webhook[...]` read from the agent's config.
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { ActionError, type ActionRunner, type BanDecision, type BanEvent, silentLogger } from '@fleetban/shared';
 import { HostActions } from '../packages/agent/src/actions/host-actions.js';
 import { FirewallWriter } from '../packages/agent/src/decisions/firewall-writer.js';
 import type { BanEntry, Enforcer } from '../packages/agent/src/enforce/enforcer.js';
+import { writeTestConfig } from './fixtures/fleet-config.js';
+import { FleetbanProcess, runFleetban } from './fixtures/fleetban-process.js';
 import { HookServer } from './fixtures/hook-server.js';
+import { startNatsServer } from './fixtures/nats-server.js';
 import { waitUntil } from './fixtures/wait-until.js';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
@@ -122,4 +129,33 @@ t.test('host actions: told once per ban taken and let go, after the firewall hol
   t.equal(server.requests.filter((r) => r.status === 200).length, 4, 'four deliveries in all');
   await actions.stop();
   t.equal(runner.stopped, 1, 'actionstop ran');
+});
+
+t.test('host_action = webhook[...] on a real agent: its firewall takes the fleet ban, then the webhook is told', async (t) => {
+  const dir = t.testdir({});
+  const nats = await startNatsServer(t);
+  const server = await HookServer.start(t);
+  const common = { nats: nats.url, dir, maxretry: 2, bantime: '1h' };
+  const ctlConf = writeTestConfig({ ...common, host: 'ctl' });
+  const agentConf = writeTestConfig({ ...common, host: 'web-1', enforcer: 'dry-run', extra: `host_action = webhook[url=${server.url}]` });
+  const log = join(dir, 'web-1', 'sshd.log');
+  writeFileSync(log, '');
+  const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', ctlConf]);
+  await controller.waitForMsg('controller ready', 30_000);
+  const agent = FleetbanProcess.start(t, 'web-1', ['agent', '-c', agentConf]);
+  await agent.waitForMsg('agent ready', 30_000);
+
+  const ip = '203.0.113.71';
+  const enforced = agent.waitForNext((e) => e.msg === 'enforced' && Array.isArray(e.bans) && e.bans.includes(ip), 30_000, `enforced ${ip}`);
+  appendFileSync(log, `Nov 21 12:00:00 web-1 sshd[10]: Failed password for root from ${ip} port 40000 ssh2\nNov 21 12:00:01 web-1 sshd[10]: Failed password for root from ${ip} port 40002 ssh2\n`);
+  await enforced;
+  await server.waitFor((r) => r.status === 200 && r.json?.kind === 'ban' && r.json.ip === ip, 'the host action\'s ban');
+  t.match(server.requests[0]?.json, { kind: 'ban', ip, jail: 'sshd', user: 'root' }, 'the webhook got the ban the firewall took');
+  const unbanned = agent.waitForNext((e) => e.msg === 'enforced' && Array.isArray(e.unbans) && e.unbans.includes(ip), 30_000, `unban of ${ip} enforced`);
+  await runFleetban(['unban', ip, '-c', ctlConf]);
+  await unbanned;
+  await server.waitFor((r) => r.status === 200 && r.json?.kind === 'unban' && r.json.ip === ip, 'the host action\'s unban');
+  t.equal(server.requests.length, 2, 'one ban, one unban');
+  await agent.stop('SIGTERM');
+  await controller.stop('SIGTERM');
 });
