@@ -1,4 +1,5 @@
 import {
+  buildActions,
   checkFleetCredentials,
   type Clock,
   connectFleet,
@@ -10,6 +11,7 @@ import {
   settlesWithin,
   systemClock,
 } from '@fleetban/shared';
+import { HostActions } from './actions/host-actions.js';
 import { FirewallWriter } from './decisions/firewall-writer.js';
 import { FleetAddresses } from './decisions/fleet-addresses.js';
 import { hostGuard } from './decisions/host-guard.js';
@@ -80,8 +82,13 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   log.info({ own: ownAddresses(), natsServers }, 'this host never bans its own or its NATS servers\' addresses');
 
   const metrics = new AgentMetrics();
+  const actionLog = log.child({ stage: 'actions' });
+  // host_action = ...: action.d files searched in /etc/fail2ban/action.d (a bad action is a config error here)
+  const hostActions = new HostActions(config.jails.filter((j) => j.enabled).flatMap((j) => buildActions(j, 'host', { logger: actionLog })), actionLog);
+  await hostActions.start();
   const writer = new FirewallWriter(enforcer, clock, log.child({ stage: 'decisions' }), {
     stateDir: config.fleet.stateDir, reconcileMs: config.agent.reconcileMs, admit: (target) => guard.check(target) === null, enforced: metrics.enforced,
+    host, ...(hostActions.any ? { banEvents: hostActions.tell } : {}),
   });
   await writer.restore();
   const reporter = new FailureReporter({ buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
@@ -103,6 +110,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
     fallback.stop();
     reporter.stop();
     await writer.stop();
+    await hostActions.stop();
     throw err;
   }
 
@@ -150,6 +158,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
       if (nc) await settlesWithin(reporter.flush(), STOP_STEP_MS);
       reporter.stop();
       await writer.stop();
+      await hostActions.stop();
       if (nc && !(await settlesWithin(nc.drain(), STOP_STEP_MS))) await nc.close().catch(() => undefined);
       await enforcer.stop(config.agent.onStop);
       log.info({ onStop: config.agent.onStop, joined: nc !== undefined }, 'agent stopped');

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  buildActions,
   type Clock,
   connectFleet,
   type ConfigChange,
@@ -15,6 +16,7 @@ import {
   serverAddresses,
   systemClock,
 } from '@fleetban/shared';
+import { ControllerActions } from './actions/controller-actions.js';
 import { AdminService } from './admin/admin-service.js';
 import { ConfigService } from './admin/config-service.js';
 import { IgnoreService } from './admin/ignore-service.js';
@@ -31,6 +33,7 @@ import { CounterSet } from './metrics/counter-set.js';
 import { ControllerMetrics } from './metrics/prometheus.js';
 import { aliveInterval, LivenessBeacon } from './publish/liveness-beacon.js';
 import { RecidivePolicy } from './recidive/recidive-policy.js';
+import { banAudit } from './store/ban-audit.js';
 import { BanStore } from './store/ban-store.js';
 import { HistoryPurge } from './store/history-purge.js';
 
@@ -82,6 +85,12 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const guard = fleetGuard({ hosts, natsServers, controller, allowlists, limits });
   log.info({ hosts: known, natsServers, controller }, 'fleet addresses loaded: never banned');
   const store = await BanStore.open(nc, guard, log.child({ stage: 'store' }), create);
+  store.onEvent(banAudit(log.child({ stage: 'audit' })));
+  const actionLog = log.child({ stage: 'actions' });
+  // action.d files are searched in /etc/fail2ban/action.d (a bad action is a config error here)
+  const runners = config.jails.filter((j) => j.enabled).flatMap((j) => buildActions(j, 'controller', { logger: actionLog }));
+  // before the replay: a failure replayed without its ban stored queues that ban's actions too
+  const actions = await ControllerActions.open(nc, store, runners, { counters, logger: actionLog, create });
   const fallback = config.jailDefaults;
   const trackers = new JailTrackers(config.jails, (name): JailConfig => ({ ...fallback, name }), c.maxTracked);
   const ignore = await IgnoreService.open(nc, { allowlists, store, trackers, clock, logger: log.child({ stage: 'ignore' }) }, create);
@@ -89,6 +98,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const decider = new BanDecider({ trackers, bans: store.bans, offences: store.offences, guard, clockSkewMs: c.maxClockSkewMs });
   const recidive = new RecidivePolicy(config.jails, { bans: store.bans, offences: store.offences, guard });
   const metrics = new ControllerMetrics({ counters, store, hosts, clock });
+  store.onEvent(metrics.banEvent);
   const failures = new FailureHandler(decider, store, counters, clock, log.child({ stage: 'decide' }), recidive, { stored: metrics.banStored });
 
   const heartbeats = new HeartbeatIntake(hosts, clock, counters, log.child({ stage: 'heartbeat' }));
@@ -107,6 +117,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }));
   beacon.start();
   onReconnect(nc, () => beacon.send());
+  await actions?.start();
   await metrics.start(c.metrics, log.child({ stage: 'metrics' }));
   await nc.flush();
   log.info({ host: config.fleet.host, servers: config.fleet.servers, jails: config.jails.map((j) => j.name) }, 'controller ready');
@@ -125,6 +136,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
       clearInterval(pruner);
       failures.stop();
       await intake.stop();
+      await actions?.stop();
       await lease.release().catch(() => undefined);
       await nc.drain().catch(() => undefined);
       log.info('controller stopped');

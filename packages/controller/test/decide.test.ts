@@ -118,7 +118,9 @@ t.test('maxretry reached across hosts: a ban', async (tt) => {
     matches: events.map((e) => e.line),
     failures: 3,
     scope: [],
-  });
+    id: events[2]?.id,
+    user: events[2]?.user,
+  }, 'the ban\'s id and user are those of the failure that tipped it over');
 });
 
 t.test('below maxretry: counted', async (tt) => {

@@ -40,6 +40,7 @@ export * from './credentials/members-file.js';
 export * from './credentials/authorization-file.js';
 export * from './credentials/membership.js';
 export * from './nats/events-stream.js';
+export * from './nats/actions-stream.js';
 export * from './nats/ban-list.js';
 export * from './nats/host-records.js';
 export * from './nats/ignore-list.js';

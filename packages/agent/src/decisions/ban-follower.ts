@@ -1,4 +1,4 @@
-import type { BanChange, BanGuard, BanListWatch, Logger } from '@fleetban/shared';
+import type { BanChange, BanDecision, BanGuard, BanListWatch, Logger } from '@fleetban/shared';
 import { scopeIncludes } from '@fleetban/shared';
 import type { BanEntry } from '../enforce/enforcer.js';
 
@@ -9,7 +9,8 @@ export interface BanSource {
 
 /** Where the follower hands the fleet's bans: the host's firewall writer. */
 export interface FleetBanSink {
-  fleetPut(entry: BanEntry, initial: boolean): void;
+  /** `ban`: the decision itself (its id and evidence, for the host actions). */
+  fleetPut(entry: BanEntry, initial: boolean, ban?: BanDecision): void;
   /** `lift` false: a ban this host does not take (its local ban of the target, if any, stays). */
   fleetDelete(target: string, initial: boolean, lift?: boolean): void;
   /** The current list has been handed over; resolves once the firewall holds it. */
@@ -88,7 +89,7 @@ export class BanFollower {
   #change(raw: BanChange, initial: boolean): void {
     const c = this.#taken(raw);
     if (c.kind === 'put') {
-      this.sink.fleetPut({ target: c.ban.ip, expiresMs: c.ban.expiresMs, jail: c.ban.jail }, initial);
+      this.sink.fleetPut({ target: c.ban.ip, expiresMs: c.ban.expiresMs, jail: c.ban.jail }, initial, c.ban);
       if (!initial) this.logger.info({ ip: c.ban.ip, jail: c.ban.jail, expiresMs: c.ban.expiresMs, reason: c.ban.reason }, 'ban received');
     } else {
       this.sink.fleetDelete(c.target, initial, raw.kind === 'delete');

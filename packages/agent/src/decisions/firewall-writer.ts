@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import type { Clock, Logger } from '@fleetban/shared';
+import type { BanDecision, Clock, Logger } from '@fleetban/shared';
 import type { BanEntry, Enforcer } from '../enforce/enforcer.js';
 import { type LocalBan, LocalBans } from '../fallback/local-decider.js';
 import { readStateFile, writeStateFile } from '../state/state-file.js';
+import { HostBanEvents, type HostBanListener } from './host-ban-events.js';
 
 /** Options of {@link FirewallWriter}. */
 export interface WriterOptions {
@@ -18,6 +19,10 @@ export interface WriterOptions {
   readonly admit?: (target: string) => boolean;
   /** Told, for each fleet ban applied, the seconds from its arrival (a change of the list) to the firewall holding it (metrics). */
   readonly enforced?: (seconds: number) => void;
+  /** Told of each ban the firewall took and let go, once it holds the change (host-site actions); default nobody. */
+  readonly banEvents?: HostBanListener;
+  /** This host's name (the scope of its local bans, as host actions see them); default ''. */
+  readonly host?: string;
 }
 
 /** File names under state_dir. */
@@ -50,6 +55,7 @@ export class FirewallWriter {
   #stopped = false;
   #chain: Promise<void> = Promise.resolve();
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #events: HostBanEvents;
 
   constructor(
     private readonly enforcer: Enforcer,
@@ -58,6 +64,7 @@ export class FirewallWriter {
     private readonly opts: WriterOptions,
   ) {
     this.#files = { fleet: join(opts.stateDir, FLEET_FILE), local: join(opts.stateDir, LOCAL_FILE) };
+    this.#events = new HostBanEvents(opts.banEvents);
   }
 
   /**
@@ -89,10 +96,14 @@ export class FirewallWriter {
     return restored;
   }
 
-  /** The fleet bans `entry.target` (a change of the list; `initial` while the current list is read). */
-  fleetPut(entry: BanEntry, initial: boolean): void {
+  /**
+   * The fleet bans `entry.target` (a change of the list; `initial` while the current list is
+   * read); `ban` is the decision, for the host actions.
+   */
+  fleetPut(entry: BanEntry, initial: boolean, ban?: BanDecision): void {
     this.#fleet.set(entry.target, entry);
     this.#fleetDirty = true;
+    if (ban) this.#events.fleetPut(ban, !initial && this.#listRead, this.clock());
     if (initial || !this.#listRead) return;
     this.#pendingUnbans.delete(entry.target);
     this.#pendingBans.set(entry.target, longer(entry, this.#local.get(entry.target, this.clock())));
@@ -108,6 +119,7 @@ export class FirewallWriter {
   fleetDelete(target: string, initial: boolean, lift = true): void {
     const had = this.#fleet.delete(target);
     this.#fleetDirty ||= had;
+    this.#events.fleetDelete(target, !initial && this.#listRead, this.clock());
     if (initial || !this.#listRead || (!had && !lift)) return;
     if (lift && this.#local.forget(target)) {
       this.logger.info({ ip: target }, 'local ban lifted by an unban from the fleet');
@@ -138,6 +150,7 @@ export class FirewallWriter {
     this.#pendingUnbans.delete(b.ip);
     this.#pendingBans.set(b.ip, longer(this.#pendingBans.get(b.ip) ?? this.#fleetActive(b.ip, this.clock()), entry));
     this.#pendingLocal.push(b);
+    this.#events.localBan(b, this.opts.host ?? '');
     this.#schedule();
   }
 
@@ -165,12 +178,15 @@ export class FirewallWriter {
     if (!this.#listRead || this.#stopped) return Promise.resolve();
     return this.#serial(async () => {
       const all = this.#all(this.clock());
+      const events = this.#events.take();
       try {
         // a periodic reconcile may trust a cheap look at the kernel; the others read it all back
         const r = await this.enforcer.reconcile(all, { full: why !== 'periodic' });
+        this.#events.applied(events);
         const level = why === 'periodic' && r.added + r.removed === 0 ? 'debug' : 'info';
         this.logger[level]({ why, bans: all.length, localBans: this.#local.size, added: r.added, removed: r.removed }, 'firewall reconciled');
       } catch (err) {
+        this.#events.failed(events);
         this.logger.error({ err, why }, 'reconcile failed');
       }
     });
@@ -213,14 +229,17 @@ export class FirewallWriter {
     this.#pendingBans = new Map();
     this.#pendingUnbans = new Set();
     this.#pendingLocal = [];
+    const events = this.#events.take();
     return this.#serial(async () => {
       try {
         await this.enforcer.apply(bans, unbans);
+        this.#events.applied(events);
         const applied = this.clock();
         for (const t of since.values()) this.opts.enforced?.((applied - t) / 1000);
         this.logger.info({ bans: bans.map((b) => b.target), unbans }, 'enforced');
         for (const b of local) this.logger.warn({ jail: b.jail, ip: b.ip, why: b.why, failures: b.failures, expiresMs: b.expiresMs }, 'local ban');
       } catch (err) {
+        this.#events.failed(events);
         this.logger.error({ err }, 'enforcement failed; the next reconcile retries');
       }
     });
@@ -233,6 +252,7 @@ export class FirewallWriter {
 
   #expireLocal(): void {
     const expired = this.#local.expire(this.clock());
+    this.#events.localExpired(expired, this.opts.host ?? '', this.clock());
     for (const b of expired) this.logger.info({ jail: b.jail, ip: b.ip }, 'local ban expired');
     if (expired.length > 0) this.#saveLocal();
   }

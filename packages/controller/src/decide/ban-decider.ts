@@ -54,7 +54,9 @@ export interface DeciderState {
  * only the window it counts into and the jail's totals (a ban's effects wait for {@link commit}). A
  * threshold bantime longer than the guard's `max_bantime` is cut to it. The previous bans
  * bantime.increment counts are the jail's, or every jail's with `bantime.overalljails`. Failures
- * named for a recidive jail are ignored.
+ * named for a recidive jail are ignored. A new ban's id is the id of the failure that tipped it
+ * over (stable across agent restarts and replays: a controller taking over decides the same id),
+ * its user that failure's user; a widened ban keeps its id.
  */
 export class BanDecider {
   readonly #jailSpaces = new JailSpaces();
@@ -93,7 +95,7 @@ export class BanDecider {
     return {
       kind: 'ban',
       widened: false,
-      decision: { ip: e.ip, jail: e.jail, atMs: at, expiresMs: banExpiry(at, duration), reason: 'threshold', banCount: previous + 1, ...evidence },
+      decision: { ip: e.ip, jail: e.jail, atMs: at, expiresMs: banExpiry(at, duration), reason: 'threshold', banCount: previous + 1, ...evidence, id: e.id, user: e.user },
     };
   }
 

@@ -24,7 +24,7 @@ export class BanExpiry {
     const due = this.store.expired(this.clock());
     for (const b of due) {
       try {
-        await this.store.unban(b.ip, b.expiresMs);
+        await this.store.unban(b.ip, b.expiresMs, 'expired');
         this.onExpire(b.ip);
         this.logger.info({ ip: b.ip, jail: b.jail }, 'ban expired');
       } catch (err) {

@@ -1,5 +1,6 @@
 import {
   type BanDecision,
+  type BanEvent,
   type Clock,
   isActive,
   LATENCY_BUCKETS,
@@ -59,6 +60,16 @@ export class ControllerMetrics {
     r.counter('fleetban_controller_bans_refused_total', 'Bans the guard refused before they were stored, by refusal.', ['kind'], () =>
       prefixed(c, 'bans.refused.').map(([name, v]) => [{ kind: name.slice('bans.refused.'.length) }, v] as const));
     r.counter('fleetban_controller_ban_write_failures_total', 'Attempts to store a ban that failed (each is retried).', [], () => c.get('bans.write-failed'));
+    r.counter('fleetban_controller_unbans_total', 'Bans lifted, by jail and why (expired, admin, replaced: another ban took its place).', ['jail', 'why'], () =>
+      rows(c.breakdown('bans.lifted'), ['jail', 'why']));
+    r.counter('fleetban_actions_delivered_total', 'Ban events delivered by a controller-site action, by action and jail.', ['action', 'jail'], () =>
+      rows(c.breakdown('actions.delivered'), ['action', 'jail']));
+    r.counter('fleetban_actions_retried_total', 'Deliveries of a controller-site action that failed and were queued again with a delay, by action and jail.', ['action', 'jail'], () =>
+      rows(c.breakdown('actions.retried'), ['action', 'jail']));
+    r.counter('fleetban_actions_failed_total', 'Deliveries of a controller-site action given up (a failure retrying cannot help), by action and jail.', ['action', 'jail'], () =>
+      rows(c.breakdown('actions.failed'), ['action', 'jail']));
+    r.counter('fleetban_actions_queue_failures_total', 'Attempts to queue a ban event for its jail\'s actions that failed (the ban write is retried), by jail.', ['jail'], () =>
+      rows(c.breakdown('actions.queue-failed'), ['jail']));
     r.counter('fleetban_controller_heartbeats_received_total', 'Heartbeat messages received from agents.', [], () => c.get('heartbeats.received'));
     r.counter('fleetban_controller_heartbeats_malformed_total', 'Heartbeat messages dropped as malformed.', [], () => c.get('heartbeats.malformed'));
     r.gauge('fleetban_controller_bans_active', 'Bans in force in the ban list, by jail and reason.', ['jail', 'reason'], () => this.#active());
@@ -71,6 +82,11 @@ export class ControllerMetrics {
 
   /** Records a ban stored `seconds` after its failure reached the decider (FailureHandler's `stored`). */
   readonly banStored = (seconds: number, d: BanDecision): void => this.#decision(seconds, { jail: d.jail });
+
+  /** Counts each ban lifted by jail and why (a {@link BanStore} listener). */
+  readonly banEvent = (e: BanEvent): void => {
+    if (e.kind === 'unban') this.s.counters.add('bans.lifted', 1, [e.ban.jail, e.why ?? 'replaced']);
+  };
 
   /**
    * Serves `GET /metrics` on `at` (nothing when null). An address that cannot be bound is logged

@@ -1,6 +1,7 @@
 import {
   type BanDecision,
   banDuration,
+  banId,
   banExpiry,
   type BanGuard,
   bansInWindow,
@@ -33,7 +34,8 @@ export interface RecidiveState {
  * stored, each enabled `policy = recidive` jail counts the address's fleet-wide threshold bans in
  * every other jail within its findtime (bans it has answered already do not count again); at its
  * maxretry it bans the address for its bantime (with its own bantime.increment), reason
- * `recidive`, on every host. A recidive ban never shortens the ban in force. Synchronous.
+ * `recidive`, on every host, with id `recidive:<that ban's id>:<recidive jail>`. A recidive ban
+ * never shortens the ban in force. Synchronous.
  */
 export class RecidivePolicy {
   readonly jails: readonly JailConfig[];
@@ -80,6 +82,8 @@ export class RecidivePolicy {
         matches: ban.matches,
         failures: bans.length,
         scope: [],
+        id: `recidive:${banId(ban)}:${r.name}`,
+        ...(ban.user ? { user: ban.user } : {}),
       };
       out.push({ kind: 'ban', decision });
       current = decision;

@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import {
   type BanDecision,
+  type BanEvent,
   type BanGuard,
+  banId,
   BanList,
   BanRefusedError,
   type CreateOptions,
@@ -12,6 +15,7 @@ import {
   OffenceHistory,
   withBanTime,
 } from '@fleetban/shared';
+import { type BanJournal, type BanListener, BanListeners } from './ban-listeners.js';
 import { OffenceBook, purgeableKeys } from './offence-book.js';
 
 /** The JetStream API timeout when {@link BanStore.heal} reopens the ban list. */
@@ -23,13 +27,24 @@ const UNBAN_BATCH = 64;
 /** The end of a ban that does not end. */
 const NEVER = Number.MAX_SAFE_INTEGER;
 
+/** Why a ban was lifted, as {@link BanStore.unban} is told. */
+export type UnbanWhy = NonNullable<BanEvent['why']>;
+
 /**
  * The controller's view of the ban list and of each address's ban history, mirrored in memory for
- * synchronous decisions and written through to the KV buckets the agents watch.
+ * synchronous decisions and written through to the KV buckets the agents watch. The one owner of
+ * ban events: after each write it tells its listeners ({@link onEvent}: actions, metrics, the
+ * audit log) a ban was stored (`ban`) or lifted (`unban`, why `expired` or `admin`); the
+ * {@link useJournal journal} (the durable action queue) is written in parallel with the list,
+ * before the write resolves.
  */
 export class BanStore {
   readonly bans = new Map<string, BanDecision>();
   readonly offences = new OffenceBook();
+  readonly #listeners: BanListeners;
+  #journal: BanJournal | undefined;
+  /** Ids of events whose journal write failed: written again when the same ban is stored again. */
+  readonly #unjournaled = new Set<string>();
   private constructor(
     private readonly nc: NatsConnection,
     private list: BanList,
@@ -37,7 +52,19 @@ export class BanStore {
     private readonly guard: BanGuard,
     private readonly logger: Logger,
     private readonly create: CreateOptions | undefined,
-  ) {}
+  ) {
+    this.#listeners = new BanListeners(logger);
+  }
+
+  /** Tells `l` of every ban event from now on; returns its removal. */
+  onEvent(l: BanListener): () => void {
+    return this.#listeners.add(l);
+  }
+
+  /** Writes every ban event to `j` in parallel with the list; a write resolves once `j` has too. */
+  useJournal(j: BanJournal): void {
+    this.#journal = j;
+  }
 
   /**
    * Opens the buckets and loads what they hold. `guard` is asked again before every write: the
@@ -59,10 +86,28 @@ export class BanStore {
    * start of a fleet-wide threshold ban is kept for recidive to count. The ban is
    * held in memory only once the list holds it. Throws {@link BanRefusedError} when the guard
    * refuses the target (its protected spaces: force and limits are the caller's to check).
+   *
+   * A ban without an id (a manual one) gets `manual:<ip>:<atMs>:<random>`. A ban whose id the
+   * store does not hold yet is a `ban` event; writing the same ban again (widened, or retried)
+   * is none. An active ban it replaces (another jail's, a manual one over a threshold one) is
+   * lifted (`unban`, no why; `expired` when its time was up but not swept yet). Resolves once the
+   * list and the journal hold it; when the journal failed, the ban is stored and the journal is
+   * written again the next time the same ban is stored (the failure handler retries).
    */
-  async ban(b: BanDecision): Promise<void> {
-    const refusal = this.guard.check(b.ip, { force: true });
+  async ban(given: BanDecision): Promise<void> {
+    const refusal = this.guard.check(given.ip, { force: true });
     if (refusal) throw new BanRefusedError(refusal.code, refusal.reason);
+    const b = given.id ? given : { ...given, id: `manual:${given.ip}:${given.atMs}:${randomBytes(4).toString('hex')}` };
+    const prior = this.bans.get(b.ip);
+    const events: BanEvent[] = [];
+    const id = `ban:${banId(b)}`;
+    const fresh = !prior || banId(prior) !== banId(b);
+    if (prior && fresh) {
+      const lifted: BanEvent = { kind: 'unban', id: `unban:${banId(prior)}`, ban: prior, atMs: b.atMs };
+      events.push(isActive(prior, b.atMs) ? lifted : { ...lifted, why: 'expired' });
+    }
+    if (fresh || this.#unjournaled.has(id)) events.push({ kind: 'ban', id, ban: b, atMs: b.atMs });
+    const journaled = this.#journalAll(events);
     await this.list.put(b);
     this.bans.set(b.ip, b);
     const key = historyKey(b.jail, b.ip);
@@ -76,8 +121,30 @@ export class BanStore {
     // escalate its own scoped bans to a fleet-wide recidive ban
     const banTimesMs = b.reason === 'threshold' && b.scope.length === 0 ? withBanTime(times, b.atMs) : times;
     await this.record(key, { count, lastBanMs: b.atMs, clearedAtMs, endsMs, banTimesMs });
+    if (fresh) for (const e of events) this.#listeners.emit(e);
+    await journaled;
   }
 
+  /**
+   * Writes `events` to the journal (all at once); resolves when every one is held, rejects with
+   * the first failure once all have settled. Never rejects unobserved: the caller awaits it last.
+   */
+  #journalAll(events: readonly BanEvent[]): Promise<void> {
+    const journal = this.#journal;
+    if (!journal || events.length === 0) return Promise.resolve();
+    const done = Promise.allSettled(
+      events.map((e) => {
+        this.#unjournaled.add(e.id);
+        return journal(e).then(() => void this.#unjournaled.delete(e.id));
+      }),
+    ).then((results) => {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
+    // observed here too: the list write may fail first, and then nobody awaits it
+    done.catch(() => undefined);
+    return done;
+  }
   /**
    * After a failed write: opens the buckets again, creating one that was deleted, and writes back
    * every active ban the controller holds when the list came back empty (the agents reconcile to
@@ -94,17 +161,24 @@ export class BanStore {
     this.logger.warn({ bans: active.length }, 'ban list was empty after a failed write: the controller wrote its bans back');
   }
 
-  /** Lifts a ban on every host at `nowMs`; false when the target was not banned. */
-  async unban(target: string, nowMs: number): Promise<boolean> {
+  /**
+   * Lifts a ban on every host at `nowMs`, `why` (default `admin`); false when the target was not
+   * banned. An `unban` event once the list no longer holds it (journaled in parallel).
+   */
+  async unban(target: string, nowMs: number, why: UnbanWhy = 'admin'): Promise<boolean> {
     const ban = this.bans.get(target);
+    const event: BanEvent | undefined = ban && { kind: 'unban', id: `unban:${banId(ban)}`, ban, atMs: nowMs, why };
+    const journaled = this.#journalAll(event ? [event] : []);
     await this.list.remove(target);
     this.bans.delete(target);
-    if (!ban) return false;
+    if (!ban || !event) return false;
+    this.#listeners.emit(event);
     const key = historyKey(ban.jail, target);
     const o = this.offences.get(key);
     if (o && (o.clearedAtMs > nowMs || o.endsMs > nowMs)) {
       await this.record(key, { ...o, clearedAtMs: Math.min(o.clearedAtMs, nowMs), endsMs: Math.min(o.endsMs, nowMs) });
     }
+    await journaled;
     return true;
   }
 

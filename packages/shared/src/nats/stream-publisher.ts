@@ -53,11 +53,15 @@ export class StreamPublisher {
     this.#sweep.unref();
   }
 
-  /** Publishes `data` on `subject` with message id `id`; resolves once the stream has stored it (or had it already). */
-  publish(subject: string, data: Uint8Array, id: string): Promise<void> {
+  /**
+   * Publishes `data` on `subject` with message id `id` (and `extra` headers); resolves once the
+   * stream has stored it (or had it already).
+   */
+  publish(subject: string, data: Uint8Array, id: string, extra?: Readonly<Record<string, string>>): Promise<void> {
     const seq = ++this.#seq;
     const h: MsgHdrs = loadNats().headers();
     h.set('Nats-Msg-Id', id);
+    for (const [k, v] of Object.entries(extra ?? {})) h.set(k, v);
     return new Promise<void>((resolve, reject) => {
       this.#waiting.set(seq, { resolve, reject, sentMs: Date.now() });
       try {
