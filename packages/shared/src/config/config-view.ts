@@ -10,6 +10,7 @@ import { formatDuration } from '../time/duration.js';
 import { AGENT_DEFAULTS } from './agent-section.js';
 import { CONTROLLER_DEFAULTS } from './controller-section.js';
 import { FLEET_DEFAULTS } from './fleet-section.js';
+import type { ActionSite, ActionSpec } from '../actions/types.js';
 import { JAIL_KEYS } from './jail-section.js';
 import type { AgentConfig, ControllerConfig, FleetbanConfig, FleetConfig, JailBackend, JailConfig, ListenAddress } from './types.js';
 
@@ -90,7 +91,21 @@ const JAIL: Readonly<Record<string, Show<JailConfig>>> = {
   min_hosts: (j) => String(j.minHosts),
   policy: (j) => j.policy,
   backend: (j) => backendText(j.backend),
+  action: (j) => actionsText(j, 'controller'),
+  host_action: (j) => actionsText(j, 'host'),
 };
+
+/** Action options whose values are secrets (tokens, webhook secrets, passwords, keys): shown as `***`. */
+const SECRET_OPTION = /(token|secret|password|passwd|apikey|api_key|key)$/i;
+
+/** A jail's actions that run at `site`, one `name[opt=value, ...]` per line. */
+function actionsText(j: JailConfig, site: ActionSite): string {
+  const spec = (a: ActionSpec): string => {
+    const opts = Object.entries(a.options).map(([k, v]) => `${k}=${SECRET_OPTION.test(k) ? '"***"' : JSON.stringify(v)}`);
+    return opts.length > 0 ? `${a.name}[${opts.join(', ')}]` : a.name;
+  };
+  return j.actions.filter((a) => a.site === site).map(spec).join('\n');
+}
 
 function sectionView<T>(section: string, table: ReadonlyArray<[string, Show<T>]>, c: T, origin: (key: string) => string): ConfigSectionView {
   return { section, values: table.map(([key, show]) => ({ key, value: show(c), origin: origin(key) })) };
