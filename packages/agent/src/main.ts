@@ -10,6 +10,7 @@ import {
   serverAddresses,
   settlesWithin,
   systemClock,
+  DEFAULT_ACTION_PATH,
 } from '@fleetban/shared';
 import { HostActions } from './actions/host-actions.js';
 import { FirewallWriter } from './decisions/firewall-writer.js';
@@ -84,7 +85,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const metrics = new AgentMetrics();
   const actionLog = log.child({ stage: 'actions' });
   // host_action = ...: action.d files searched in /etc/fail2ban/action.d (a bad action is a config error here)
-  const hostActions = new HostActions(config.jails.filter((j) => j.enabled).flatMap((j) => buildActions(j, 'host', { logger: actionLog })), actionLog);
+  const hostActions = new HostActions(config.jails.filter((j) => j.enabled).flatMap((j) => buildActions(j, 'host', { actionPath: [...config.fleet.actionPath, ...DEFAULT_ACTION_PATH], logger: actionLog })), actionLog);
   await hostActions.start();
   const writer = new FirewallWriter(enforcer, clock, log.child({ stage: 'decisions' }), {
     stateDir: config.fleet.stateDir, reconcileMs: config.agent.reconcileMs, admit: (target) => guard.check(target) === null, enforced: metrics.enforced,

@@ -15,6 +15,7 @@ import {
   onReconnect,
   serverAddresses,
   systemClock,
+  DEFAULT_ACTION_PATH,
 } from '@fleetban/shared';
 import { ControllerActions } from './actions/controller-actions.js';
 import { AdminService } from './admin/admin-service.js';
@@ -87,8 +88,8 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const store = await BanStore.open(nc, guard, log.child({ stage: 'store' }), create);
   store.onEvent(banAudit(log.child({ stage: 'audit' })));
   const actionLog = log.child({ stage: 'actions' });
-  // action.d files are searched in /etc/fail2ban/action.d (a bad action is a config error here)
-  const runners = config.jails.filter((j) => j.enabled).flatMap((j) => buildActions(j, 'controller', { logger: actionLog }));
+  // action.d files: [fleetban] action_path, then /etc/fail2ban/action.d (a bad action is a config error here)
+  const runners = config.jails.filter((j) => j.enabled).flatMap((j) => buildActions(j, 'controller', { actionPath: [...config.fleet.actionPath, ...DEFAULT_ACTION_PATH], logger: actionLog }));
   // before the replay: a failure replayed without its ban stored queues that ban's actions too
   const actions = await ControllerActions.open(nc, store, runners, { counters, logger: actionLog, create });
   const fallback = config.jailDefaults;

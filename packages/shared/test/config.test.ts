@@ -136,6 +136,7 @@ t.test('defaults', async (tt) => {
       tlsKey: '',
       stateDir: '/var/lib/fleetban',
       addresses: [],
+      actionPath: [],
     },
     agent: { enforcer: 'auto', onStop: 'flush', heartbeatMs: 5000, reconcileMs: 30000, pollMs: 100, buffer: 10000, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864, filterPath: [], metrics: null },
     controller: {
@@ -275,6 +276,7 @@ t.test('a full 3-jail file', async (tt) => {
     tlsKey: '',
     stateDir: '/srv/fleetban',
     addresses: ['198.51.100.70', '2001:db8::70'],
+    actionPath: [],
   });
   tt.same(c.agent, { enforcer: 'nftables', onStop: 'keep', heartbeatMs: 2000, reconcileMs: 60_000, pollMs: 250, buffer: 500, blockType: 'drop', maxLineBytes: 65536, spoolBytes: 67108864, filterPath: [], metrics: null });
   tt.same(c.controller, {

@@ -43,6 +43,7 @@ const FLEET: ReadonlyArray<[string, Show<FleetConfig>]> = [
   ['nats_nkey', (c) => c.nkey], ['admin_nkey', (c) => c.adminNkey], ['tls_ca', (c) => c.tlsCa],
   ['tls_cert', (c) => c.tlsCert], ['tls_key', (c) => c.tlsKey], ['state_dir', (c) => c.stateDir],
   ['addresses', (c) => list(c.addresses)],
+  ['action_path', (c) => list(c.actionPath)],
 ];
 
 const AGENT: ReadonlyArray<[string, Show<AgentConfig>]> = [

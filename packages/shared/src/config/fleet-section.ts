@@ -7,12 +7,12 @@ import { parseNetwork } from '../ip/address.js';
 import { checkToken } from '../subjects.js';
 import { checkKnownKeys } from './known-keys.js';
 import type { FleetConfig } from './types.js';
-import { entryMap, invalidValue, readOr, readText, words } from './value.js';
+import { entryMap, invalidValue, readDirs, readOr, readText, words } from './value.js';
 
 /** Keys of the `[fleetban]` section. */
 export const FLEET_KEYS: readonly string[] = [
   'host', 'nats', 'nats_user', 'nats_password', 'nats_token', 'nats_creds', 'nats_nkey', 'admin_nkey',
-  'tls_ca', 'tls_cert', 'tls_key', 'state_dir', 'addresses',
+  'tls_ca', 'tls_cert', 'tls_key', 'state_dir', 'addresses', 'action_path',
 ];
 
 /** Defaults of the `[fleetban]` section, except `host` (which comes from the machine). */
@@ -29,6 +29,7 @@ export const FLEET_DEFAULTS: Omit<FleetConfig, 'host'> = {
   tlsKey: '',
   stateDir: '/var/lib/fleetban',
   addresses: [],
+  actionPath: [],
 };
 
 /**
@@ -64,6 +65,7 @@ export function readFleet(entries: readonly IniEntry[], hostname: string): Fleet
     tlsKey: readOr(map, 'tls_key', readFilePath, d.tlsKey),
     stateDir: readOr(map, 'state_dir', readAbsolutePath, d.stateDir),
     addresses: readOr(map, 'addresses', readHostAddresses, d.addresses),
+    actionPath: readOr(map, 'action_path', readDirs, d.actionPath),
   };
 }
 

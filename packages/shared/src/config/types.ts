@@ -225,6 +225,11 @@ export interface FleetConfig {
   readonly stateDir: string;
   /** addresses: extra addresses this host is reached at (behind NAT), canonical text; default none. */
   readonly addresses: readonly string[];
+  /**
+   * action_path: directories searched for action.d files (a jail's `action`/`host_action` that is
+   * not a built-in kind), before /etc/fail2ban/action.d; default none.
+   */
+  readonly actionPath: readonly string[];
 }
 
 /** A whole configuration file, validated. */
