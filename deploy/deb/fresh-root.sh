@@ -39,7 +39,7 @@ boot_root() {
 }
 
 # in_ct CMD: runs CMD in the booted container, with a clean environment.
-in_ct() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root nsenter -t "$BOOTED_INIT" -a /bin/sh -c "$1"; }
+in_ct() { env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root nsenter -t "$BOOTED_INIT" -a /bin/sh -c "$1"; }
 
 # stop_root WORK: powers the container off and deletes WORK.
 stop_root() {
