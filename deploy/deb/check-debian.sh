@@ -23,6 +23,7 @@ pass "installed on $suite: $(in_root "$work" 'fleetban version; nats-server --ve
 # 2. boot it with loopback only
 boot_root "$work" --private-network
 trap 'stop_root "$work"' EXIT
+trap 'exit 1' INT TERM
 pass "booted $suite under systemd (container init pid $BOOTED_INIT, loopback only)"
 
 # 3. a one-host fleet as services: enroll, then nats-server, controller and agent
