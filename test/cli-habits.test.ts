@@ -137,6 +137,28 @@ t.test('against a controller and two dry-run agents', async (t) => {
     t.match(nosuch.stderr, /jail 'nosuch' does not exist/);
   });
 
+  await t.test('ban and unban take several targets; status --all shows every jail', async (t) => {
+    const several = await cli('ban', '203.0.113.53', '203.0.113.54', '--jail', 'sshd');
+    t.equal(several.code, 0);
+    t.equal(several.stdout.split('\n').filter((l) => l.startsWith('banned 203.0.113.5')).length, 2, 'one line per target');
+    await enforcedEverywhere(2);
+    const refused = await runFleetban(['ban', '203.0.113.55', '127.0.0.1', '-c', conf]);
+    t.equal(refused.code, 1, 'one refused target: exit code 1');
+    t.match(refused.stdout, /^banned 203\.0\.113\.55 on every host/, 'the others are banned');
+    t.match(refused.stderr, /^fleetban: 127\.0\.0\.1: /m, 'the refused one is named with the reason');
+    await enforcedEverywhere(3);
+    const all = await cli('status', '--all');
+    t.equal(all.code, 0);
+    t.match(all.stdout, /Jail list:\tmanual, sshd|Jail list:\tsshd/, 'the overview first');
+    t.match(all.stdout, /Status for the jail: sshd[\s\S]*Currently banned:\t2[\s\S]*Status for the jail: manual[\s\S]*Currently banned:\t1/, "then each jail's figures, in the overview's order");
+    const allJson = JSON.parse((await cli('status', '--all', '--json')).stdout) as { jailStatus: { jails: { name: string }[] }[] };
+    t.ok(allJson.jailStatus.some((r) => r.jails[0]?.name === 'sshd'), '--json: one reply per jail in jailStatus');
+    t.equal((await cli('status', 'sshd', '--all')).code, 2, 'a jail and --all: usage error');
+    const lifted = await cli('unban', '203.0.113.53', '203.0.113.54', '203.0.113.55');
+    t.equal(lifted.stdout, 'unbanned 203.0.113.53 on every host\nunbanned 203.0.113.54 on every host\nunbanned 203.0.113.55 on every host\n');
+    await enforcedEverywhere(0);
+  });
+
   await Promise.all(agents.map((a) => a.stop('SIGTERM')));
   await controller.stop('SIGTERM');
 });

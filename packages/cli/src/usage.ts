@@ -13,12 +13,12 @@ usage: fleetban <command> [-c FILE] [options]
   up                       nats-server + controller + agent on this host, in the foreground
   agent                    run this host's agent (tail, filter, report; enforce the ban list)
   controller               run the fleet's controller (count, decide, publish, expire)
-  status [JAIL]            fail2ban's figures for the fleet, and its hosts
+  status [JAIL | --all]    fail2ban's figures for the fleet, and its hosts
   hosts                    the fleet's members: heartbeat age, version, backend, bans enforced
                            of the fleet's active bans, drift repaired, fallback mode, local bans
-  ban IP|CIDR [--jail J] [--bantime D] [--force]   ban on every host (D: 10m, 1d12h, -1 = permanent;
+  ban IP|CIDR... [--jail J] [--bantime D] [--force]   ban on every host (D: 10m, 1d12h, -1 = permanent;
                            --force: wider than [controller] min_prefix_v4/v6, never a protected address)
-  unban IP|CIDR            lift a ban on every host
+  unban IP|CIDR...         lift bans on every host
   unban --all [--jail J]   lift every active ban (of jail J) on every host (admin credentials only)
   banned [IP|CIDR]         list active bans, read from the ban list (exit 1: that target is not banned)
   get JAIL [OPTION]        a jail option as the controller holds it (maxretry, findtime, bantime, ...)
@@ -81,12 +81,13 @@ them, answer the admin verbs. Logs JSON lines on stdout; SIGTERM stops it cleanl
 
 ${CONFIG}
 `,
-  status: `usage: fleetban status [JAIL] [--json] [-c FILE]
+  status: `usage: fleetban status [JAIL | --all] [--json] [-c FILE]
 
 fail2ban-client's status, counted across the fleet: the jails and the fleet's hosts, or one jail's
-failed and banned figures (its first 100 banned addresses).
+failed and banned figures (its first 100 banned addresses); --all: the overview, then every
+jail's.
 
-  --json                   the controller's reply as JSON
+  --json                   the controller's reply as JSON (--all: with jailStatus, one per jail)
 ${CONFIG}
 `,
   hosts: `usage: fleetban hosts [--json] [-c FILE]
@@ -98,10 +99,11 @@ controller or fallback mode, local bans. A host's own credentials may run it.
   --json                   {"nowMs", "hosts": [{"host", "heartbeatAgeMs", "version", ...}]}
 ${CONFIG}
 `,
-  ban: `usage: fleetban ban IP|CIDR [--jail J] [--bantime D] [--force] [--json] [-c FILE]
+  ban: `usage: fleetban ban IP|CIDR... [--jail J] [--bantime D] [--force] [--json] [-c FILE]
 
-Bans a target on every host. Refused, with the reason, when it would cover a fleet host, a NATS
-server, the controller, an allowlist or special space.
+Bans each target on every host. Refused, with the reason, when it would cover a fleet host, a NATS
+server, the controller, an allowlist or special space; one refused does not stop the others (exit
+code 1). With several targets, --json prints one reply per line.
 
   --jail J                 the jail it is counted in (default manual)
   --bantime D              10m, 1d12h, -1 = permanent (default the jail's bantime)
@@ -109,10 +111,10 @@ server, the controller, an allowlist or special space.
   --json                   the controller's reply as JSON
 ${CONFIG}
 `,
-  unban: `usage: fleetban unban IP|CIDR [--json] [-c FILE]
+  unban: `usage: fleetban unban IP|CIDR... [--json] [-c FILE]
        fleetban unban --all [--jail J] [--json] [-c FILE]
 
-Lifts a ban on every host; with --all, every active ban (only jail J's with --jail). Admin
+Lifts each ban on every host; with --all, every active ban (only jail J's with --jail). Admin
 credentials only: a host's are refused. The controller logs who asked.
 
   --json                   the controller's reply as JSON (with --all, total = bans lifted)
