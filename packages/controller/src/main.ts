@@ -30,6 +30,7 @@ import { aliveInterval, LivenessBeacon } from './publish/liveness-beacon.js';
 import { RecidivePolicy } from './recidive/recidive-policy.js';
 import { BanStore } from './store/ban-store.js';
 import { HistoryPurge } from './store/history-purge.js';
+import { WebView } from './web/web-view.js';
 
 /** A running controller. */
 export interface Controller {
@@ -100,6 +101,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   beacon.start();
   onReconnect(nc, () => beacon.send());
   await metrics.start(c.metrics, log.child({ stage: 'metrics' }));
+  const web = await WebView.startIfSet(c, { store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'web' }) });
   await nc.flush();
   log.info({ host: config.fleet.host, servers: config.fleet.servers, jails: config.jails.map((j) => j.name) }, 'controller ready');
 
@@ -108,6 +110,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     async stop() {
       beacon.stop();
       await metrics.stop();
+      await web?.stop();
       admin.stop();
       heartbeats.stop();
       expiry.stop();
