@@ -83,6 +83,7 @@ async function route(req: IncomingMessage, res: ServerResponse, auth: WebAuth, h
   const get = method === 'GET' || method === 'HEAD';
   if (path === '/login' && get) return send(res, 200, 'text/html; charset=utf-8', loginHtml(''));
   if (path === '/login' && method === 'POST') return login(req, res, auth);
+  if (path === '/favicon.ico') return send(res, 204, 'text/plain; charset=utf-8', '');
   const file = STATIC[path];
   if (file && get) return send(res, 200, file[0], file[1]);
   const session = auth.session(req.headers.cookie);
@@ -133,10 +134,14 @@ async function admin(req: IncomingMessage, res: ServerResponse, session: WebSess
   return json(res, r.ok ? 200 : 409, r);
 }
 
-/** True when the request's Origin (when the browser sent one) is this server's own. */
+/**
+ * False when the request names another origin. No Origin, or `null` (what a browser sends for a
+ * form POST under `Referrer-Policy: no-referrer`), is let through: the SameSite=Strict cookie and
+ * the CSRF header are what stop a cross-site admin request; this is one more check.
+ */
 function sameOrigin(req: IncomingMessage): boolean {
   const origin = req.headers.origin;
-  if (origin === undefined) return true;
+  if (origin === undefined || origin === 'null') return true;
   return origin === `http://${req.headers.host ?? ''}`;
 }
 

@@ -25,7 +25,7 @@ export const INDEX_HTML = `<!doctype html>
   <section class="cards">
     <div class="card"><div class="n" id="active-bans">0</div><div>active bans</div></div>
     <div class="card"><div class="n" id="host-count">0</div><div>hosts</div></div>
-    <div class="card chart"><svg id="chart" viewBox="0 0 600 120" role="img" aria-label="failures and bans per minute"></svg>
+    <div class="card chart"><svg id="chart" viewBox="0 0 600 120" preserveAspectRatio="none" role="img" aria-label="failures and bans per minute"></svg>
       <div class="legend"><span class="lf">failures</span> <span class="lb">bans</span> per minute, last hour</div></div>
   </section>
   <section class="grid">
