@@ -18,7 +18,7 @@ export interface BanDiff {
 }
 
 /** The longest evidence line a row carries. */
-const MATCH_CHARS = 160;
+const MATCH_CHARS = 120;
 
 /** The page's row of a ban. */
 export function banRow(b: BanDecision): BanRow {
@@ -45,10 +45,15 @@ export class BanFeed {
 
   constructor(private readonly source: BanSource, private readonly clock: Clock, private readonly intervalMs = FEED_INTERVAL_MS) {}
 
-  /** Starts polling (only while someone listens is cheaper still, but one pass is about a millisecond per 100,000 bans). */
-  start(): void {
+  /**
+   * Starts polling, while `wanted()` (a page is open: with none, the controller spends nothing
+   * on the view). Call {@link tick} before reading {@link current} when polling may have paused.
+   */
+  start(wanted: () => boolean = () => true): void {
     this.tick();
-    this.#timer = setInterval(() => this.tick(), this.intervalMs);
+    this.#timer = setInterval(() => {
+      if (wanted()) this.tick();
+    }, this.intervalMs);
     this.#timer.unref();
   }
 

@@ -22,8 +22,10 @@ export interface WebViewDeps {
   readonly logger: Logger;
 }
 
-/** Bans per event when a page opens (the initial list is sent in chunks the page shows as they come). */
-const CHUNK_ROWS = 5_000;
+/** Bans in the first event when a page opens: a screenful and more, drawn at once. */
+const FIRST_CHUNK_ROWS = 500;
+/** Bans per event after the first (the initial list is sent in chunks the page shows as they come). */
+const CHUNK_ROWS = 10_000;
 /** How often an open page gets the figures (jails, hosts, tops, chart), in ms. */
 const SUMMARY_MS = 2_000;
 /** How often the failures and bans per minute are sampled, in ms. */
@@ -95,7 +97,7 @@ export class WebView {
   }
 
   #start(): void {
-    this.#feed.start();
+    this.#feed.start(() => this.#clients.size > 0);
     this.#feed.subscribe((diff) => this.#broadcast('bans', diffJson(diff)));
     const every = (ms: number, fn: () => void) => {
       const t = setInterval(fn, ms);
@@ -117,16 +119,14 @@ export class WebView {
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'X-Accel-Buffering': 'no' });
     res.socket?.setTimeout(0);
     res.socket?.setNoDelay(true);
+    // the feed pauses while no page is open: bring it up to date (listeners hear what changed)
+    this.#feed.tick();
     write(res, 'reset', JSON.stringify({ total: this.#feed.size }));
-    let rows: unknown[] = [];
-    for (const b of this.#feed.current()) {
-      rows.push(banRow(b));
-      if (rows.length === CHUNK_ROWS) {
-        write(res, 'bans', JSON.stringify({ added: rows, removed: [] }));
-        rows = [];
-      }
+    // newest first, a small first chunk: the rows in sight are drawn before the rest arrives
+    const all = [...this.#feed.current()].reverse();
+    for (let i = 0, n = FIRST_CHUNK_ROWS; i < all.length; i += n, n = CHUNK_ROWS) {
+      write(res, 'older', JSON.stringify({ added: all.slice(i, i + n).map(banRow), removed: [] }));
     }
-    if (rows.length > 0) write(res, 'bans', JSON.stringify({ added: rows, removed: [] }));
     write(res, 'summary', this.#summary());
     this.#clients.add(res);
     res.on('close', () => this.#clients.delete(res));

@@ -8,7 +8,11 @@
 export const APP_JS = String.raw`'use strict';
 (function () {
   var ROW_H = 24;
+  // bans by address (the latest row of each); the display order is newest first: the bans that
+  // arrived live (oldest to newest) reversed, then those of the opening list (newest to oldest)
   var bans = new Map();
+  var live = [];
+  var older = [];
   var view = [];
   var dirty = true;
   var queued = false;
@@ -48,11 +52,18 @@ export const APP_JS = String.raw`'use strict';
   function rebuild() {
     view = [];
     var f = filter;
-    bans.forEach(function (r) {
-      if (f && (r[0] + ' ' + r[1] + ' ' + r[7] + ' ' + r[8]).toLowerCase().indexOf(f) < 0) return;
-      view.push(r);
-    });
-    view.reverse();
+    var keep = function (r) {
+      if (bans.get(r[0]) !== r) return false;
+      return !f || (r[0] + ' ' + r[1] + ' ' + r[7] + ' ' + r[8]).toLowerCase().indexOf(f) >= 0;
+    };
+    // rows lifted or replaced are dropped here, and from the arrays once they hold many of them
+    var i, r;
+    for (i = live.length - 1; i >= 0; i--) { r = live[i]; if (keep(r)) view.push(r); }
+    for (i = 0; i < older.length; i++) { r = older[i]; if (keep(r)) view.push(r); }
+    if (live.length + older.length > 2 * bans.size + 1000) {
+      live = live.filter(function (x) { return bans.get(x[0]) === x; });
+      older = older.filter(function (x) { return bans.get(x[0]) === x; });
+    }
     dirty = false;
     $('shown').textContent = f ? '(' + view.length + ' of ' + bans.size + ')' : '(' + bans.size + ')';
   }
@@ -73,6 +84,7 @@ export const APP_JS = String.raw`'use strict';
   }
 
   function render() {
+    if (!csrf) return;
     if (dirty) rebuild();
     spacer.style.height = (view.length * ROW_H) + 'px';
     var first = Math.floor(scroller.scrollTop / ROW_H);
@@ -163,18 +175,24 @@ export const APP_JS = String.raw`'use strict';
   }
 
   function connect() {
+    performance.mark('fleetban:connect');
     var es = new EventSource('/api/events');
     var link = $('link');
-    es.onopen = function () { link.textContent = 'live'; link.className = 'badge live'; };
+    es.onopen = function () { performance.mark('fleetban:open'); link.textContent = 'live'; link.className = 'badge live'; };
     es.onerror = function () { link.textContent = 'reconnecting'; link.className = 'badge down'; };
-    es.addEventListener('reset', function () { bans.clear(); dirty = true; schedule(); });
-    es.addEventListener('bans', function (e) {
-      var d = JSON.parse(e.data);
-      d.added.forEach(function (r) { bans.set(r[0], r); });
-      d.removed.forEach(function (ip) { bans.delete(ip); });
-      dirty = true;
-      schedule();
-    });
+    es.addEventListener('reset', function () { bans.clear(); live = []; older = []; dirty = true; schedule(); });
+    var apply = function (into) {
+      return function (e) {
+        var d = JSON.parse(e.data);
+        if (!performance.getEntriesByName('fleetban:bans').length) performance.mark('fleetban:bans');
+        d.added.forEach(function (r) { bans.set(r[0], r); into().push(r); });
+        d.removed.forEach(function (ip) { bans.delete(ip); });
+        dirty = true;
+        schedule();
+      };
+    };
+    es.addEventListener('older', apply(function () { return older; }));
+    es.addEventListener('bans', apply(function () { return live; }));
     es.addEventListener('summary', function (e) { showSummary(JSON.parse(e.data)); });
   }
 
@@ -210,7 +228,10 @@ export const APP_JS = String.raw`'use strict';
     $('role').textContent = role === 'admin' ? 'admin' : 'read-only';
     if (role === 'admin') document.body.classList.add('admin');
     else document.querySelectorAll('.admin-only').forEach(function (e) { e.remove(); });
-    connect();
+    // rows are made once the role is known (an admin's carry an Unban button)
+    schedule();
   });
+  // the stream opens at once, beside the session request: it needs only the cookie
+  connect();
 })();
 `;
