@@ -25,7 +25,7 @@ export interface WebViewDeps {
 /** Bans in the first event when a page opens: a screenful and more, drawn at once. */
 const FIRST_CHUNK_ROWS = 500;
 /** Bans per event after the first (the initial list is sent in chunks the page shows as they come). */
-const CHUNK_ROWS = 10_000;
+const CHUNK_ROWS = 5_000;
 /** How often an open page gets the figures (jails, hosts, tops, chart), in ms. */
 const SUMMARY_MS = 2_000;
 /** How often the failures and bans per minute are sampled, in ms. */
@@ -114,7 +114,13 @@ export class WebView {
     });
   }
 
-  /** Opens one page's stream: the whole list in chunks, the figures, then diffs as they come. */
+  /**
+   * Opens one page's stream: the whole list in chunks, newest first (a small first chunk: the
+   * rows in sight are drawn before the rest arrives), the figures, then diffs as they come. The
+   * chunks are written one at a time, waiting for the socket to drain, so the first reaches the
+   * page at once and a 100,000-ban list is never queued whole; diffs made meanwhile are held
+   * and sent after it.
+   */
   #stream(res: ServerResponse): void {
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'X-Accel-Buffering': 'no' });
     res.socket?.setTimeout(0);
@@ -122,14 +128,31 @@ export class WebView {
     // the feed pauses while no page is open: bring it up to date (listeners hear what changed)
     this.#feed.tick();
     write(res, 'reset', JSON.stringify({ total: this.#feed.size }));
-    // newest first, a small first chunk: the rows in sight are drawn before the rest arrives
     const all = [...this.#feed.current()].reverse();
-    for (let i = 0, n = FIRST_CHUNK_ROWS; i < all.length; i += n, n = CHUNK_ROWS) {
-      write(res, 'older', JSON.stringify({ added: all.slice(i, i + n).map(banRow), removed: [] }));
-    }
-    write(res, 'summary', this.#summary());
-    this.#clients.add(res);
-    res.on('close', () => this.#clients.delete(res));
+    const held: string[] = [];
+    const stopHolding = this.#feed.subscribe((d) => held.push(diffJson(d)));
+    res.on('close', () => {
+      stopHolding();
+      this.#clients.delete(res);
+    });
+    let i = 0;
+    let n = FIRST_CHUNK_ROWS;
+    const next = (): void => {
+      if (res.destroyed) return;
+      if (i < all.length) {
+        const rows = all.slice(i, i + n).map(banRow);
+        i += n;
+        n = CHUNK_ROWS;
+        if (write(res, 'older', JSON.stringify({ added: rows, removed: [] }))) setImmediate(next);
+        else res.once('drain', next);
+        return;
+      }
+      stopHolding();
+      for (const d of held) write(res, 'bans', d);
+      write(res, 'summary', this.#summary());
+      this.#clients.add(res);
+    };
+    next();
   }
 
   #broadcast(event: string, data: string): void {
@@ -154,7 +177,7 @@ function diffJson(d: BanDiff): string {
   return JSON.stringify({ added: d.added, removed: d.removed });
 }
 
-/** One Server-Sent Event (`data` is JSON: one line, no newline inside). */
-function write(res: ServerResponse, event: string, data: string): void {
-  res.write(`event: ${event}\ndata: ${data}\n\n`);
+/** Writes one Server-Sent Event (`data` is JSON: one line, no newline inside); false when the socket's buffer is full. */
+function write(res: ServerResponse, event: string, data: string): boolean {
+  return res.write(`event: ${event}\ndata: ${data}\n\n`);
 }

@@ -188,7 +188,9 @@ export const APP_JS = String.raw`'use strict';
         d.added.forEach(function (r) { bans.set(r[0], r); into().push(r); });
         d.removed.forEach(function (ip) { bans.delete(ip); });
         dirty = true;
-        schedule();
+        // the first rows are drawn at once; later changes wait for the next frame
+        if (view.length === 0 && csrf) render();
+        else schedule();
       };
     };
     es.addEventListener('older', apply(function () { return older; }));
