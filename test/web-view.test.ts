@@ -94,6 +94,7 @@ t.test('the web view: login, live bans, read-only and admin', { skip: hasChromiu
     const [cookie] = await context.cookies();
     t.match(cookie, { name: 'fleetban_session', httpOnly: true, sameSite: 'Strict' }, 'an HttpOnly SameSite=Strict cookie');
     await page.waitForSelector('#link.live');
+    await page.waitForFunction(() => document.getElementById('role')?.textContent !== '');
     t.equal(await page.textContent('#role'), 'read-only');
     const ban = await cli('ban', BANNED);
     t.equal(ban.code, 0, `fleetban ban ${BANNED}`);
@@ -124,6 +125,7 @@ t.test('the web view: login, live bans, read-only and admin', { skip: hasChromiu
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
     t.equal(await login(page, base, ADMIN_TOKEN), 303, 'the admin token (read from its file) logs in');
+    await page.waitForFunction(() => document.getElementById('role')?.textContent !== '');
     t.equal(await page.textContent('#role'), 'admin');
     await rowOf(page, BANNED).waitFor();
     await page.waitForFunction(() => document.querySelectorAll('#hosts tbody tr').length === 1);

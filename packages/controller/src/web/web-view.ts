@@ -126,7 +126,7 @@ export class WebView {
     res.socket?.setTimeout(0);
     res.socket?.setNoDelay(true);
     // the feed pauses while no page is open: bring it up to date (listeners hear what changed)
-    this.#feed.tick();
+    if (this.#clients.size === 0) this.#feed.tick();
     write(res, 'reset', JSON.stringify({ total: this.#feed.size }));
     const all = [...this.#feed.current()].reverse();
     const held: string[] = [];

@@ -84,7 +84,6 @@ export const APP_JS = String.raw`'use strict';
   }
 
   function render() {
-    if (!csrf) return;
     if (dirty) rebuild();
     spacer.style.height = (view.length * ROW_H) + 'px';
     var first = Math.floor(scroller.scrollTop / ROW_H);
@@ -109,6 +108,7 @@ export const APP_JS = String.raw`'use strict';
       c[9].textContent = r[9];
       c[9].title = r[9];
     }
+    if (view.length > 0 && !performance.getEntriesByName('fleetban:rows').length) performance.mark('fleetban:rows');
   }
 
   function fillTable(id, rows) {
@@ -189,7 +189,7 @@ export const APP_JS = String.raw`'use strict';
         d.removed.forEach(function (ip) { bans.delete(ip); });
         dirty = true;
         // the first rows are drawn at once; later changes wait for the next frame
-        if (view.length === 0 && csrf) render();
+        if (view.length === 0) render();
         else schedule();
       };
     };
@@ -228,9 +228,14 @@ export const APP_JS = String.raw`'use strict';
     role = s.role;
     csrf = s.csrf;
     $('role').textContent = role === 'admin' ? 'admin' : 'read-only';
-    if (role === 'admin') document.body.classList.add('admin');
-    else document.querySelectorAll('.admin-only').forEach(function (e) { e.remove(); });
-    // rows are made once the role is known (an admin's carry an Unban button)
+    if (role === 'admin') {
+      document.body.classList.add('admin');
+      // rows drawn before the role was known have no Unban button: make them again
+      pool.forEach(function (r) { r.remove(); });
+      pool = [];
+    } else {
+      document.querySelectorAll('.admin-only').forEach(function (e) { e.remove(); });
+    }
     schedule();
   });
   // the stream opens at once, beside the session request: it needs only the cookie
