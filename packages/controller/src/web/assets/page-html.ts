@@ -26,7 +26,7 @@ export const INDEX_HTML = `<!doctype html>
     <div class="card"><div class="n" id="active-bans">0</div><div>active bans</div></div>
     <div class="card"><div class="n" id="host-count">0</div><div>hosts</div></div>
     <div class="card chart"><svg id="chart" viewBox="0 0 600 120" preserveAspectRatio="none" role="img" aria-label="failures and bans per minute"></svg>
-      <div class="legend"><span class="lf">failures</span> <span class="lb">bans</span> per minute, last hour</div></div>
+      <div class="legend"><span class="lf">failures</span> <span class="lb">bans</span> per minute, last hour; <span id="chart-max"></span></div></div>
   </section>
   <section class="grid">
     <div><h2>Jails</h2><table id="jails"><thead><tr><th>jail</th><th>failing now</th><th>failures</th><th>banned now</th><th>bans</th><th>maxretry</th><th>findtime</th><th>bantime</th></tr></thead><tbody></tbody></table></div>

@@ -149,9 +149,7 @@ export const APP_JS = String.raw`'use strict';
       if (v > 0) parts.push(svg('rect', { x: x(i) - 3, y: y(v), width: 6, height: H - pad - y(v), fill: '#c62828' }));
     });
     parts.push(svg('polyline', { points: fails.map(function (v, i) { return x(i).toFixed(1) + ',' + y(v).toFixed(1); }).join(' '), fill: 'none', stroke: '#1565c0', 'stroke-width': 1.5 }));
-    var label = svg('text', { x: 2, y: 11, 'font-size': 10, fill: '#555' });
-    label.textContent = 'max ' + max + '/min';
-    parts.push(label);
+    $('chart-max').textContent = 'top of the chart: ' + max + '/min';
     chart.replaceChildren.apply(chart, parts);
   }
 

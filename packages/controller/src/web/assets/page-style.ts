@@ -14,7 +14,7 @@ h2{font-size:14px;margin:.2em 0 .4em}
 .card.chart{flex:1;min-width:320px}
 #chart{width:100%;height:120px;display:block}
 .legend{font-size:11px;color:#555}.lf{color:#1565c0}.lb{color:#c62828}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:1em}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:1em}
 .grid>div{overflow-x:auto}
 .grid>div,section>h2+.tools{background:#fff;border-radius:6px;padding:.5em .8em;box-shadow:0 1px 2px #0002}
 table{border-collapse:collapse;width:100%}
