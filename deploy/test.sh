@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source deploy/lib.sh
 
 need_root
-apt_install nats-server nftables iptables ipset iproute2 openssh-server openssh-client sshpass procps systemd-journal-remote openssl prometheus curl jq
+apt_install nats-server nftables iptables ipset iproute2 openssh-server openssh-client sshpass procps systemd-journal-remote openssl prometheus curl jq chromium
 npm_build
 
 set +e

@@ -37,6 +37,7 @@ import { RecidivePolicy } from './recidive/recidive-policy.js';
 import { banAudit } from './store/ban-audit.js';
 import { BanStore } from './store/ban-store.js';
 import { HistoryPurge } from './store/history-purge.js';
+import { WebView } from './web/web-view.js';
 
 /** A running controller. */
 export interface Controller {
@@ -120,6 +121,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   onReconnect(nc, () => beacon.send());
   await actions?.start();
   await metrics.start(c.metrics, log.child({ stage: 'metrics' }));
+  const web = await WebView.startIfSet(c, { store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'web' }) });
   await nc.flush();
   log.info({ host: config.fleet.host, servers: config.fleet.servers, jails: config.jails.map((j) => j.name) }, 'controller ready');
 
@@ -129,6 +131,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     async stop() {
       beacon.stop();
       await metrics.stop();
+      await web?.stop();
       admin.stop();
       ignore.stop();
       heartbeats.stop();

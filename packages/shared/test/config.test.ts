@@ -152,6 +152,9 @@ t.test('defaults', async (tt) => {
       dbPurgeAgeMs: 86_400_000,
       replicas: 1,
       metrics: null,
+      web: null,
+      webToken: '',
+      webAdminToken: '',
     },
     jails: [],
     jailDefaults: {
@@ -292,6 +295,9 @@ t.test('a full 3-jail file', async (tt) => {
     dbPurgeAgeMs: 86_400_000,
     replicas: 3,
     metrics: null,
+    web: null,
+    webToken: '',
+    webAdminToken: '',
   });
   tt.same(c.jails.map((j) => j.name), ['sshd', 'nginx-http-auth', 'recidive'], 'jails in file order');
   const [sshd, nginx, recidive] = c.jails;

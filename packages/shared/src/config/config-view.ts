@@ -36,6 +36,8 @@ const dur = (ms: number): string => (ms < 0 ? '-1' : formatDuration(ms));
 const list = (xs: readonly (string | number)[]): string => xs.join(' ');
 const listen = (a: ListenAddress | null): string => (a === null ? '' : a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
 const secret = (s: string): string => (s === '' ? '' : '********');
+/** A web token's file path is shown, an inline token masked. */
+const webSecret = (s: string): string => (s.startsWith('file:') ? s : secret(s));
 
 const FLEET: ReadonlyArray<[string, Show<FleetConfig>]> = [
   ['host', (c) => c.host], ['nats', (c) => list(c.servers)], ['nats_user', (c) => c.user],
@@ -58,7 +60,8 @@ const CONTROLLER: ReadonlyArray<[string, Show<ControllerConfig>]> = [
   ['max_tracked', (c) => String(c.maxTracked)], ['max_clock_skew', (c) => dur(c.maxClockSkewMs)],
   ['min_prefix_v4', (c) => String(c.minPrefixV4)], ['min_prefix_v6', (c) => String(c.minPrefixV6)],
   ['max_bantime', (c) => dur(c.maxBantimeMs)], ['lease_ttl', (c) => dur(c.leaseTtlMs)], ['dbpurgeage', (c) => dur(c.dbPurgeAgeMs)],
-  ['replicas', (c) => String(c.replicas)], ['metrics', (c) => listen(c.metrics)],
+  ['replicas', (c) => String(c.replicas)], ['metrics', (c) => listen(c.metrics)], ['web', (c) => listen(c.web)],
+  ['web_token', (c) => webSecret(c.webToken)], ['web_admin_token', (c) => webSecret(c.webAdminToken)],
 ];
 
 function backendText(b: JailBackend): string {

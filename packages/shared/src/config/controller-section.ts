@@ -8,7 +8,7 @@ import { entryMap, invalidValue, readDuration, readListenAddress, readNetworks, 
 /** Keys of the `[controller]` section. */
 export const CONTROLLER_KEYS: readonly string[] = [
   'ignoreip', 'expire_interval', 'events_max_age', 'max_tracked', 'max_clock_skew', 'min_prefix_v4', 'min_prefix_v6', 'max_bantime',
-  'lease_ttl', 'dbpurgeage', 'replicas', 'metrics',
+  'lease_ttl', 'dbpurgeage', 'replicas', 'metrics', 'web', 'web_token', 'web_admin_token',
 ];
 
 /** Defaults of the `[controller]` section. */
@@ -25,6 +25,9 @@ export const CONTROLLER_DEFAULTS: ControllerConfig = {
   dbPurgeAgeMs: 86_400_000,
   replicas: 1,
   metrics: null,
+  web: null,
+  webToken: '',
+  webAdminToken: '',
 };
 
 /** Reads the `[controller]` section's entries (none when the section is absent). Throws ConfigError. */
@@ -45,7 +48,30 @@ export function readController(entries: readonly IniEntry[]): ControllerConfig {
     dbPurgeAgeMs: readOr(map, 'dbpurgeage', readDuration('positive'), d.dbPurgeAgeMs),
     replicas: readOr(map, 'replicas', readReplicas, d.replicas),
     metrics: readOr(map, 'metrics', readListenAddress, d.metrics),
+    web: readOr(map, 'web', readListenAddress, d.web),
+    webToken: readOr(map, 'web_token', readWebToken, d.webToken),
+    webAdminToken: readOr(map, 'web_admin_token', readWebToken, d.webAdminToken),
   };
+}
+
+/** Shortest inline web token accepted (a guessable token is refused on load). */
+export const WEB_TOKEN_MIN_LENGTH = 16;
+
+/** The prefix of a web token given as the path of a file holding it. */
+export const WEB_TOKEN_FILE_PREFIX = 'file:';
+
+/**
+ * A web token: `file:/absolute/path` (read when the web view starts) or the token itself, at
+ * least {@link WEB_TOKEN_MIN_LENGTH} characters with no white space.
+ */
+function readWebToken(e: IniEntry): string {
+  const v = e.value;
+  if (v.startsWith(WEB_TOKEN_FILE_PREFIX)) {
+    if (!v.slice(WEB_TOKEN_FILE_PREFIX.length).startsWith('/')) throw invalidValue(e, 'file:/absolute/path or a token of at least 16 characters');
+    return v;
+  }
+  if (v.length < WEB_TOKEN_MIN_LENGTH || /\s/.test(v)) throw invalidValue(e, 'file:/absolute/path or a token of at least 16 characters without spaces');
+  return v;
 }
 
 /** A prefix length from 0 to `max`. */

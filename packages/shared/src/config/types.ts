@@ -194,6 +194,15 @@ export interface ControllerConfig {
   readonly replicas: number;
   /** metrics: where Prometheus metrics are served (`GET /metrics`); default null (off). */
   readonly metrics: ListenAddress | null;
+  /** web: where the web view of the fleet is served (docs/web.md); default null (off). */
+  readonly web: ListenAddress | null;
+  /**
+   * web_token: the read-only token of the web view, inline or `file:/path` (read when the view
+   * starts); default '' (the view is not served without it).
+   */
+  readonly webToken: string;
+  /** web_admin_token: the token that may also ban and unban from the web view, as web_token; default '' (none). */
+  readonly webAdminToken: string;
 }
 
 /** The `[fleetban]` section: who this host is and where the fleet meets. */
