@@ -91,6 +91,13 @@ t.test('reload: an unconfigured jail heard of keeps its window when it gets a se
   t.match(w.decide(failure('203.0.113.20', NOW + 2, 'nginx')), { kind: 'ban', decision: { failures: 3 } });
 });
 
+t.test('reload: a changed action is reported as applying after a restart, its options never shown', async (t) => {
+  const w = world();
+  const changes = w.reloadWith(CONF.replace('enabled = true', 'enabled = true\naction = telegram[token=123:secret, chat_id=42]'));
+  t.same(changes, [{ what: 'sshd.action', from: '', to: 'telegram', note: 'applies after a restart' }]);
+  t.notMatch(JSON.stringify(changes), /secret/);
+});
+
 t.test('reload: a file that does not load changes nothing', async (t) => {
   const w = world();
   w.settings.set('sshd', 'maxretry', '5', 'x');

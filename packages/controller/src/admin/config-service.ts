@@ -85,7 +85,12 @@ export class ConfigService {
       ...sectionChanges('fleetban', this.#config.fleet, next.fleet, []),
     ];
     const r = this.d.trackers.reconfigure(next.jails, (name): JailConfig => ({ ...next.jailDefaults, name }));
-    for (const { before: b, after: a } of r.kept) changes.push(...settingChanges(a.name, b, a, a.policy === 'recidive' || b.policy === 'recidive' ? RECIDIVE_NOTE : ''));
+    for (const { before: b, after: a } of r.kept) {
+      changes.push(...settingChanges(a.name, b, a, a.policy === 'recidive' || b.policy === 'recidive' ? RECIDIVE_NOTE : ''));
+      // the actions' runners and their delivery consumers are made at start
+      // (named only: their options may hold tokens)
+      if (JSON.stringify(b.actions) !== JSON.stringify(a.actions)) changes.push({ what: `${a.name}.action`, from: actionNames(b), to: actionNames(a), note: RESTART_NOTE });
+    }
     for (const name of r.added) {
       const recidive = next.jails.find((j) => j.name === name)?.policy === 'recidive';
       changes.push({ what: name, from: before.has(name) ? 'no section' : '', to: 'added', note: recidive ? RECIDIVE_NOTE : '' });
@@ -136,6 +141,11 @@ function sectionChanges<T extends object>(section: string, a: T, b: T, applied: 
     out.push({ what: `${section}.${key}`, from, to, note: applied.includes(key) ? '' : RESTART_NOTE });
   }
   return out;
+}
+
+/** A jail's actions by name (`host_action` ones marked), without their options. */
+function actionNames(j: JailConfig): string {
+  return j.actions.map((a) => (a.site === 'host' ? `host:${a.name}` : a.name)).join(' ');
 }
 
 function text(v: unknown): string {
