@@ -62,7 +62,7 @@ for _ in $(seq 1 900); do
   sleep 1
 done
 [ -n "$ready" ] || { in_ct 'journalctl -u fb-quickstart -o cat | tail -40' >&2; fail "quickstart: agent ready"; }
-pass "bash deploy/quickstart.sh: nats-server, controller and agent up; $(in_ct 'fleetban version') on $(in_ct 'sed -n 2p /usr/local/bin/fleetban | cut -d" " -f2 | tr -d \\042 | xargs -I@ @ --version') (the system's node: $(in_ct 'node --version 2>/dev/null || echo none'))"
+pass "bash deploy/quickstart.sh: nats-server, controller and agent up; $(in_ct 'fleetban version') on Node.js $(in_ct 'p=$(grep -o "[^\"]*/node" /usr/local/bin/fleetban | head -1); "$p" --version') (the system's: $(in_ct 'node --version 2>/dev/null || echo none'))"
 in_ct 'fleetban status sshd' | sed 's/^/     /'
 in_ct 'fleetban ban 203.0.113.9 >/dev/null' || fail "fleetban ban"
 found=''
@@ -77,7 +77,7 @@ pass "fleetban ban 203.0.113.9: in the container's table inet fleetban"
 in_ct 'systemctl kill -s INT fb-quickstart'
 for _ in $(seq 1 30); do in_ct 'systemctl is-active -q fb-quickstart' || break; sleep 1; done
 in_ct 'systemctl is-active -q fb-quickstart' && fail "quickstart still running 30 s after SIGINT"
-left=$(in_ct 'pgrep -a "nats-server|rsyslogd" ; pgrep -af "dist/main.js"' || true)
+left=$(in_ct 'pgrep -a "nats-server|rsyslogd"; pgrep -af "[d]ist/main.js"' || true)
 [ -z "$left" ] || fail "left running after Ctrl-C: $left"
 in_ct 'nft list table inet fleetban' >/dev/null 2>&1 && fail "table inet fleetban left after Ctrl-C"
 pass "SIGINT: quickstart ended, no nats-server or fleetban process left, table removed"

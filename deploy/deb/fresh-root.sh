@@ -27,9 +27,10 @@ in_root() { systemd-nspawn -q --register=no --keep-unit -D "$1" --pipe /bin/sh -
 boot_root() {
   local work=$1 net=$2 nspawn='' log=$1.boot.log
   BOOTED_INIT=''
-  timeout 3600 systemd-nspawn -q --register=no --keep-unit "$net" -D "$work" --boot >"$log" 2>&1 &
+  # CAP_NET_ADMIN in its own network namespace (nspawn keeps it for --private-network only)
+  timeout 3600 systemd-nspawn -q --register=no --keep-unit "$net" --capability=CAP_NET_ADMIN -D "$work" --boot >"$log" 2>&1 &
   for _ in $(seq 1 90); do
-    nspawn=$(pgrep -f "^systemd-nspawn -q --register=no --keep-unit $net -D $work --boot" | head -1 || true)
+    nspawn=$(pgrep -f "^systemd-nspawn -q --register=no --keep-unit $net --capability=CAP_NET_ADMIN -D $work --boot" | head -1 || true)
     [ -n "$nspawn" ] && BOOTED_INIT=$(pgrep -P "$nspawn" | head -1 || true)
     if [ -n "$BOOTED_INIT" ] && nsenter -t "$BOOTED_INIT" -a systemctl is-system-running 2>/dev/null | grep -qE 'running|degraded'; then return 0; fi
     BOOTED_INIT=''
