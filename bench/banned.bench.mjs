@@ -11,6 +11,7 @@
 // Writes bench/results/banned.md. Options: --sizes 100000,1000000, --runs N (3), --in-flight N
 // (2000), --keep (keep the temporary directory).
 import { freePort } from './lib/net.mjs';
+import { startUntil } from './lib/fleet-process.mjs';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -43,26 +44,6 @@ function ban(i, nowMs) {
   return { ip, jail: 'sshd', atMs: nowMs, expiresMs: nowMs + 86_400_000, reason: 'threshold', banCount: 1, hosts: [`web-${i % 40}`], matches: [line(1), line(2), line(3)], failures: 3, scope: [] };
 }
 
-
-/** Starts `argv` and resolves once its stderr (or stdout) shows `ready`; the process is returned. */
-function startUntil(cmd, args, ready, env = process.env) {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${cmd} not ready: ${out.slice(-2000)}`)), 600_000);
-    const on = (d) => {
-      out += d.toString();
-      if (out.length > 1e6) out = out.slice(-100_000);
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        resolve(proc);
-      }
-    };
-    proc.stdout.on('data', on);
-    proc.stderr.on('data', on);
-    proc.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}: ${out.slice(-2000)}`)));
-  });
-}
 
 /** Runs `fleetban <args>` under /usr/bin/time -v, counting its stdout's lines through a pipe. */
 function timed(args) {

@@ -10,7 +10,8 @@
 // is open and nothing changes (the 250 ms poll of 100,000 bans). Writes bench/results/web.md.
 // Options: --bans N (100000), --in-flight N (2000), --keep.
 import { freePort } from './lib/net.mjs';
-import { execFileSync, spawn } from 'node:child_process';
+import { startUntil } from './lib/fleet-process.mjs';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -35,24 +36,6 @@ function ban(i, nowMs) {
   return { ip, jail: 'sshd', atMs: nowMs, expiresMs: nowMs + 86_400_000, reason: 'threshold', banCount: 1 + (i % 7), hosts: [`web-${i % 40}`], matches: [line(1), line(2), line(3)], failures: 3 + (i % 5), scope: [] };
 }
 
-function startUntil(cmd, args, ready, env = process.env) {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${cmd} not ready: ${out.slice(-2000)}`)), 600_000);
-    const on = (d) => {
-      out += d.toString();
-      if (out.length > 1e6) out = out.slice(-100_000);
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        resolve(proc);
-      }
-    };
-    proc.stdout.on('data', on);
-    proc.stderr.on('data', on);
-    proc.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}: ${out.slice(-2000)}`)));
-  });
-}
 
 /** CPU ticks (user + system) of a process. */
 function ticks(pid) {

@@ -102,3 +102,23 @@ export class NsProcess {
     return r;
   }
 }
+
+/** Starts `argv` and resolves once its stderr (or stdout) shows `ready`; the process is returned. */
+export function startUntil(cmd, args, ready, env = process.env) {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${cmd} not ready: ${out.slice(-2000)}`)), 600_000);
+    const on = (d) => {
+      out += d.toString();
+      if (out.length > 1e6) out = out.slice(-100_000);
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve(proc);
+      }
+    };
+    proc.stdout.on('data', on);
+    proc.stderr.on('data', on);
+    proc.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}: ${out.slice(-2000)}`)));
+  });
+}

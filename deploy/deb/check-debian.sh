@@ -45,14 +45,7 @@ done
 for s in fleetban-agent fleetban-controller fleetban-nats; do in_ct "systemd-analyze security --no-pager $s | tail -1" | sed 's/^/     /'; done
 
 # 5. a ban reaches the kernel of the container
-in_ct 'fleetban ban 203.0.113.9 >/dev/null' || fail "fleetban ban"
-found=''
-for _ in $(seq 1 20); do
-  if in_ct 'nft list table inet fleetban' 2>/dev/null | grep -q '203.0.113.9'; then found=1; break; fi
-  sleep 0.5
-done
-[ -n "$found" ] || fail "203.0.113.9 in the agent's nft set"
-pass "fleetban ban 203.0.113.9: in the container's table inet fleetban"
+ban_reaches_kernel 203.0.113.9
 in_ct 'fleetban unban 203.0.113.9 >/dev/null' || fail "fleetban unban"
 
 # 6. a clean stop removes the table (on_stop = flush)

@@ -42,6 +42,20 @@ boot_root() {
 # in_ct CMD: runs CMD in the booted container, with a clean environment.
 in_ct() { env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root nsenter -t "$BOOTED_INIT" -a /bin/sh -c "$1"; }
 
+# ban_reaches_kernel IP: `fleetban ban IP` in the container, then IP in its table inet fleetban
+# within 10 s.
+ban_reaches_kernel() {
+  in_ct "fleetban ban $1 >/dev/null" || fail "fleetban ban $1"
+  for _ in $(seq 1 20); do
+    if in_ct 'nft list table inet fleetban' 2>/dev/null | grep -qF "$1"; then
+      pass "fleetban ban $1: in the container's table inet fleetban"
+      return 0
+    fi
+    sleep 0.5
+  done
+  fail "$1 in the container's table inet fleetban"
+}
+
 # stop_root WORK: powers the container off and deletes WORK.
 stop_root() {
   if [ -n "${BOOTED_INIT:-}" ]; then

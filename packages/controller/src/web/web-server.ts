@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type ListenAddress, ListenError, listenText, type Logger } from '@fleetban/shared';
+import { type ListenAddress, listenHttp, type Logger } from '@fleetban/shared';
 import { APP_CSS, APP_JS, INDEX_HTML, loginHtml } from './assets/page.js';
 import { SESSION_TTL_MS, sessionCookie, WebAuth, type WebSession } from './web-auth.js';
 import type { WebAdminResult } from './web-admin.js';
@@ -60,21 +59,7 @@ export async function serveWeb(at: ListenAddress, auth: WebAuth, h: WebHandlers,
     });
   });
   server.maxHeadersCount = 50;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new ListenError(listenText(at), { cause: err })));
-    server.listen(at.port, at.host, () => resolve());
-  });
-  server.on('error', (err) => logger.error({ err }, 'web view error'));
-  const port = (server.address() as AddressInfo).port;
-  logger.info({ address: listenText(at) }, 'serving the web view');
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenHttp(server, at, logger, 'web view', {}, 'serving the web view');
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, auth: WebAuth, h: WebHandlers): Promise<void> {

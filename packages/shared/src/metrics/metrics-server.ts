@@ -4,7 +4,7 @@
  * module knows HTTP, not metrics.
  */
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/types.js';
 import { ListenError } from '../errors.js';
@@ -44,13 +44,29 @@ export async function serveMetrics(at: ListenAddress, render: () => Promise<Metr
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS }, (req, res) => void answer(req, res, render, logger));
   server.keepAliveTimeout = REQUEST_TIMEOUT_MS;
   server.maxHeadersCount = 50;
+  return listenHttp(server, at, logger, 'metrics endpoint', { path: METRICS_PATH }, 'serving Prometheus metrics');
+}
+
+/** A listening HTTP server: its bound port, and how to close it. */
+export interface HttpListener {
+  /** The port actually bound. */
+  readonly port: number;
+  /** Stops listening and ends open connections; resolves once closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * Binds `server` to `at` (rejecting with {@link ListenError} when it cannot), logs later server
+ * errors as `<what> error` and, once bound, `serving` with the address and `fields`.
+ */
+export async function listenHttp(server: Server, at: ListenAddress, logger: Logger, what: string, fields: Record<string, unknown>, serving: string): Promise<HttpListener> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(new ListenError(listenText(at), { cause: err })));
     server.listen(at.port, at.host, () => resolve());
   });
-  server.on('error', (err) => logger.error({ err }, 'metrics endpoint error'));
+  server.on('error', (err) => logger.error({ err }, `${what} error`));
   const port = (server.address() as AddressInfo).port;
-  logger.info({ address: listenText(at), path: METRICS_PATH }, 'serving Prometheus metrics');
+  logger.info({ address: listenText(at), ...fields }, serving);
   return {
     port,
     close: () =>
