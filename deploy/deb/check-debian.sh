@@ -26,6 +26,10 @@ trap 'stop_root "$work"' EXIT
 trap 'exit 1' INT TERM
 pass "booted $suite under systemd (container init pid $BOOTED_INIT, loopback only)"
 
+# the units as systemd reads them
+verify=$(in_ct 'systemd-analyze verify fleetban-agent.service fleetban-controller.service fleetban-nats.service 2>&1') || fail "systemd-analyze verify: $verify"
+pass "systemd-analyze verify: the three units are valid${verify:+ ($verify)}"
+
 # 3. a one-host fleet as services: enroll, then nats-server, controller and agent
 in_ct 'systemctl disable --now nats-server >/dev/null 2>&1 || true; fleetban enroll "$(hostname | cut -d. -f1)" >/dev/null' || fail "fleetban enroll"
 in_ct 'systemctl enable --now fleetban-nats fleetban-controller fleetban-agent 2>/dev/null'
