@@ -53,7 +53,7 @@ boot_root "$work" "--network-namespace-path=/run/netns/$ns"
 pass "booted under systemd (init pid $BOOTED_INIT), network: loopback and the egress proxy only"
 
 # 1. the first README command, left running as a transient unit (its output in the journal)
-env_proxy="--setenv=http_proxy=http://$proxy:8888 --setenv=https_proxy=http://$proxy:8888 $extra_ca"
+env_proxy="--setenv=http_proxy=http://$proxy:8888 --setenv=https_proxy=http://$proxy:8888 --setenv=no_proxy=127.0.0.1,localhost,::1 $extra_ca"
 in_ct "systemd-run --quiet --unit=fb-quickstart $env_proxy --working-directory=/root/fleetban /bin/bash deploy/quickstart.sh"
 ready=''
 for _ in $(seq 1 900); do

@@ -24,7 +24,7 @@ function shq(s: string): string {
  * package URL was given, writes the host's seed (mode 0600) and `<etc>/fleetban.local` with its
  * `[fleetban]` keys (the administrator's `fleetban.conf` stays as it is; fleetban reads the
  * `.local` after it), a minimal `fleetban.conf` when there is none, then starts (or restarts)
- * the agent under systemd, or says how to start it where systemd does not run.
+ * the agent's unit under systemd, or says how to start it where there is no such unit.
  */
 export function joinScript(j: JoinSpec): string {
   const seedPath = `${j.etc}/${j.host}.nk`;
@@ -67,7 +67,8 @@ export function joinScript(j: JoinSpec): string {
     'enabled = true',
     'FLEETBAN',
     'fi',
-    'if [ -d /run/systemd/system ]; then',
+    // the .deb's unit when systemd runs and has it; otherwise (a checkout, a container) say how
+    'if [ -d /run/systemd/system ] && systemctl cat fleetban-agent.service >/dev/null 2>&1; then',
     '  systemctl enable fleetban-agent >/dev/null 2>&1 || true',
     '  systemctl restart fleetban-agent',
     `  echo 'fleetban: ${j.host} joined; its agent runs (systemctl status fleetban-agent)'`,
