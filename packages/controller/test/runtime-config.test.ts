@@ -98,6 +98,13 @@ t.test('reload: a changed action is reported as applying after a restart, its op
   t.notMatch(JSON.stringify(changes), /secret/);
 });
 
+t.test('reload: a changed web token is reported hidden', async (t) => {
+  const w = world();
+  const changes = w.reloadWith(CONF.replace('[DEFAULT]', '[controller]\nweb_token = abcdefghijklmnop-secret\n\n[DEFAULT]'));
+  t.match(changes, [{ what: 'controller.webToken', from: '', to: '(hidden)' }]);
+  t.notMatch(JSON.stringify(changes), /secret/);
+});
+
 t.test('reload: a file that does not load changes nothing', async (t) => {
   const w = world();
   w.settings.set('sshd', 'maxretry', '5', 'x');

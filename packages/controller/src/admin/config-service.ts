@@ -28,8 +28,8 @@ export interface ConfigServiceDeps {
 /** A jail option refused for a recidive jail: its policy holds the configuration it started with. */
 const RECIDIVE_NOTE = 'recidive jail: applies after a restart';
 const RESTART_NOTE = 'applies after a restart';
-/** Keys whose values are never logged or replied. */
-const SECRETS = new Set(['password', 'token']);
+/** Keys whose values are never logged or replied: password, token, webToken, webAdminToken, ... */
+const SECRET_KEY = /password|token/i;
 
 /**
  * fail2ban-client's `get`, `set` and `reload` for the controller's jails: `get` reads an option
@@ -137,7 +137,7 @@ function sectionChanges<T extends object>(section: string, a: T, b: T, applied: 
     let from = text(a[key]);
     let to = text(b[key]);
     if (from === to) continue;
-    if (SECRETS.has(key)) [from, to] = [from && '(hidden)', to && '(hidden)'];
+    if (SECRET_KEY.test(key)) [from, to] = [from && '(hidden)', to && '(hidden)'];
     out.push({ what: `${section}.${key}`, from, to, note: applied.includes(key) ? '' : RESTART_NOTE });
   }
   return out;
