@@ -6,7 +6,10 @@
  * 2005-08-14 12:00 CEST, time zone CET-01CEST-02,M3.5.0,M10.5.0, every failregex checked per line.
  * A line agrees when the verdict, the address (`host`), the time and every other field the
  * annotation names (user, users, attempts, ...) agree. Totals are printed and written to
- * docs/compatibility.md; a disagreement not listed there fails the test.
+ * test/artifacts/compatibility-<version>.md (into docs/compatibility.md, as that version's block,
+ * only with FLEETBAN_UPDATE_DOCS=1: a test run leaves the checkout as it was). A disagreement not
+ * listed in docs/compatibility.md fails the test. FLEETBAN_FAIL2BAN_DEB=<.deb> checks another
+ * release than the machine's own (test/fixtures/fail2ban-package.ts).
  */
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -35,7 +38,8 @@ function knownDisagreements(): Set<string> {
   return known;
 }
 
-function writeTotals(version: string, results: Map<string, FilterResult>, first: Map<string, FilterResult>): void {
+/** Writes the totals of one release; returns the file written. */
+function writeTotals(version: string, results: Map<string, FilterResult>, first: Map<string, FilterResult>): string {
   let checked = 0;
   let agree = 0;
   const rows: string[] = [];
@@ -47,8 +51,9 @@ function writeTotals(version: string, results: Map<string, FilterResult>, first:
   }
   let firstAgree = 0;
   for (const f of first.values()) firstAgree += f.agree;
+  const begin = `<!-- compat:begin ${version} (written by test/fail2ban-compat.test.ts) -->`;
   const block = [
-    '<!-- compat:begin (written by test/fail2ban-compat.test.ts) -->',
+    begin,
     `fail2ban ${version} (Debian), ${results.size} filters: **${agree} / ${checked}** checked lines agree`,
     `(every failregex tried, as fail2ban's tests run them); ${firstAgree} / ${checked} with the first`,
     'matching failregex winning (as fail2ban runs in production).',
@@ -58,11 +63,42 @@ function writeTotals(version: string, results: Map<string, FilterResult>, first:
     ...rows,
     '<!-- compat:end -->',
   ].join('\n');
+  const artifacts = join(ROOT, 'test', 'artifacts');
+  mkdirSync(artifacts, { recursive: true });
+  const artifact = join(artifacts, `compatibility-${version}.md`);
+  writeFileSync(artifact, `${block}\n`);
+  if (process.env.FLEETBAN_UPDATE_DOCS !== '1') return artifact;
   const old = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '';
-  const next = /<!-- compat:begin[^]*?<!-- compat:end -->/.test(old)
-    ? old.replace(/<!-- compat:begin[^]*?<!-- compat:end -->/, block)
-    : `${old}\n${block}\n`;
+  const mine = new RegExp(`<!-- compat:begin ${version.replace(/[.+]/g, '\\$&')} [^]*?<!-- compat:end -->`);
+  const next = mine.test(old) ? old.replace(mine, block) : old.replace(/(<!-- compat:end -->)(?![^]*<!-- compat:end -->)/, `$1\n\n${block}`);
   if (next !== old) writeFileSync(DOC, next);
+  return DOC;
+}
+
+const isTestFilter = (f: string): boolean => f.startsWith('zzz-') && f.endsWith('.conf');
+
+/**
+ * fail2ban's own test filters (zzz-*) include common.conf by a path of fail2ban's source tree,
+ * `before = ../../…/config/filter.d/common.conf`: seven levels up in 1.0.2, four in 1.1.0. Rebuilds
+ * that layout under os.tmpdir() with links to the package's files, as deep as the filters ask,
+ * and returns the directory whose `filter.d` holds the test filters.
+ */
+function testFilterTree(version: string, stock: string, testFilters: string): string {
+  let ups = 1;
+  for (const f of readdirSync(testFilters).filter(isTestFilter)) {
+    const m = /^before\s*=\s*((?:\.\.\/)+)config\/filter\.d\/common\.conf/m.exec(readFileSync(join(testFilters, f), 'utf8'));
+    if (m?.[1] !== undefined) ups = Math.max(ups, m[1].length / 3);
+  }
+  const tree = join(tmpdir(), 'fleetban-fail2ban-deb', `${version}-testtree-${ups}`);
+  // <deep>/filter.d/<file> goes `ups` levels up to <tree>: <deep> is ups - 1 levels below it
+  const deep = join(tree, ...Array.from({ length: ups - 1 }, (_, i) => `d${i}`));
+  if (!existsSync(join(deep, 'filter.d'))) {
+    mkdirSync(join(tree, 'config'), { recursive: true });
+    mkdirSync(deep, { recursive: true });
+    if (!existsSync(join(tree, 'config', 'filter.d'))) symlinkSync(stock, join(tree, 'config', 'filter.d'));
+    symlinkSync(testFilters, join(deep, 'filter.d'));
+  }
+  return deep;
 }
 
 t.test('fail2ban sample logs against fail2ban filters', async (tt) => {
@@ -75,19 +111,11 @@ t.test('fail2ban sample logs against fail2ban filters', async (tt) => {
   }
   const logs = join(pkg.tests, 'files', 'logs');
   const stock = join(pkg.etc, 'filter.d');
-  // fail2ban's own test filters (zzz-*) include ../../../../../../../config/filter.d/common.conf,
-  // a path of fail2ban's source tree: rebuild that layout with links to the package's files.
-  const tree = join(tmpdir(), 'fleetban-fail2ban-deb', `${pkg.version}-testtree`);
-  const deep = join(tree, 'b', 'c', 'd', 'e', 'f', 'g');
-  if (!existsSync(join(deep, 'filter.d'))) {
-    mkdirSync(join(tree, 'config'), { recursive: true });
-    mkdirSync(deep, { recursive: true });
-    if (!existsSync(join(tree, 'config', 'filter.d'))) symlinkSync(stock, join(tree, 'config', 'filter.d'));
-    symlinkSync(join(pkg.tests, 'config', 'filter.d'), join(deep, 'filter.d'));
-  }
+  const testFilters = join(pkg.tests, 'config', 'filter.d');
+  const deep = testFilterTree(pkg.version, stock, testFilters);
   const filters: Array<[string, string]> = [
     ...readdirSync(stock).filter((f) => f.endsWith('.conf') && !f.endsWith('common.conf')).map((f) => [f.slice(0, -5), stock] as [string, string]),
-    ...readdirSync(join(pkg.tests, 'config', 'filter.d')).filter((f) => f.startsWith('zzz-') && f.endsWith('.conf')).map((f) => [f.slice(0, -5), join(deep, 'filter.d')] as [string, string]),
+    ...readdirSync(testFilters).filter(isTestFilter).map((f) => [f.slice(0, -5), join(deep, 'filter.d')] as [string, string]),
   ];
   const known = knownDisagreements();
   const run = (mode: string, checkAllRegex: boolean, split = false): Map<string, FilterResult> => {
@@ -129,5 +157,5 @@ t.test('fail2ban sample logs against fail2ban filters', async (tt) => {
   // ... and with each line's date and prefregex found by a second engine, as `fleetban regex --threads 2` does
   const split = run('front apart', true, true);
   tt.same([...split].map(([n, r]) => [n, r.agree, r.checked]), [...results].map(([n, r]) => [n, r.agree, r.checked]), 'front apart: the same figures per filter');
-  writeTotals(pkg.version, results, first);
+  tt.comment(`totals of fail2ban ${pkg.version} written to ${writeTotals(pkg.version, results, first)}`);
 });
