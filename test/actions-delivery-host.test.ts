@@ -7,6 +7,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { ActionError, type ActionRunner, type BanDecision, type BanEvent, silentLogger } from '@fleetban/shared';
 import { HostActions } from '../packages/agent/src/actions/host-actions.js';
 import { FirewallWriter } from '../packages/agent/src/decisions/firewall-writer.js';
@@ -80,7 +81,7 @@ t.test('host actions: told once per ban taken and let go, after the firewall hol
   t.equal(runner.started, 1, 'actionstart ran');
   const enf = memoryEnforcer();
   const told: string[] = [];
-  const writer = new FirewallWriter(enf, () => NOW, silentLogger(), { stateDir: t.testdir(), reconcileMs: 60_000, banEvents: (e) => {
+  const writer = new FirewallWriter(enf, () => NOW, silentLogger(), { stateDir: testDir(t), reconcileMs: 60_000, banEvents: (e) => {
     told.push(e.id);
     actions.tell(e);
   }, host: 'web1' });
@@ -132,7 +133,7 @@ t.test('host actions: told once per ban taken and let go, after the firewall hol
 });
 
 t.test('host_action = webhook[...] on a real agent: its firewall takes the fleet ban, then the webhook is told', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const nats = await startNatsServer(t);
   const server = await HookServer.start(t);
   const common = { nats: nats.url, dir, maxretry: 2, bantime: '1h' };

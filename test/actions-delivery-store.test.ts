@@ -3,6 +3,7 @@
 // written in parallel with the list and holds the write until it is durable, a failed journal
 // write is retried with the same ban, and the stream stores an event once however often it is queued.
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { ACTIONS_STREAM, type ActionRunner, type BanDecision, type BanEvent, BanGuard, ensureActionsStream, NatsError, queuedActions, silentLogger } from '@fleetban/shared';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { ActionQueue } from '../packages/controller/src/actions/action-queue.js';
@@ -18,7 +19,7 @@ const ban = (ip: string, over: Partial<BanDecision> = {}): BanDecision => ({
 
 t.test('the store tells each ban event once, after the write; the journal runs beside the write and holds it', async (t) => {
   const nats = await startNatsServer(t);
-  const nc = await controllerClient(t, nats.url, 'test', t.testdir());
+  const nc = await controllerClient(t, nats.url, 'test', testDir(t));
   const store = await BanStore.open(nc, new BanGuard([]), silentLogger());
   const told: BanEvent[] = [];
   store.onEvent(() => {
@@ -82,7 +83,7 @@ t.test('the store tells each ban event once, after the write; the journal runs b
 
 t.test('the action queue: one message per action of the jail; the same event queued again is stored once', async (t) => {
   const nats = await startNatsServer(t);
-  const nc = await controllerClient(t, nats.url, 'test', t.testdir());
+  const nc = await controllerClient(t, nats.url, 'test', testDir(t));
   await ensureActionsStream(nc, { replicas: 1 });
   const info = await (await jetstreamManager(nc)).streams.info(ACTIONS_STREAM);
   t.match(info.config, { retention: 'workqueue', subjects: ['fleetban.actions.>'], num_replicas: 1 }, 'a work queue on fleetban.actions.>');

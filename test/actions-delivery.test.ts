@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { ACTIONS_STREAM, adminRequest, encodeFailure, jetstream, type NatsConnection, queuedActions } from '@fleetban/shared';
 import { FleetbanProcess } from './fixtures/fleetban-process.js';
@@ -15,7 +16,7 @@ import { waitUntil } from './fixtures/wait-until.js';
 
 /** A test's world: nats-server, its hook server, a client, and a way to start controllers. */
 async function world(t: Test) {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const nats = await startNatsServer(t);
   const hook = await HookServer.start(t);
   const nc = await controllerClient(t, nats.url, 'test', dir);

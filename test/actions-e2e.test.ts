@@ -7,6 +7,7 @@
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { fail2banPackage } from './fixtures/fail2ban-package.js';
 import { FleetbanProcess, runFleetban } from './fixtures/fleetban-process.js';
 import { writeTestConfig } from './fixtures/fleet-config.js';
@@ -17,7 +18,7 @@ import { recordingServer } from '../packages/shared/test/fixtures/recording-serv
 const USER_ACTION = new URL('../packages/shared/test/fixtures/action.d/cloudflare-firewall.conf', import.meta.url);
 
 t.test('a failure line with a hostile user name: banned, every action runs with it escaped, nothing runs from it', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const planted = join(dir, 'planted');
   const out = join(dir, 'noted.txt');
   const actionDir = join(dir, 'action.d');

@@ -3,6 +3,7 @@
 // bounded list, the controller's `banned` verb answers in pages, and a reply larger than the
 // server's max_payload becomes an error reply: no request stops the controller.
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { Kvm } from '@nats-io/kv';
 import {
   ADMIN_LIMITS,
@@ -51,7 +52,7 @@ async function allPages(nc: NatsConnection, limit: number): Promise<{ ips: strin
 }
 
 t.test('20,000 bans: banned from the KV bucket, bounded status, paged banned verb', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const nats = await startNatsServer(t);
   const conf = writeTestConfig({ host: 'ctl', nats: nats.url, dir });
   const nc = await connectTo(nats.url, dir);
@@ -147,7 +148,7 @@ t.test('20,000 bans: banned from the KV bucket, bounded status, paged banned ver
 });
 
 t.test('a reply larger than max_payload becomes an error reply; the controller keeps answering', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const nats = await startNatsServer(t, { config: 'max_payload: 65536\n' });
   const conf = writeTestConfig({ host: 'ctl', nats: nats.url, dir });
   const nc = await connectTo(nats.url, dir);

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { FleetbanProcess } from './fixtures/fleetban-process.js';
 import { createNetns, type Netns } from './fixtures/netns.js';
 import { freePort, startNatsServer } from './fixtures/nats-server.js';
@@ -34,7 +35,7 @@ function table(ns: Netns): string | null {
 
 /** A namespace, a directory with an empty auth.log, and an agent config pointing at `nats` (or at a closed port). */
 async function setup(t: Test, onStop: 'flush' | 'keep', withNats = true) {
-  const dir = t.testdir({ 'auth.log': '' });
+  const dir = testDir(t, { 'auth.log': '' });
   const ns = await createNetns(t, 'stop');
   const nats = withNats ? await startNatsServer(t, { netns: ns.name }) : undefined;
   const url = nats?.url ?? `nats://127.0.0.1:${await freePort()}`;

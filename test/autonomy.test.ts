@@ -5,6 +5,7 @@
 // and set contents; it asserts no wall-clock time.
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { FleetbanProcess, type LogEntry } from './fixtures/fleetban-process.js';
 import { writeTestConfig } from './fixtures/fleet-config.js';
 import { createLan, tcpConnects } from './fixtures/netns.js';
@@ -18,7 +19,7 @@ const UNREACHABLE = 'fleet unreachable: deciding locally with the jail threshold
 const bansOf = (e: LogEntry, ip: string) => e.msg === 'enforced' && Array.isArray(e.bans) && e.bans.includes(ip);
 
 t.test('autonomy without a gap', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const lan = await createLan(t, 'auto', ['ctl', ...HOSTS, 'attacker']);
   const ns = (name: string) => lan.hosts[name]!.ns.name;
   const ip = (name: string) => lan.hosts[name]!.ipv4;

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { Kvm } from '@nats-io/kv';
 import {
   banKey,
@@ -29,7 +30,7 @@ const PURGE_AGE = '4s';
 
 t.test('ban policies across the fleet: increment, restart, purge, recidive', async (t) => {
   const top = t; // processes started in subtests live until the end of the whole test
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const nats = await startNatsServer(t);
   const conf = join(dir, 'controller.conf');
   const config = (recidive: boolean) =>

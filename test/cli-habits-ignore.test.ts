@@ -2,12 +2,13 @@
 // read by its guard, run as the real command line against a real nats-server and controller, with
 // failures published as an agent would.
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { adminWorld } from './fixtures/admin-world.js';
 
 t.setTimeout(600_000);
 
 t.test('fleetban ignore add|del|list against a controller', async (t) => {
-  const w = await adminWorld(t, t.testdir());
+  const w = await adminWorld(t, testDir(t));
   const { cli } = w;
   await w.ask({ verb: 'ban', ip: '203.0.113.99' });
   await w.ask({ verb: 'ban', ip: '198.51.100.7' });

@@ -4,12 +4,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { adminWorld } from './fixtures/admin-world.js';
 
 t.setTimeout(600_000);
 
 t.test('get, set and reload against a controller', async (t) => {
-  const dir = t.testdir({ 'ignore.list': '# the office\n192.0.2.0/24\n\n2001:db8::1  # a laptop\n' });
+  const dir = testDir(t, { 'ignore.list': '# the office\n192.0.2.0/24\n\n2001:db8::1  # a laptop\n' });
   const w = await adminWorld(t, dir);
   const { conf, original, cli } = w;
 

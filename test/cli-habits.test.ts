@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { AGENT_VERSION } from '@fleetban/agent';
 import { FleetbanProcess, runFleetban } from './fixtures/fleetban-process.js';
 import { writeTestConfig } from './fixtures/fleet-config.js';
@@ -49,7 +50,7 @@ interface HostsJson {
 }
 
 t.test('against a controller and two dry-run agents', async (t) => {
-  const dir = t.testdir({ 'web-1.log': '', 'web-2.log': '' });
+  const dir = testDir(t, { 'web-1.log': '', 'web-2.log': '' });
   const nats = await startNatsServer(t);
   const conf = writeTestConfig({ host: 'ctl', nats: nats.url, dir, enforcer: 'dry-run', bantime: '1h' });
   const agentConf = (host: string) => writeTestConfig({ host, nats: nats.url, dir, enforcer: 'dry-run', bantime: '1h', logpath: join(dir, `${host}.log`) });

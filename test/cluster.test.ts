@@ -6,6 +6,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { BANS_BUCKET, EVENTS_STREAM, HISTORY_BUCKET, HOSTS_BUCKET, LEASE_BUCKET, parseConfig } from '@fleetban/shared';
@@ -22,7 +23,7 @@ function failures(ip: string, port: number): string {
 }
 
 t.test('R3 on a 3-node cluster: the fleet rides through the loss of the controller\'s node', async (t) => {
-  const dir = t.testdir({ 'auth.log': '' });
+  const dir = testDir(t, { 'auth.log': '' });
   const cluster = await startNatsCluster(t, 3);
   const nats = cluster.urls.join(' ');
   const conf = (host: string, extra: string) => {
@@ -93,7 +94,7 @@ t.test('R3 on a 3-node cluster: the fleet rides through the loss of the controll
 });
 
 t.test('deploy/nats-cluster/ configs are valid for nats-server', async (t) => {
-  const root = t.testdir();
+  const root = testDir(t);
   const state = join(root, 'var/lib/fleetban');
   mkdirSync(join(state, 'nats'), { recursive: true });
   writeFileSync(join(state, 'nats/authorization.conf'), '');
@@ -114,7 +115,7 @@ t.test('deploy/nats-cluster/ configs are valid for nats-server', async (t) => {
 });
 
 t.test('an existing R1 events stream is moved to R3; an existing R1 bucket is kept with a warning naming it', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const cluster = await startNatsCluster(t, 3);
   const nc = await connect({ servers: [...cluster.urls], name: 'cluster-test' });
   t.teardown(() => nc.close());

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { adminRequest, BANS_BUCKET, CONTROLLER_DURABLE, encodeFailure, EVENTS_STREAM, jetstream } from '@fleetban/shared';
 import { FleetbanProcess } from './fixtures/fleetban-process.js';
@@ -12,7 +13,7 @@ import { startNatsServer } from './fixtures/nats-server.js';
 import { waitUntil } from './fixtures/wait-until.js';
 
 t.test('a ban that cannot be written is not believed, its event not acknowledged; it is made once the list is back', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const nats = await startNatsServer(t);
   const conf = join(dir, 'ctl.conf');
   writeFileSync(conf, `[fleetban]\nhost = ctl\nnats = ${nats.url}\nstate_dir = ${join(dir, 'ctl')}\n\n[DEFAULT]\nmaxretry = 3\nbantime = 1h\n\n[sshd]\nenabled = true\n`);

@@ -9,6 +9,7 @@
  */
 import { Writable } from 'node:stream';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import type { Test } from 'tap';
 import { pino } from 'pino';
 import type { BanDecision, BanListWatch, JailConfig } from '@fleetban/shared';
@@ -150,7 +151,7 @@ for (const backend of ['nftables', 'iptables'] as const) {
     t.match(detected.summary, /iptables is iptables-nft \(compat\) with DOCKER-USER present \(in iptables-nft\);.*docker present/);
     t.comment(`firewall: ${detected.summary}`);
     await enforcer.start();
-    const writer = new FirewallWriter(enforcer, Date.now, logger, { stateDir: t.testdir(), reconcileMs: RECONCILE_MS });
+    const writer = new FirewallWriter(enforcer, Date.now, logger, { stateDir: testDir(t), reconcileMs: RECONCILE_MS });
     await writer.restore();
     const follower = new BanFollower(writer, logger);
     const bans = new ScriptedBans();

@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { connect, type NatsConnection, nkeyAuthenticator } from '@nats-io/transport-node';
 import { heartbeatSubject, Membership, natsDir, natsPidFile, seedFile } from '@fleetban/shared';
 import { runFleetban } from './fixtures/fleetban-process.js';
@@ -30,7 +31,7 @@ async function connectUntil(url: string, seed: string | undefined, want: 'connec
 }
 
 t.test('fleetban enroll: add, rotate, remove, list', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const state = join(dir, 'state');
   // the server the controller host runs: its config next to the rendered file, a pid file
   Membership.open(state).writeAuthorization();
@@ -101,7 +102,7 @@ t.test('fleetban enroll: add, rotate, remove, list', async (t) => {
 });
 
 t.test('fleetban enroll refuses reserved and malformed names, and a stale pid file is not signalled', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const state = join(dir, 'state');
   const conf = join(dir, 'fleetban.conf');
   writeFileSync(conf, `[fleetban]\nhost = ctl\nstate_dir = ${state}\n`);

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { adminRequest, BANS_BUCKET, encodeFailure, jetstream } from '@fleetban/shared';
 import { FleetbanProcess } from './fixtures/fleetban-process.js';
@@ -15,7 +16,7 @@ const ADDRESSES = 200;
 const HOSTS = ['web1', 'web2', 'web3'];
 
 t.test('the active controller SIGKILLed mid-attack: the standby takes over, nothing lost, nothing twice', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const nats = await startNatsServer(t);
   const conf = (name: string) => {
     const file = join(dir, `${name}.conf`);

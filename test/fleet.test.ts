@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { FleetbanProcess, type LogEntry, runFleetban } from './fixtures/fleetban-process.js';
 import { writeTestConfig } from './fixtures/fleet-config.js';
 import { createLan, tcpConnects } from './fixtures/netns.js';
@@ -16,7 +17,7 @@ import { failedSshLogin, startSshd } from './fixtures/sshd.js';
 const HOSTS = ['hosta', 'hostb', 'hostc'] as const;
 
 t.test('one attacker, one ban, every host', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const lan = await createLan(t, 'e2e', ['ctl', ...HOSTS, 'attacker', 'client']);
   const ns = (name: string) => lan.hosts[name]!.ns.name;
   const ip = (name: string) => lan.hosts[name]!.ipv4;
@@ -262,7 +263,7 @@ t.test('one attacker, one ban, every host', async (t) => {
 });
 
 t.test('a malformed config names the file, the key and what was expected', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const file = join(dir, 'bad.conf');
   writeFileSync(file, '[fleetban]\nhost = web-1\n\n[sshd]\nenabled = true\nmaxretry = lots\n');
   const r = await runFleetban(['agent', '-c', file]);

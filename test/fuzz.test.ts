@@ -12,6 +12,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import {
   adminRequest,
   adminSubject,
@@ -368,7 +369,7 @@ async function status(nc: NatsConnection, expected: Expected): Promise<AdminRepl
 t.test('wire fuzz: a real controller counts every hostile message, bans nothing special and stays up', async (t) => {
   const started = Date.now();
   const rng = new Rng(SEED);
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const nats = await startNatsServer(t);
   const conf = join(dir, 'controller.conf');
   writeFileSync(

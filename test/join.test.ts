@@ -6,6 +6,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { Membership, natsDir, natsPidFile } from '@fleetban/shared';
 import { FLEETBAN_MAIN, FleetbanProcess, runFleetban } from './fixtures/fleetban-process.js';
 import { startNatsServer } from './fixtures/nats-server.js';
@@ -17,7 +18,7 @@ interface HostsJson {
 }
 
 t.test('fleetban enroll prints one command that joins a new host; --remove shuts it out', async (t) => {
-  const dir = t.testdir();
+  const dir = testDir(t);
   const lan = await createLan(t, 'join', ['ctl', 'web']);
   const { ctl, web } = lan.hosts;
 

@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { FleetbanProcess } from './fixtures/fleetban-process.js';
 import { writeTestConfig } from './fixtures/fleet-config.js';
 import { freePort, startNatsServer } from './fixtures/nats-server.js';
@@ -33,7 +34,7 @@ function sample(page: string, series: string): number | undefined {
 }
 
 t.test('controller and agent metrics: promtool-clean, scraped by prometheus', { skip: hasTools ? false : 'promtool/prometheus not installed (Debian package prometheus)' }, async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const nats = await startNatsServer(t);
   const [ctlPort, agentPort, promPort] = [await freePort(), await freePort(), await freePort()];
   const common = { nats: nats.url, dir, maxretry: 2, bantime: '1h' };
@@ -80,7 +81,7 @@ t.test('controller and agent metrics: promtool-clean, scraped by prometheus', { 
   });
 
   await t.test('a real prometheus scrapes both and its API returns the counts', async (t) => {
-    const promDir = t.testdir({});
+    const promDir = testDir(t, {});
     const promConf = join(promDir, 'prometheus.yml');
     writeFileSync(promConf, `global:
   scrape_interval: 1s

@@ -4,6 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import {
   adminRequest,
   type AdminRequest,
@@ -38,7 +39,7 @@ t.test('hostPermissions grants none of the new admin subjects', async (t) => {
 });
 
 t.test('get, set, reload and ignore: the admin may, a host may not', async (t) => {
-  const dir = t.testdir({ 'auth.log': '' });
+  const dir = testDir(t, { 'auth.log': '' });
   const state = join(dir, 'members');
   const m = Membership.open(state);
   m.enroll('controller', 'controller');

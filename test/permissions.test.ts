@@ -6,6 +6,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import {
   adminRequest,
@@ -58,7 +59,7 @@ function fleetWith(url: string, host: string, seed: string, stateDir: string): F
 }
 
 t.test('per-host NATS permissions: enough to work, not enough to harm', async (t) => {
-  const dir = t.testdir({ 'auth.log': '' });
+  const dir = testDir(t, { 'auth.log': '' });
   const state = enrollFleet(dir, ['web-1', 'web-2']);
   const nats = await startNatsServer(t, { config: renderAuthorization(Membership.open(state).members) });
   const conf = (host: string, member = host) => writeConf(dir, nats.url, host, seedFile(state, member));
@@ -142,7 +143,7 @@ t.test('per-host NATS permissions: enough to work, not enough to harm', async (t
 });
 
 t.test('under host permissions, an agent started before the controller protects locally, then follows the ban list', async (t) => {
-  const dir = t.testdir({ 'auth.log': '' });
+  const dir = testDir(t, { 'auth.log': '' });
   const state = enrollFleet(dir, ['web-2']);
   const nats = await startNatsServer(t, { config: renderAuthorization(Membership.open(state).members) });
   const conf = (host: string, member = host) => writeConf(dir, nats.url, host, seedFile(state, member));
@@ -191,7 +192,7 @@ t.test('the sample nats-server.conf in deploy/ is valid, includes the rendered m
   t.match(text, /^# tls \{/m, 'it shows the server TLS block (commented)');
   // the same file installed under a test root: <root>/etc/fleetban/nats-server.conf, the fleet's
   // state in <root>/var/lib/fleetban with a rendered authorization file
-  const root = t.testdir();
+  const root = testDir(t);
   const state = join(root, 'var/lib/fleetban');
   const m = Membership.open(state);
   m.enroll('controller', 'controller');

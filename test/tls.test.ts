@@ -5,6 +5,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import { connectFleet, Membership, parseConfig, readSeedFile, renderAuthorization, seedFile, silentLogger } from '@fleetban/shared';
 import { FleetbanProcess } from './fixtures/fleetban-process.js';
@@ -12,7 +13,7 @@ import { startNatsServer } from './fixtures/nats-server.js';
 import { makeTlsFiles } from './fixtures/tls-files.js';
 
 t.test('controller and agent over TLS with client certificates and nkeys', async (t) => {
-  const dir = t.testdir({ 'auth.log': '', tls: {} });
+  const dir = testDir(t, { 'auth.log': '', tls: {} });
   const tls = makeTlsFiles(join(dir, 'tls'));
   const state = join(dir, 'members');
   const m = Membership.open(state);

@@ -8,6 +8,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { encodeFailure, encodeHeartbeat, type Heartbeat, Membership, natsDir, seedFile } from '@fleetban/shared';
 import { FleetbanProcess, runFleetban } from './fixtures/fleetban-process.js';
 import { writeTestConfig } from './fixtures/fleet-config.js';
@@ -31,7 +32,7 @@ interface Status {
 }
 
 t.test('the fleet cannot be turned against itself', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const lan = await createLan(t, 'trust', ['ctl', ...HOSTS]);
   const ns = (name: string) => lan.hosts[name]!.ns.name;
   const ip = (name: string) => lan.hosts[name]!.ipv4;

@@ -5,11 +5,12 @@ import { execFileSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { FleetbanProcess, runFleetban } from './fixtures/fleetban-process.js';
 import { createNetns } from './fixtures/netns.js';
 
 t.test('fleetban up: nats-server, controller and agent, stopped by Ctrl-C', async (t) => {
-  const dir = t.testdir({ 'auth.log': '' });
+  const dir = testDir(t, { 'auth.log': '' });
   const ns = await createNetns(t, 'up');
   const conf = join(dir, 'fleetban.conf');
   writeFileSync(

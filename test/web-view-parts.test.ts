@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { type BanDecision, configView, parseConfig } from '@fleetban/shared';
 import { BanFeed } from '../packages/controller/src/web/ban-feed.js';
 import { FleetSeries } from '../packages/controller/src/web/fleet-series.js';
@@ -105,7 +106,7 @@ t.test('WebAuth: tokens, roles, sessions and the CSRF token', async (t) => {
 });
 
 t.test('resolveToken: inline, from a file, refused', async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const file = join(dir, 'web.token');
   writeFileSync(file, 'token-from-a-file-0123\n');
   t.equal(await resolveToken('web_token', `file:${file}`), 'token-from-a-file-0123', 'the first line, trimmed');

@@ -8,6 +8,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import t from 'tap';
+import { testDir } from './fixtures/test-dir.js';
 import { hasChromium, launchBrowser } from './fixtures/browser.js';
 import { FleetbanProcess, runFleetban } from './fixtures/fleetban-process.js';
 import { writeTestConfig } from './fixtures/fleet-config.js';
@@ -51,7 +52,7 @@ const postFromPage = (page: Page, path: string, body: unknown) =>
   );
 
 t.test('the web view: login, live bans, read-only and admin', { skip: hasChromium ? false : 'chromium not installed (apt-get install chromium)' }, async (t) => {
-  const dir = t.testdir({});
+  const dir = testDir(t, {});
   const ns = await createNetns(t, 'web');
   const nats = await startNatsServer(t, { netns: ns.name, host: '127.0.0.1', port: 4222 });
   const adminTokenFile = join(dir, 'web-admin.token');

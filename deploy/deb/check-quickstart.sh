@@ -49,7 +49,8 @@ ip -n "$ns" link set eth0 up
 ip -n "$ns" link set lo up
 node deploy/deb/egress-proxy.mjs "$proxy" 8888 2>"$work.proxy.log" &
 proxy_pid=$!
-boot_root "$work" "--network-namespace-path=/run/netns/$ns"
+# /proc/sys/net writable: the tests enable forwarding inside the namespaces they create
+SYSTEMD_NSPAWN_API_VFS_WRITABLE=network boot_root "$work" "--network-namespace-path=/run/netns/$ns"
 pass "booted under systemd (init pid $BOOTED_INIT), network: loopback and the egress proxy only"
 
 # 1. the first README command, left running as a transient unit (its output in the journal)
