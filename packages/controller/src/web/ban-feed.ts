@@ -1,7 +1,10 @@
 import { type BanDecision, type Clock, isActive } from '@fleetban/shared';
 
-/** How often the feed compares the store's bans with what it last sent, in ms. */
+/** How often the feed looks for changes to send, in ms. */
 export const FEED_INTERVAL_MS = 250;
+
+/** How often the feed compares the whole list although the store told of no change, in ms. */
+export const FEED_FULL_PASS_MS = 5_000;
 
 /**
  * One ban as the page shows it, compact (an array, not an object: 100,000 of them cross the
@@ -26,22 +29,30 @@ export function banRow(b: BanDecision): BanRow {
   return [b.ip, b.jail, b.reason, b.atMs, b.expiresMs, b.failures, b.banCount, b.hosts.join(' '), b.user ?? '', match.length > MATCH_CHARS ? `${match.slice(0, MATCH_CHARS)}…` : match];
 }
 
-/** What the feed reads: the ban store's in-memory list (BanStore.bans). */
+/** What the feed reads: the ban store's in-memory list (BanStore.bans) and, when it has them, its events. */
 export interface BanSource {
   readonly bans: ReadonlyMap<string, BanDecision>;
+  /** Tells `l` that the list changed (BanStore.onEvent); returns its removal. */
+  onEvent?(l: () => void): () => void;
 }
 
 /**
- * The ban list as a stream of diffs for the web view. It polls the store's map every
- * {@link FEED_INTERVAL_MS} and compares entries by identity (the store replaces a decision, never
- * changes one), so a tick costs one pass over the map and no copy of it; it works whether or not
- * the store tells listeners of its changes. Only active bans are shown: an expired ban leaves the
+ * The ban list as a stream of diffs for the web view. A tick compares the store's map with what
+ * was shown by identity (the store replaces a decision, never changes one): one pass over the map
+ * and no copy of it. Every {@link FEED_INTERVAL_MS} it ticks only when there can be something to
+ * send: the store told of a change, the earliest expiry shown has passed, or
+ * {@link FEED_FULL_PASS_MS} went by (a safety net for changes the store did not announce; a source
+ * without events is compared every time). Only active bans are shown: an expired ban leaves the
  * page when its expiry passes, before the expiry loop removes it.
  */
 export class BanFeed {
   readonly #shown = new Map<string, BanDecision>();
   readonly #listeners = new Set<(d: BanDiff) => void>();
   #timer: NodeJS.Timeout | undefined;
+  #unhear: (() => void) | undefined;
+  #changed = true;
+  #nextExpiryMs = Number.POSITIVE_INFINITY;
+  #lastPassMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly source: BanSource, private readonly clock: Clock, private readonly intervalMs = FEED_INTERVAL_MS) {}
 
@@ -50,9 +61,12 @@ export class BanFeed {
    * on the view). Call {@link tick} before reading {@link current} when polling may have paused.
    */
   start(wanted: () => boolean = () => true): void {
+    this.#unhear = this.source.onEvent?.(() => {
+      this.#changed = true;
+    });
     this.tick();
     this.#timer = setInterval(() => {
-      if (wanted()) this.tick();
+      if (wanted() && this.#due()) this.tick();
     }, this.intervalMs);
     this.#timer.unref();
   }
@@ -60,7 +74,15 @@ export class BanFeed {
   /** Stops polling and forgets the listeners. */
   stop(): void {
     clearInterval(this.#timer);
+    this.#unhear?.();
     this.#listeners.clear();
+  }
+
+  /** Whether a tick may find something to send. */
+  #due(): boolean {
+    if (this.#changed || this.#unhear === undefined) return true;
+    const now = this.clock();
+    return now >= this.#nextExpiryMs || now - this.#lastPassMs >= FEED_FULL_PASS_MS;
   }
 
   /** Calls `fn` with every diff from now on; returns the function that stops it. */
@@ -82,11 +104,15 @@ export class BanFeed {
   /** Compares the store with what was shown and tells the listeners what changed (exposed for tests). */
   tick(): BanDiff {
     const now = this.clock();
+    this.#changed = false;
+    this.#lastPassMs = now;
+    let nextExpiry = Number.POSITIVE_INFINITY;
     const added: BanRow[] = [];
     let present = 0;
     for (const [ip, b] of this.source.bans) {
       if (!isActive(b, now)) continue;
       present++;
+      if (b.expiresMs > 0 && b.expiresMs < nextExpiry) nextExpiry = b.expiresMs;
       if (this.#shown.get(ip) === b) continue;
       this.#shown.set(ip, b);
       added.push(banRow(b));
@@ -101,6 +127,7 @@ export class BanFeed {
         removed.push(ip);
       }
     }
+    this.#nextExpiryMs = nextExpiry;
     const diff = { added, removed };
     if (added.length > 0 || removed.length > 0) for (const fn of this.#listeners) fn(diff);
     return diff;
