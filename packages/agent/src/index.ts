@@ -2,6 +2,7 @@
 import type { FleetbanConfig } from '@fleetban/shared';
 import type { Agent, AgentDeps } from './main.js';
 
+// The agent itself (`fleetban agent` runs it)
 export type { Agent, AgentDeps } from './main.js';
 export { AGENT_VERSION } from './version.js';
 
@@ -12,9 +13,15 @@ export { AGENT_VERSION } from './version.js';
 export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise<Agent> {
   return (await import('./main.js')).runAgent(config, deps);
 }
-export { FilterEngine, type EngineFailure, type EngineOptions, type FilterSpec, type LineFront, type MissTable } from './filter/filter-engine.js';
-export { filterSearchPath, loadFilter, locateFilter, PROJECT_FILTER_DIR, type LoadedFilter } from './filter/filter-file.js';
-export { createJailFilter, engineError, type JailFilter } from './filter/jail-filter.js';
-export { FilterError } from './filter/filter-error.js';
-export { systemTimeZone, type TimeZone } from './filter/date/time-zone.js';
+
+// The filter engine (fail2ban's filters and failregexes), also used by `fleetban regex`
+export { FilterEngine } from './filter/filter-engine.js';
+export type { EngineFailure, EngineOptions, FilterSpec, LineFront, MissTable } from './filter/filter-engine.js';
 export type { TupleLine } from './filter/fail-regex.js';
+export { filterSearchPath, loadFilter, PROJECT_FILTER_DIR } from './filter/filter-file.js';
+export type { LoadedFilter } from './filter/filter-file.js';
+export { createJailFilter, engineError } from './filter/jail-filter.js';
+export type { JailFilter } from './filter/jail-filter.js';
+export { FilterError } from './filter/filter-error.js';
+export { systemTimeZone } from './filter/date/time-zone.js';
+export type { TimeZone } from './filter/date/time-zone.js';

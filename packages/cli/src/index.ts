@@ -1,2 +1,3 @@
 /** fleetban: the command line. */
-export { parseArgs, type Args } from './args.js';
+export { parseArgs } from './args.js';
+export type { Args } from './args.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // first: `fleetban regex` on a big log starts its reader thread before anything else loads
-import './regex-reader-start.js';
+import './regex/reader-start.js';
 import { FleetbanError, flushLogs } from '@fleetban/shared';
 import { parseArgs, UsageError } from './args.js';
 import { commandUsage, USAGE } from './usage.js';

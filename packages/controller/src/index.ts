@@ -1,2 +1,3 @@
 /** @fleetban/controller: the fleet's single decision point. */
-export { runController, type Controller, type ControllerDeps } from './main.js';
+export { runController } from './main.js';
+export type { Controller, ControllerDeps } from './main.js';

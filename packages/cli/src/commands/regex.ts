@@ -1,7 +1,7 @@
 import type { Args } from '../args.js';
-import { ReaderThread } from '../regex-reader-thread.js';
-import { worthAReader } from '../regex-reader-start.js';
-import { regexCallOf } from '../regex-request.js';
+import { ReaderThread } from '../regex/reader-thread.js';
+import { worthAReader } from '../regex/reader-start.js';
+import { regexCallOf } from '../regex/request.js';
 
 const USAGE = `usage: fleetban regex [options] <LOG|line> <FILTER|failregex> [IGNOREREGEX]
 
@@ -37,8 +37,8 @@ summary; none when stderr is piped or redirected.
 /**
  * `fleetban regex <LOG|line> <FILTER|failregex> [IGNOREREGEX]`: fail2ban-regex's job. This module
  * reads the command line (`argv`, also parsed as `args`) and starts the reader thread for a big
- * log (regex-reader-thread.ts), or adopts the one main.ts started, before the filter engine's
- * modules are loaded; the job itself is regex-job.ts.
+ * log (regex/reader-thread.ts), or adopts the one main.ts started, before the filter engine's
+ * modules are loaded; the job itself is regex/job.ts.
  */
 export async function runRegex(args: Args, argv: readonly string[]): Promise<number> {
   if (args.options.has('help') || args.options.has('h')) {
@@ -48,7 +48,7 @@ export async function runRegex(args: Args, argv: readonly string[]): Promise<num
   const call = regexCallOf(args, USAGE);
   const reader = call.isFile && worthAReader(call.log, call.threads) ? ReaderThread.start(argv) : ReaderThread.none();
   try {
-    const { runRegexJob } = await import('../regex-job.js');
+    const { runRegexJob } = await import('../regex/job.js');
     return await runRegexJob(args, { log: call.log, isFile: call.isFile, request: call.request, reader });
   } finally {
     reader?.stop();

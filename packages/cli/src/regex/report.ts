@@ -6,7 +6,7 @@
 
 import type { EngineFailure, FilterEngine } from '@fleetban/agent';
 import { tryParseAddress } from '@fleetban/shared';
-import type { RegexTester } from './regex-run.js';
+import type { RegexTester } from './tester.js';
 
 function list(lines: readonly string[], header?: string): string {
   if (lines.length === 0) return '';

@@ -4,8 +4,8 @@
  */
 
 import { existsSync, statSync } from 'node:fs';
-import { type Args, option, UsageError } from './args.js';
-import type { RegexFilterOptions, RegexRequest } from './regex-filter.js';
+import { type Args, option, UsageError } from '../args.js';
+import type { RegexFilterOptions, RegexRequest } from './filter.js';
 
 /** A regex run, as asked for. */
 export interface RegexCall {

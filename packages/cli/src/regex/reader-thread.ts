@@ -1,5 +1,5 @@
 /**
- * `fleetban regex` on two cores: a worker thread (regex-reader-worker.ts) reads the log and does
+ * `fleetban regex` on two cores: a worker thread (reader-worker.ts) reads the log and does
  * the first half of the engine's work on each line (`frontNl`: the date found and cut out, the
  * prefregex searched), while this thread does the rest on the lines already read
  * (`processLineNlFront`: failregexes, ignoreregexes, multi-line sessions, counts). The date
@@ -14,8 +14,8 @@
 import type { Worker } from 'node:worker_threads';
 import type { FilterSpec, LineFront, MissTable } from '@fleetban/agent';
 import { FleetbanError } from '@fleetban/shared';
-import { CHUNK, forEachLineIn, type PieceEncoding, textOf } from './log-lines.js';
-import { earlyReader, READ, type StartedReader, startReader } from './regex-reader-start.js';
+import { CHUNK, forEachLineIn, type PieceEncoding, textOf } from '../log-lines.js';
+import { earlyReader, READ, type StartedReader, startReader } from './reader-start.js';
 
 /**
  * A piece of the log: whole lines (in slot `slot` of the ring, `length` bytes, decoded with

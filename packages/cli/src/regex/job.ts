@@ -1,19 +1,19 @@
 /**
  * The job of `fleetban regex` once the command line is read: the filter read and compiled, the
  * log's lines run through it (their first half done by the reader thread when there is one, see
- * regex-reader-thread.ts), fail2ban-regex's summary or `--json` failures printed.
+ * reader-thread.ts), fail2ban-regex's summary or `--json` failures printed.
  */
 
 import { statSync } from 'node:fs';
 import { FleetbanError } from '@fleetban/shared';
 import type { FilterEngine, LineFront } from '@fleetban/agent';
-import type { Args } from './args.js';
-import { forEachLine } from './log-lines.js';
-import { compileRegexFilter, type RegexRequest, regexFilterOf, shorten } from './regex-filter.js';
-import { progressOn } from './regex-progress.js';
-import type { ReaderThread } from './regex-reader-thread.js';
-import { FailureJson, formatSummary } from './regex-report.js';
-import { failuresOf, RegexTester } from './regex-run.js';
+import type { Args } from '../args.js';
+import { forEachLine } from '../log-lines.js';
+import { compileRegexFilter, type RegexRequest, regexFilterOf, shorten } from './filter.js';
+import { progressOn } from './progress.js';
+import type { ReaderThread } from './reader-thread.js';
+import { FailureJson, formatSummary } from './report.js';
+import { failuresOf, RegexTester } from './tester.js';
 
 /** Batches output into large writes. */
 function writer(): { write(s: string): void; flush(): void } {
@@ -42,7 +42,7 @@ function sizeOf(path: string): number {
   }
 }
 
-/** The regex job of `fleetban regex` (commands/regex.ts read the command line): see {@link runRegexJob}. */
+/** The regex job of `fleetban regex` (../commands/regex.ts read the command line): see {@link runRegexJob}. */
 export interface RegexJob {
   readonly log: string;
   readonly isFile: boolean;

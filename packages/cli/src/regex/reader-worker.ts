@@ -1,5 +1,5 @@
 /**
- * The reader thread of `fleetban regex` (see regex-reader-thread.ts): reads the command line and
+ * The reader thread of `fleetban regex` (see reader-thread.ts): reads the command line and
  * the filter it names (and posts the filter's spec, for the other thread to check), reads the log and does the first half
  * of the engine's work on every tested line (date found and cut out, prefregex searched) with its
  * own engine, in order, and posts each piece of text with what it found. At most {@link AHEAD}
@@ -8,13 +8,13 @@
 
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { FilterEngine, type MissTable, systemTimeZone } from '@fleetban/agent';
-import { CHUNK, forEachLineIn, forEachText } from './log-lines.js';
-import { parseArgs } from './args.js';
-import { coarseClock, regexFilterOf } from './regex-filter.js';
-import type { FrontText, ReaderMessage } from './regex-reader-thread.js';
-import { AHEAD, READ, type ReaderInput, SLOTS } from './regex-reader-start.js';
-import { regexCallOf } from './regex-request.js';
-import { isTestedLine } from './regex-run.js';
+import { CHUNK, forEachLineIn, forEachText } from '../log-lines.js';
+import { parseArgs } from '../args.js';
+import { coarseClock, regexFilterOf } from './filter.js';
+import type { FrontText, ReaderMessage } from './reader-thread.js';
+import { AHEAD, READ, type ReaderInput, SLOTS } from './reader-start.js';
+import { regexCallOf } from './request.js';
+import { isTestedLine } from './tester.js';
 
 const { argv, counters, bytes: ring } = workerData as ReaderInput;
 const port = parentPort as MessagePort;

@@ -9,7 +9,7 @@
  *
  * Comment lines (`#...`) and empty lines are skipped, as fail2ban-regex skips them. With
  * `maxlines` > 1, buffered lines a later match used move from missed to matched. Lines come as
- * read, each ending with "\n" (see log-lines.ts).
+ * read, each ending with "\n" (see ../log-lines.ts).
  */
 
 import type { EngineFailure, FilterEngine, LineFront, TupleLine } from '@fleetban/agent';
@@ -65,7 +65,7 @@ export class RegexTester {
 
   /**
    * Tests one line, ending with "\n" (as read: comments and empty lines are skipped here);
-   * `front`: the first half of the engine's work on it, when done beforehand (see regex-reader-thread.ts).
+   * `front`: the first half of the engine's work on it, when done beforehand (see reader-thread.ts).
    */
   test(lineNl: string, front?: LineFront): void {
     if (!isTestedLine(lineNl)) return;

@@ -1,16 +1,16 @@
 /**
- * Starting the reader thread of `fleetban regex` (regex-reader-thread.ts): the shared memory, the
+ * Starting the reader thread of `fleetban regex` (reader-thread.ts): the shared memory, the
  * worker, the numbers both threads agree on. Only node's own modules are imported here, so that
- * main.ts can import this module before any other: for a command line that looks like a regex run
+ * ../main.ts can import this module before any other: for a command line that looks like a regex run
  * on a big log, the thread is started then ({@link earlyReader}), and its own start-up overlaps
  * with the loading of the command's modules. The worker reads the same command line with the
- * command's own code (regex-request.ts); the command adopts it, or stops it when it wants none.
+ * command's own code (request.ts); the command adopts it, or stops it when it wants none.
  */
 
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread, Worker } from 'node:worker_threads';
-import { CHUNK } from './log-lines.js';
+import { CHUNK } from '../log-lines.js';
 
 /** Logs smaller than this are read in one thread (starting the worker, about 0.15 s, costs more than it saves). */
 export const MIN_BYTES = 32 << 20;
@@ -57,7 +57,7 @@ export function startReader(argv: readonly string[]): StartedReader {
   const counters = new SharedArrayBuffer(4);
   const bytes = new SharedArrayBuffer(SLOTS * CHUNK);
   const input: ReaderInput = { argv, counters, bytes };
-  const worker = new Worker(new URL('./regex-reader-worker.js', import.meta.url), { workerData: input });
+  const worker = new Worker(new URL('./reader-worker.js', import.meta.url), { workerData: input });
   return { worker, counters, bytes };
 }
 

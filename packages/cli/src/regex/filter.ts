@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { engineError, FilterEngine, type FilterSpec, filterSearchPath, loadFilter, type LoadedFilter, systemTimeZone } from '@fleetban/agent';
 import { confFilesOf } from '@fleetban/shared';
-import { UsageError } from './args.js';
+import { UsageError } from '../args.js';
 
 /** fail2ban-regex's test for "this looks like a filter name or path, not a regex". */
 const NAME_LIKE = /^\/{0,3}[\w/_\-.]+(?:\[[^]*\])?$/;

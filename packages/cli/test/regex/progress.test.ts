@@ -8,9 +8,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { formatBytes, formatProgress, progressIntervalMs, progressOn, RegexProgress } from '../src/regex-progress.js';
+import { formatBytes, formatProgress, progressIntervalMs, progressOn, RegexProgress } from '../../src/regex/progress.js';
 
-const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 t.test('formatProgress: lines, bytes of the total, percent, rate', async (t) => {
   t.equal(formatProgress({ lines: 1_234_567, bytes: 126_353_408, totalBytes: 1_288_490_188, seconds: 4.9 }), '1,234,567 lines, 120.5 MiB of 1.2 GiB (9%), 251,952 lines/s');
