@@ -234,3 +234,27 @@ t.test('regex commands run on a sample line find what the guide says', async (t)
     t.same(found.map((f) => f.ip), [client], `${c.where}: the address reported is the line's client`);
   }
 });
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens. */
+const slug = (heading: string): string =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+
+t.test('the guides link to files and headings that exist', async (t) => {
+  // written on another branch: listed in the index before they land
+  const elsewhere = new Set(['nas.md', 'proxmox.md']);
+  for (const g of guides) {
+    for (const m of g.md.matchAll(/\]\(([^)#\s]*)(?:#([^)\s]*))?\)/g)) {
+      const [target, anchor] = [m[1] as string, m[2]];
+      if (/^[a-z]+:/.test(target) || elsewhere.has(target)) continue;
+      const file = join(GUIDES, target || g.name);
+      if (!t.ok(existsSync(file), `${g.name}: ${target} exists`) || anchor === undefined) continue;
+      const prose = readFileSync(file, 'utf8').replace(/^( *)```[\s\S]*?^\1```/gm, '');
+      const headings = [...prose.matchAll(/^#+ (.+)$/gm)].map((h) => slug(h[1] as string));
+      t.ok(headings.includes(anchor), `${g.name}: ${target}#${anchor} is a heading`);
+    }
+  }
+});
