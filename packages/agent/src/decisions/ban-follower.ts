@@ -56,6 +56,7 @@ export class BanFollower {
         this.malformed++;
         this.logger.warn({ key, err }, 'malformed ban entry ignored');
       },
+      onResume: (fromRevision, lastRevision) => this.logger.warn({ fromRevision, lastRevision }, 'ban list watch stalled: resumed at the next revision'),
     });
     if (this.#stopped) {
       watch.stop();

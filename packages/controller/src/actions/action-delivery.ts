@@ -9,6 +9,7 @@ import {
   type Logger,
   type NatsConnection,
 } from '@fleetban/shared';
+import { PULL_EXPIRES_MS } from '../intake/event-intake.js';
 import type { CounterSet } from '../metrics/counter-set.js';
 
 /** Options of {@link ActionDelivery}. */
@@ -80,7 +81,7 @@ export class ActionDelivery {
    */
   async #consume(anew: boolean): Promise<void> {
     const consumer = await actionConsumer(this.nc, this.runner.jail, this.index, this.opts.ackWaitMs ?? 300_000, anew);
-    const messages = await consumer.consume({ max_messages: PULL, abort_on_missing_resource: true });
+    const messages = await consumer.consume({ max_messages: PULL, expires: PULL_EXPIRES_MS, abort_on_missing_resource: true });
     this.#messages = messages;
     void (async () => {
       for await (const s of messages.status()) {

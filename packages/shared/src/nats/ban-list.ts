@@ -1,6 +1,7 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { openBucket } from './kv-manager.js';
 import type { CreateOptions } from './replicas.js';
+import { type ResumeOptions, watchResuming } from './resuming-watch.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NatsError } from '../errors.js';
 import { BANS_BUCKET, banKey, HISTORY_BUCKET, targetOfBanKey } from '../subjects.js';
@@ -20,6 +21,8 @@ export interface BanListWatch {
   onInitialized(): void;
   /** A value that does not decode (counted, logged by the caller). */
   onMalformed(key: string, cause: unknown): void;
+  /** The watch had stalled and was replaced by one starting at `fromRevision` (logged by the caller). */
+  onResume?(fromRevision: number, lastRevision: number): void;
 }
 
 /**
@@ -135,23 +138,25 @@ export class BanList {
 
   /**
    * Follows the list: first the current values, then every change, until `stop()` is called.
-   * Reconnection is handled by the client (the watch resumes where it was).
+   * Reconnection is handled by the client (the watch resumes where it was); a watch that stalls
+   * (its consumer lost with a cluster node) is replaced by one resuming at the next revision
+   * ({@link watchResuming}, told to `w.onResume`).
    */
-  async watch(w: BanListWatch): Promise<{ stop(): void }> {
+  async watch(w: BanListWatch, opts: Pick<ResumeOptions, 'checkMs'> = {}): Promise<{ stop(): void }> {
     const before = (await this.kv.status()).values;
-    const iter = await this.kv.watch();
     let initial = before > 0;
     if (!initial) w.onInitialized();
-    void (async () => {
-      for await (const e of iter) {
+    return watchResuming(
+      this.kv,
+      (e) => {
         const wasInitial = initial;
         if (initial && e.isUpdate) initial = false;
         const change = toChange(e, w);
         if (change) w.onChange(change, wasInitial);
         if (wasInitial && !initial) w.onInitialized();
-      }
-    })();
-    return { stop: () => iter.stop() };
+      },
+      { ...opts, onResume: w.onResume },
+    );
   }
 }
 
