@@ -71,7 +71,7 @@ ban_reaches_kernel 203.0.113.9
 in_ct 'systemctl kill -s INT fb-quickstart'
 for _ in $(seq 1 30); do in_ct 'systemctl is-active -q fb-quickstart' || break; sleep 1; done
 in_ct 'systemctl is-active -q fb-quickstart' && fail "quickstart still running 30 s after SIGINT"
-left=$(in_ct 'pgrep -a "nats-server|rsyslogd"; pgrep -af "[d]ist/main.js"' || true)
+left=$(in_ct 'pgrep -af "[n]ats-server|[r]syslogd|[d]ist/main.js"' || true)
 [ -z "$left" ] || fail "left running after Ctrl-C: $left"
 in_ct 'nft list table inet fleetban' >/dev/null 2>&1 && fail "table inet fleetban left after Ctrl-C"
 pass "SIGINT: quickstart ended, no nats-server or fleetban process left, table removed"
@@ -79,6 +79,12 @@ pass "SIGINT: quickstart ended, no nats-server or fleetban process left, table r
 # 3. the second README command
 if [ "$tests" = --tests ]; then
   in_ct "systemd-run --quiet --wait --pipe --unit=fb-tests $env_proxy --working-directory=/root/fleetban /bin/bash deploy/test.sh" >"$work.tests.log" 2>&1 || true
-  pass "bash deploy/test.sh: $(tail -1 "$work.tests.log")"
   cp "$work.tests.log" "$ROOTS/$suite-tests.log"
+  last=$(tail -1 "$work.tests.log")
+  case "$last" in *" passed, 0 failed"*) pass "bash deploy/test.sh: $last" ;; *) fail "bash deploy/test.sh: $last (log: $ROOTS/$suite-tests.log)" ;; esac
+  compat=$(grep -o 'every failregex: [0-9]* / [0-9]* checked lines agree ([0-9]* filters' "$work.tests.log" | head -1)
+  pass "the compatibility test against this release's fail2ban $(in_ct "dpkg-query -W -f '\${Version}' fail2ban 2>/dev/null || apt-cache policy fail2ban | sed -n 's/ *Candidate: //p'"): $compat)"
+  changed=$(in_ct 'git -C /root/fleetban status --porcelain')
+  [ -z "$changed" ] || fail "the test command left the checkout modified: $changed"
+  pass "the checkout is unmodified (git status --porcelain is empty)"
 fi
