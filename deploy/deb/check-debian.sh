@@ -19,6 +19,9 @@ cp "$deb" "$work/root/"
 # 1. the package installs on the fresh root with its dependencies, from that release's archive
 in_root "$work" "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq /root/$(basename "$deb") >/dev/null" || fail "apt-get install $(basename "$deb")"
 pass "installed on $suite: $(in_root "$work" 'fleetban version; nats-server --version; nft --version' | tr '\n' ' ')"
+mode=$(in_root "$work" 'stat -c "%U:%G %a" /etc/fleetban/fleetban.conf')
+[ "$mode" = "root:fleetban 640" ] || fail "/etc/fleetban/fleetban.conf is $mode, not root:fleetban 640"
+pass "/etc/fleetban/fleetban.conf: $mode (it may hold action tokens)"
 
 # 2. boot it with loopback only
 boot_root "$work" --private-network

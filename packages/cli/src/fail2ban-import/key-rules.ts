@@ -11,6 +11,8 @@ export const CARRIED_JAIL_KEYS: readonly string[] = [
   'bantime.formula', 'bantime.overalljails', 'ignoreip', 'port', 'protocol',
   // read by the filter stage
   'mode', 'failregex', 'ignoreregex', 'prefregex', 'datepattern', 'maxlines', 'usedns', 'logtimezone', 'journalmatch',
+  // read by the file source
+  'logencoding',
 ];
 
 const FIREWALL = 'the agent enforces bans itself, with nftables (or iptables + ipset), in every host\'s firewall';
@@ -30,7 +32,6 @@ export const JAIL_KEY_REASONS: Readonly<Record<string, string>> = {
   ignorecommand: 'fleetban runs no ignore command: list the addresses in ignoreip (or [controller] ignoreip)',
   ignorecache: 'fleetban runs no ignore command, so there is nothing to cache',
   ignoreself: 'always on in fleetban: no host of the fleet (and no NATS server) is ever banned',
-  logencoding: 'fleetban reads logs as UTF-8',
   allowipv6: 'fleetban always handles IPv6',
   dbpurgeage: 'a fail2ban.conf option: fleetban\'s is [controller] dbpurgeage',
   dbfile: 'fleetban keeps bans and ban history in NATS JetStream, not in SQLite; not applicable',
