@@ -76,74 +76,95 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     return { stop: async () => undefined, ended: new Promise<string>(() => undefined), reload: () => [] };
   }
   log.info({ holder }, 'controller lease held: this controller is active');
-  await ensureEventsStream(nc, c.eventsMaxAgeMs, create);
-  const counters = new CounterSet();
-  const hosts = new HostRegistry(await HostRecords.open(nc, true, create), log.child({ stage: 'fleet' }));
-  const known = await hosts.load();
-  const natsServers = await serverAddresses(config.fleet.servers, (host, err) => log.warn({ host, err }, 'cannot resolve a NATS server name: its addresses are not protected'));
-  const controller = [...interfaceAddresses(), ...config.fleet.addresses];
-  const limits = { minPrefixV4: c.minPrefixV4, minPrefixV6: c.minPrefixV6, maxBantimeMs: c.maxBantimeMs };
-  const allowlists = new Allowlists(c.ignoreip);
-  const guard = fleetGuard({ hosts, natsServers, controller, allowlists, limits });
-  log.info({ hosts: known, natsServers, controller }, 'fleet addresses loaded: never banned');
-  const store = await BanStore.open(nc, guard, log.child({ stage: 'store' }), create);
-  store.onEvent(banAudit(log.child({ stage: 'audit' })));
-  const actionLog = log.child({ stage: 'actions' });
-  // action.d files: [fleetban] action_path, then /etc/fail2ban/action.d (a bad action is a config error here)
-  const runners = config.jails.filter((j) => j.enabled).flatMap((j) => buildActions(j, 'controller', { actionPath: [...config.fleet.actionPath, ...DEFAULT_ACTION_PATH], logger: actionLog }));
-  // before the replay: a failure replayed without its ban stored queues that ban's actions too
-  const actions = await ControllerActions.open(nc, store, runners, { counters, logger: actionLog, create });
-  const fallback = config.jailDefaults;
-  const trackers = new JailTrackers(config.jails, (name): JailConfig => ({ ...fallback, name }), c.maxTracked);
-  const ignore = await IgnoreService.open(nc, { allowlists, store, trackers, clock, logger: log.child({ stage: 'ignore' }) }, create);
-  const settings = new ConfigService({ config, trackers, allowlists, logger: log.child({ stage: 'config' }) });
-  const decider = new BanDecider({ trackers, bans: store.bans, offences: store.offences, guard, clockSkewMs: c.maxClockSkewMs });
-  const recidive = new RecidivePolicy(config.jails, { bans: store.bans, offences: store.offences, guard });
-  const metrics = new ControllerMetrics({ counters, store, hosts, clock });
-  store.onEvent(metrics.banEvent);
-  const failures = new FailureHandler(decider, store, counters, clock, log.child({ stage: 'decide' }), recidive, { stored: metrics.banStored });
+  // what a start that fails half-way has started, stopped again in reverse before the error is
+  // thrown (a standby that took the lease while NATS flapped tries again; the lease is released)
+  const undo: Array<() => unknown> = [];
+  try {
+    await ensureEventsStream(nc, c.eventsMaxAgeMs, create);
+    const counters = new CounterSet();
+    const hosts = new HostRegistry(await HostRecords.open(nc, true, create), log.child({ stage: 'fleet' }));
+    const known = await hosts.load();
+    const natsServers = await serverAddresses(config.fleet.servers, (host, err) => log.warn({ host, err }, 'cannot resolve a NATS server name: its addresses are not protected'));
+    const controller = [...interfaceAddresses(), ...config.fleet.addresses];
+    const limits = { minPrefixV4: c.minPrefixV4, minPrefixV6: c.minPrefixV6, maxBantimeMs: c.maxBantimeMs };
+    const allowlists = new Allowlists(c.ignoreip);
+    const guard = fleetGuard({ hosts, natsServers, controller, allowlists, limits });
+    log.info({ hosts: known, natsServers, controller }, 'fleet addresses loaded: never banned');
+    const store = await BanStore.open(nc, guard, log.child({ stage: 'store' }), create);
+    store.onEvent(banAudit(log.child({ stage: 'audit' })));
+    const actionLog = log.child({ stage: 'actions' });
+    // action.d files: [fleetban] action_path, then /etc/fail2ban/action.d (a bad action is a config error here)
+    const runners = config.jails.filter((j) => j.enabled).flatMap((j) => buildActions(j, 'controller', { actionPath: [...config.fleet.actionPath, ...DEFAULT_ACTION_PATH], logger: actionLog }));
+    // before the replay: a failure replayed without its ban stored queues that ban's actions too
+    const actions = await ControllerActions.open(nc, store, runners, { counters, logger: actionLog, create });
+    const fallback = config.jailDefaults;
+    const trackers = new JailTrackers(config.jails, (name): JailConfig => ({ ...fallback, name }), c.maxTracked);
+    const ignore = await IgnoreService.open(nc, { allowlists, store, trackers, clock, logger: log.child({ stage: 'ignore' }) }, create);
+    undo.push(() => ignore.stop());
+    const settings = new ConfigService({ config, trackers, allowlists, logger: log.child({ stage: 'config' }) });
+    const decider = new BanDecider({ trackers, bans: store.bans, offences: store.offences, guard, clockSkewMs: c.maxClockSkewMs });
+    const recidive = new RecidivePolicy(config.jails, { bans: store.bans, offences: store.offences, guard });
+    const metrics = new ControllerMetrics({ counters, store, hosts, clock });
+    store.onEvent(metrics.banEvent);
+    const failures = new FailureHandler(decider, store, counters, clock, log.child({ stage: 'decide' }), recidive, { stored: metrics.banStored });
+    undo.push(() => failures.stop());
 
-  const heartbeats = new HeartbeatIntake(hosts, clock, counters, log.child({ stage: 'heartbeat' }));
-  heartbeats.start(nc);
-  const intake = new EventIntake(nc, (e, replay) => failures.handle(e, replay), counters, log.child({ stage: 'intake' }));
-  const longestFindtime = Math.max(fallback.findtimeMs, ...config.jails.filter((j) => j.policy !== 'recidive').map((j) => j.findtimeMs));
-  await intake.start(clock() - longestFindtime);
-  const expiry = new BanExpiry(store, clock, log.child({ stage: 'expire' }));
-  expiry.start(c.expireMs);
-  const pruner = setInterval(() => trackers.prune(clock()), 60_000);
-  // history is kept at least the longest findtime after a ban: replayed failures never count twice
-  const purge = new HistoryPurge(store, clock, Math.max(c.dbPurgeAgeMs, longestFindtime), log.child({ stage: 'purge' }));
-  purge.start();
-  const admin = new AdminService({ store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'admin' }), settings, ignore });
-  admin.start(nc);
-  const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }));
-  beacon.start();
-  onReconnect(nc, () => beacon.send());
-  await actions?.start();
-  await metrics.start(c.metrics, log.child({ stage: 'metrics' }));
-  const web = await WebView.startIfSet(c, { store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'web' }) });
-  await nc.flush();
-  log.info({ host: config.fleet.host, servers: config.fleet.servers, jails: config.jails.map((j) => j.name) }, 'controller ready');
+    const heartbeats = new HeartbeatIntake(hosts, clock, counters, log.child({ stage: 'heartbeat' }));
+    heartbeats.start(nc);
+    undo.push(() => heartbeats.stop());
+    const intake = new EventIntake(nc, (e, replay) => failures.handle(e, replay), counters, log.child({ stage: 'intake' }));
+    const longestFindtime = Math.max(fallback.findtimeMs, ...config.jails.filter((j) => j.policy !== 'recidive').map((j) => j.findtimeMs));
+    undo.push(() => intake.stop());
+    await intake.start(clock() - longestFindtime);
+    const expiry = new BanExpiry(store, clock, log.child({ stage: 'expire' }));
+    expiry.start(c.expireMs);
+    undo.push(() => expiry.stop());
+    const pruner = setInterval(() => trackers.prune(clock()), 60_000);
+    undo.push(() => clearInterval(pruner));
+    // history is kept at least the longest findtime after a ban: replayed failures never count twice
+    const purge = new HistoryPurge(store, clock, Math.max(c.dbPurgeAgeMs, longestFindtime), log.child({ stage: 'purge' }));
+    purge.start();
+    undo.push(() => purge.stop());
+    const admin = new AdminService({ store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'admin' }), settings, ignore });
+    admin.start(nc);
+    undo.push(() => admin.stop());
+    const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }));
+    beacon.start();
+    undo.push(() => beacon.stop());
+    onReconnect(nc, () => beacon.send());
+    undo.push(() => actions?.stop());
+    await actions?.start();
+    undo.push(() => metrics.stop());
+    await metrics.start(c.metrics, log.child({ stage: 'metrics' }));
+    const web = await WebView.startIfSet(c, { store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'web' }) });
+    await nc.flush();
+    log.info({ host: config.fleet.host, servers: config.fleet.servers, jails: config.jails.map((j) => j.name) }, 'controller ready');
 
-  return {
-    ended: lease.lost,
-    reload: (by) => settings.reload(by),
-    async stop() {
-      beacon.stop();
-      await metrics.stop();
-      await web?.stop();
-      admin.stop();
-      ignore.stop();
-      heartbeats.stop();
-      expiry.stop();
-      purge.stop();
-      clearInterval(pruner);
-      failures.stop();
-      await intake.stop();
-      await actions?.stop();
-      await lease.release().catch(() => undefined);
-      await nc.drain().catch(() => undefined);
-      log.info('controller stopped');
-    },
-  };
+    return {
+      ended: lease.lost,
+      reload: (by) => settings.reload(by),
+      async stop() {
+        beacon.stop();
+        await metrics.stop();
+        await web?.stop();
+        admin.stop();
+        ignore.stop();
+        heartbeats.stop();
+        expiry.stop();
+        purge.stop();
+        clearInterval(pruner);
+        failures.stop();
+        await intake.stop();
+        await actions?.stop();
+        await lease.release().catch(() => undefined);
+        await nc.drain().catch(() => undefined);
+        log.info('controller stopped');
+      },
+    };
+  } catch (err) {
+    for (const f of undo.reverse()) await Promise.resolve().then(f).catch(() => undefined);
+    await lease.release().catch(() => undefined);
+    await nc.drain().catch(() => undefined);
+    throw err;
+  }
 }

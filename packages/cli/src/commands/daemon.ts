@@ -4,6 +4,9 @@ import { type Controller, runController } from '@fleetban/controller';
 import type { Args } from '../args.js';
 import { configPath } from '../config-path.js';
 
+/** How long a standby waits before trying again to start after a failed start, in ms. */
+const RETRY_MS = 1_000;
+
 /**
  * `fleetban agent` / `fleetban controller`: runs one role in the foreground until SIGINT/SIGTERM,
  * then stops it cleanly. Exit code 0 after a clean stop. SIGHUP makes the controller read its
@@ -49,8 +52,26 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
   let current = config;
   // a controller that loses its lease (another took it, or NATS was away longer than lease_ttl)
   // stops and waits for the lease again, as a standby, until it is told to stop
+  let started = false;
   while (!signalled) {
-    const controller = await runController(current, { logger, signal: aborted.signal });
+    let controller: Controller;
+    try {
+      controller = await runController(current, { logger, signal: aborted.signal });
+    } catch (err) {
+      // the first start fails loudly (a configuration or permission error); a standby that took
+      // the lease while NATS flapped has undone its start and tries again
+      if (!started || signalled) throw err;
+      logger.error({ err }, 'cannot start as the active controller: standing by, trying again in 1 s');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, RETRY_MS);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      continue;
+    }
+    started = true;
     running = controller;
     let lost = false;
     if (!signalled) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), controller.ended.then(() => void (lost = true))]);
