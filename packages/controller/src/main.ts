@@ -26,7 +26,7 @@ import { BanDecider } from './decide/ban-decider.js';
 import { FailureHandler } from './decide/failure-handler.js';
 import { Allowlists, fleetGuard } from './decide/fleet-guard.js';
 import { BanExpiry } from './expire/ban-expiry.js';
-import { HostRegistry } from './fleet/host-registry.js';
+import { forgetAfterMs, HostRegistry } from './fleet/host-registry.js';
 import { EventIntake } from './intake/event-intake.js';
 import { HeartbeatIntake } from './intake/heartbeat-intake.js';
 import { ControllerLease } from './lease/controller-lease.js';
@@ -125,7 +125,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     const purge = new HistoryPurge(store, clock, Math.max(c.dbPurgeAgeMs, longestFindtime), log.child({ stage: 'purge' }));
     purge.start();
     undo.push(() => purge.stop());
-    const admin = new AdminService({ store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'admin' }), settings, ignore });
+    const admin = new AdminService({ store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'admin' }), settings, ignore, forgetAfterMs: forgetAfterMs(config.agent.heartbeatMs) });
     admin.start(nc);
     undo.push(() => admin.stop());
     const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }));

@@ -72,6 +72,7 @@ export {
   heartbeatSubject,
   controllerAliveSubject,
   adminSubject,
+  checkToken,
   hostOfSubject,
   banKey,
   targetOfBanKey,

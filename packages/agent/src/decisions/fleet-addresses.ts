@@ -6,7 +6,8 @@ import { readStateFile, writeStateFile } from '../state/state-file.js';
  * The addresses of every fleet host, as the controller records them, so this host never bans
  * another fleet host either — also while the controller is away (the fallback's local bans).
  * Followed from the hosts bucket and kept in `<state_dir>/fleet-addresses.json`, so an agent that
- * starts without NATS still knows them.
+ * starts without NATS still knows them. A host the controller forgets (its record deleted) is
+ * dropped here too, saved file included.
  */
 export class FleetAddresses {
   readonly #byHost = new Map<string, readonly string[]>();
@@ -33,6 +34,7 @@ export class FleetAddresses {
     this.#watch = await records.watch(
       (h) => this.#record(h),
       (key, err) => this.logger.warn({ key, err }, 'malformed host record ignored'),
+      (host) => this.#forget(host),
     );
   }
 
@@ -51,6 +53,18 @@ export class FleetAddresses {
     if (before === h.addresses.join(' ')) return;
     this.#byHost.set(h.host, h.addresses);
     this.#rebuild();
+    this.#save();
+  }
+
+  /** A host forgotten by the controller (`fleetban hosts --forget`): its addresses are no longer protected here. */
+  #forget(host: string): void {
+    if (!this.#byHost.delete(host)) return;
+    this.#rebuild();
+    this.#save();
+    this.logger.info({ host }, 'fleet host forgotten: its addresses are no longer protected');
+  }
+
+  #save(): void {
     writeStateFile(this.#file, Object.fromEntries(this.#byHost), 'fleet addresses', this.logger);
   }
 

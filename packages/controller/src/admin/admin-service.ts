@@ -41,6 +41,8 @@ export interface AdminDeps {
   readonly settings: ConfigService;
   /** ignore add|del|list. */
   readonly ignore: IgnoreService;
+  /** `forget` without `force`: how old a host's last heartbeat must be (`forgetAfterMs` in fleet/host-registry.ts). */
+  readonly forgetAfterMs: number;
 }
 
 /** NATS's default max_payload, assumed until the server has said its own. */
@@ -54,7 +56,8 @@ const MALFORMED = ['events.malformed', 'events.foreign-host', 'heartbeats.malfor
 
 /**
  * fail2ban-client's verbs over NATS request/reply (`fleetban.admin.<verb>`): status, ban, unban,
- * banned; get, set and reload (config-service.ts); ignore add|del|list (ignore-service.ts). A ban is asked of the guard first: one that would cover a fleet host, a NATS server,
+ * banned; get, set and reload (config-service.ts); ignore add|del|list (ignore-service.ts); forget
+ * (a fleet host's record deleted, fleet/host-registry.ts). A ban is asked of the guard first: one that would cover a fleet host, a NATS server,
  * the controller, an allowlist (global or the jail's) or special space is refused with its
  * reason, and so is a prefix wider than the minimum without `force`, or a bantime over the maximum.
  * A request is obeyed only on its own verb's subject, the one NATS permissions grant: a `ban` or
@@ -147,6 +150,12 @@ export class AdminService {
         return this.reply({ changes: this.d.settings.reload(by) });
       case 'ignore':
         return this.ignore(req, by);
+      case 'forget': {
+        if (!req.host) return this.reply({ ok: false, error: 'forget names a host' });
+        const h = await this.d.hosts.forget(req.host, now, { afterMs: this.d.forgetAfterMs, force: req.force ?? false });
+        this.d.logger.info({ host: h.host, addresses: h.addresses, lastHeartbeatMs: h.lastHeartbeatMs, force: req.force ?? false, by }, 'fleet host forgotten by admin');
+        return this.reply({ hosts: [h] });
+      }
       default:
         return this.reply({ ok: false, error: `unknown admin verb '${String(req.verb)}'` });
     }

@@ -1,5 +1,18 @@
 import type { Heartbeat, HostRecords, HostStatus, Logger } from '@fleetban/shared';
-import { Allowlist } from '@fleetban/shared';
+import { Allowlist, FleetbanError } from '@fleetban/shared';
+
+/** The shortest time since a host's last heartbeat after which it may be forgotten without `force`. */
+export const FORGET_AFTER_MIN_MS = 60_000;
+
+/**
+ * How old a host's last heartbeat must be before `fleetban hosts --forget` forgets it without
+ * `--force`: three heartbeat intervals (`[agent] heartbeat` of the controller's configuration,
+ * default 5 s), and never less than {@link FORGET_AFTER_MIN_MS}. A host heard more recently may
+ * well be alive, and would come back with its next heartbeat anyway.
+ */
+export function forgetAfterMs(heartbeatMs: number): number {
+  return Math.max(FORGET_AFTER_MIN_MS, 3 * heartbeatMs);
+}
 
 /**
  * The fleet's hosts as known from their heartbeats. A host's own addresses are never banned: the
@@ -35,6 +48,32 @@ export class HostRegistry {
       this.#unsaved.add(h.host);
     }
     if (this.#unsaved.has(h.host)) this.#save(h.host);
+  }
+
+  /**
+   * Forgets a host (`fleetban hosts --forget`): deletes its record from the hosts bucket (agents
+   * following the bucket drop its addresses too), then its entry here, so its addresses are no
+   * longer protected. Refused, changing nothing, for a host not known (`HOST_UNKNOWN`) and, unless
+   * `force`, for one whose last heartbeat is younger than `afterMs` (`HOST_RECENT`). A host that
+   * is still running comes back with its next heartbeat: revoke its key first. Returns the record
+   * forgotten.
+   */
+  async forget(host: string, nowMs: number, opts: { afterMs: number; force: boolean }): Promise<HostStatus> {
+    const h = this.#hosts.get(host);
+    if (!h) throw new FleetbanError('HOST_UNKNOWN', `no fleet host named ${host} (fleetban hosts lists them)`);
+    const ageMs = Math.max(0, nowMs - h.lastHeartbeatMs);
+    if (!opts.force && ageMs < opts.afterMs) {
+      throw new FleetbanError(
+        'HOST_RECENT',
+        `${host} sent a heartbeat ${Math.round(ageMs / 1000)}s ago and may still be running: stop its agent and revoke its key ` +
+          `(fleetban enroll --remove ${host}), then forget it once its last heartbeat is ${Math.round(opts.afterMs / 1000)}s old, or now with --force`,
+      );
+    }
+    await this.records?.delete(host);
+    this.#hosts.delete(host);
+    this.#unsaved.delete(host);
+    this.#rebuild();
+    return h;
   }
 
   /** The fleet's addresses, as one list (replaced, never changed, when a host's addresses change). */

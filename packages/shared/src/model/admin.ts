@@ -2,7 +2,7 @@ import type { BanDecision } from './ban.js';
 import type { Heartbeat } from './heartbeat.js';
 
 /** Admin verbs served by the controller. */
-export type AdminVerb = 'status' | 'ban' | 'unban' | 'banned' | 'get' | 'set' | 'reload' | 'ignore';
+export type AdminVerb = 'status' | 'ban' | 'unban' | 'banned' | 'get' | 'set' | 'reload' | 'ignore' | 'forget';
 
 /** What `ignore` does: add networks to the fleet's ignore list, delete them, or list it. */
 export type IgnoreOp = 'add' | 'del' | 'list';
@@ -14,7 +14,10 @@ export interface AdminRequest {
   readonly ip: string;
   /** For `ban`: 0 = the jail's bantime, -1 = permanent, else ms. */
   readonly bantimeMs: number;
-  /** For `ban`: accept a prefix shorter than the minimum (never a protected address). */
+  /**
+   * For `ban`: accept a prefix shorter than the minimum (never a protected address). For `forget`:
+   * forget the host even though its last heartbeat is recent.
+   */
   readonly force?: boolean;
   /** For `banned`: the first active ban of the page (absent = 0). */
   readonly offset?: number;
@@ -32,6 +35,8 @@ export interface AdminRequest {
   readonly networks?: readonly string[];
   /** For `ignore add`: also lift active bans lying wholly inside the networks (default: none lifted, as fail2ban). */
   readonly unban?: boolean;
+  /** For `forget`: the fleet host whose record the controller deletes (its addresses are then no longer protected). */
+  readonly host?: string;
 }
 
 /** One entry of the fleet's ignore list (`fleetban ignore`). */

@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { NatsError } from '../errors.js';
 import type { HostStatus } from '../model/admin.js';
 import { decodeHostStatus, encodeHostStatus } from '../proto/codec.js';
 import { checkToken, HOSTS_BUCKET } from '../subjects.js';
@@ -26,13 +27,22 @@ export class HostRecords {
 
   /**
    * Follows every record: the current ones, then each change, until `stop()`. A record that does
-   * not decode is passed to `onMalformed` and skipped.
+   * not decode is passed to `onMalformed` and skipped; a record deleted (a host forgotten, `fleetban
+   * hosts --forget`) is passed to `onDeleted` with its host name, also when the deletion is what the
+   * bucket holds when the watch begins.
    */
-  async watch(onRecord: (h: HostStatus) => void, onMalformed: (key: string, cause: unknown) => void): Promise<{ stop(): void }> {
+  async watch(
+    onRecord: (h: HostStatus) => void,
+    onMalformed: (key: string, cause: unknown) => void,
+    onDeleted: (host: string) => void = () => undefined,
+  ): Promise<{ stop(): void }> {
     const iter = await this.kv.watch();
     void (async () => {
       for await (const e of iter) {
-        if (e.operation !== 'PUT') continue;
+        if (e.operation !== 'PUT') {
+          onDeleted(e.key);
+          continue;
+        }
         try {
           onRecord(decodeHostStatus(e.value));
         } catch (cause) {
@@ -63,5 +73,18 @@ export class HostRecords {
   /** Stores a host's record (replacing the previous one). */
   async put(h: HostStatus): Promise<void> {
     await this.kv.put(checkToken('host', h.host), encodeHostStatus(h));
+  }
+
+  /**
+   * Deletes a host's record (a delete marker stays, so every watcher, one that starts later
+   * included, learns that the host is gone).
+   */
+  async delete(host: string): Promise<void> {
+    checkToken('host', host);
+    try {
+      await this.kv.delete(host);
+    } catch (cause) {
+      throw new NatsError(`cannot delete the record of host ${host} from ${HOSTS_BUCKET}`, { cause });
+    }
   }
 }

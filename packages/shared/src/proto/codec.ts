@@ -103,7 +103,7 @@ function canonicalTarget(name: string, value: string): string {
 }
 
 const REASONS: readonly BanReason[] = ['threshold', 'manual', 'recidive'];
-const VERBS: readonly AdminVerb[] = ['status', 'ban', 'unban', 'banned', 'get', 'set', 'reload', 'ignore'];
+const VERBS: readonly AdminVerb[] = ['status', 'ban', 'unban', 'banned', 'get', 'set', 'reload', 'ignore', 'forget'];
 const IGNORE_OPS: readonly IgnoreOp[] = ['add', 'del', 'list'];
 /** Networks one `ignore add` / `ignore del` may carry. */
 const MAX_NETWORKS = 1000;
@@ -244,6 +244,7 @@ export function decodeAdminRequest(bytes: Uint8Array): AdminRequest {
     ...(m.op ? { op: oneOf(n, 'op', m.op, IGNORE_OPS) } : {}),
     ...(m.networks?.length ? { networks: boundedList(n, 'networks', m.networks) } : {}),
     ...(m.unban ? { unban: true } : {}),
+    ...(m.host ? { host: token(n, 'host', 'host', m.host) } : {}),
   };
 }
 
