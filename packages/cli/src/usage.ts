@@ -16,6 +16,8 @@ usage: fleetban <command> [-c FILE] [options]
   status [JAIL | --all]    fail2ban's figures for the fleet, and its hosts
   hosts                    the fleet's members: heartbeat age, version, backend, bans enforced
                            of the fleet's active bans, drift repaired, fallback mode, local bans
+  hosts --forget NAME [--force]   forget a removed host: its addresses are no longer protected
+                           (admin credentials only; --force: even one heard from in the last minute)
   ban IP|CIDR... [--jail J] [--bantime D] [--force]   ban on every host (D: 10m, 1d12h, -1 = permanent;
                            --force: wider than [controller] min_prefix_v4/v6, never a protected address)
   unban IP|CIDR...         lift bans on every host
@@ -26,7 +28,7 @@ usage: fleetban <command> [-c FILE] [options]
   reload                   the controller reads its configuration file again (as SIGHUP does)
   ignore add|del|list [IP|CIDR...]   the fleet's ignore list: addresses no ban may cover
   enroll HOST [--rotate]   (controller host) give a host NATS credentials; prints its seed and config
-  enroll --remove NAME     revoke a member's credentials
+  enroll --remove NAME     revoke a member's credentials (then: hosts --forget NAME)
   enroll --list            list the members (hosts, controller, admins)
   regex LOG|LINE FILTER|FAILREGEX [IGNOREREGEX]   test a filter like fail2ban-regex (--help)
   import-fail2ban [DIR]    fail2ban's enabled jails (default /etc/fail2ban) as a fleetban configuration
@@ -36,7 +38,7 @@ usage: fleetban <command> [-c FILE] [options]
   help [COMMAND]           this text, or COMMAND's usage (also: fleetban COMMAND --help)
 
 ${CONFIG}
-  --json                   (status, ban, unban, get, set, reload, ignore) the controller's reply as JSON; (banned, regex) one
+  --json                   (status, ban, unban, get, set, reload, ignore, hosts --forget) the controller's reply as JSON; (banned, regex) one
                            JSON object per line (JSON lines); (hosts, enroll, version) JSON
   -h, --help               (after a command) that command's usage
 `;
@@ -91,12 +93,22 @@ jail's.
 ${CONFIG}
 `,
   hosts: `usage: fleetban hosts [--json] [-c FILE]
+       fleetban hosts --forget NAME [--force] [--json] [-c FILE]
 
 One row per fleet member, from the heartbeats the controller received: heartbeat age, agent
 version, firewall backend, ban elements enforced / the fleet's active bans, drift repaired,
 controller or fallback mode, local bans. A host's own credentials may run it.
 
-  --json                   {"nowMs", "hosts": [{"host", "heartbeatAgeMs", "version", ...}]}
+--forget NAME: the controller forgets a host that has left the fleet (after fleetban enroll
+--remove NAME): it deletes the host's record, so the host leaves this list and its addresses are
+no longer protected from bans, on the controller and on every agent. Refused when NAME is not a
+fleet host (exit code 1), and when its last heartbeat is younger than 60 s (or 3 heartbeat
+intervals, [agent] heartbeat of the controller's configuration, if longer): a host still running
+would come back with its next heartbeat. Admin credentials only.
+
+  --force                  (--forget) forget it even though its last heartbeat is recent
+  --json                   {"nowMs", "hosts": [{"host", "heartbeatAgeMs", "version", ...}]};
+                           with --forget, the controller's reply (hosts: [the record forgotten])
 ${CONFIG}
 `,
   ban: `usage: fleetban ban IP|CIDR... [--jail J] [--bantime D] [--force] [--json] [-c FILE]

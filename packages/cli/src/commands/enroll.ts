@@ -43,7 +43,10 @@ export async function runEnroll(args: Args): Promise<number> {
     if (name === CONTROLLER_MEMBER) throw new UsageError(`the controller's own member cannot be removed (fleetban enroll ${name} --rotate gives it a new key)`);
     const removed = membership.remove(name);
     const reload = reloadNatsServer(natsPidFile(stateDir));
-    write(json ? { removed, reload } : `removed ${removed.name} (${removed.role}): its key is refused from now on\n${formatReload(reload)}\n`);
+    // the controller still protects a removed host's addresses until it forgets the host: enroll
+    // runs on the NATS host, which may not reach the controller, so it says how rather than asks
+    const next = removed.role === 'host' ? `fleetban hosts --forget ${removed.name}` : undefined;
+    write(json ? { removed, reload, ...(next ? { next } : {}) } : `removed ${removed.name} (${removed.role}): its key is refused from now on\n${formatReload(reload)}\n${next ? formatNext(removed.name, next) : ''}`);
     return 0;
   }
 
@@ -114,6 +117,19 @@ function formatEnrolled(e: Enrolled, seed: string, lines: [string, string][], re
     '',
     ...(loopback ? ['(nats names this host\'s loopback address: give the address the new member reaches with --nats nats://ADDRESS:4222)', ''] : []),
     `The seed is also in ${e.seedFile} on this host; delete it there once copied (the server needs only the public key).`,
+    '',
+  ].join('\n');
+}
+
+/** After a host's removal: the controller still lists it and protects its addresses until it forgets it. */
+function formatNext(host: string, next: string): string {
+  return [
+    '',
+    `The controller still lists ${host} and never bans its addresses. Once its agent is stopped, on a host with the admin's credentials:`,
+    '',
+    `  ${next}`,
+    '',
+    '(refused while its last heartbeat is recent: under 60 s, or 3 heartbeat intervals if longer; --force forgets it at once)',
     '',
   ].join('\n');
 }
