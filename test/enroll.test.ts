@@ -90,6 +90,7 @@ t.test('fleetban enroll: add, rotate, remove, list', async (t) => {
   const removed = await runFleetban(['enroll', '--remove', 'web-9', '-c', conf]);
   t.equal(removed.code, 0, removed.stderr);
   t.match(removed.stdout, /removed web-9 \(host\)/);
+  t.match(removed.stdout, /The controller still lists web-9 and never bans its addresses\. .*\n\n  fleetban hosts --forget web-9\n/, 'and names the next step: forget the host');
   await fresh.closed();
   t.pass('its open connection is closed by the reload');
   t.match(await connectUntil(nats.url, r.seed, 'refused'), { name: 'AuthorizationError' }, 'after --remove, its seed is refused');
@@ -121,4 +122,7 @@ t.test('fleetban enroll refuses reserved and malformed names, and a stale pid fi
   t.equal(out.member.role, 'admin');
   t.same(out.fleetban, { nats: 'nats://127.0.0.1:4222', admin_nkey: '/etc/fleetban/ops.nk' }, 'an admin gets admin_nkey');
   t.match(out.reload, { reloaded: false, reason: /not a nats-server: not signalled/ }, 'a pid that is not a nats-server is left alone');
+  const gone = await runFleetban(['enroll', '--remove', 'ops', '--json', '-c', conf]);
+  t.equal(gone.code, 0, gone.stderr);
+  t.notOk('next' in (JSON.parse(gone.stdout) as object), 'an admin has no host record to forget: no next step');
 });

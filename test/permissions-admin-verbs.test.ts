@@ -1,5 +1,5 @@
-// NATS permissions of the admin verbs added with get, set, reload and ignore: their subjects are
-// granted to the admin identity only. A host's credentials (hostPermissions) cannot ask them, nor
+// NATS permissions of the admin verbs added with get, set, reload, ignore and forget (`hosts
+// --forget`): their subjects are granted to the admin identity only. A host's credentials (hostPermissions) cannot ask them, nor
 // read or write the fleet's ignore list bucket; the admin's can, through the command line.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,15 +30,16 @@ const NEW_VERBS: readonly AdminRequest[] = [
   { verb: 'reload', jail: '', ip: '', bantimeMs: 0 },
   { verb: 'ignore', jail: '', ip: '', bantimeMs: 0, op: 'add', networks: ['0.0.0.0/0'] },
   { verb: 'ignore', jail: '', ip: '', bantimeMs: 0, op: 'list' },
+  { verb: 'forget', jail: '', ip: '', bantimeMs: 0, host: 'web-1', force: true },
 ];
 
 t.test('hostPermissions grants none of the new admin subjects', async (t) => {
   const p = hostPermissions('web-1');
-  for (const verb of ['get', 'set', 'reload', 'ignore']) t.notOk(p.publish.includes(adminSubject(verb)), `a host may not publish on ${adminSubject(verb)}`);
+  for (const verb of ['get', 'set', 'reload', 'ignore', 'forget']) t.notOk(p.publish.includes(adminSubject(verb)), `a host may not publish on ${adminSubject(verb)}`);
   t.notOk(p.publish.some((s) => s.includes(IGNORE_BUCKET)), 'nor touch the ignore list bucket');
 });
 
-t.test('get, set, reload and ignore: the admin may, a host may not', async (t) => {
+t.test('get, set, reload, ignore and forget: the admin may, a host may not', async (t) => {
   const dir = testDir(t, { 'auth.log': '' });
   const state = join(dir, 'members');
   const m = Membership.open(state);
@@ -77,10 +78,11 @@ t.test('get, set, reload and ignore: the admin may, a host may not', async (t) =
       t.match(r, { ok: false }, `${req.verb} sent on the status subject is refused`);
     }
     await t.rejects(IgnoreList.open(nc, false), 'cannot open the ignore list bucket');
-    for (const argv of [['get', 'sshd', 'maxretry'], ['set', 'sshd', 'maxretry', '1'], ['reload'], ['ignore', 'list'], ['ignore', 'add', '0.0.0.0/0']]) {
+    for (const argv of [['get', 'sshd', 'maxretry'], ['set', 'sshd', 'maxretry', '1'], ['reload'], ['ignore', 'list'], ['ignore', 'add', '0.0.0.0/0'], ['hosts', '--forget', 'web-1', '--force']]) {
       const r = await runFleetban([...argv, '-c', hostConf]);
       t.equal(r.code, 1, `fleetban ${argv.join(' ')} with the host's credentials fails`);
-      t.match(r.stderr, new RegExp(`these credentials may not ask '${argv[0]}' \\(NATS permissions`), 'and says why');
+      const verb = argv[0] === 'hosts' ? 'forget' : argv[0];
+      t.match(r.stderr, new RegExp(`these credentials may not ask '${verb}' \\(NATS permissions`), 'and says why');
     }
     const admin = await connect('admin', 'admin');
     t.match(await adminRequest(admin, NEW_VERBS[0]!), { options: [{ value: '2' }] }, 'nothing was changed by the refused requests');
@@ -96,6 +98,9 @@ t.test('get, set, reload and ignore: the admin may, a host may not', async (t) =
     t.match((await runFleetban(['ignore', 'list', '-c', adminConf])).stdout, /^192\.0\.2\.0\/24\s/m, 'ignore list');
     t.equal((await runFleetban(['ignore', 'del', '192.0.2.0/24', '-c', adminConf])).code, 0, 'ignore del');
     t.match((await runFleetban(['reload', '-c', adminConf])).stdout, /sshd\.maxretry: 3 → 2/, 'reload (the controller reads its own file)');
+    const forget = await runFleetban(['hosts', '--forget', 'web-9', '-c', adminConf]);
+    t.equal(forget.code, 1, 'hosts --forget of a host the controller does not know: exit code 1');
+    t.match(forget.stderr, /no fleet host named web-9/, 'the controller answered the admin, and said why');
     t.notOk(controller.output.some((l) => /Permissions Violation/.test(l)), 'the controller never hit a permission it lacks (its ignore list bucket included)');
   });
 
