@@ -52,7 +52,9 @@ On the controller host: gives HOST (a fleet host, or with --role admin an operat
 credentials and prints its seed and [fleetban] lines, and for a host one command that, run there
 as root, joins it (writes the seed and /etc/fleetban/fleetban.local, starts its agent); --rotate
 gives it a new key, --remove revokes a member, --list lists them. Each change re-renders the
-server's authorization and asks the local nats-server to reload.
+server's authorization and asks the local nats-server to reload. The controller still protects a
+removed host's addresses until it forgets the host: --remove prints that step, fleetban hosts
+--forget NAME, to run where the admin's credentials reach the controller.
 
   --nats URL               the NATS address the new member reaches (default: [fleetban] nats)
   --package-url URL        the join command installs fleetban's .deb from URL first when missing
