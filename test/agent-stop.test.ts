@@ -27,7 +27,8 @@ const failures = (n: number, from = 0) =>
 /** fleetban's table in `ns`: its listing, or null when there is none. */
 function table(ns: Netns): string | null {
   try {
-    return execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'table', 'inet', 'fleetban']).toString();
+    // 20,000 elements list to more than the default 1 MB buffer with nft 1.1 (`expires` on each)
+    return execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'table', 'inet', 'fleetban'], { maxBuffer: 256 * 1024 * 1024 }).toString();
   } catch {
     return null;
   }

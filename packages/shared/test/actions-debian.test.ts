@@ -122,7 +122,11 @@ t.test("Debian's cloudflare-token.conf (awk instead of jq), with the zone and to
   tt.equal(b?.headers.authorization, 'Bearer tok');
   tt.same(JSON.parse(b?.body ?? ''), { mode: 'block', configuration: { target: 'ip', value: '203.0.113.7' }, notes: 'Fail2Ban-nginx' });
   tt.equal(g?.method, 'GET');
-  tt.equal(g?.url, '/client/v4/zones/0123abcd/firewall/access_rules/rules?mode=block&notes=Fail2Ban-nginx&configuration.target=ip&configuration.value=203.0.113.7');
+  // the lookup's parameters: in the URL (fail2ban 1.0.2's file), or, from 1.1.0's
+  // `curl -X GET --data-urlencode ...` (no -G), in the body of the GET
+  const [path, query] = (g?.url ?? '').split('?');
+  tt.equal(path, '/client/v4/zones/0123abcd/firewall/access_rules/rules');
+  tt.same(Object.fromEntries(new URLSearchParams(query ?? g?.body ?? '')), { mode: 'block', notes: 'Fail2Ban-nginx', 'configuration.target': 'ip', 'configuration.value': '203.0.113.7' }, 'the lookup names the rule');
   tt.equal(d?.method, 'DELETE');
   tt.equal(d?.url, '/client/v4/zones/0123abcd/firewall/access_rules/rules/tok-9');
   tt.same(JSON.parse(d?.body ?? ''), { cascade: 'none' });
