@@ -21,7 +21,8 @@ fi
 npm_build
 
 if [ ! -e /etc/fleetban/fleetban.conf ]; then
-  install -D -m 644 deploy/fleetban.conf /etc/fleetban/fleetban.conf
+  # mode 600: it may come to hold action tokens; `fleetban up` runs as root
+  install -D -m 600 deploy/fleetban.conf /etc/fleetban/fleetban.conf
   echo "fleetban: wrote /etc/fleetban/fleetban.conf"
 fi
 install_command
