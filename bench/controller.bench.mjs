@@ -14,6 +14,8 @@
 //          --seconds N (10), --only intake,latency (the sections to run, by the first word of
 //          their heading; default all: intake, latency, memory, restart, takeover). With --only,
 //          the sections run replace theirs in bench/results/controller.md and the others stay.
+// BENCH_CONTROLLER_NODE_ARGS (environment): options for the controllers' node, e.g.
+// "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof).
 import { freePort } from './lib/net.mjs';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,7 +54,7 @@ function startNats(dir, port) {
 
 /** A controller process; resolves its log entries as they come. */
 function startController(conf) {
-  const proc = spawn(process.execPath, [MAIN, 'controller', '-c', conf], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, FLEETBAN_LOG_LEVEL: 'info' } });
+  const proc = spawn(process.execPath, [...(process.env.BENCH_CONTROLLER_NODE_ARGS ? process.env.BENCH_CONTROLLER_NODE_ARGS.split(' ') : []), MAIN, 'controller', '-c', conf], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, FLEETBAN_LOG_LEVEL: 'info' } });
   const waiters = [];
   const entries = [];
   let buf = '';
