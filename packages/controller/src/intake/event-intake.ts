@@ -118,7 +118,7 @@ export class EventIntake {
       return true;
     }
     this.#seen.set(e.id, true);
-    if (this.#seen.size > this.seenMax) this.#seen.delete(this.#seen.keys().next().value as string);
+    if (this.#seen.size > this.seenMax) this.forgetOldest();
     let stored: Promise<void> | undefined;
     try {
       stored = this.sink(e, replay);
@@ -126,6 +126,19 @@ export class EventIntake {
       return this.failed(e, m, err);
     }
     return stored ? stored.then(() => true, (err: unknown) => this.failed(e, m, err)) : true;
+  }
+
+  /**
+   * Forgets the oldest sixteenth of the ids seen, in one pass: a Map keeps deleted slots at its
+   * front until it rehashes, so looking for the oldest id once per event would walk thousands of
+   * them.
+   */
+  private forgetOldest(): void {
+    let excess = this.#seen.size - (this.seenMax - Math.floor(this.seenMax / 16));
+    for (const id of this.#seen.keys()) {
+      if (excess-- <= 0) break;
+      this.#seen.delete(id);
+    }
   }
 
   /** A failure whose handling failed: counted, logged, and to be handled again when redelivered. */
