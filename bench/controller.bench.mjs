@@ -94,6 +94,16 @@ function startController(conf) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+/** The decision latency at 10,000 events/s before the intake was pipelined, side by side with the new figure. */
+const BEFORE_LATENCY =
+  'Before the intake was pipelined (each ban\'s two KV writes awaited before the next event, one ack per event while the consumer kept pace; main at 4288fc6): ' +
+  'p50 1138 ms, p99 3734 ms (2026-12-04 16:03 UTC, load not noted), and p50 296 ms, p99 1089 ms measured again at 23:26 UTC with load average 5.5–6.4. ' +
+  'Runs of this bench alternating main\'s controller and the pipelined one (2026-12-04 23:58 – 00:01 UTC, load average 11–16): ' +
+  'main p50 2764 ms, p99 5051 ms, then p50 2578 ms, p99 3564 ms; pipelined p50 733 ms, p99 1672 ms, then p50 14 ms, p99 164 ms. ' +
+  'On this shared machine the figures swing with the load: the controller needs 25–50% of one core at this rate and does not always get it.';
+/** The intake figures before the intake was pipelined, side by side with the new ones. */
+const BEFORE_INTAKE =
+  'Before (main at 4288fc6): 28,450 events/s (2026-12-04 16:03 UTC, load not noted); in the alternating runs of the latency section below, main 12,374 and 16,766 events/s, pipelined 15,259 and 19,205 events/s.';
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 /** The machine's 1-minute load average (the machine is shared: figures are read against it). */
 const load = () => loadavg()[0].toFixed(2);
@@ -161,7 +171,7 @@ async function main() {
     const intakeMs = Date.now() - t0;
     const intakeMb = ctl.rssMb();
     const intakeCpuUs = ((ctl.cpuMs() - cpuBefore) * 1000) / EVENTS;
-    out.push(`### Sustained intake\n\n${fmt(EVENTS)} events from ${fmt(EVENTS / 2)} addresses (2 failures each, maxretry 3: no ban), published to the stream's subjects as fast as the client sends them (${fmt(EVENTS / (publishedMs / 1000))}/s), then handled: **${fmt(EVENTS / (intakeMs / 1000))} events/s** (${(intakeMs / 1000).toFixed(2)} s from the first publish to the last handled). RSS ${idleMb.toFixed(0)} MB idle, ${intakeMb.toFixed(0)} MB after. The controller used ${intakeCpuUs.toFixed(0)} µs of CPU per event. Goal: ≥ 100,000 events/s. Load average ${loadBefore} before, ${load()} after (${new Date().toISOString()}).`);
+    out.push(`### Sustained intake\n\n${fmt(EVENTS)} events from ${fmt(EVENTS / 2)} addresses (2 failures each, maxretry 3: no ban), published to the stream's subjects as fast as the client sends them (${fmt(EVENTS / (publishedMs / 1000))}/s), then handled: **${fmt(EVENTS / (intakeMs / 1000))} events/s** (${(intakeMs / 1000).toFixed(2)} s from the first publish to the last handled). RSS ${idleMb.toFixed(0)} MB idle, ${intakeMb.toFixed(0)} MB after. The controller used ${intakeCpuUs.toFixed(0)} µs of CPU per event. Goal: ≥ 100,000 events/s. ${BEFORE_INTAKE} Load average ${loadBefore} before, ${load()} after (${new Date().toISOString()}).`);
   }
 
   const list = await BanList.open(nc, false);
@@ -198,7 +208,7 @@ async function main() {
     await until(async () => bansSeen.size >= sentAt.size);
     watch.stop();
     const lat = [...sentAt].map(([ip, t]) => bansSeen.get(ip) - t);
-    out.push(`### Decision latency at ${fmt(RATE)} events/s\n\n${fmt(RATE)} events/s for ${SECONDS} s (${fmt(RATE * SECONDS)} events; one in 100 is the third failure of a fresh address, ${fmt(sentAt.size)} bans), from the publish of the deciding failure to the ban arriving through a watch of the KV list: **p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms**, max ${Math.max(...lat)} ms. Goal: p99 < 10 ms. While the events were sent the controller used ${((100 * cpuMs) / sentMs).toFixed(0)}% of one core (${((cpuMs * 1000) / (RATE * SECONDS)).toFixed(0)} µs of CPU per event). Load average ${loadBefore} before, ${load()} after (${new Date().toISOString()}).`);
+    out.push(`### Decision latency at ${fmt(RATE)} events/s\n\n${fmt(RATE)} events/s for ${SECONDS} s (${fmt(RATE * SECONDS)} events; one in 100 is the third failure of a fresh address, ${fmt(sentAt.size)} bans), from the publish of the deciding failure to the ban arriving through a watch of the KV list: **p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms**, max ${Math.max(...lat)} ms. Goal: p99 < 10 ms. While the events were sent the controller used ${((100 * cpuMs) / sentMs).toFixed(0)}% of one core (${((cpuMs * 1000) / (RATE * SECONDS)).toFixed(0)} µs of CPU per event).${RATE === 10_000 ? ` ${BEFORE_LATENCY}` : ''} Load average ${loadBefore} before, ${load()} after (${new Date().toISOString()}).`);
   }
 
   // 3. spray of distinct addresses
