@@ -98,12 +98,12 @@ const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, 
 const BEFORE_LATENCY =
   'Before the intake was pipelined (each ban\'s two KV writes awaited before the next event, one ack per event while the consumer kept pace; main at 4288fc6): ' +
   'p50 1138 ms, p99 3734 ms (2026-12-04 16:03 UTC, load not noted), and p50 296 ms, p99 1089 ms measured again at 23:26 UTC with load average 5.5–6.4. ' +
-  'Runs of this bench alternating main\'s controller and the pipelined one (2026-12-04 23:58 – 00:01 UTC, load average 11–16): ' +
-  'main p50 2764 ms, p99 5051 ms, then p50 2578 ms, p99 3564 ms; pipelined p50 733 ms, p99 1672 ms, then p50 14 ms, p99 164 ms. ' +
-  'On this shared machine the figures swing with the load: the controller needs 25–50% of one core at this rate and does not always get it.';
+  'Other runs of this bench with main\'s controller: p50 2764 ms, p99 5051 ms and p50 2578 ms, p99 3564 ms (load average 12–14); p50 1556 ms, p99 2358 ms (load average 5.0–5.2). ' +
+  'Other runs with the pipelined one: p50 733 ms, p99 1672 ms and p50 14 ms, p99 164 ms (load average 11–16); p50 9 ms, p99 504 ms (load average 4.9); p50 1251 ms, p99 1680 ms (load average 6.3–7.9). ' +
+  'The figures swing with the load of this shared machine: the controller needs 25–50% of one core at this rate, nats-server and the bench need their share, and when they do not get it the controller falls behind in the first second and catches up slowly (p50 0.6 s in the first second, 1.4–1.6 s in the next four, 0.5 s in the last, in the p50 1251 ms run).';
 /** The intake figures before the intake was pipelined, side by side with the new ones. */
 const BEFORE_INTAKE =
-  'Before (main at 4288fc6): 28,450 events/s (2026-12-04 16:03 UTC, load not noted); in the alternating runs of the latency section below, main 12,374 and 16,766 events/s, pipelined 15,259 and 19,205 events/s.';
+  'Before (main at 4288fc6): 28,450 events/s (2026-12-04 16:03 UTC, load not noted); in the other runs of the latency section below, main 12,374 and 16,766 events/s (load average 12–14) and 22,198 (5.2), pipelined 15,259 and 19,205 (11–16), 22,230 (4.9) and 15,532 (6.3).';
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 /** The machine's 1-minute load average (the machine is shared: figures are read against it). */
 const load = () => loadavg()[0].toFixed(2);
