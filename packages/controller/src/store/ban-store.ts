@@ -172,8 +172,14 @@ export class BanStore {
         if (settled) return;
         settled = true;
         this.#settle(b.ip);
-        if (this.bans.get(b.ip) === b) prior ? this.bans.set(b.ip, prior) : this.bans.delete(b.ip);
-        if (this.offences.get(key) === offence) before ? this.offences.set(key, before) : this.offences.delete(key);
+        if (this.bans.get(b.ip) === b) {
+          if (prior) this.bans.set(b.ip, prior);
+          else this.bans.delete(b.ip);
+        }
+        if (this.offences.get(key) === offence) {
+          if (before) this.offences.set(key, before);
+          else this.offences.delete(key);
+        }
       },
     };
   }
