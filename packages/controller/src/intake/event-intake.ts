@@ -10,6 +10,7 @@ import {
   resetControllerConsumer,
 } from '@fleetban/shared';
 import type { CounterSet } from '../metrics/counter-set.js';
+import { AckFloor, type Handled } from './ack-floor.js';
 
 
 /**
@@ -23,13 +24,29 @@ export const PULL_EXPIRES_MS = 5_000;
 /** Handled messages acknowledged at once (one cumulative ack). */
 const ACK_EVERY = 256;
 
-/** Where decoded failures go; resolves once the failure's consequences are stored. */
-export type FailureSink = (e: FailureEvent, replay: boolean) => Promise<void>;
+/** How long a handled message may wait for its (cumulative) acknowledgement, in ms. */
+const ACK_DELAY_MS = 25;
+
+/**
+ * Messages whose effects (ban writes) may be in flight at once: past it the intake waits for some
+ * to be durable before handling the next.
+ */
+export const MAX_IN_FLIGHT = 256;
+
+/**
+ * Where decoded failures go. Handles the failure at once, in arrival order, and returns, when it
+ * caused writes, their completion (resolves once the failure's consequences are stored);
+ * nothing when there is nothing to wait for.
+ */
+export type FailureSink = (e: FailureEvent, replay: boolean) => Promise<void> | undefined;
 
 /**
  * Reads failure events from the durable stream. On start it first replays the events it had already
  * acknowledged within the longest findtime, so a restarted controller's windows are as they were;
- * then it consumes new events through the durable consumer, acknowledging each once it is handled.
+ * then it consumes new events through the durable consumer. Each event is handled as it arrives,
+ * without waiting for the writes of the ones before it (at most {@link MAX_IN_FLIGHT} events wait
+ * for theirs), and acknowledged cumulatively once what it and every event before it caused is
+ * stored ({@link AckFloor}).
  * Every message is counted (`events.received`); malformed ones (`events.malformed`), ones naming
  * another host than their subject (`events.foreign-host`) and duplicates (`events.duplicate`) are
  * counted, logged and acknowledged (never retried, never fatal).
@@ -52,7 +69,8 @@ export class EventIntake {
     const ackFloor = await resetControllerConsumer(this.nc);
     let replayed = 0;
     for await (const m of replayAcked(this.nc, ackFloor, replaySinceMs)) {
-      await this.handle(m, true);
+      const handled = this.handle(m, true);
+      if (typeof handled !== 'boolean') await handled;
       replayed++;
     }
     this.logger.info({ replayed, ackFloor }, 'event windows rebuilt from the stream');
@@ -60,27 +78,14 @@ export class EventIntake {
     const messages = await consumer.consume({ max_messages: 1000, expires: PULL_EXPIRES_MS });
     this.#messages = messages;
     void (async () => {
-      // the consumer acknowledges cumulatively (ack policy "all"): one ack covers every message
-      // before it, so acks go out every ACK_EVERY messages or when nothing more is pending. Past a
-      // message whose handling failed nothing is acknowledged until that message, redelivered,
-      // is handled (the ones after it come back too and are dropped as duplicates).
-      let unacked: JsMsg | undefined;
-      let held = 0;
-      let blocked = 0;
-      for await (const m of messages) {
-        const ok = await this.handle(m, false);
-        if (!ok) {
-          if (blocked === 0) blocked = m.seq;
-        } else if (blocked === 0 || m.seq === blocked) {
-          blocked = 0;
-          unacked = m;
-          held++;
+      const acks = new AckFloor(ACK_EVERY, ACK_DELAY_MS);
+      try {
+        for await (const m of messages) {
+          acks.add(m, this.handle(m, false));
+          if (acks.inFlight >= MAX_IN_FLIGHT) await acks.below(MAX_IN_FLIGHT);
         }
-        if (unacked && (held >= ACK_EVERY || m.info.pending === 0 || blocked !== 0)) {
-          unacked.ack();
-          unacked = undefined;
-          held = 0;
-        }
+      } finally {
+        acks.close();
       }
     })().catch((err: unknown) => {
       if (!this.#stopped) this.logger.error({ err }, 'event consumer stopped');
@@ -89,10 +94,11 @@ export class EventIntake {
 
   /**
    * Handles one message; true when it may be acknowledged: its consequences are stored, or it was
-   * dropped (malformed, foreign, duplicate). A failure whose handling failed is left
-   * unacknowledged (redelivered after the consumer's ack wait, or to the next controller).
+   * dropped (malformed, foreign, duplicate); a promise of that when its consequences are being
+   * written. A failure whose handling failed is left unacknowledged (redelivered after the
+   * consumer's ack wait, or to the next controller).
    */
-  private async handle(m: JsMsg, replay: boolean): Promise<boolean> {
+  private handle(m: JsMsg, replay: boolean): Handled {
     this.counters.add('events.received');
     let e: FailureEvent;
     try {
@@ -112,16 +118,35 @@ export class EventIntake {
       return true;
     }
     this.#seen.set(e.id, true);
-    if (this.#seen.size > this.seenMax) this.#seen.delete(this.#seen.keys().next().value as string);
+    if (this.#seen.size > this.seenMax) this.forgetOldest();
+    let stored: Promise<void> | undefined;
     try {
-      await this.sink(e, replay);
-      return true;
+      stored = this.sink(e, replay);
     } catch (err) {
-      this.#seen.delete(e.id);
-      this.counters.add('events.failed');
-      this.logger.error({ err, id: e.id, seq: m.seq }, 'failure could not be handled: left unacknowledged');
-      return false;
+      return this.failed(e, m, err);
     }
+    return stored ? stored.then(() => true, (err: unknown) => this.failed(e, m, err)) : true;
+  }
+
+  /**
+   * Forgets the oldest sixteenth of the ids seen, in one pass: a Map keeps deleted slots at its
+   * front until it rehashes, so looking for the oldest id once per event would walk thousands of
+   * them.
+   */
+  private forgetOldest(): void {
+    let excess = this.#seen.size - (this.seenMax - Math.floor(this.seenMax / 16));
+    for (const id of this.#seen.keys()) {
+      if (excess-- <= 0) break;
+      this.#seen.delete(id);
+    }
+  }
+
+  /** A failure whose handling failed: counted, logged, and to be handled again when redelivered. */
+  private failed(e: FailureEvent, m: JsMsg, err: unknown): false {
+    this.#seen.delete(e.id);
+    this.counters.add('events.failed');
+    this.logger.error({ err, id: e.id, seq: m.seq }, 'failure could not be handled: left unacknowledged');
+    return false;
   }
 
   /** Stops consuming (unacknowledged messages are redelivered to the next controller). */

@@ -13,10 +13,9 @@ import {
   type NatsConnection,
   type Offence,
   OffenceHistory,
-  withBanTime,
 } from '@fleetban/shared';
 import { type BanJournal, type BanListener, BanListeners } from './ban-listeners.js';
-import { OffenceBook, purgeableKeys } from './offence-book.js';
+import { OffenceBook, offenceAfter, purgeableKeys } from './offence-book.js';
 
 /** The JetStream API timeout when {@link BanStore.heal} reopens the ban list. */
 const HEAL_TIMEOUT_MS = 5_000;
@@ -24,8 +23,17 @@ const HEAL_TIMEOUT_MS = 5_000;
 /** Unbans written at once by {@link BanStore.unbanAll} (KV deletes in flight). */
 const UNBAN_BATCH = 64;
 
-/** The end of a ban that does not end. */
-const NEVER = Number.MAX_SAFE_INTEGER;
+/** A ban {@link BanStore.place placed}: held in memory, its writes in flight. */
+export interface PlacedBan {
+  /** Resolves once the list and the history hold it (then it is shown and told to the listeners). */
+  readonly listed: Promise<void>;
+  /** Resolves once the list, the history and the journal hold it. */
+  readonly written: Promise<void>;
+  /** After a failure: writes what memory holds now for the ban's target, and the journal events still unwritten. */
+  again(): Promise<void>;
+  /** After a failure, given up: memory returns to what it held before, unless the ban was replaced meanwhile. */
+  forsake(): void;
+}
 
 /** Why a ban was lifted, as {@link BanStore.unban} is told. */
 export type UnbanWhy = NonNullable<BanEvent['why']>;
@@ -45,6 +53,8 @@ export class BanStore {
   #journal: BanJournal | undefined;
   /** Ids of events whose journal write failed: written again when the same ban is stored again. */
   readonly #unjournaled = new Set<string>();
+  /** Targets whose ban is held in memory while its writes are in flight (or failed), with how many placements wait. */
+  readonly #unstored = new Map<string, number>();
   private constructor(
     private readonly nc: NatsConnection,
     private list: BanList,
@@ -81,20 +91,43 @@ export class BanStore {
   }
 
   /**
-   * Publishes a ban to the fleet and records it in the history: a threshold or recidive ban counts
-   * as an offence (bantime.increment), a manual one only marks its failures as dealt with; the
-   * start of a fleet-wide threshold ban is kept for recidive to count. The ban is
-   * held in memory only once the list holds it. Throws {@link BanRefusedError} when the guard
-   * refuses the target (its protected spaces: force and limits are the caller's to check).
+   * Publishes a ban to the fleet and records it in the history, as {@link place} does, and
+   * resolves once the list, the history and the journal hold it. When the list or the history
+   * could not be written, the store forgets the ban again (unless it was replaced meanwhile) and
+   * rethrows; when only the journal failed, the ban is stored and the journal is written again the
+   * next time the same ban is stored.
+   */
+  async ban(given: BanDecision): Promise<void> {
+    const placed = this.place(given);
+    try {
+      await placed.listed;
+    } catch (err) {
+      placed.forsake();
+      throw err;
+    }
+    await placed.written;
+  }
+
+  /**
+   * Holds a ban in memory at once and starts its writes: the list, the history and the journal, in
+   * parallel. A threshold or recidive ban counts as an offence (bantime.increment), a manual one
+   * only marks its failures as dealt with; the start of a fleet-wide threshold ban is kept for
+   * recidive to count. Throws {@link BanRefusedError} at once when the guard refuses the target
+   * (its protected spaces: force and limits are the caller's to check).
+   *
+   * The decider sees the ban from the next failure on, so failures handled while the writes are
+   * in flight are decided as if they had been awaited; what is shown (`active`, `activeBans`) and
+   * told to the listeners is only what the list holds. Writes to the same key go out in the order
+   * of the calls, on one connection, so the list ends with the last. The caller awaits
+   * {@link PlacedBan.written} before acknowledging what caused the ban, and after a failure
+   * calls {@link PlacedBan.again} until it succeeds (or {@link PlacedBan.forsake}).
    *
    * A ban without an id (a manual one) gets `manual:<ip>:<atMs>:<random>`. A ban whose id the
    * store does not hold yet is a `ban` event; writing the same ban again (widened, or retried)
    * is none. An active ban it replaces (another jail's, a manual one over a threshold one) is
-   * lifted (`unban`, no why; `expired` when its time was up but not swept yet). Resolves once the
-   * list and the journal hold it; when the journal failed, the ban is stored and the journal is
-   * written again the next time the same ban is stored (the failure handler retries).
+   * lifted (`unban`, no why; `expired` when its time was up but not swept yet).
    */
-  async ban(given: BanDecision): Promise<void> {
+  place(given: BanDecision): PlacedBan {
     const refusal = this.guard.check(given.ip, { force: true });
     if (refusal) throw new BanRefusedError(refusal.code, refusal.reason);
     const b = given.id ? given : { ...given, id: `manual:${given.ip}:${given.atMs}:${randomBytes(4).toString('hex')}` };
@@ -107,22 +140,62 @@ export class BanStore {
       events.push(isActive(prior, b.atMs) ? lifted : { ...lifted, why: 'expired' });
     }
     if (fresh || this.#unjournaled.has(id)) events.push({ kind: 'ban', id, ban: b, atMs: b.atMs });
-    const journaled = this.#journalAll(events);
-    await this.list.put(b);
-    this.bans.set(b.ip, b);
     const key = historyKey(b.jail, b.ip);
     const before = this.offences.get(key);
-    const count = b.reason === 'manual' ? (before?.count ?? 0) : b.banCount;
-    const endsMs = b.expiresMs === 0 ? NEVER : b.expiresMs;
-    // a ban scoped to some hosts has not dealt with the failures other hosts see: those still count
-    const clearedAtMs = b.scope.length > 0 ? (before?.clearedAtMs ?? 0) : endsMs;
-    const times = before?.banTimesMs ?? [];
-    // recidive counts fleet-wide threshold bans only: a host whose logs can be forged cannot
-    // escalate its own scoped bans to a fleet-wide recidive ban
-    const banTimesMs = b.reason === 'threshold' && b.scope.length === 0 ? withBanTime(times, b.atMs) : times;
-    await this.record(key, { count, lastBanMs: b.atMs, clearedAtMs, endsMs, banTimesMs });
-    if (fresh) for (const e of events) this.#listeners.emit(e);
-    await journaled;
+    const offence = offenceAfter(before, b);
+    this.bans.set(b.ip, b);
+    this.offences.set(key, offence);
+    this.#unstored.set(b.ip, (this.#unstored.get(b.ip) ?? 0) + 1);
+    let told = !fresh;
+    let settled = false;
+    /** Once the list and the history hold the ban: shown, and told to the listeners (once). */
+    const stored = () => {
+      if (!settled) this.#settle(b.ip);
+      settled = true;
+      if (!told) for (const e of events) this.#listeners.emit(e);
+      told = true;
+    };
+    const write = (journal: readonly BanEvent[]) => {
+      const journaled = this.#journalAll(journal);
+      const listed = this.#writeCurrent(b.ip, key).then(stored);
+      // observed here: a caller that awaits only one of the two leaves no rejection unhandled
+      const written = Promise.all([listed, journaled]).then(() => undefined);
+      listed.catch(() => undefined);
+      written.catch(() => undefined);
+      return { listed, written };
+    };
+    const first = write(events);
+    return {
+      ...first,
+      again: () => write(events.filter((e) => this.#unjournaled.has(e.id))).written,
+      forsake: () => {
+        if (settled) return;
+        settled = true;
+        this.#settle(b.ip);
+        if (this.bans.get(b.ip) === b) {
+          if (prior) this.bans.set(b.ip, prior);
+          else this.bans.delete(b.ip);
+        }
+        if (this.offences.get(key) === offence) {
+          if (before) this.offences.set(key, before);
+          else this.offences.delete(key);
+        }
+      },
+    };
+  }
+
+  /** Writes what memory holds now for `target`'s list entry and the history key `key`. */
+  async #writeCurrent(target: string, key: string): Promise<void> {
+    const ban = this.bans.get(target);
+    const offence = this.offences.get(key);
+    await Promise.all([ban && this.list.put(ban), offence && this.history.save(key, offence)]);
+  }
+
+  /** One placement of `target` fewer waits for its writes. */
+  #settle(target: string): void {
+    const n = (this.#unstored.get(target) ?? 1) - 1;
+    if (n > 0) this.#unstored.set(target, n);
+    else this.#unstored.delete(target);
   }
 
   /**
@@ -217,9 +290,12 @@ export class BanStore {
     return [...this.activeBans(nowMs)];
   }
 
-  /** Active bans at `nowMs`, one at a time (no array of the whole list), in the order the store first held them. */
+  /**
+   * Active bans at `nowMs` that the list holds, one at a time (no array of the whole list), in the
+   * order the store first held them; a ban whose writes are still in flight is not among them.
+   */
   *activeBans(nowMs: number): Generator<BanDecision> {
-    for (const b of this.bans.values()) if (isActive(b, nowMs)) yield b;
+    for (const b of this.bans.values()) if (isActive(b, nowMs) && !this.#unstored.has(b.ip)) yield b;
   }
 
   /** Bans whose expiry has passed at `nowMs`. */

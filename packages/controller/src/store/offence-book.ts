@@ -1,4 +1,23 @@
-import { type BanDecision, isActive, type Offence, targetOfBanKey } from '@fleetban/shared';
+import { type BanDecision, isActive, type Offence, targetOfBanKey, withBanTime } from '@fleetban/shared';
+
+/** The end of a ban that does not end. */
+const NEVER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The offence of a ban's jail and target once `b` is stored, from the one `before` it: a threshold
+ * or recidive ban counts (bantime.increment), a manual one keeps the count; a ban scoped to some
+ * hosts has not dealt with the failures other hosts see (those still count); the start of a
+ * fleet-wide threshold ban is kept for recidive to count (a host whose logs can be forged cannot
+ * escalate its own scoped bans to a fleet-wide recidive ban).
+ */
+export function offenceAfter(before: Offence | undefined, b: BanDecision): Offence {
+  const count = b.reason === 'manual' ? (before?.count ?? 0) : b.banCount;
+  const endsMs = b.expiresMs === 0 ? NEVER : b.expiresMs;
+  const clearedAtMs = b.scope.length > 0 ? (before?.clearedAtMs ?? 0) : endsMs;
+  const times = before?.banTimesMs ?? [];
+  const banTimesMs = b.reason === 'threshold' && b.scope.length === 0 ? withBanTime(times, b.atMs) : times;
+  return { count, lastBanMs: b.atMs, clearedAtMs, endsMs, banTimesMs };
+}
 
 /**
  * The ban history in memory: offences by `historyKey(jail, target)` (a Map, as the decider reads
