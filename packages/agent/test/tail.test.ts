@@ -6,7 +6,7 @@ import { expandGlob, hasWildcard } from '../src/tail/glob.js';
 import { FileTail, type FileTailOptions } from '../src/tail/file-tail.js';
 import type { LogLine } from '../src/tail/log-source.js';
 
-const WAIT_MS = 5000;
+const WAIT_MS = 30_000; // a bound, not a measure (loaded machines)
 
 /** Collects lines; `until` resolves when a condition on them holds, and fails the test on timeout. */
 class Lines {
