@@ -39,7 +39,7 @@ export async function createEnforcer(
   deps: EnforcerDeps,
 ): Promise<{ enforcer: Enforcer; detected: FirewallDetection }> {
   const scopes = jailScopes(deps.jails ?? [], deps.services ?? systemServices());
-  const detected = await detectFirewall(deps.runner, deps.detect);
+  const detected = await detectFirewall(deps.runner, { ...deps.detect, lockFree: choice === 'dry-run' });
   const log = deps.logger;
   const common = { clock: deps.clock, logger: log, scopes, blockType: deps.blockType ?? 'drop' } as const;
   const backend = choice !== 'auto' ? choice

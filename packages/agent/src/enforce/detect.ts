@@ -33,6 +33,12 @@ export interface FirewallDetection {
 /** Injected file checks (tests); default `fs.existsSync`. */
 export interface DetectOptions {
   exists?: (path: string) => boolean;
+  /**
+   * Skip the probes that wait for iptables' lock (`iptables -w -S DOCKER-USER`, `iptables-save`):
+   * for a forced dry-run, which changes nothing and needs them only for its summary. Another
+   * program holding /run/xtables.lock (shared by every network namespace) would hold its start.
+   */
+  lockFree?: boolean;
 }
 
 /** Probes the host with `runner`; never rejects. */
@@ -60,10 +66,11 @@ export async function detectFirewall(runner: Runner, opts: DetectOptions = {}): 
   const iptablesLegacy = legacyIpt !== null || iptables === 'legacy';
   const legacyCmd = legacyIpt !== null ? 'iptables-legacy' : 'iptables';
   const nftCmd = nftIpt !== null ? 'iptables-nft' : 'iptables';
+  const locking = !opts.lockFree;
   const [legacySave, nftDockerUser, legacyDockerUser] = await Promise.all([
-    iptablesLegacy ? probe(legacyCmd === 'iptables' ? 'iptables-save' : 'iptables-legacy-save', []) : null,
-    iptablesNft ? probe(nftCmd, ['-w', '-S', 'DOCKER-USER']) : null,
-    iptablesLegacy ? probe(legacyCmd, ['-w', '-S', 'DOCKER-USER']) : null,
+    locking && iptablesLegacy ? probe(legacyCmd === 'iptables' ? 'iptables-save' : 'iptables-legacy-save', []) : null,
+    locking && iptablesNft ? probe(nftCmd, ['-w', '-S', 'DOCKER-USER']) : null,
+    locking && iptablesLegacy ? probe(legacyCmd, ['-w', '-S', 'DOCKER-USER']) : null,
   ]);
   const legacyRules = legacySave !== null && /^-A /m.test(legacySave);
   const dockerUser = legacyDockerUser !== null ? 'legacy' : nftDockerUser !== null ? 'nft' : null;
