@@ -1,6 +1,5 @@
 import { createLogger, type FleetbanConfig, loadConfig, type Logger } from '@fleetban/shared';
-import { runAgent } from '@fleetban/agent';
-import { type Controller, runController } from '@fleetban/controller';
+import type { Controller } from '@fleetban/controller';
 import type { Args } from '../args.js';
 import { configPath } from '../config-path.js';
 
@@ -27,7 +26,10 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // each role's package is loaded only by that role: an agent does not carry the controller's
+  // modules (its web view, actions, store), nor a controller the agent's
   if (role === 'agent') {
+    const { runAgent } = await import('@fleetban/agent');
     const agent = await runAgent(config, { logger });
     if (!signalled) await new Promise<void>((resolve) => (wake = resolve));
     await agent.stop();
@@ -46,6 +48,7 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
       // logged by the controller, which keeps its running configuration
     }
   });
+  const { runController } = await import('@fleetban/controller');
   let current = config;
   // a controller that loses its lease (another took it, or NATS was away longer than lease_ttl)
   // stops and waits for the lease again, as a standby, until it is told to stop
