@@ -3,6 +3,9 @@ import type { Controller } from '@fleetban/controller';
 import type { Args } from '../args.js';
 import { configPath } from '../config-path.js';
 
+/** Bytes of log lines the agent holds for a slow log reader (journald) before dropping lines. */
+const AGENT_LOG_BACKLOG = 4 * 1024 * 1024;
+
 /**
  * `fleetban agent` / `fleetban controller`: runs one role in the foreground until SIGINT/SIGTERM,
  * then stops it cleanly. Exit code 0 after a clean stop. SIGHUP makes the controller read its
@@ -12,7 +15,9 @@ import { configPath } from '../config-path.js';
  */
 export async function runDaemon(role: 'agent' | 'controller', args: Args): Promise<number> {
   const config = loadConfig(configPath(args));
-  const logger: Logger = createLogger({ component: role });
+  // the agent logs every failure it reads: under a spray its log backlog (memory) is held to 4 MiB
+  // (about 13,000 lines) while journald catches up; lines beyond are dropped and counted
+  const logger: Logger = createLogger({ component: role, ...(role === 'agent' ? { maxBacklogBytes: AGENT_LOG_BACKLOG } : {}) });
   // the signal handlers come first: a SIGTERM while the role starts (loading its modules, opening
   // its sources) stops it as soon as it has started, instead of killing it unlogged
   let signalled = false;
