@@ -5,7 +5,9 @@
 // of failure lines from 1,000,000 distinct addresses (written by this bench into the sshd log,
 // bounded rate; addresses from the benchmark range 198.18.0.0/15 and the documentation range
 // 2001:db8::/32; nothing leaves loopback), and after it. Writes bench/results/agent-memory.md.
-// Options: --addresses N (1000000), --rate N lines/s (50000), --idle N seconds (10), --keep.
+// Options: --addresses N (1000000), --rate N lines/s (50000), --idle N seconds (10), --node-flags
+// "..." (the agent's V8 flags instead of deploy/agent-node-flags; "" = none), --keep.
+import { agentNodeFlagsFromArgv } from './lib/agent-flags.mjs';
 import { freePort } from './lib/net.mjs';
 import { FLEETBAN_MAIN } from './lib/fleet-process.mjs';
 import { execFileSync, spawn } from 'node:child_process';
@@ -22,24 +24,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const ADDRESSES = arg('addresses', 1_000_000);
 const RATE = arg('rate', 50_000);
 const IDLE_S = arg('idle', 10);
-// the V8 flags `fleetban agent` runs with (deploy/agent-node-flags, which the .deb's launcher
-// embeds); --node-flags "..." replaces them (for comparisons; "" = none)
-const flagsAt = process.argv.indexOf('--node-flags');
-const NODE_FLAGS = flagsAt > 0 ? process.argv[flagsAt + 1].split(/\s+/).filter(Boolean) : launcherFlags();
+// the V8 flags `fleetban agent` runs with (deploy/agent-node-flags); --node-flags "..." replaces them
+const NODE_FLAGS = agentNodeFlagsFromArgv();
 const HOST = 'bench-mem';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mb = (b) => (b / 1048576).toFixed(1);
 const num = (x) => x.toLocaleString('en');
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-function launcherFlags() {
-  try {
-    return readFileSync(join(root, 'deploy', 'agent-node-flags'), 'utf8').split('\n').filter((l) => !l.startsWith('#')).join(' ').split(/\s+/).filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 /** RSS, peak RSS (bytes) and CPU (ms) of a process, from /proc; null once it is gone. */
 function procStat(pid) {
