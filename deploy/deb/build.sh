@@ -50,7 +50,7 @@ install -d "$stage/usr/bin"
 agent_flags=$(grep -v '^#' deploy/agent-node-flags | tr -s ' \n' ' ' | sed 's/ *$//')
 cat > "$stage/usr/bin/fleetban" <<SH
 #!/bin/sh
-# the agent's V8 flags: a small young generation (memory; see /usr/share/doc/fleetban/docs/benchmarks.md)
+# the agent's V8 flags: a small young generation, a slowly growing old one (memory; see /usr/share/doc/fleetban/docs/benchmarks.md)
 if [ "\$1" = agent ]; then exec $node_bin $agent_flags /usr/lib/fleetban/packages/cli/dist/main.js "\$@"; fi
 exec $node_bin /usr/lib/fleetban/packages/cli/dist/main.js "\$@"
 SH
