@@ -9,6 +9,7 @@
 // "..." (the agent's V8 flags instead of deploy/agent-node-flags; "" = none), --keep.
 import { agentNodeFlagsFromArgv } from './lib/agent-flags.mjs';
 import { freePort } from './lib/net.mjs';
+import { startNats } from './lib/nats-server.mjs';
 import { FLEETBAN_MAIN } from './lib/fleet-process.mjs';
 import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -53,18 +54,6 @@ function address(n) {
   return `2001:db8:${(k >> 16).toString(16)}:${(k & 0xffff).toString(16)}::1`;
 }
 
-async function startNats(port, store) {
-  const proc = spawn('nats-server', ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${err}`)), 10_000);
-    proc.stderr.on('data', (d) => {
-      err += d.toString();
-      if (err.includes('Server is ready')) { clearTimeout(timer); resolve(); }
-    });
-  });
-  return proc;
-}
 
 /** The default configuration file, pointed at this bench's NATS, state directory and log. */
 function agentConfig(port, state, authLog) {

@@ -11,7 +11,8 @@
 // log, state), --node-flags "..." (the agent's V8 flags instead of deploy/agent-node-flags).
 import { agentNodeFlagsFromArgv } from './lib/agent-flags.mjs';
 import { freePort } from './lib/net.mjs';
-import { execFileSync, fork, spawn } from 'node:child_process';
+import { startNats } from './lib/nats-server.mjs';
+import { execFileSync, fork } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -114,18 +115,6 @@ function procStat(pid) {
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 
-async function startNats(port, store) {
-  const proc = spawn('nats-server', ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${err}`)), 10_000);
-    proc.stderr.on('data', (d) => {
-      err += d.toString();
-      if (err.includes('Server is ready')) { clearTimeout(timer); resolve(); }
-    });
-  });
-  return proc;
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const avg = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
