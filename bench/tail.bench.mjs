@@ -8,9 +8,11 @@
 // Options: --seconds N (60), --rate N lines/s (200000), --fail N percent of lines that are probes
 // (2), --cpu-prof (profiles the agent: <tmpdir>/tail-agent.cpuprofile, and a summary by stage on
 // stdout), --agent-only (no tail-alone run), --keep (keeps the temporary directory: logs, agent
-// log, state).
+// log, state), --node-flags "..." (the agent's V8 flags instead of deploy/agent-node-flags).
+import { agentNodeFlagsFromArgv } from './lib/agent-flags.mjs';
 import { freePort } from './lib/net.mjs';
-import { execFileSync, fork, spawn } from 'node:child_process';
+import { startNats } from './lib/nats-server.mjs';
+import { execFileSync, fork } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -88,7 +90,7 @@ async function writer(dir, rate, seconds, failPct) {
 async function agentProcess(confPath, logPath) {
   const { runAgent } = await import('../packages/agent/dist/index.js');
   const { createLogger, loadConfig } = await import('../packages/shared/dist/index.js');
-  const logger = createLogger({ component: 'agent', destination: logPath });
+  const logger = createLogger({ component: 'agent', destination: logPath, maxBacklogBytes: 4 * 1024 * 1024 }); // as `fleetban agent` (cli/src/commands/daemon.ts)
   const agent = await runAgent(loadConfig(confPath), { logger });
   process.send?.({ ready: true });
   process.once('SIGTERM', () => {
@@ -113,18 +115,6 @@ function procStat(pid) {
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 
-async function startNats(port, store) {
-  const proc = spawn('nats-server', ['-js', '-sd', store, '-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`nats-server did not start: ${err}`)), 10_000);
-    proc.stderr.on('data', (d) => {
-      err += d.toString();
-      if (err.includes('Server is ready')) { clearTimeout(timer); resolve(); }
-    });
-  });
-  return proc;
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const avg = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -154,7 +144,7 @@ async function main() {
   const md = `## Tail: one agent, 10 files, ${num(rate)} lines/s for ${seconds} s
 
 \`bench/tail.bench.mjs\`: one agent (\`runAgent\` from packages/agent/dist in its own process, as
-\`fleetban agent\` runs it; logging at info to a file) with one jail, \`filter = npm-access\`,
+\`fleetban agent\` runs it, with its V8 flags: ${agentNodeFlagsFromArgv().join(' ') || 'none'}; logging at info to a file) with one jail, \`filter = npm-access\`,
 \`logpath = proxy-host-*_access.log\` (10 files, default options: poll 100 ms, max_line 64 KiB),
 \`[agent] enforcer = dry-run\`, \`heartbeat = 1s\`, publishing to a real nats-server (JetStream,
 file storage) on a loopback port; no controller (the failures go to the stream). A separate process
@@ -279,7 +269,8 @@ async function agentBench(seconds, rate, failPct, prof) {
     })();
 
     const agentLog = join(dir, 'agent.log');
-    const execArgv = prof ? ['--cpu-prof', `--cpu-prof-dir=${tmpdir()}`, '--cpu-prof-name=tail-agent.cpuprofile'] : [];
+    // the V8 flags of `fleetban agent` (deploy/agent-node-flags), as the .deb's launcher gives them
+    const execArgv = [...agentNodeFlagsFromArgv(), ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${tmpdir()}`, '--cpu-prof-name=tail-agent.cpuprofile'] : [])];
     const agent = fork(here, ['agent', confPath, agentLog], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(agent);
     const agentExit = new Promise((r) => agent.once('exit', (code, signal) => r({ code, signal })));

@@ -88,10 +88,14 @@ npm_build() {
   npm run --silent build >/dev/null
 }
 
-# install_command: /usr/local/bin/fleetban, running this checkout's CLI on the Node.js found above.
+# install_command: /usr/local/bin/fleetban, running this checkout's CLI on the Node.js found above;
+# `fleetban agent` with the V8 flags of deploy/agent-node-flags, as the .deb's launcher does.
 install_command() {
+  local agent_flags
+  agent_flags=$(grep -v '^#' deploy/agent-node-flags | tr -s ' \n' ' ' | sed 's/ *$//')
   cat > /usr/local/bin/fleetban <<SH
 #!/bin/sh
+if [ "\$1" = agent ]; then exec "$(command -v node)" $agent_flags "$PWD/packages/cli/dist/main.js" "\$@"; fi
 exec "$(command -v node)" "$PWD/packages/cli/dist/main.js" "\$@"
 SH
   chmod 755 /usr/local/bin/fleetban

@@ -21,7 +21,6 @@ import { runner as execRunner } from './enforce/exec.js';
 import { LocalFallback } from './fallback/local-fallback.js';
 import { type FleetSession, joinFleet } from './fleet-session.js';
 import { JailRunner } from './jail/jail-runner.js';
-import { AgentMetrics } from './metrics/prometheus.js';
 import { FailureReporter } from './report/failure-reporter.js';
 import { AGENT_VERSION } from './version.js';
 /** Lines read, skipped, undecodable, matched and bytes behind, over every jail. */
@@ -82,13 +81,16 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const guard = hostGuard({ own: ownAddresses, natsServers, clock, fleet: () => fleetAddresses.current() });
   log.info({ own: ownAddresses(), natsServers }, 'this host never bans its own or its NATS servers\' addresses');
 
-  const metrics = new AgentMetrics();
+  // the Prometheus registry (prom-client and its process collectors) is made, and loaded, only
+  // when [agent] metrics is set: an agent without it does not carry them
+  const metricsAt = config.agent.metrics;
+  const metrics = metricsAt ? new (await import('./metrics/prometheus.js')).AgentMetrics() : undefined;
   const actionLog = log.child({ stage: 'actions' });
   // host_action = ...: action.d files searched in /etc/fail2ban/action.d (a bad action is a config error here)
   const hostActions = new HostActions(config.jails.filter((j) => j.enabled).flatMap((j) => buildActions(j, 'host', { actionPath: [...config.fleet.actionPath, ...DEFAULT_ACTION_PATH], logger: actionLog })), actionLog);
   await hostActions.start();
   const writer = new FirewallWriter(enforcer, clock, log.child({ stage: 'decisions' }), {
-    stateDir: config.fleet.stateDir, reconcileMs: config.agent.reconcileMs, admit: (target) => guard.check(target) === null, enforced: metrics.enforced,
+    stateDir: config.fleet.stateDir, reconcileMs: config.agent.reconcileMs, admit: (target) => guard.check(target) === null, ...(metrics ? { enforced: metrics.enforced } : {}),
     host, ...(hostActions.any ? { banEvents: hostActions.tell } : {}),
   });
   await writer.restore();
@@ -132,7 +134,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
     enforceFailed: enforcer.report().failed,
     ...fallback.status(),
   });
-  await metrics.start(config.agent.metrics, { jails, reporter, writer, enforcer, fallback, clock }, log.child({ stage: 'metrics' }));
+  if (metrics && metricsAt) await metrics.start(metricsAt, { jails, reporter, writer, enforcer, fallback, clock }, log.child({ stage: 'metrics' }));
   let stopping = false;
   let nc: NatsConnection | undefined;
   let session: FleetSession | undefined;
@@ -152,7 +154,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
     // reconnecting, with a backlog, never connected); what is not sent goes to the spool
     async stop() {
       stopping = true;
-      await metrics.stop();
+      await metrics?.stop();
       await session?.stop();
       fallback.stop();
       await Promise.all(jails.map((j) => j.stop()));

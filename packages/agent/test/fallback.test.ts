@@ -301,3 +301,13 @@ t.test('ban follower: a ban scoped to other hosts, or covering this host or its 
   await writer.reconcile('periodic');
   t.same(enf.reconciled.at(-1)?.map((b) => b.target), ['203.0.113.21', '203.0.113.23'], 'a ban narrowed away from this host is lifted here');
 });
+
+t.test('local decider: a spray from more addresses than a window holds is counted as evictions, not kept', async (t) => {
+  const d = new LocalDecider([jail()], { maxTracked: 64 });
+  for (let i = 0; i < 1000; i++) d.decide(failure(`2001:db8::${i.toString(16)}`, NOW + i), ctx({ nowMs: NOW + i, unreachable: null }));
+  t.ok(d.tracked <= 64, `at most maxTracked addresses are kept (${d.tracked})`);
+  t.equal(d.tracked + d.evicted, 1000, 'every address is either tracked or counted as evicted');
+  t.equal(d.maxTracked, 64);
+  const v = d.decide(failure('2001:db8::3e7', NOW + 1000), ctx({ nowMs: NOW + 1000, unreachable: null }));
+  t.same(v, { kind: 'counted', failures: 2 }, 'the most recently failing addresses are the ones kept');
+});

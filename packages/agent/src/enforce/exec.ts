@@ -1,21 +1,14 @@
 /**
  * The one module of the agent that runs external commands (nft, iptables, ...). Commands are an
- * argument array handed to execa, never a shell string; a failure becomes an {@link ExecError}
- * that keeps the command line, nft's stderr and the execa error as `cause`.
+ * argument array handed to node's `child_process.spawn` (no shell, ever); a failure becomes an
+ * {@link ExecError} that keeps the command line, the command's stderr and the cause.
+ *
+ * Not execa: the agent needs an argument array, stdin, a timeout, `LC_ALL=C` and stderr in the
+ * error, about forty lines here; execa brings ~120 modules and ~6 MB of resident memory to a
+ * daemon whose goal is 64 MB idle (docs/benchmarks.md, agent memory).
  */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { ExecError } from '@fleetban/shared';
-
-/**
- * execa, imported at the first command rather than with this module: it costs ~90 ms of start-up,
- * and most importers of the agent's door (`fleetban regex`, `fleetban status`) never run a command.
- * Kept once loaded, so {@link toExecError} can recognise its errors.
- */
-let execaModule: typeof import('execa') | undefined;
-
-async function loadExeca(): Promise<typeof import('execa')> {
-  return (execaModule ??= await import('execa'));
-}
 
 /**
  * Starts a long-lived child (`file args`, argument array) with stdin and stderr piped and stdout
@@ -44,24 +37,45 @@ export interface RunnerOptions {
 /** Default time limit of one command (ms). */
 export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
 
-/** The production runner: execa with an argument array, `LC_ALL=C`, bounded by a timeout. */
+/** How long a command that outlived its timeout has after SIGTERM before SIGKILL (ms). */
+const KILL_AFTER_MS = 1000;
+
+/** The production runner: an argument array, `LC_ALL=C`, bounded by a timeout. */
 export function createRunner(opts: RunnerOptions = {}): Runner {
   const timeout = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-  const run = async (file: string, args: string[], input?: string): Promise<{ stdout: string }> => {
-    try {
-      const { execa } = await loadExeca();
-      const result = await execa(file, args, {
-        input: input ?? '',
-        timeout,
-        forceKillAfterDelay: 1000,
-        env: { LC_ALL: 'C' },
-        stripFinalNewline: false,
-      });
-      return { stdout: result.stdout };
-    } catch (err) {
-      throw toExecError(file, args, err);
-    }
-  };
+  const run = (file: string, args: string[], input?: string): Promise<{ stdout: string }> =>
+    new Promise((resolve, reject) => {
+      const command = [file, ...args].join(' ');
+      const child = spawnChild(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let timedOut = false;
+      let killer: NodeJS.Timeout | undefined;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGTERM');
+        killer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+      }, timeout);
+      let settled = false;
+      const settle = (f: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        clearTimeout(killer);
+        f();
+      };
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.on('data', (d: Buffer) => err.push(d));
+      child.once('error', (e) => settle(() => reject(toExecError(file, args, e))));
+      child.once('close', (code, signal) => settle(() => {
+        if (code === 0 && !timedOut) return resolve({ stdout: Buffer.concat(out).toString('utf8') });
+        const stderr = Buffer.concat(err).toString('utf8');
+        const why = timedOut ? `timed out after ${timeout} ms` : signal ? `killed by ${signal}` : `exited with code ${String(code)}`;
+        reject(new ExecError(command, stderr.trim() !== '' ? stderr : why, { cause: { code, signal, timedOut } }));
+      }));
+      child.stdin.on('error', () => undefined); // EPIPE: the command exited without reading its input
+      child.stdin.end(input ?? '');
+    });
   return Object.assign(run, { spawn });
 }
 
@@ -72,13 +86,8 @@ export const spawn: Spawn = (file, args) =>
 /** The runner the agent uses: {@link createRunner} with its defaults. */
 export const runner: Runner = createRunner();
 
-/** Wraps any failure of `file args` into an {@link ExecError} (stderr, or execa's short message). */
+/** Wraps a failure to start `file args` (not found, not executable) into an {@link ExecError}. */
 export function toExecError(file: string, args: readonly string[], err: unknown): ExecError {
   const command = [file, ...args].join(' ');
-  // no ExecaError can exist before execa is loaded
-  if (execaModule && err instanceof execaModule.ExecaError) {
-    const stderr = String(err.stderr ?? '');
-    return new ExecError(command, stderr.trim() !== '' ? stderr : err.shortMessage, { cause: err });
-  }
   return new ExecError(command, err instanceof Error ? err.message : String(err), { cause: err });
 }

@@ -93,6 +93,7 @@ export class LocalDecider {
   /** By `jail ip`, least recently updated first; at most `maxTracked`. */
   readonly #awaiting = new Map<string, Awaiting>();
   readonly #maxTracked: number;
+  #awaitingEvicted = 0;
   readonly #guard: BanGuard;
   readonly #clockSkewMs: number;
   readonly #random: () => number;
@@ -129,7 +130,10 @@ export class LocalDecider {
     this.#awaiting.delete(key);
     if (ctx.unreachable === null) {
       this.#awaiting.set(key, { jail: j, ip: e.ip, times: v.tracked.times, reachedMs: ctx.nowMs });
-      if (this.#awaiting.size > this.#maxTracked) this.#awaiting.delete(this.#awaiting.keys().next().value as string);
+      if (this.#awaiting.size > this.#maxTracked) {
+        this.#awaiting.delete(this.#awaiting.keys().next().value as string);
+        this.#awaitingEvicted++;
+      }
       return { kind: 'fleet-decides', failures };
     }
     j.window.reset(e.ip);
@@ -165,11 +169,27 @@ export class LocalDecider {
     for (const [key, a] of this.#awaiting) if ((a.times.at(-1) ?? 0) <= nowMs - a.jail.jail.findtimeMs) this.#awaiting.delete(key);
   }
 
-  /** Addresses currently tracked, over every jail. */
+  /** Addresses currently tracked, over every jail (at most `maxTracked` per jail). */
   get tracked(): number {
     let n = 0;
     for (const j of this.#jails.values()) n += j.window.size;
     return n;
+  }
+
+  /**
+   * Addresses dropped since start because a jail's window was full (the least recently failing
+   * go first), and addresses awaiting the fleet dropped for the same reason: a spray from more
+   * addresses than the windows hold costs counts, not memory.
+   */
+  get evicted(): number {
+    let n = this.#awaitingEvicted;
+    for (const j of this.#jails.values()) n += j.window.dropped;
+    return n;
+  }
+
+  /** Addresses tracked at most per jail. */
+  get maxTracked(): number {
+    return this.#maxTracked;
   }
 }
 

@@ -58,6 +58,9 @@ export class LocalFallback {
   /** The state last logged: null = reachable; undefined = nothing logged yet. */
   #logged: string | null | undefined = undefined;
   #malformed = 0;
+  /** Evictions from the local windows as of the last warning, and when it was logged. */
+  #evictedLogged = 0;
+  #evictedAt = 0;
 
   constructor(deps: FallbackDeps) {
     this.#d = deps;
@@ -121,6 +124,11 @@ export class LocalFallback {
     return { fallback: !this.#link.state(nowMs).reachable, localBans: this.#d.sink.localCount(nowMs) };
   }
 
+  /** The local windows: addresses tracked now, and dropped since start because a window was full. */
+  window(): { tracked: number; evicted: number } {
+    return { tracked: this.#decider.tracked, evicted: this.#decider.evicted };
+  }
+
   /** Stops listening and checking (local bans stay in the kernel until their timeouts). */
   stop(): void {
     clearInterval(this.#timer);
@@ -139,6 +147,15 @@ export class LocalFallback {
         for (const b of this.#decider.catchUp(nowMs, now, this.#link.lastAliveMs, (ip) => this.#d.sink.banned(ip, nowMs))) this.#d.sink.localBan(b);
       }
       this.#logged = now;
+    }
+    const evicted = this.#decider.evicted;
+    if (evicted > this.#evictedLogged && nowMs - this.#evictedAt >= 10_000) {
+      this.#log.warn(
+        { evicted, since: evicted - this.#evictedLogged, maxTracked: this.#decider.maxTracked },
+        'local window full: the least recently failing addresses were dropped (a spray from many addresses; the count is since start)',
+      );
+      this.#evictedLogged = evicted;
+      this.#evictedAt = nowMs;
     }
     if (nowMs - this.#lastPrune >= 60_000) {
       this.#decider.prune(nowMs);

@@ -58,6 +58,8 @@ export class AgentMetrics {
     r.counter('fleetban_agent_reading_blocked_total', 'Times reading was held back because the spool was full.', [], one((s) => s.reporter.counters.blocked));
     r.gauge('fleetban_agent_fleet_bans', 'Bans of the fleet\'s list this host enforces.', [], one((s) => s.writer.fleetSize));
     r.gauge('fleetban_agent_local_bans', 'Bans this host made on its own while the fleet was unreachable, in force.', [], one((s) => s.fallback.status().localBans));
+    r.gauge('fleetban_agent_local_window_addresses', 'Addresses in the local failure windows (kept for local decisions), over every jail.', [], one((s) => s.fallback.window().tracked));
+    r.counter('fleetban_agent_local_window_evicted_total', 'Addresses dropped from a full local failure window (least recently failing first).', [], one((s) => s.fallback.window().evicted));
     r.gauge('fleetban_agent_fallback', '1 while the fleet is unreachable and the host decides bans locally, else 0.', [], one((s) => (s.fallback.status().fallback ? 1 : 0)));
     r.gauge('fleetban_agent_firewall_elements', 'Elements in the firewall\'s ban sets, as last written or seen.', [], one((s) => s.enforcer.report().elements));
     r.counter('fleetban_agent_bans_enforced_total', 'Elements added to the firewall\'s ban sets (a new timeout included).', [], one((s) => s.enforcer.report().applied));

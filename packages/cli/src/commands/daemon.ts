@@ -1,11 +1,13 @@
 import { createLogger, type FleetbanConfig, loadConfig, type Logger } from '@fleetban/shared';
-import { runAgent } from '@fleetban/agent';
-import { type Controller, runController } from '@fleetban/controller';
+import type { Controller } from '@fleetban/controller';
 import type { Args } from '../args.js';
 import { configPath } from '../config-path.js';
 
 /** How long a standby waits before trying again to start after a failed start, in ms. */
 const RETRY_MS = 1_000;
+
+/** Bytes of log lines the agent holds for a slow log reader (journald) before dropping lines. */
+const AGENT_LOG_BACKLOG = 4 * 1024 * 1024;
 
 /**
  * `fleetban agent` / `fleetban controller`: runs one role in the foreground until SIGINT/SIGTERM,
@@ -16,7 +18,9 @@ const RETRY_MS = 1_000;
  */
 export async function runDaemon(role: 'agent' | 'controller', args: Args): Promise<number> {
   const config = loadConfig(configPath(args));
-  const logger: Logger = createLogger({ component: role });
+  // the agent logs every failure it reads: under a spray its log backlog (memory) is held to 4 MiB
+  // (about 13,000 lines) while journald catches up; lines beyond are dropped and counted
+  const logger: Logger = createLogger({ component: role, ...(role === 'agent' ? { maxBacklogBytes: AGENT_LOG_BACKLOG } : {}) });
   // the signal handlers come first: a SIGTERM while the role starts (loading its modules, opening
   // its sources) stops it as soon as it has started, instead of killing it unlogged
   let signalled = false;
@@ -30,7 +34,10 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // each role's package is loaded only by that role: an agent does not carry the controller's
+  // modules (its web view, actions, store), nor a controller the agent's
   if (role === 'agent') {
+    const { runAgent } = await import('@fleetban/agent');
     const agent = await runAgent(config, { logger });
     if (!signalled) await new Promise<void>((resolve) => (wake = resolve));
     await agent.stop();
@@ -49,6 +56,7 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
       // logged by the controller, which keeps its running configuration
     }
   });
+  const { runController } = await import('@fleetban/controller');
   let current = config;
   // a controller that loses its lease (another took it, or NATS was away longer than lease_ttl)
   // stops and waits for the lease again, as a standby, until it is told to stop

@@ -22,6 +22,11 @@ export interface LoggerOptions {
   level?: string;
   /** Where lines go; default stdout (fd 1). */
   destination?: number | string;
+  /**
+   * Bytes of log lines waiting to be written (the reader — a pipe, journald — is slower) before
+   * further lines are dropped and counted; default 16 MiB. The backlog is held in memory.
+   */
+  maxBacklogBytes?: number;
 }
 
 /** A pino destination (sonic-boom), as far as flushing it goes. */
@@ -33,7 +38,7 @@ interface Destination {
   readonly destroyed?: boolean;
 }
 
-/** Bytes of log lines waiting to be written before further lines are dropped. */
+/** Bytes of log lines waiting to be written before further lines are dropped, by default. */
 const MAX_LOG_BACKLOG = 16 * 1024 * 1024;
 
 /** The destinations of the loggers made so far, for {@link flushLogs}. */
@@ -50,7 +55,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   const level = opts.level ?? process.env.FLEETBAN_LOG_LEVEL ?? 'info';
   // bounded: when the reader of the log (a pipe, journald) cannot keep up, lines beyond this backlog
   // are dropped and counted rather than held in memory without limit
-  const dest = pino.destination({ dest: opts.destination ?? 1, sync: false, maxLength: MAX_LOG_BACKLOG });
+  const dest = pino.destination({ dest: opts.destination ?? 1, sync: false, maxLength: opts.maxBacklogBytes ?? MAX_LOG_BACKLOG });
   if (destinations.length === 0) process.once('exit', flushLogsSync);
   destinations.push(dest as unknown as Destination);
   const logger = pino({ level, base: { component: opts.component }, timestamp: pino.stdTimeFunctions.epochTime }, dest);

@@ -5,7 +5,8 @@
  * happen. prom-client stays behind this module: the packages see names, labels and callbacks.
  */
 
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Registry } from 'prom-client';
 import { FleetbanError } from '../errors.js';
 import type { MetricsPage } from './metrics-server.js';
 
@@ -17,6 +18,17 @@ export type MetricRows = number | Iterable<readonly [Labels, number]>;
 
 /** Records one observation of a histogram (seconds, bytes...). */
 export type Observe = (value: number, labels?: Labels) => void;
+
+let promModule: typeof import('prom-client') | undefined;
+
+/**
+ * prom-client, loaded by the first registry: importing this package's door must not load it (with
+ * its process collectors, about 40 modules and a few MB), since an agent without `[agent] metrics`
+ * never makes a registry.
+ */
+function prom(): typeof import('prom-client') {
+  return (promModule ??= createRequire(import.meta.url)('prom-client') as typeof import('prom-client'));
+}
 
 /** Every metric name starts with this. */
 export const METRIC_PREFIX = 'fleetban_';
@@ -32,10 +44,10 @@ const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_request
  * Node's process metrics (`process_*`, `nodejs_*`) are included.
  */
 export class MetricRegistry {
-  readonly #registry = new Registry();
+  readonly #registry: Registry = new (prom().Registry)();
 
   constructor() {
-    collectDefaultMetrics({ register: this.#registry });
+    prom().collectDefaultMetrics({ register: this.#registry });
     // gauges named like counters (promtool refuses them); nodejs_active_* by type stay
     for (const name of MISNAMED_DEFAULTS) this.#registry.removeSingleMetric(name);
   }
@@ -43,7 +55,7 @@ export class MetricRegistry {
   /** A counter read from `read()` at every scrape (a monotonic number its owner keeps). */
   counter(name: string, help: string, labelNames: readonly string[], read: () => MetricRows): void {
     checkName(name, true);
-    new Counter({
+    new (prom().Counter)({
       name, help, labelNames, registers: [this.#registry],
       collect() {
         this.reset();
@@ -57,7 +69,7 @@ export class MetricRegistry {
   /** A gauge read from `read()` at every scrape; label sets not returned are dropped. */
   gauge(name: string, help: string, labelNames: readonly string[], read: () => MetricRows): void {
     checkName(name, false);
-    new Gauge({
+    new (prom().Gauge)({
       name, help, labelNames, registers: [this.#registry],
       collect() {
         this.reset();
@@ -71,7 +83,7 @@ export class MetricRegistry {
   /** A histogram; returns the function that records one observation. */
   histogram(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): Observe {
     checkName(name, false);
-    const h = new Histogram({ name, help, labelNames, buckets: [...buckets], registers: [this.#registry] });
+    const h = new (prom().Histogram)({ name, help, labelNames, buckets: [...buckets], registers: [this.#registry] });
     return (value, labels) => (labels ? h.observe(labels, value) : h.observe(value));
   }
 
