@@ -11,6 +11,9 @@ import { writeTestConfig } from './fixtures/fleet-config.js';
 import { startNatsServer } from './fixtures/nats-server.js';
 import { waitUntil } from './fixtures/wait-until.js';
 
+// many processes and CLI runs: minutes on a loaded 2-core machine (the suite's default is 180 s)
+t.setTimeout(420_000);
+
 const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../packages/cli/package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 t.test('fleetban version and --version print the package version; --json an object', async (t) => {

@@ -40,9 +40,10 @@ t.test('R3 on a 3-node cluster: the fleet rides through the loss of the controll
   const ctlConf = conf('ctl', '[controller]\nreplicas = 3\nlease_ttl = 10s\n\n');
   t.equal(parseConfig(readFileSync(ctlConf, 'utf8'), ctlConf).fleet.servers.length, 3, 'the configuration lists the three servers');
   const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', ctlConf]);
-  await controller.waitForMsg('controller ready', 30_000);
+  // R3 streams created by a 3-node cluster: slow on a loaded machine (bounded)
+  await controller.waitForMsg('controller ready', 90_000);
   const agent = FleetbanProcess.start(t, 'web-1', ['agent', '-c', conf('web-1', '[agent]\nenforcer = dry-run\nheartbeat = 1s\npoll = 20ms\n\n')]);
-  await agent.waitForMsg('agent ready', 30_000);
+  await agent.waitForMsg('agent ready', 90_000);
 
   const nc = await connect({ servers: [...cluster.urls], name: 'cluster-test' });
   t.teardown(() => nc.close());
@@ -143,7 +144,8 @@ t.test('an existing R1 events stream is moved to R3; an existing R1 bucket is ke
   const file = join(dir, 'ctl.conf');
   writeFileSync(file, `[fleetban]\nhost = ctl\nnats = ${cluster.urls.join(' ')}\nstate_dir = ${join(dir, 'ctl')}\n\n[controller]\nreplicas = 3\n\n[sshd]\nenabled = true\n`);
   const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', file]);
-  await controller.waitForMsg('controller ready', 30_000);
+  // R3 streams created by a 3-node cluster: slow on a loaded machine (bounded)
+  await controller.waitForMsg('controller ready', 90_000);
   t.equal((await jsm.streams.info(EVENTS_STREAM)).config.num_replicas, 3, 'the events stream was updated to R3');
   t.equal((await jsm.streams.info(`KV_${HOSTS_BUCKET}`)).config.num_replicas, 1, 'the hosts bucket keeps R1');
   const warning = await controller.waitFor((e) => e.bucket === HOSTS_BUCKET, 5_000, 'replica warning');

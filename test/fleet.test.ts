@@ -14,6 +14,9 @@ import { waitUntil, waitUntilTrue } from './fixtures/wait-until.js';
 import { startNatsServer } from './fixtures/nats-server.js';
 import { failedSshLogin, startSshd } from './fixtures/sshd.js';
 
+// many processes and CLI runs: minutes on a loaded 2-core machine (the suite's default is 180 s)
+t.setTimeout(420_000);
+
 const HOSTS = ['hosta', 'hostb', 'hostc'] as const;
 
 t.test('one attacker, one ban, every host', async (t) => {
@@ -24,7 +27,9 @@ t.test('one attacker, one ban, every host', async (t) => {
   const attacker = ip('attacker');
 
   const nats = await startNatsServer(t, { netns: ns('ctl'), host: ip('ctl'), port: 4222 });
-  const ctlConf = writeTestConfig({ host: 'ctl', nats: nats.url, dir });
+  // bantime 30 s: long enough for the status check after the ban on a loaded machine, short enough to see it expire
+  const BANTIME = '30s';
+  const ctlConf = writeTestConfig({ host: 'ctl', nats: nats.url, dir, bantime: BANTIME });
   const startController = () => FleetbanProcess.start(t, 'controller', ['controller', '-c', ctlConf], { netns: ns('ctl') });
   let controller = startController();
   await controller.waitForMsg('controller ready');
@@ -38,7 +43,7 @@ t.test('one attacker, one ban, every host', async (t) => {
   };
   for (const h of HOSTS) {
     const sshd = await startSshd(t, ns(h), join(dir, h));
-    confs.set(h, writeTestConfig({ host: h, nats: nats.url, dir, logpath: sshd.logFile }));
+    confs.set(h, writeTestConfig({ host: h, nats: nats.url, dir, logpath: sshd.logFile, bantime: BANTIME }));
     startAgent(h);
   }
   await Promise.all(HOSTS.map((h) => agents.get(h)!.waitForMsg('agent ready')));
@@ -91,7 +96,7 @@ t.test('one attacker, one ban, every host', async (t) => {
   });
 
   await t.test('the ban expires after bantime on every host', async (t) => {
-    await Promise.all(HOSTS.map((h) => agents.get(h)!.waitFor((e) => e.msg === 'enforced' && includes(e.unbans, attacker), 30_000, `${h} lifting the ban`)));
+    await Promise.all(HOSTS.map((h) => agents.get(h)!.waitFor((e) => e.msg === 'enforced' && includes(e.unbans, attacker), 60_000, `${h} lifting the ban`)));
     for (const h of HOSTS) {
       t.same(await setOf(h), [], `${h}'s set is empty`);
       t.ok(await reach('attacker', h), `attacker connects to ${h} again`);
@@ -255,7 +260,7 @@ t.test('one attacker, one ban, every host', async (t) => {
       return /autonomy: following the controller, [1-9]\d* local bans?/.test(overview);
     }, 'status: hosta back with its local bans');
     t.match(overview, /autonomy: following the controller, [1-9]\d* local bans?/, 'fleetban status shows the local bans hosta holds');
-    const expired = await a.waitFor((e) => e.msg === 'local ban expired' && e.ip === '192.0.2.67', 30_000, 'the first local ban expiring');
+    const expired = await a.waitFor((e) => e.msg === 'local ban expired' && e.ip === '192.0.2.67', 60_000, 'the first local ban expiring');
     t.ok(expired, 'a local ban leaves the local set at its expiry');
   });
 
