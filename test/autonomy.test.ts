@@ -25,7 +25,10 @@ t.test('autonomy without a gap', async (t) => {
   const ip = (name: string) => lan.hosts[name]!.ipv4;
   const attacker = ip('attacker');
   const nats = await startNatsServer(t, { netns: ns('ctl'), host: ip('ctl'), port: 4222 });
-  const ctlConf = writeTestConfig({ host: 'ctl', nats: nats.url, dir });
+  // bans outlive the whole test on a loaded machine (the fixture's 15 s did not: a local ban
+  // expired before the restart that must restore it)
+  const bantime = '10m';
+  const ctlConf = writeTestConfig({ host: 'ctl', nats: nats.url, dir, bantime });
   const controller = FleetbanProcess.start(t, 'controller', ['controller', '-c', ctlConf], { netns: ns('ctl') });
   await controller.waitForMsg('controller ready');
 
@@ -39,7 +42,7 @@ t.test('autonomy without a gap', async (t) => {
   for (const h of HOSTS) {
     const sshd = await startSshd(t, ns(h), join(dir, h));
     // flush: what a restarted agent enforces can only come from what it saved, not from the kernel
-    confs.set(h, writeTestConfig({ host: h, nats: nats.url, dir, logpath: sshd.logFile, onStop: 'flush' }));
+    confs.set(h, writeTestConfig({ host: h, nats: nats.url, dir, logpath: sshd.logFile, onStop: 'flush', bantime }));
     startAgent(h);
   }
   await Promise.all(HOSTS.map((h) => agents.get(h)!.waitForMsg('agent ready')));
