@@ -84,7 +84,8 @@ if [ "$tests" = --tests ]; then
   case "$last" in *" passed, 0 failed"*) pass "bash deploy/test.sh: $last" ;; *) fail "bash deploy/test.sh: $last (log: $ROOTS/$suite-tests.log)" ;; esac
   compat=$(grep -o 'every failregex: [0-9]* / [0-9]* checked lines agree ([0-9]* filters' "$work.tests.log" | head -1)
   pass "the compatibility test against this release's fail2ban $(in_ct "dpkg-query -W -f '\${Version}' fail2ban 2>/dev/null || apt-cache policy fail2ban | sed -n 's/ *Candidate: //p'"): $compat)"
-  changed=$(in_ct 'git -C /root/fleetban status --porcelain')
+  # the host's git on the container's files (a fresh root has no git)
+  changed=$(git -C "$work/root/fleetban" status --porcelain)
   [ -z "$changed" ] || fail "the test command left the checkout modified: $changed"
   pass "the checkout is unmodified (git status --porcelain is empty)"
 fi
