@@ -12,7 +12,6 @@ import {
 import type { CounterSet } from '../metrics/counter-set.js';
 import { AckFloor, type Handled } from './ack-floor.js';
 
-
 /**
  * How long one pull of a consumer lasts, in ms; the server sends heartbeats every half of it, and
  * two missed heartbeats make the client pull anew. With the client's default (30 s) the loss of

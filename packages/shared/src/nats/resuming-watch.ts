@@ -1,4 +1,5 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
+import { valueWithin } from '../time/deadline.js';
 
 /** How often a watch compares what it has seen with the bucket's last revision, in ms. */
 export const WATCH_CHECK_MS = 3_000;
@@ -48,7 +49,7 @@ export async function watchResuming(kv: Pick<KV, 'status' | 'watch'>, onEntry: (
     let last: number;
     try {
       // bounded by the period: a request sent while the client reconnects may wait its full API timeout
-      last = await within(checkMs, kv.status().then((st) => st.streamInfo.state.last_seq));
+      last = await valueWithin(kv.status().then((st) => st.streamInfo.state.last_seq), checkMs);
     } catch {
       return;
     }
@@ -68,7 +69,7 @@ export async function watchResuming(kv: Pick<KV, 'status' | 'watch'>, onEntry: (
     let next: typeof iter;
     const opening = kv.watch({ resumeFromRevision: from + 1 });
     try {
-      next = await within(checkMs * 2, opening);
+      next = await valueWithin(opening, checkMs * 2);
     } catch {
       void opening.then((late) => late.stop(), () => undefined);
       return;
@@ -100,15 +101,3 @@ export async function watchResuming(kv: Pick<KV, 'status' | 'watch'>, onEntry: (
   };
 }
 
-/** `p`, or a rejection after `ms` (`p` goes on: a late watch it brings is stopped). */
-async function within<T>(ms: number, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -14,6 +14,22 @@ export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<bo
 }
 
 /**
+ * `p`'s value, or a rejection once `ms` have passed (`p` goes on; a late outcome is ignored). For
+ * a periodic check whose request, sent while the client reconnects, may wait its whole API timeout.
+ */
+export async function valueWithin<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * `p`'s value, or null as soon as `signal` aborts (`p` goes on; its outcome is ignored). For a
  * start that waits on something that may never come (the first connection to NATS) and must
  * still obey a stop.
