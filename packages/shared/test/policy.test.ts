@@ -69,6 +69,25 @@ t.test('failure window: out-of-order times are sorted in by the event time', asy
   tt.same(t6.times, [T0 + 1 * MIN, T0 + 3 * MIN, T0 + 5 * MIN, T0 + 7 * MIN], 'then ages out by the newest time');
 });
 
+t.test('failure window: capture is a copy, restore takes it back in eviction order', async (tt) => {
+  const w = windowOf({ maxTracked: 3 });
+  w.add('192.0.2.1', 1_000, 'a', 'one');
+  w.add('192.0.2.2', 2_000, 'b', 'two');
+  w.add('192.0.2.1', 3_000, 'c', 'three');
+  const captured = w.capture();
+  w.add('192.0.2.1', 4_000, 'a', 'four');
+  tt.same(captured.map((c) => c.ip), ['192.0.2.2', '192.0.2.1'], 'least recently failing first');
+  tt.same(captured[1], { ip: '192.0.2.1', times: [1_000, 3_000], sources: ['a', 'c'], matches: ['one', 'three'] }, 'later failures do not change it');
+  const back = windowOf({ maxTracked: 3 });
+  back.restore(captured);
+  tt.equal(back.size, 2);
+  tt.same(back.add('192.0.2.1', 5_000, 'd', 'five').times, [1_000, 3_000, 5_000], 'restored failures count');
+  back.add('192.0.2.3', 5_000, 'd', 'x');
+  back.add('192.0.2.4', 5_000, 'd', 'y');
+  tt.equal(back.dropped, 1, 'the cap holds after a restore');
+  tt.same(back.capture().map((c) => c.ip), ['192.0.2.1', '192.0.2.3', '192.0.2.4'], '192.0.2.2, restored first, was dropped first');
+});
+
 t.test('failure window: reset forgets an address', async (tt) => {
   const w = windowOf();
   for (let i = 0; i < 4; i++) w.add('192.0.2.20', T0 + i, 'web-1', line(i));

@@ -18,6 +18,14 @@ export interface Tracked {
  */
 export const MAX_MATCH_BYTES = 16 * 1024;
 
+/** One address's window as {@link FailureWindow.capture} returns it and {@link FailureWindow.restore} takes it. */
+export interface CapturedAddress {
+  readonly ip: string;
+  readonly times: readonly number[];
+  readonly sources: readonly string[];
+  readonly matches: readonly string[];
+}
+
 /** The distinct hosts whose failures are inside the window, sorted. */
 export function hostsOf(t: Tracked): string[] {
   return [...new Set(t.sources)].sort();
@@ -73,6 +81,12 @@ export class FailureWindow {
       t.sources.splice(0, cut);
     }
     if (this.#opts.maxmatches > 0) keepMatch(t.matches, line, this.#opts.maxmatches, this.maxMatchBytes);
+    this.#evictOverCap();
+    return t;
+  }
+
+  /** When more than maxTracked addresses are held, drops the least recently failing sixteenth. */
+  #evictOverCap(): void {
     if (this.#byIp.size > this.#opts.maxTracked) {
       // evict a sixteenth at once, in one pass: a Map keeps deleted slots at its front until it
       // rehashes, so looking for the oldest key once per insert would walk thousands of them
@@ -83,7 +97,31 @@ export class FailureWindow {
         this.#dropped++;
       }
     }
-    return t;
+  }
+
+  /**
+   * Every address's window as it is now, least recently failing first (the eviction order): a copy
+   * later failures do not change. A controller's snapshot is made of these.
+   */
+  capture(): CapturedAddress[] {
+    const out: CapturedAddress[] = [];
+    for (const [ip, t] of this.#byIp) out.push({ ip, times: t.times.slice(), sources: t.sources.slice(), matches: t.matches.slice() });
+    return out;
+  }
+
+  /**
+   * Takes back what {@link capture} returned (after a restart), in its order, after what is held
+   * already: each address's failures as they were, without re-deciding them. The cap holds:
+   * the least recently failing are dropped first (counted as {@link dropped}).
+   */
+  restore(captured: Iterable<CapturedAddress>): void {
+    for (const c of captured) {
+      const times = c.times.slice(-this.maxTimes);
+      if (times.length === 0) continue;
+      this.#byIp.delete(c.ip);
+      this.#byIp.set(c.ip, { times, sources: c.sources.slice(-times.length), matches: c.matches.slice() });
+    }
+    this.#evictOverCap();
   }
 
   /** Forgets an address (after a ban, or an unban). */
