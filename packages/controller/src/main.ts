@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   buildActions,
   type Clock,
+  FleetbanError,
   connectFleet,
   type ConfigChange,
   type CreateOptions,
@@ -14,6 +15,7 @@ import {
   type Logger,
   onReconnect,
   serverAddresses,
+  SnapshotStream,
   systemClock,
   DEFAULT_ACTION_PATH,
 } from '@fleetban/shared';
@@ -37,6 +39,8 @@ import { RecidivePolicy } from './recidive/recidive-policy.js';
 import { banAudit } from './store/ban-audit.js';
 import { BanStore } from './store/ban-store.js';
 import { HistoryPurge } from './store/history-purge.js';
+import { restoreWindows, SnapshotKeeper } from './snapshot/snapshot-keeper.js';
+import { WarmSnapshot } from './snapshot/warm-snapshot.js';
 import { WebView } from './web/web-view.js';
 
 /** A running controller. */
@@ -71,7 +75,12 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   // the stream and buckets this controller creates, with [controller] replicas copies each
   const create: CreateOptions = { replicas: c.replicas, logger: log.child({ stage: 'state' }) };
   const lease = new ControllerLease(await LeaseBucket.open(nc, create), { holder, ttlMs: c.leaseTtlMs, clock, logger: log.child({ stage: 'lease' }) });
+  // a standby reads each new snapshot while it waits: taking over then starts from it at once
+  const snapshots = await SnapshotStream.open(nc, create);
+  const warm = new WarmSnapshot(snapshots, log.child({ stage: 'snapshot' }), c.snapshotMs);
+  warm.start();
   if (!(await lease.acquire(deps.signal))) {
+    await warm.stop();
     await nc.drain().catch(() => undefined);
     return { stop: async () => undefined, ended: new Promise<string>(() => undefined), reload: () => [] };
   }
@@ -81,6 +90,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
   const undo: Array<() => unknown> = [];
   try {
     await ensureEventsStream(nc, c.eventsMaxAgeMs, create);
+    const snapshot = await warm.latest();
     const counters = new CounterSet();
     const hosts = new HostRegistry(await HostRecords.open(nc, true, create), log.child({ stage: 'fleet' }));
     const known = await hosts.load();
@@ -90,7 +100,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     const allowlists = new Allowlists(c.ignoreip);
     const guard = fleetGuard({ hosts, natsServers, controller, allowlists, limits });
     log.info({ hosts: known, natsServers, controller }, 'fleet addresses loaded: never banned');
-    const store = await BanStore.open(nc, guard, log.child({ stage: 'store' }), create);
+    const store = await BanStore.open(nc, guard, log.child({ stage: 'store' }), create, snapshot);
     store.onEvent(banAudit(log.child({ stage: 'audit' })));
     const actionLog = log.child({ stage: 'actions' });
     // action.d files: [fleetban] action_path, then /etc/fail2ban/action.d (a bad action is a config error here)
@@ -115,7 +125,11 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     const intake = new EventIntake(nc, (e, replay) => failures.handle(e, replay), counters, log.child({ stage: 'intake' }));
     const longestFindtime = Math.max(fallback.findtimeMs, ...config.jails.filter((j) => j.policy !== 'recidive').map((j) => j.findtimeMs));
     undo.push(() => intake.stop());
-    await intake.start(clock() - longestFindtime);
+    const replayFrom = await restoreWindows(snapshot, { nc, trackers, intake, logger: log.child({ stage: 'snapshot' }) }, clock() - longestFindtime);
+    if (!(await intake.start(replayFrom))) throw new FleetbanError('SNAPSHOT_AHEAD', 'the snapshot counts events the consumer has not acknowledged');
+    const keeper = new SnapshotKeeper(snapshots, { nc, intake, trackers, store, counters, clock, logger: log.child({ stage: 'snapshot' }) }, c.snapshotMs);
+    keeper.start();
+    undo.push(() => keeper.stop(false));
     const expiry = new BanExpiry(store, clock, log.child({ stage: 'expire' }));
     expiry.start(c.expireMs);
     undo.push(() => expiry.stop());
@@ -155,6 +169,8 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
         clearInterval(pruner);
         failures.stop();
         await intake.stop();
+        // the state at a clean stop: the next controller replays nothing before it
+        await keeper.stop(true);
         await actions?.stop();
         await lease.release().catch(() => undefined);
         await nc.drain().catch(() => undefined);

@@ -81,6 +81,7 @@ export {
   EVENTS_STREAM,
   CONTROLLER_DURABLE,
   BANS_BUCKET,
+  SNAPSHOT_STREAM,
   HISTORY_BUCKET,
   LEASE_BUCKET,
   HOSTS_BUCKET,
@@ -141,11 +142,12 @@ export {
   ensureEventsStream,
   resetControllerConsumer,
   replayAcked,
+  controllerAckFloor,
   controllerConsumer,
   sendFailure,
   publishFailure,
 } from './nats/events-stream.js';
-export type { JsMsg, JetStreamClient } from './nats/events-stream.js';
+export type { JsMsg, JetStreamClient, ReplayStart } from './nats/events-stream.js';
 export {
   decodeBanEvent,
   ensureActionsStream,
@@ -161,6 +163,9 @@ export { HostRecords } from './nats/host-records.js';
 export { IgnoreList } from './nats/ignore-list.js';
 export type { IgnoreListWatch } from './nats/ignore-list.js';
 export { LeaseBucket } from './nats/lease-bucket.js';
+export { SnapshotStream, SNAPSHOT_PART_BYTES } from './nats/snapshot-stream.js';
+export type { SnapshotHead } from './nats/snapshot-stream.js';
+export type { BucketPosition } from './nats/kv-tail.js';
 export type { LeaseEntry } from './nats/lease-bucket.js';
 export type { CreateOptions } from './nats/replicas.js';
 export { adminRequest, adminClientOf } from './nats/admin-request.js';

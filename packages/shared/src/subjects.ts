@@ -20,6 +20,12 @@ export const EVENTS_STREAM = 'FLEETBAN_EVENTS';
 export const EVENTS_WILDCARD = 'fleetban.events.>';
 /** Durable consumer the controller reads events with. */
 export const CONTROLLER_DURABLE = 'controller';
+/** JetStream stream that keeps the controller's latest snapshot (docs/cluster.md). */
+export const SNAPSHOT_STREAM = 'FLEETBAN_SNAPSHOTS';
+/** Subject of a snapshot's head: what it covers and how to read its parts. */
+export const SNAPSHOT_HEAD_SUBJECT = 'fleetban.snapshot.head';
+/** Subject of a snapshot's parts, in order. */
+export const SNAPSHOT_PART_SUBJECT = 'fleetban.snapshot.part';
 /** KV bucket holding the active ban list. */
 export const BANS_BUCKET = 'fleetban_bans';
 /** KV bucket holding each (jail, address)'s ban history (bantime.increment). */

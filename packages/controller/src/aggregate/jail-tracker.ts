@@ -1,4 +1,4 @@
-import { FailureWindow, FleetbanError, type JailConfig } from '@fleetban/shared';
+import { type CapturedAddress, FailureWindow, FleetbanError, type JailConfig } from '@fleetban/shared';
 
 /** One jail's failure window and fail2ban's running totals. */
 export class JailTracker {
@@ -21,6 +21,15 @@ export class JailTracker {
     this.#jail = jail;
     this.window.retune({ findtimeMs: jail.findtimeMs, maxmatches: jail.maxmatches });
   }
+}
+
+/** One jail's window and totals as {@link JailTrackers.capture} copies them. */
+export interface CapturedJail {
+  readonly name: string;
+  readonly totalFailed: number;
+  readonly totalBanned: number;
+  /** Least recently failing first. */
+  readonly addresses: readonly CapturedAddress[];
 }
 
 /** What {@link JailTrackers.reconfigure} did to the jails. */
@@ -127,6 +136,25 @@ export class JailTrackers {
     this.#byName.clear();
     for (const [name, t] of order) this.#byName.set(name, t);
     return out;
+  }
+
+  /** Every jail's window and totals as they are now: a copy later failures do not change (a snapshot). */
+  capture(): CapturedJail[] {
+    return this.all().map((t) => ({ name: t.jail.name, totalFailed: t.totalFailed, totalBanned: t.totalBanned, addresses: t.window.capture() }));
+  }
+
+  /**
+   * Takes back what {@link capture} returned (a start from a snapshot, before any failure): a jail
+   * now without a section comes back as one without (while fewer than the cap are tracked).
+   */
+  restore(jails: readonly CapturedJail[]): void {
+    for (const j of jails) {
+      const t = this.find(j.name);
+      if (!t) continue;
+      t.totalFailed += j.totalFailed;
+      t.totalBanned += j.totalBanned;
+      t.window.restore(j.addresses);
+    }
   }
 
   /** Drops windows that have fully aged out. */

@@ -7,6 +7,7 @@ import {
   type Logger,
   type NatsConnection,
   replayAcked,
+  type ReplayStart,
   resetControllerConsumer,
 } from '@fleetban/shared';
 import type { CounterSet } from '../metrics/counter-set.js';
@@ -55,6 +56,8 @@ export class EventIntake {
   #messages: { stop(): void; close(): Promise<void | Error> } | undefined;
   /** Event ids seen recently: a replayed event is never counted twice. */
   readonly #seen = new Map<string, true>();
+  /** The stream sequence of the last message handled (replayed or new). */
+  #handledSeq = 0;
   constructor(
     private readonly nc: NatsConnection,
     private readonly sink: FailureSink,
@@ -63,16 +66,24 @@ export class EventIntake {
     private readonly seenMax = 200_000,
   ) {}
 
-  /** Replays, then consumes until {@link stop}. */
-  async start(replaySinceMs: number): Promise<void> {
+  /**
+   * Replays the acknowledged events from `from` on (the longest findtime, or what follows a
+   * snapshot), then consumes until {@link stop}. A snapshot's sequence beyond what the consumer
+   * acknowledged (a stream or consumer made anew since) cannot be used: false, and nothing is
+   * started (the caller starts again from a time, with empty windows).
+   */
+  async start(from: ReplayStart): Promise<boolean> {
     const ackFloor = await resetControllerConsumer(this.nc);
+    if ('afterSeq' in from && from.afterSeq > ackFloor) return false;
+    this.#handledSeq = 'afterSeq' in from ? from.afterSeq : ackFloor;
     let replayed = 0;
-    for await (const m of replayAcked(this.nc, ackFloor, replaySinceMs)) {
+    for await (const m of replayAcked(this.nc, ackFloor, from)) {
       const handled = this.handle(m, true);
       if (typeof handled !== 'boolean') await handled;
       replayed++;
     }
-    this.logger.info({ replayed, ackFloor }, 'event windows rebuilt from the stream');
+    this.#handledSeq = ackFloor;
+    this.logger.info({ replayed, ackFloor, ...from }, 'event windows rebuilt from the stream');
     const consumer = await controllerConsumer(this.nc);
     const messages = await consumer.consume({ max_messages: 1000, expires: PULL_EXPIRES_MS });
     this.#messages = messages;
@@ -89,6 +100,7 @@ export class EventIntake {
     })().catch((err: unknown) => {
       if (!this.#stopped) this.logger.error({ err }, 'event consumer stopped');
     });
+    return true;
   }
 
   /**
@@ -98,6 +110,7 @@ export class EventIntake {
    * consumer's ack wait, or to the next controller).
    */
   private handle(m: JsMsg, replay: boolean): Handled {
+    this.#handledSeq = m.seq;
     this.counters.add('events.received');
     let e: FailureEvent;
     try {
@@ -146,6 +159,22 @@ export class EventIntake {
     this.counters.add('events.failed');
     this.logger.error({ err, id: e.id, seq: m.seq }, 'failure could not be handled: left unacknowledged');
     return false;
+  }
+
+  /** The stream sequence of the last event handled: what the windows hold counts every event up to it. */
+  get handledSeq(): number {
+    return this.#handledSeq;
+  }
+
+  /** The ids of the events seen lately, oldest first (for a snapshot). */
+  seenIds(): string[] {
+    return [...this.#seen.keys()];
+  }
+
+  /** Takes back ids {@link seenIds} returned (before {@link start}): those events are not counted again. */
+  remember(ids: Iterable<string>): void {
+    for (const id of ids) this.#seen.set(id, true);
+    if (this.#seen.size > this.seenMax) this.forgetOldest();
   }
 
   /** Stops consuming (unacknowledged messages are redelivered to the next controller). */

@@ -15,6 +15,7 @@ import {
   OffenceHistory,
 } from '@fleetban/shared';
 import { type BanJournal, type BanListener, BanListeners } from './ban-listeners.js';
+import { loadBans, type StoredBans } from './ban-store-load.js';
 import { OffenceBook, offenceAfter, purgeableKeys } from './offence-book.js';
 
 /** The JetStream API timeout when {@link BanStore.heal} reopens the ban list. */
@@ -79,15 +80,31 @@ export class BanStore {
   /**
    * Opens the buckets and loads what they hold. `guard` is asked again before every write: the
    * last door on the controller's side, whatever door the ban came through. `create` sets the
-   * replica count of a bucket created (here or by {@link heal}).
+   * replica count of a bucket created (here or by {@link heal}). With `from` (a snapshot), only
+   * the changes made after it are read (when the buckets are still those it was taken of).
    */
-  static async open(nc: NatsConnection, guard: BanGuard, logger: Logger, create?: CreateOptions): Promise<BanStore> {
+  static async open(nc: NatsConnection, guard: BanGuard, logger: Logger, create?: CreateOptions, from?: StoredBans): Promise<BanStore> {
     const store = new BanStore(nc, await BanList.open(nc, true, create), await OffenceHistory.open(nc, create), guard, logger, create);
-    const malformed = (key: string, err: unknown) => logger.warn({ key, err }, 'ban list entry does not decode: skipped');
-    for await (const b of store.list.entries(malformed)) store.bans.set(b.ip, b);
-    for (const [k, o] of await store.history.load()) store.offences.set(k, o);
-    logger.info({ bans: store.bans.size, offences: store.offences.size }, 'ban list loaded');
+    const source = await loadBans(store, store.list, store.history, logger, from);
+    logger.info({ bans: store.bans.size, offences: store.offences.size, from: source }, 'ban list loaded');
     return store;
+  }
+
+  /** Where the list and the history stand now (taken before {@link capture}, for a snapshot). */
+  async positions(): Promise<Pick<StoredBans, 'bansAt' | 'historyAt'>> {
+    const [bansAt, historyAt] = await Promise.all([this.list.position(), this.history.position()]);
+    return { bansAt, historyAt };
+  }
+
+  /**
+   * The bans and offences held now, for a snapshot: a ban whose writes are in flight is left out
+   * and its target named in `unsure` (the next controller reads it from the list).
+   */
+  capture(): Pick<StoredBans, 'bans' | 'offences' | 'unsure'> {
+    const unsure = [...this.#unstored.keys()];
+    const bans: BanDecision[] = [];
+    for (const b of this.bans.values()) if (!this.#unstored.has(b.ip)) bans.push(b);
+    return { bans, offences: [...this.offences], unsure };
   }
 
   /**

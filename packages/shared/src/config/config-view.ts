@@ -59,7 +59,7 @@ const CONTROLLER: ReadonlyArray<[string, Show<ControllerConfig>]> = [
   ['ignoreip', (c) => list(c.ignoreip)], ['expire_interval', (c) => dur(c.expireMs)], ['events_max_age', (c) => dur(c.eventsMaxAgeMs)],
   ['max_tracked', (c) => String(c.maxTracked)], ['max_clock_skew', (c) => dur(c.maxClockSkewMs)],
   ['min_prefix_v4', (c) => String(c.minPrefixV4)], ['min_prefix_v6', (c) => String(c.minPrefixV6)],
-  ['max_bantime', (c) => dur(c.maxBantimeMs)], ['lease_ttl', (c) => dur(c.leaseTtlMs)], ['dbpurgeage', (c) => dur(c.dbPurgeAgeMs)],
+  ['max_bantime', (c) => dur(c.maxBantimeMs)], ['lease_ttl', (c) => dur(c.leaseTtlMs)], ['snapshot_interval', (c) => dur(c.snapshotMs)], ['dbpurgeage', (c) => dur(c.dbPurgeAgeMs)],
   ['replicas', (c) => String(c.replicas)], ['metrics', (c) => listen(c.metrics)], ['web', (c) => listen(c.web)],
   ['web_token', (c) => webSecret(c.webToken)], ['web_admin_token', (c) => webSecret(c.webAdminToken)],
 ];

@@ -8,7 +8,7 @@ import { entryMap, invalidValue, readDuration, readListenAddress, readNetworks, 
 /** Keys of the `[controller]` section. */
 export const CONTROLLER_KEYS: readonly string[] = [
   'ignoreip', 'expire_interval', 'events_max_age', 'max_tracked', 'max_clock_skew', 'min_prefix_v4', 'min_prefix_v6', 'max_bantime',
-  'lease_ttl', 'dbpurgeage', 'replicas', 'metrics', 'web', 'web_token', 'web_admin_token',
+  'lease_ttl', 'snapshot_interval', 'dbpurgeage', 'replicas', 'metrics', 'web', 'web_token', 'web_admin_token',
 ];
 
 /** Defaults of the `[controller]` section. */
@@ -22,6 +22,7 @@ export const CONTROLLER_DEFAULTS: ControllerConfig = {
   minPrefixV6: 32,
   maxBantimeMs: 365 * 86_400_000,
   leaseTtlMs: 1_000,
+  snapshotMs: 10_000,
   dbPurgeAgeMs: 86_400_000,
   replicas: 1,
   metrics: null,
@@ -45,6 +46,7 @@ export function readController(entries: readonly IniEntry[]): ControllerConfig {
     minPrefixV6: readOr(map, 'min_prefix_v6', readPrefixLength(128), d.minPrefixV6),
     maxBantimeMs: readOr(map, 'max_bantime', readDuration('positive'), d.maxBantimeMs),
     leaseTtlMs: readOr(map, 'lease_ttl', readDuration('positive'), d.leaseTtlMs),
+    snapshotMs: readOr(map, 'snapshot_interval', readDuration('zero-or-more'), d.snapshotMs),
     dbPurgeAgeMs: readOr(map, 'dbpurgeage', readDuration('positive'), d.dbPurgeAgeMs),
     replicas: readOr(map, 'replicas', readReplicas, d.replicas),
     metrics: readOr(map, 'metrics', readListenAddress, d.metrics),

@@ -177,8 +177,14 @@ export interface ControllerConfig {
   readonly minPrefixV4: number;
   /** min_prefix_v6: shorter IPv6 prefixes need `fleetban ban --force`; default 32. */
   readonly minPrefixV6: number;
-  /** lease_ttl in ms: how long a silent active controller keeps the lease before a standby takes over; default 1.5s. */
+  /** lease_ttl in ms: how long a silent active controller keeps the lease before a standby takes over; default 1s. */
   readonly leaseTtlMs: number;
+  /**
+   * snapshot_interval in ms: how often the active controller saves its windows, bans and history
+   * (when they changed) so a restart or a takeover replays only what came after; 0 = never
+   * (then a start replays the longest findtime); default 10s.
+   */
+  readonly snapshotMs: number;
   /** max_bantime in ms: the longest finite bantime; longer manual bans are refused, threshold bans cut; default 365d. */
   readonly maxBantimeMs: number;
   /**

@@ -1,5 +1,6 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { openBucket } from './kv-manager.js';
+import { bucketPosition, type BucketPosition, readSince } from './kv-tail.js';
 import type { CreateOptions } from './replicas.js';
 import { type ResumeOptions, watchResuming } from './resuming-watch.js';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -59,6 +60,30 @@ export class BanList {
   /** Entries in the bucket (deleted keys included until purged). */
   async size(): Promise<number> {
     return (await this.kv.status()).values;
+  }
+
+  /** Where the list stands (its last revision), for {@link changesSince}. */
+  position(): Promise<BucketPosition> {
+    return bucketPosition(this.kv, BANS_BUCKET);
+  }
+
+  /**
+   * Every target whose entry changed after revision `after`, once, with its entry now (a ban, or
+   * gone), in one pass up to the last revision when called: what a copy of the list made at
+   * `after` lacks. A value that does not decode is told to `onMalformed` and skipped.
+   */
+  async *changesSince(after: number, onMalformed: (key: string, cause: unknown) => void = () => undefined): AsyncGenerator<BanChange> {
+    for await (const e of readSince(this.kv, BANS_BUCKET, after)) {
+      if (e.operation !== 'PUT') {
+        yield { kind: 'delete', target: targetOfBanKey(e.key) };
+        continue;
+      }
+      try {
+        yield { kind: 'put', ban: decodeBan(e.value) };
+      } catch (cause) {
+        onMalformed(e.key, cause);
+      }
+    }
   }
 
   /** Removes a target's ban. */
@@ -230,19 +255,25 @@ export class OffenceHistory {
     return new OffenceHistory(await openBucket(nc, HISTORY_BUCKET, { ...opts, create: true }));
   }
 
-  /** Every stored offence, keyed `<jail>.<banKey>` (malformed values are skipped). */
+  /** Every stored offence, keyed `<jail>.<banKey>` (malformed values are skipped), in one pass. */
   async load(): Promise<Map<string, Offence>> {
     const out = new Map<string, Offence>();
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys()) keys.push(k);
-    for (const k of keys) {
-      const e = await this.kv.get(k);
-      if (e && e.operation === 'PUT') {
-        const o = decodeOffence(e.string());
-        if (o) out.set(k, o);
-      }
-    }
+    for await (const [k, o] of this.changesSince(0)) if (o) out.set(k, o);
     return out;
+  }
+
+  /** Where the history stands (its last revision), for {@link changesSince}. */
+  position(): Promise<BucketPosition> {
+    return bucketPosition(this.kv, HISTORY_BUCKET);
+  }
+
+  /**
+   * Every key changed after revision `after`, once, with its offence now (null: forgotten, or a
+   * value that does not decode), in one pass up to the last revision when called.
+   */
+  async *changesSince(after: number): AsyncGenerator<[string, Offence | null]> {
+    const text = new TextDecoder();
+    for await (const e of readSince(this.kv, HISTORY_BUCKET, after)) yield [e.key, e.operation === 'PUT' ? decodeOffence(text.decode(e.value)) : null];
   }
 
   /** Records an offence. */

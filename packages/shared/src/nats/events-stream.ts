@@ -17,7 +17,8 @@ export type { JsMsg, ConsumerInfo, JetStreamClient } from '@nats-io/jetstream';
  */
 let jetstreamModule: typeof import('@nats-io/jetstream') | undefined;
 
-function loadJetstream(): typeof import('@nats-io/jetstream') {
+/** The JetStream client library (loaded at first use). */
+export function loadJetstream(): typeof import('@nats-io/jetstream') {
   return (jetstreamModule ??= createRequire(import.meta.url)('@nats-io/jetstream') as typeof import('@nats-io/jetstream'));
 }
 
@@ -103,18 +104,24 @@ export async function resetControllerConsumer(nc: NatsConnection): Promise<numbe
   }
 }
 
+/** Where a replay of acknowledged events starts: at a time, or right after a stream sequence. */
+export type ReplayStart = { readonly sinceMs: number } | { readonly afterSeq: number };
+
 /**
- * Messages already acknowledged by the durable consumer and younger than `sinceMs`, in order: the
- * failures a restarted controller counts again to rebuild its windows.
+ * Messages already acknowledged by the durable consumer (up to `ackFloor`) from `start` on, in
+ * order: the failures a restarted controller counts again to rebuild its windows (younger than the
+ * longest findtime, or after those its snapshot holds).
  */
-export async function* replayAcked(nc: NatsConnection, ackFloor: number, sinceMs: number): AsyncGenerator<JsMsg> {
-  if (ackFloor <= 0) return;
+export async function* replayAcked(nc: NatsConnection, ackFloor: number, start: ReplayStart): AsyncGenerator<JsMsg> {
+  if (ackFloor <= 0 || ('afterSeq' in start && start.afterSeq >= ackFloor)) return;
   const { DeliverPolicy } = loadJetstream();
   const js = jetstream(nc);
-  const consumer = await js.consumers.get(EVENTS_STREAM, {
-    deliver_policy: DeliverPolicy.StartTime,
-    opt_start_time: new Date(sinceMs).toISOString(),
-  });
+  const consumer = await js.consumers.get(
+    EVENTS_STREAM,
+    'afterSeq' in start
+      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.afterSeq + 1 }
+      : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(start.sinceMs).toISOString() },
+  );
   if ((await consumer.info()).num_pending === 0) return;
   // one ordered consumer, read in large batches (not one request per message)
   const messages = await consumer.consume({ max_messages: 10_000 });
@@ -126,6 +133,17 @@ export async function* replayAcked(nc: NatsConnection, ackFloor: number, sinceMs
     }
   } finally {
     messages.stop();
+  }
+}
+
+/** The durable consumer's acknowledged floor now (0 when it does not exist). */
+export async function controllerAckFloor(nc: NatsConnection): Promise<number> {
+  const { jetstreamManager } = loadJetstream();
+  try {
+    return (await (await jetstreamManager(nc)).consumers.info(EVENTS_STREAM, CONTROLLER_DURABLE)).ack_floor.stream_seq;
+  } catch (cause) {
+    if (String((cause as Error)?.message).includes('consumer not found')) return 0;
+    throw new NatsError(`cannot read consumer ${CONTROLLER_DURABLE}`, { cause });
   }
 }
 

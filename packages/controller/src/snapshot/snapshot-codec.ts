@@ -1,0 +1,236 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { createDeflateRaw, createInflateRaw } from 'node:zlib';
+import {
+  type BanDecision,
+  type BucketPosition,
+  type CapturedAddress,
+  DecodeError,
+  type Offence,
+  SNAPSHOT_PART_BYTES,
+} from '@fleetban/shared';
+import type { CapturedJail } from '../aggregate/jail-tracker.js';
+
+/** The snapshot format this controller writes and reads; another one is not read (a full rebuild instead). */
+export const SNAPSHOT_VERSION = 1;
+
+
+/**
+ * What the active controller holds, as of one point between two failures: enough for the next
+ * controller to start without reading the whole stream and both buckets.
+ */
+export interface ControllerSnapshot {
+  readonly createdMs: number;
+  /** The last event (stream sequence) counted in it; every event up to it was acknowledged before it was stored. */
+  readonly seq: number;
+  /** Where the ban list stood just before it was taken: the changes after it are read at a restore. */
+  readonly bansAt: BucketPosition;
+  /** Where the history stood just before it was taken. */
+  readonly historyAt: BucketPosition;
+  readonly jails: readonly CapturedJail[];
+  /** Ids of the events seen lately, oldest first (a redelivered one is not counted twice). */
+  readonly seen: readonly string[];
+  /** Stored bans (those whose writes were in flight are in `unsure`). */
+  readonly bans: readonly BanDecision[];
+  /** Offences by history key (those of `unsure` targets left out). */
+  readonly offences: ReadonlyArray<readonly [string, Offence]>;
+  /** Targets whose writes were in flight: read from the buckets at a restore. */
+  readonly unsure: readonly string[];
+}
+
+/** Items per line of each kind: one line is encoded between two turns of the event loop. */
+const PER_LINE = { w: 2_000, s: 10_000, b: 1_000, o: 2_000 } as const;
+
+/**
+ * The snapshot as parts of at most {@link SNAPSHOT_PART_BYTES} bytes: lines of JSON, the first
+ * describing it, then the windows, seen ids, bans and offences in slices, one slice per turn of
+ * the event loop (decisions go on while a large snapshot is encoded), deflated (level 1, in
+ * node's thread pool: a snapshot is 5–10 times smaller, read and written that much faster).
+ */
+export async function* encodeSnapshot(s: ControllerSnapshot): AsyncGenerator<Buffer> {
+  const deflate = createDeflateRaw({ level: 1 });
+  const feeding = feed(deflate, s).catch((err: unknown) => void deflate.destroy(err as Error));
+  let pending: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of deflate as AsyncIterable<Buffer>) {
+    pending.push(chunk);
+    size += chunk.length;
+    while (size >= SNAPSHOT_PART_BYTES) {
+      const all = Buffer.concat(pending);
+      yield all.subarray(0, SNAPSHOT_PART_BYTES);
+      const rest = all.subarray(SNAPSHOT_PART_BYTES);
+      pending = rest.length > 0 ? [rest] : [];
+      size = rest.length;
+    }
+  }
+  await feeding;
+  if (size > 0) yield Buffer.concat(pending);
+}
+
+/** Writes the snapshot's lines into `to`, then ends it. */
+async function feed(to: Writable, s: ControllerSnapshot): Promise<void> {
+  const line = async (o: unknown) => {
+    if (!to.write(`${JSON.stringify(o)}\n`)) await once(to, 'drain');
+  };
+  const { jails, seen, bans, offences, ...head } = s;
+  await line({ k: 'head', v: SNAPSHOT_VERSION, ...head, jails: jails.map((j) => ({ name: j.name, totalFailed: j.totalFailed, totalBanned: j.totalBanned })) });
+  const slices: Array<[keyof typeof PER_LINE, number, readonly unknown[], (x: never) => unknown]> = [
+    ...jails.map((j, i): [keyof typeof PER_LINE, number, readonly unknown[], (x: never) => unknown] => ['w', i, j.addresses, (a: CapturedAddress) => [a.ip, a.times, a.sources, a.matches]]),
+    ['s', 0, seen, (id: string) => id],
+    ['b', 0, bans, (b: BanDecision) => b],
+    ['o', 0, offences, ([k, o]: readonly [string, Offence]) => [k, o.count, o.lastBanMs, o.clearedAtMs, o.endsMs, o.banTimesMs]],
+  ];
+  for (const [k, j, items, map] of slices) {
+    for (let i = 0; i < items.length; i += PER_LINE[k]) {
+      await line({ k, j, x: items.slice(i, i + PER_LINE[k]).map((x) => map(x as never)) });
+      await yieldToLoop();
+    }
+  }
+  to.end();
+}
+
+/**
+ * Reads what {@link encodeSnapshot} wrote, line by line as its parts arrive and are inflated;
+ * throws {@link DecodeError} naming what is wrong (or what `parts` throws).
+ */
+export async function decodeSnapshot(parts: AsyncIterable<Uint8Array>): Promise<ControllerSnapshot> {
+  const inflate = createInflateRaw({ chunkSize: 1 << 20 });
+  const lines = new LineReader();
+  const reading = (async () => {
+    for await (const chunk of inflate as AsyncIterable<Buffer>) lines.take(chunk);
+  })();
+  try {
+    for await (const part of parts) if (!inflate.write(part)) await once(inflate, 'drain');
+    inflate.end();
+  } catch (err) {
+    // a line that does not decode ends the reading, and with it the writing: its error is the one
+    inflate.destroy();
+    const failed: unknown = await reading.then(() => undefined, (e: unknown) => e);
+    if (failed instanceof DecodeError) throw failed;
+    throw isZlibError(err) ? new DecodeError('snapshot: not deflated data', { cause: err }) : err;
+  }
+  try {
+    await reading;
+  } catch (cause) {
+    if (cause instanceof DecodeError || !isZlibError(cause)) throw cause;
+    throw new DecodeError('snapshot: not deflated data', { cause });
+  }
+  return lines.end();
+}
+
+/** Decodes lines as bytes come. */
+class LineReader {
+  #rest: Buffer | undefined;
+  #head: Record<string, unknown> | undefined;
+  readonly #windows: CapturedAddress[][] = [];
+  readonly #seen: string[] = [];
+  readonly #bans: BanDecision[] = [];
+  readonly #offences: Array<[string, Offence]> = [];
+
+  take(chunk: Buffer): void {
+    const bytes = this.#rest ? Buffer.concat([this.#rest, chunk]) : chunk;
+    let start = 0;
+    for (let end = bytes.indexOf(10, start); end >= 0; end = bytes.indexOf(10, start)) {
+      this.#line(parseLine(bytes.toString('utf8', start, end)));
+      start = end + 1;
+    }
+    this.#rest = start < bytes.length ? bytes.subarray(start) : undefined;
+  }
+
+  #line(o: Record<string, unknown>): void {
+    if (!this.#head) {
+      if (o.k !== 'head' || o.v !== SNAPSHOT_VERSION) throw new DecodeError(`snapshot: not a version ${SNAPSHOT_VERSION} snapshot`);
+      this.#head = o;
+      return;
+    }
+    const x = o.x;
+    if (!Array.isArray(x)) throw new DecodeError(`snapshot: a '${String(o.k)}' line without items`);
+    if (o.k === 'w') {
+      const into = (this.#windows[Number(o.j)] ??= []);
+      for (const a of x) into.push(address(a));
+    } else if (o.k === 's') {
+      for (const id of x) if (typeof id === 'string') this.#seen.push(id);
+    } else if (o.k === 'b') {
+      for (const b of x) this.#bans.push(ban(b));
+    } else if (o.k === 'o') {
+      for (const e of x) this.#offences.push(offence(e));
+    } else throw new DecodeError(`snapshot: unknown line kind '${String(o.k)}'`);
+  }
+
+  end(): ControllerSnapshot {
+    if (this.#rest) throw new DecodeError('snapshot: its last line is cut');
+    const head = this.#head;
+    if (!head) throw new DecodeError('snapshot: empty');
+    const jails = head.jails;
+    if (!Array.isArray(jails) || !isPosition(head.bansAt) || !isPosition(head.historyAt) || !Array.isArray(head.unsure) || !isCount(head.seq) || !isCount(head.createdMs)) {
+      throw new DecodeError('snapshot: its first line lacks what it covers');
+    }
+    return {
+      createdMs: head.createdMs as number,
+      seq: head.seq as number,
+      bansAt: head.bansAt as BucketPosition,
+      historyAt: head.historyAt as BucketPosition,
+      unsure: (head.unsure as unknown[]).filter((t): t is string => typeof t === 'string'),
+      jails: jails.map((j: Record<string, unknown>, i: number) => {
+        if (typeof j?.name !== 'string' || !isCount(j.totalFailed) || !isCount(j.totalBanned)) throw new DecodeError('snapshot: a jail without its name or totals');
+        return { name: j.name, totalFailed: j.totalFailed as number, totalBanned: j.totalBanned as number, addresses: this.#windows[i] ?? [] };
+      }),
+      seen: this.#seen,
+      bans: this.#bans,
+      offences: this.#offences,
+    };
+  }
+}
+
+/** True for an error of node's zlib (its codes are Z_…: the bytes are not what deflate makes). */
+function isZlibError(err: unknown): boolean {
+  return typeof (err as { code?: unknown })?.code === 'string' && (err as { code: string }).code.startsWith('Z_');
+}
+
+function parseLine(text: string): Record<string, unknown> {
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch (cause) {
+    throw new DecodeError('snapshot: a line is not JSON', { cause });
+  }
+  if (typeof o !== 'object' || o === null) throw new DecodeError('snapshot: a line is not an object');
+  return o as Record<string, unknown>;
+}
+
+function address(a: unknown): CapturedAddress {
+  if (!Array.isArray(a) || typeof a[0] !== 'string' || !Array.isArray(a[1]) || !Array.isArray(a[2]) || !Array.isArray(a[3])) throw new DecodeError('snapshot: a window entry is not [ip, times, sources, matches]');
+  const [ip, times, sources, matches] = a as [string, unknown[], unknown[], unknown[]];
+  let ok = sources.length === times.length;
+  for (let i = 0; ok && i < times.length; i++) ok = typeof times[i] === 'number' && typeof sources[i] === 'string';
+  for (let i = 0; ok && i < matches.length; i++) ok = typeof matches[i] === 'string';
+  if (!ok) throw new DecodeError(`snapshot: the window of ${ip} does not decode`);
+  return { ip, times: times as number[], sources: sources as string[], matches: matches as string[] };
+}
+
+function ban(b: unknown): BanDecision {
+  const o = b as Record<string, unknown>;
+  const ok =
+    typeof o === 'object' && o !== null && typeof o.ip === 'string' && typeof o.jail === 'string' && isCount(o.atMs) && isCount(o.expiresMs) &&
+    typeof o.reason === 'string' && isCount(o.banCount) && Array.isArray(o.hosts) && Array.isArray(o.matches) && isCount(o.failures) && Array.isArray(o.scope);
+  if (!ok) throw new DecodeError('snapshot: a ban does not decode');
+  return o as unknown as BanDecision;
+}
+
+function offence(e: unknown): [string, Offence] {
+  const [key, count, lastBanMs, clearedAtMs, endsMs, banTimesMs] = e as [unknown, unknown, unknown, unknown, unknown, unknown];
+  let ok = Array.isArray(e) && typeof key === 'string' && isCount(count) && isCount(lastBanMs) && isCount(clearedAtMs) && isCount(endsMs) && Array.isArray(banTimesMs);
+  for (let i = 0; ok && i < (banTimesMs as unknown[]).length; i++) ok = isCount((banTimesMs as unknown[])[i]);
+  if (!ok) throw new DecodeError('snapshot: an offence that does not decode');
+  return [key as string, { count, lastBanMs, clearedAtMs, endsMs, banTimesMs } as Offence];
+}
+
+function isCount(n: unknown): boolean {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function isPosition(p: unknown): boolean {
+  const o = p as Record<string, unknown>;
+  return typeof o === 'object' && o !== null && isCount(o.revision) && typeof o.created === 'string';
+}

@@ -1,0 +1,52 @@
+// The controller's snapshot format: what is encoded decodes the same, whatever the parts' bounds;
+// a damaged snapshot is refused with a DecodeError (the controller then starts without it).
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import t from 'tap';
+import { DecodeError } from '@fleetban/shared';
+import { type ControllerSnapshot, decodeSnapshot, encodeSnapshot } from '../src/snapshot/snapshot-codec.js';
+
+const snapshot: ControllerSnapshot = {
+  createdMs: 1_800_000_000_000,
+  seq: 42,
+  bansAt: { revision: 7, created: '2026-12-05T00:00:00Z' },
+  historyAt: { revision: 3, created: '2026-12-05T00:00:01Z' },
+  jails: [
+    {
+      name: 'sshd',
+      totalFailed: 5,
+      totalBanned: 1,
+      addresses: Array.from({ length: 2_500 }, (_, i) => ({ ip: `198.51.100.${i % 256}`, times: [1, 2 + i], sources: ['web-1', 'web-2'], matches: [`line ${i} «utf-8»`] })),
+    },
+    { name: 'nginx', totalFailed: 0, totalBanned: 0, addresses: [] },
+  ],
+  seen: ['web-1:sshd:1', 'web-2:sshd:9'],
+  bans: [{ ip: '203.0.113.5', jail: 'sshd', atMs: 10, expiresMs: 0, reason: 'threshold', banCount: 2, hosts: ['web-1'], matches: ['x'], failures: 3, scope: [], id: 'web-1:sshd:1', user: 'root' }],
+  offences: [['sshd.v4.203_0_113_5', { count: 2, lastBanMs: 10, clearedAtMs: Number.MAX_SAFE_INTEGER, endsMs: Number.MAX_SAFE_INTEGER, banTimesMs: [5, 10] }]],
+  unsure: ['203.0.113.6'],
+};
+
+async function bytesOf(s: ControllerSnapshot): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of encodeSnapshot(s)) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+async function* split(b: Buffer, size: number): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+}
+
+t.test('what is encoded decodes the same, in parts of any size', async (t) => {
+  const bytes = await bytesOf(snapshot);
+  for (const size of [7, 1000, bytes.length]) t.same(await decodeSnapshot(split(bytes, size)), snapshot, `parts of ${size} bytes`);
+});
+
+t.test('a damaged snapshot is refused', async (t) => {
+  const text = inflateRawSync(await bytesOf(snapshot)).toString();
+  const deflated = (s: string) => split(deflateRawSync(Buffer.from(s)), 100);
+  await t.rejects(decodeSnapshot(deflated(text.slice(0, -3))), DecodeError, 'a cut last line');
+  await t.rejects(decodeSnapshot(deflated(text.replace('"v":1', '"v":99'))), DecodeError, 'another version');
+  await t.rejects(decodeSnapshot(deflated(text.replace('"line 0 «utf-8»"', '5'))), DecodeError, 'a window entry of the wrong shape');
+  await t.rejects(decodeSnapshot(deflated(`${text}{"k":"zz","x":[]}\n`)), DecodeError, 'an unknown kind of line');
+  await t.rejects(decodeSnapshot(deflated('')), DecodeError, 'nothing');
+  await t.rejects(decodeSnapshot(split(Buffer.from(text), 100)), DecodeError, 'not deflated');
+});
