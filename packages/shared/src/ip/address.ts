@@ -31,8 +31,17 @@ export function tryParseAddress(input: string): Address | null {
   const mapped = V4_MAPPED.exec(s);
   if (mapped) s = mapped[1] as string;
   if (isIPv4(s)) {
-    const value = s.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
-    return { family: 4, value, text: v4Text(value) };
+    // node's isIPv4 takes no leading zeros: the dotted text is already canonical
+    let n = 0;
+    let part = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 46) {
+        n = n * 256 + part;
+        part = 0;
+      } else part = part * 10 + (c - 48);
+    }
+    return { family: 4, value: BigInt(n * 256 + part), text: s };
   }
   if (isIPv6(s)) {
     const value = v6Value(s);
@@ -93,10 +102,18 @@ export function normalizeTarget(input: string): string {
   return parseNetwork(input).text;
 }
 
-function prefixMask(family: Family, bits: number): bigint {
-  const width = family === 4 ? 32n : 128n;
+/** The masks of every prefix length, by family: computed once (bigint shifts on every event cost). */
+const MASKS: Record<Family, readonly bigint[]> = { 4: masks(32n), 6: masks(128n) };
+
+function masks(width: bigint): bigint[] {
   const all = (1n << width) - 1n;
-  return bits === 0 ? 0n : (all << (width - BigInt(bits))) & all;
+  const out: bigint[] = [];
+  for (let bits = 0n; bits <= width; bits++) out.push(bits === 0n ? 0n : (all << (width - bits)) & all);
+  return out;
+}
+
+function prefixMask(family: Family, bits: number): bigint {
+  return MASKS[family][bits] as bigint;
 }
 
 function v4Text(v: bigint): string {
