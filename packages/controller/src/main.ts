@@ -85,6 +85,8 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     return { stop: async () => undefined, ended: new Promise<string>(() => undefined), reload: () => [] };
   }
   log.info({ holder }, 'controller lease held: this controller is active');
+  let leaseLost = false;
+  void lease.lost.then(() => (leaseLost = true));
   // what a start that fails half-way has started, stopped again in reverse before the error is
   // thrown (a standby that took the lease while NATS flapped tries again; the lease is released)
   const undo: Array<() => unknown> = [];
@@ -169,8 +171,9 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
         clearInterval(pruner);
         failures.stop();
         await intake.stop();
-        // the state at a clean stop: the next controller replays nothing before it
-        await keeper.stop(true);
+        // the state at a clean stop: the next controller replays nothing before it (none after the
+        // lease was lost: another controller may be active and saving by now)
+        await keeper.stop(!leaseLost);
         await actions?.stop();
         await lease.release().catch(() => undefined);
         await nc.drain().catch(() => undefined);

@@ -70,6 +70,10 @@ export class ControllerMetrics {
       rows(c.breakdown('actions.failed'), ['action', 'jail']));
     r.counter('fleetban_actions_queue_failures_total', 'Attempts to queue a ban event for its jail\'s actions that failed (the ban write is retried), by jail.', ['jail'], () =>
       rows(c.breakdown('actions.queue-failed'), ['jail']));
+    r.counter('fleetban_controller_snapshots_total', 'Snapshots of the controller\'s state saved to the FLEETBAN_SNAPSHOTS stream, and attempts that failed (the previous snapshot stays the latest).', ['result'], () => [
+      [{ result: 'saved' }, c.get('snapshots.saved')],
+      [{ result: 'failed' }, c.get('snapshots.failed')],
+    ]);
     r.counter('fleetban_controller_heartbeats_received_total', 'Heartbeat messages received from agents.', [], () => c.get('heartbeats.received'));
     r.counter('fleetban_controller_heartbeats_malformed_total', 'Heartbeat messages dropped as malformed.', [], () => c.get('heartbeats.malformed'));
     r.gauge('fleetban_controller_bans_active', 'Bans in force in the ban list, by jail and reason.', ['jail', 'reason'], () => this.#active());

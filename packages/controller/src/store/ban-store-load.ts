@@ -19,9 +19,16 @@ interface Into {
 /**
  * Fills `into` from the buckets: from `from` (a snapshot) and the changes made after it when the
  * buckets are the ones it was taken of (not deleted and made anew since), else by reading both
- * whole. Returns what it read from.
+ * whole (the list through `whole`, opened for such a read). Returns what it read from.
  */
-export async function loadBans(into: Into, list: BanList, history: OffenceHistory, logger: Logger, from?: StoredBans): Promise<'snapshot' | 'buckets'> {
+export async function loadBans(
+  into: Into,
+  list: BanList,
+  history: OffenceHistory,
+  logger: Logger,
+  from: StoredBans | undefined,
+  whole: () => Promise<BanList> = async () => list,
+): Promise<'snapshot' | 'buckets'> {
   const malformed = (key: string, err: unknown) => logger.warn({ key, err }, 'ban list entry does not decode: skipped');
   if (from && (await sameBuckets(list, history, from))) {
     for (const b of from.bans) into.bans.set(b.ip, b);
@@ -49,7 +56,7 @@ export async function loadBans(into: Into, list: BanList, history: OffenceHistor
   }
   into.bans.clear();
   into.offences.clear();
-  for await (const b of list.entries(malformed)) into.bans.set(b.ip, b);
+  for await (const b of (await whole()).entries(malformed)) into.bans.set(b.ip, b);
   for (const [k, o] of await history.load()) into.offences.set(k, o);
   return 'buckets';
 }

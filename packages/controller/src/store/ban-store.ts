@@ -21,6 +21,20 @@ import { OffenceBook, offenceAfter, purgeableKeys } from './offence-book.js';
 /** The JetStream API timeout when {@link BanStore.heal} reopens the ban list. */
 const HEAL_TIMEOUT_MS = 5_000;
 
+/**
+ * The JetStream API timeout of the ban list the store writes (and reads from a snapshot on): on a
+ * cluster that lost a node, a request sent while the bucket has no leader gets no answer, and the
+ * list's default (60 s, for whole-list reads) held a start, or a ban, that long.
+ */
+const LIST_TIMEOUT_MS = 10_000;
+
+/**
+ * The JetStream API timeout of a start's whole-list read (no snapshot to start from): shorter than
+ * the list's default (60 s), so a request lost to a leader election fails the start, which is
+ * tried again a second later, rather than holding it a minute (test/cluster.test.ts).
+ */
+const WHOLE_READ_TIMEOUT_MS = 30_000;
+
 /** Unbans written at once by {@link BanStore.unbanAll} (KV deletes in flight). */
 const UNBAN_BATCH = 64;
 
@@ -84,8 +98,10 @@ export class BanStore {
    * the changes made after it are read (when the buckets are still those it was taken of).
    */
   static async open(nc: NatsConnection, guard: BanGuard, logger: Logger, create?: CreateOptions, from?: StoredBans): Promise<BanStore> {
-    const store = new BanStore(nc, await BanList.open(nc, true, create), await OffenceHistory.open(nc, create), guard, logger, create);
-    const source = await loadBans(store, store.list, store.history, logger, from);
+    const store = new BanStore(nc, await BanList.open(nc, true, { ...create, apiTimeoutMs: LIST_TIMEOUT_MS }), await OffenceHistory.open(nc, create), guard, logger, create);
+    // a whole-list read has a longer API timeout (its consumer counts every key first)
+    const whole = () => BanList.open(nc, true, { ...create, apiTimeoutMs: WHOLE_READ_TIMEOUT_MS });
+    const source = await loadBans(store, store.list, store.history, logger, from, whole);
     logger.info({ bans: store.bans.size, offences: store.offences.size, from: source }, 'ban list loaded');
     return store;
   }

@@ -1,6 +1,6 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { openBucket } from './kv-manager.js';
-import { bucketPosition, type BucketPosition, readSince } from './kv-tail.js';
+import { bucketPosition, type BucketPosition, PASS_STALL_MS, PassWatchdog, readSince } from './kv-tail.js';
 import type { CreateOptions } from './replicas.js';
 import { type ResumeOptions, watchResuming } from './resuming-watch.js';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -108,8 +108,10 @@ export class BanList {
    * a reader of a million bans never holds them all (the client may still queue what arrives
    * faster than it is consumed). Expired ones are included: callers filter by
    * time. A value that does not decode is skipped and told to `onMalformed` (which may throw to
-   * stop). Throws {@link NatsError} when the bucket cannot be read, or when the connection ends
-   * the pass before the last entry. Values written during the pass may or may not be seen.
+   * stop). Throws {@link NatsError} when the bucket cannot be read, when the connection ends
+   * the pass before the last entry, or when nothing comes for {@link PASS_STALL_MS} while the
+   * caller waits for the next (a consumer stalled by the loss of the bucket's leader). Values
+   * written during the pass may or may not be seen.
    */
   async *entries(onMalformed: (key: string, cause: unknown) => void = () => undefined): AsyncGenerator<BanDecision> {
     let iter: Awaited<ReturnType<KV['watch']>>;
@@ -123,6 +125,7 @@ export class BanList {
     } catch (cause) {
       throw new NatsError(`cannot read KV bucket ${BANS_BUCKET}`, { cause });
     }
+    const watchdog = new PassWatchdog(() => iter.stop());
     try {
       // The pass ends at the bucket's last entry when it began, or when nothing more is pending.
       // Entries come in stream order; one seen again (the client recreates its consumer after a
@@ -130,6 +133,7 @@ export class BanList {
       // deliveries, and so would end the pass early after such a repeat.
       let seen = 0;
       for await (const e of iter) {
+        watchdog.touch();
         if (e.revision <= seen) continue;
         seen = e.revision;
         if (e.operation === 'PUT') {
@@ -139,12 +143,19 @@ export class BanList {
           } catch (cause) {
             onMalformed(e.key, cause);
           }
-          if (ban) yield ban;
+          if (ban) {
+            watchdog.hold();
+            yield ban;
+            watchdog.touch();
+          }
         }
         if (e.revision >= lastSeq || e.delta === 0) return;
       }
-      throw new NatsError(`the read of KV bucket ${BANS_BUCKET} ended before its last entry (connection closed?)`);
+      throw new NatsError(
+        watchdog.stalled ? `the read of KV bucket ${BANS_BUCKET} stalled: nothing came for ${PASS_STALL_MS / 1000} s` : `the read of KV bucket ${BANS_BUCKET} ended before its last entry (connection closed?)`,
+      );
     } finally {
+      watchdog.clear();
       iter.stop();
     }
   }

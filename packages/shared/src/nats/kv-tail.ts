@@ -1,10 +1,55 @@
 import type { KV } from '@nats-io/kv';
+import { performance } from 'node:perf_hooks';
 import { NatsError } from '../errors.js';
 
 /** Where a bucket stands: its last revision, and when its stream was made (a bucket made anew starts over). */
 export interface BucketPosition {
   readonly revision: number;
   readonly created: string;
+}
+
+/**
+ * How long a pass over a bucket may go without an entry before it is given up, in ms. An ordered
+ * consumer on a bucket whose leader was lost can stall for good (seen on a 3-node cluster: a
+ * controller start that never ended); the caller fails and tries again, on a new consumer.
+ */
+export const PASS_STALL_MS = 10_000;
+
+/**
+ * Stops a pass (`stop`) when {@link touch} was not called for `ms`; {@link stalled} then tells.
+ * One timer for the whole pass, not one per entry.
+ */
+export class PassWatchdog {
+  #last = performance.now();
+  #stalled = false;
+  readonly #timer: NodeJS.Timeout;
+  constructor(stop: () => void, ms = PASS_STALL_MS) {
+    this.#timer = setInterval(() => {
+      if (performance.now() - this.#last < ms) return;
+      this.#stalled = true;
+      clearInterval(this.#timer);
+      stop();
+    }, Math.min(1_000, ms));
+    this.#timer.unref();
+  }
+
+  /** An entry came (or the caller asks for the next again). */
+  touch(): void {
+    this.#last = performance.now();
+  }
+
+  /** The caller holds an entry: its time does not count until {@link touch}. */
+  hold(): void {
+    this.#last = Number.POSITIVE_INFINITY;
+  }
+
+  get stalled(): boolean {
+    return this.#stalled;
+  }
+
+  clear(): void {
+    clearInterval(this.#timer);
+  }
 }
 
 /** One key's latest state as {@link readSince} yields it. */
@@ -46,19 +91,24 @@ export async function* readSince(kv: KV, bucket: string, after: number): AsyncGe
   } catch (cause) {
     throw new NatsError(`cannot read KV bucket ${bucket}`, { cause });
   }
+  const watchdog = new PassWatchdog(() => iter.stop());
   try {
     // entries come in stream order; one seen again (the client recreates its consumer after a gap,
     // from the last sequence it saw) is skipped
     let seen = after;
     for await (const e of iter) {
+      watchdog.touch();
       if (e.revision <= seen) continue;
       seen = e.revision;
       if (after === 0 && e.operation !== 'PUT') continue;
+      watchdog.hold();
       yield { key: e.key, revision: e.revision, operation: e.operation, value: e.value };
+      watchdog.touch();
       if (e.revision >= last || e.delta === 0) return;
     }
-    throw new NatsError(`the read of KV bucket ${bucket} ended before its last entry (connection closed?)`);
+    throw new NatsError(watchdog.stalled ? `the read of KV bucket ${bucket} stalled: nothing came for ${PASS_STALL_MS / 1000} s` : `the read of KV bucket ${bucket} ended before its last entry (connection closed?)`);
   } finally {
+    watchdog.clear();
     iter.stop();
   }
 }
