@@ -129,7 +129,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     undo.push(() => intake.stop());
     const replayFrom = await restoreWindows(snapshot, { nc, trackers, intake, logger: log.child({ stage: 'snapshot' }) }, clock() - longestFindtime);
     if (!(await intake.start(replayFrom))) throw new FleetbanError('SNAPSHOT_AHEAD', 'the snapshot counts events the consumer has not acknowledged');
-    const keeper = new SnapshotKeeper(snapshots, { nc, intake, trackers, store, counters, clock, logger: log.child({ stage: 'snapshot' }) }, c.snapshotMs);
+    const keeper = new SnapshotKeeper(snapshots, { nc, intake, trackers, store, counters, clock, logger: log.child({ stage: 'snapshot' }) }, c.snapshotMs, 'afterSeq' in replayFrom ? snapshot : undefined);
     keeper.start();
     undo.push(() => keeper.stop(false));
     const expiry = new BanExpiry(store, clock, log.child({ stage: 'expire' }));

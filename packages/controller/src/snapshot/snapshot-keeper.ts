@@ -58,11 +58,15 @@ export class SnapshotKeeper {
   #saving: Promise<boolean> | undefined;
   /** What the last snapshot saved covered (nothing new: none is taken). */
   #last = '';
+  /** `startedFrom`: the snapshot this controller started from (the same state is not saved again). */
   constructor(
     private readonly stream: SnapshotStream,
     private readonly from: SnapshotSources,
     private readonly intervalMs: number,
-  ) {}
+    startedFrom?: ControllerSnapshot,
+  ) {
+    if (startedFrom) this.#last = coverage(startedFrom.seq, startedFrom);
+  }
 
   /** Saves every interval from now on (none when the interval is 0). */
   start(): void {
@@ -93,7 +97,7 @@ export class SnapshotKeeper {
     try {
       const at = await f.store.positions();
       const seq = f.intake.handledSeq;
-      const covers = `${seq} ${at.bansAt.revision} ${at.historyAt.revision}`;
+      const covers = coverage(seq, at);
       if (covers === this.#last) return false;
       const s: ControllerSnapshot = { createdMs: f.clock(), seq, ...at, jails: f.trackers.capture(), seen: f.intake.seenIds(), ...f.store.capture() };
       const captureMs = Math.round(performance.now() - started);
@@ -123,4 +127,9 @@ export class SnapshotKeeper {
       await new Promise((r) => setTimeout(r, ACK_POLL_MS));
     }
   }
+}
+
+/** What a snapshot covers, as compared between two: the last event and both buckets' revisions. */
+function coverage(seq: number, at: { readonly bansAt: { readonly revision: number }; readonly historyAt: { readonly revision: number } }): string {
+  return `${seq} ${at.bansAt.revision} ${at.historyAt.revision}`;
 }
