@@ -81,7 +81,7 @@ interface LocalJail {
 interface Awaiting {
   readonly jail: LocalJail;
   readonly ip: string;
-  /** Its failure times, as the window holds them (the window's own, live array). */
+  /** Its failure times when it last reached maxretry (a copy: later failures do not change it). */
   readonly times: readonly number[];
   /** When it reached maxretry (the host's clock). */
   readonly reachedMs: number;

@@ -1,4 +1,10 @@
-/** One address's failures inside a jail's window. */
+import { joined, keptLines, linesOf, withLine, type KeptLines } from './failure-window-lines.js';
+
+/**
+ * One address's failures inside a jail's window, as {@link FailureWindow.add} returns it: a view
+ * built for that call, to read right away (later failures do not change it) and not to change
+ * (its `matches` may be the window's own list).
+ */
 export interface Tracked {
   /** Failure times (ms), oldest first, only those inside findtime of the newest. */
   readonly times: number[];
@@ -39,13 +45,48 @@ export interface WindowOptions {
   readonly maxTracked: number;
 }
 
+/** Failures an address keeps in its slot's row; with more, they move to a {@link Spill}. */
+const INLINE = 2;
+
+/** The failures of an address with more than {@link INLINE}: parallel arrays, oldest first. */
+interface Spill {
+  readonly times: number[];
+  readonly sources: string[];
+}
+
+/** Host names held once each (a fleet has at most a few thousand); more, and the table starts over. */
+const MAX_HOST_NAMES = 65_536;
+
 /**
  * Failures per address within findtime, for one jail: fail2ban's failmanager. Pure and synchronous;
  * windows use the events' own times. Memory is bounded by `maxTracked` addresses, each holding at
  * most `maxTimes` failure times; when full, the least recently failing sixteenth is dropped.
+ *
+ * Laid out for a spray of distinct addresses (about 200 bytes each with one failure and one line,
+ * the address and the line included): each address has a slot, a row across columns that holds up
+ * to {@link INLINE} failure times (a Float64Array) and their hosts (one string per host name, shared);
+ * an address with more keeps them in a {@link Spill}. Its lines are one string for one line, an
+ * array for more.
  */
 export class FailureWindow {
-  readonly #byIp = new Map<string, Tracked>();
+  /** Address → slot, least recently failing first (a failing address is deleted and set again). */
+  readonly #slotOf = new Map<string, number>();
+  /** Failures held by each slot. */
+  #count = new Uint32Array(0);
+  /** {@link INLINE} failure times per slot, oldest first, when `#count` is at most INLINE. */
+  #times = new Float64Array(0);
+  /** The hosts of `#times` ({@link INLINE} per slot). */
+  readonly #sources: string[] = [];
+  /** The failures of the slots holding more than {@link INLINE}. */
+  readonly #spill = new Map<number, Spill>();
+  /** Each slot's matched lines. */
+  readonly #matches: KeptLines[] = [];
+  /** Slots free for reuse. */
+  readonly #free: number[] = [];
+  /** Slots handed out so far, in use or free. */
+  #used = 0;
+  /** Each host name's one string. */
+  #hosts = new Map<string, string>();
   #dropped = 0;
   #opts: WindowOptions;
   constructor(
@@ -65,35 +106,49 @@ export class FailureWindow {
     this.#opts = { ...this.#opts, findtimeMs: o.findtimeMs, maxmatches: o.maxmatches };
   }
 
-  /** Adds a failure and returns the address's failures inside the window, including this one. */
+  /** Adds a failure and returns the address's failures inside the window, including this one (a new view). */
   add(ip: string, timeMs: number, host: string, line: string): Tracked {
-    let t = this.#byIp.get(ip);
-    if (t) this.#byIp.delete(ip);
-    else t = { times: [], sources: [], matches: [] };
-    this.#byIp.set(ip, t); // re-insert: Map order = least recently failing first
-    insertSorted(t, timeMs, host);
-    const newest = t.times[t.times.length - 1] as number;
+    let slot = this.#slotOf.get(ip);
+    if (slot === undefined) {
+      slot = this.#allocate();
+      ip = joined(ip);
+    } else this.#slotOf.delete(ip);
+    this.#slotOf.set(ip, slot); // re-insert: Map order = least recently failing first
+    const held = this.#count[slot] as number;
+    const spill = held > INLINE ? (this.#spill.get(slot) as Spill) : undefined;
+    // the failures held, with room for this one: the spill's own arrays, or new ones from the row
+    const times = spill ? spill.times : this.#rowTimes(slot, held, 1);
+    const sources = spill ? spill.sources : this.#rowSources(slot, held, 1);
+    insertSorted(times, sources, held, timeMs, this.#intern(host));
+    const newest = times[times.length - 1] as number;
     let cut = 0;
-    while (cut < t.times.length && (t.times[cut] as number) <= newest - this.#opts.findtimeMs) cut++;
-    if (t.times.length - cut > this.maxTimes) cut = t.times.length - this.maxTimes;
+    while (cut < times.length && (times[cut] as number) <= newest - this.#opts.findtimeMs) cut++;
+    if (times.length - cut > this.maxTimes) cut = times.length - this.maxTimes;
     if (cut > 0) {
-      t.times.splice(0, cut);
-      t.sources.splice(0, cut);
+      times.splice(0, cut);
+      sources.splice(0, cut);
     }
-    if (this.#opts.maxmatches > 0) keepMatch(t.matches, line, this.#opts.maxmatches, this.maxMatchBytes);
+    this.#store(slot, times, sources, spill);
+    let matches: string[];
+    if (this.#opts.maxmatches > 0) {
+      matches = withLine(this.#matches[slot], line, this.#opts.maxmatches, this.maxMatchBytes);
+      this.#matches[slot] = keptLines(matches);
+    } else matches = linesOf(this.#matches[slot]);
+    const kept = times.length > INLINE; // the arrays are the spill's now: the view gets copies
+    const view: Tracked = { times: kept ? times.slice() : times, sources: kept ? sources.slice() : sources, matches };
     this.#evictOverCap();
-    return t;
+    return view;
   }
 
   /** When more than maxTracked addresses are held, drops the least recently failing sixteenth. */
   #evictOverCap(): void {
-    if (this.#byIp.size > this.#opts.maxTracked) {
+    if (this.#slotOf.size > this.#opts.maxTracked) {
       // evict a sixteenth at once, in one pass: a Map keeps deleted slots at its front until it
       // rehashes, so looking for the oldest key once per insert would walk thousands of them
-      let excess = this.#byIp.size - (this.#opts.maxTracked - Math.floor(this.#opts.maxTracked / 16));
-      for (const oldest of this.#byIp.keys()) {
+      let excess = this.#slotOf.size - (this.#opts.maxTracked - Math.floor(this.#opts.maxTracked / 16));
+      for (const oldest of this.#slotOf.keys()) {
         if (excess-- <= 0) break;
-        this.#byIp.delete(oldest);
+        this.reset(oldest);
         this.#dropped++;
       }
     }
@@ -105,61 +160,147 @@ export class FailureWindow {
    */
   capture(): CapturedAddress[] {
     const out: CapturedAddress[] = [];
-    for (const [ip, t] of this.#byIp) out.push({ ip, times: t.times.slice(), sources: t.sources.slice(), matches: t.matches.slice() });
+    for (const [ip, slot] of this.#slotOf) {
+      const held = this.#count[slot] as number;
+      const spill = held > INLINE ? (this.#spill.get(slot) as Spill) : undefined;
+      const times = spill ? spill.times.slice() : this.#rowTimes(slot, held, 0);
+      const sources = spill ? spill.sources.slice() : this.#rowSources(slot, held, 0);
+      out.push({ ip, times, sources, matches: linesOf(this.#matches[slot]) });
+    }
     return out;
   }
 
   /**
    * Takes back what {@link capture} returned (after a restart), in its order, after what is held
    * already: each address's failures as they were, without re-deciding them. The cap holds:
-   * the least recently failing are dropped first (counted as {@link dropped}).
+   * the least recently failing are dropped first (counted as {@link dropped}). `sources` is read
+   * parallel to `times`, newest last; a time without a host gets the host ''.
    */
   restore(captured: Iterable<CapturedAddress>): void {
     for (const c of captured) {
       const times = c.times.slice(-this.maxTimes);
       if (times.length === 0) continue;
-      this.#byIp.delete(c.ip);
-      this.#byIp.set(c.ip, { times, sources: c.sources.slice(-times.length), matches: c.matches.slice() });
+      this.reset(c.ip);
+      const slot = this.#allocate();
+      this.#slotOf.set(joined(c.ip), slot);
+      const missing = times.length - c.sources.length;
+      this.#store(slot, times, times.map((_, i) => this.#intern(c.sources[i - missing] ?? '')), undefined);
+      this.#matches[slot] = keptLines(c.matches.map(joined));
     }
     this.#evictOverCap();
   }
 
   /** Forgets an address (after a ban, or an unban). */
   reset(ip: string): void {
-    this.#byIp.delete(ip);
+    const slot = this.#slotOf.get(ip);
+    if (slot === undefined) return;
+    this.#slotOf.delete(ip);
+    if ((this.#count[slot] as number) > INLINE) this.#spill.delete(slot);
+    this.#count[slot] = 0;
+    this.#matches[slot] = undefined;
+    this.#free.push(slot);
   }
 
   /** Drops addresses whose newest failure is older than findtime before `nowMs`. */
   prune(nowMs: number): void {
-    for (const [ip, t] of this.#byIp) {
-      const newest = t.times[t.times.length - 1] ?? 0;
-      if (newest <= nowMs - this.#opts.findtimeMs) this.#byIp.delete(ip);
+    for (const [ip, slot] of this.#slotOf) {
+      if (this.#newest(slot) <= nowMs - this.#opts.findtimeMs) this.reset(ip);
     }
   }
 
   /** Addresses currently tracked (fail2ban's "currently failed"). */
   get size(): number {
-    return this.#byIp.size;
+    return this.#slotOf.size;
   }
 
   /** Addresses dropped because the table was full. */
   get dropped(): number {
     return this.#dropped;
   }
+
+  /** A free slot; with none left the columns grow, to maxTracked + 1 rows at first (the cap), then doubling. */
+  #allocate(): number {
+    const reused = this.#free.pop();
+    if (reused !== undefined) return reused;
+    const rows = this.#count.length;
+    if (this.#used === rows) {
+      const capped = Math.min(Math.max(16, rows * 2), this.#opts.maxTracked + 1);
+      this.#grow(capped > rows ? capped : rows * 2);
+    }
+    this.#matches.push(undefined);
+    for (let k = 0; k < INLINE; k++) this.#sources.push('');
+    return this.#used++;
+  }
+
+  #grow(rows: number): void {
+    const count = new Uint32Array(rows);
+    count.set(this.#count);
+    this.#count = count;
+    const times = new Float64Array(rows * INLINE);
+    times.set(this.#times);
+    this.#times = times;
+  }
+
+  /** Keeps `times` and `sources` (sorted, parallel) as the slot's failures: in its row, or as its spill. */
+  #store(slot: number, times: number[], sources: string[], spill: Spill | undefined): void {
+    const n = times.length;
+    this.#count[slot] = n;
+    if (n > INLINE) {
+      if (spill === undefined) this.#spill.set(slot, { times, sources });
+      return;
+    }
+    if (spill !== undefined) this.#spill.delete(slot);
+    for (let k = 0; k < n; k++) {
+      this.#times[slot * INLINE + k] = times[k] as number;
+      this.#sources[slot * INLINE + k] = sources[k] as string;
+    }
+  }
+
+  /** The `n` failure times in the slot's row, in a new array with `room` (0 or 1) more places. */
+  #rowTimes(slot: number, n: number, room: number): number[] {
+    const at = slot * INLINE;
+    const t = this.#times;
+    // literals hold doubles from the start: an array grown from [] or made by `new Array(n)` changes its store
+    if (room === 1 && n <= 2) return n === 0 ? [0] : n === 1 ? [t[at] as number, 0] : [t[at] as number, t[at + 1] as number, 0];
+    const out: number[] = [];
+    for (let k = 0; k < n; k++) out.push(t[at + k] as number);
+    if (room === 1) out.push(0);
+    return out;
+  }
+
+  /** The `n` hosts in the slot's row, in a new array with `room` more places. */
+  #rowSources(slot: number, n: number, room: number): string[] {
+    const out = new Array<string>(n + room);
+    for (let k = 0; k < n; k++) out[k] = this.#sources[slot * INLINE + k] as string;
+    return out;
+  }
+
+  /** The one string of host name `name` (so that failures share it). */
+  #intern(name: string): string {
+    const held = this.#hosts.get(name);
+    if (held !== undefined) return held;
+    if (this.#hosts.size >= MAX_HOST_NAMES) this.#hosts = new Map(); // what is held keeps its strings
+    const one = joined(name);
+    this.#hosts.set(one, one);
+    return one;
+  }
+
+  /** The slot's newest failure time, 0 when it holds none. */
+  #newest(slot: number): number {
+    const n = this.#count[slot] as number;
+    if (n === 0) return 0;
+    if (n > INLINE) return (this.#spill.get(slot) as Spill).times[n - 1] as number;
+    return this.#times[slot * INLINE + n - 1] as number;
+  }
 }
 
-/** Appends `line`, then drops the oldest lines beyond `max` lines or `maxBytes` bytes (never the newest). */
-function keepMatch(matches: string[], line: string, max: number, maxBytes: number): void {
-  matches.push(line);
-  while (matches.length > max) matches.shift();
-  let bytes = 0;
-  for (const m of matches) bytes += Buffer.byteLength(m, 'utf8');
-  while (bytes > maxBytes && matches.length > 1) bytes -= Buffer.byteLength(matches.shift() as string, 'utf8');
-}
-
-function insertSorted(t: Tracked, time: number, host: string): void {
-  let i = t.times.length;
-  while (i > 0 && (t.times[i - 1] as number) > time) i--;
-  t.times.splice(i, 0, time);
-  t.sources.splice(i, 0, host);
+/** Puts `time` and `host` after the first `n` of the parallel `times` and `sources`, then sorts them in by time. */
+function insertSorted(times: number[], sources: string[], n: number, time: number, host: string): void {
+  let i = n;
+  for (; i > 0 && (times[i - 1] as number) > time; i--) {
+    times[i] = times[i - 1] as number;
+    sources[i] = sources[i - 1] as string;
+  }
+  times[i] = time;
+  sources[i] = host;
 }
