@@ -74,7 +74,7 @@ t.test('failure window: capture is a copy, restore takes it back in eviction ord
   w.add('192.0.2.1', 1_000, 'a', 'one');
   w.add('192.0.2.2', 2_000, 'b', 'two');
   w.add('192.0.2.1', 3_000, 'c', 'three');
-  const captured = w.capture();
+  const captured = w.capture().slice();
   w.add('192.0.2.1', 4_000, 'a', 'four');
   tt.same(captured.map((c) => c.ip), ['192.0.2.2', '192.0.2.1'], 'least recently failing first');
   tt.same(captured[1], { ip: '192.0.2.1', times: [1_000, 3_000], sources: ['a', 'c'], matches: ['one', 'three'] }, 'later failures do not change it');
@@ -85,7 +85,7 @@ t.test('failure window: capture is a copy, restore takes it back in eviction ord
   back.add('192.0.2.3', 5_000, 'd', 'x');
   back.add('192.0.2.4', 5_000, 'd', 'y');
   tt.equal(back.dropped, 1, 'the cap holds after a restore');
-  tt.same(back.capture().map((c) => c.ip), ['192.0.2.1', '192.0.2.3', '192.0.2.4'], '192.0.2.2, restored first, was dropped first');
+  tt.same(back.capture().slice().map((c) => c.ip), ['192.0.2.1', '192.0.2.3', '192.0.2.4'], '192.0.2.2, restored first, was dropped first');
 });
 
 t.test('failure window: reset forgets an address', async (tt) => {

@@ -1,4 +1,4 @@
-import { type CapturedAddress, FailureWindow, FleetbanError, type JailConfig } from '@fleetban/shared';
+import { type CapturedAddress, FailureWindow, FleetbanError, type JailConfig, type WindowCapture } from '@fleetban/shared';
 
 /** One jail's failure window and fail2ban's running totals. */
 export class JailTracker {
@@ -23,13 +23,16 @@ export class JailTracker {
   }
 }
 
+/** Captured addresses: as a window copied them, or as a snapshot decoded them. */
+export type CapturedAddresses = Pick<WindowCapture, 'length' | 'slice'> & Iterable<CapturedAddress>;
+
 /** One jail's window and totals as {@link JailTrackers.capture} copies them. */
 export interface CapturedJail {
   readonly name: string;
   readonly totalFailed: number;
   readonly totalBanned: number;
-  /** Least recently failing first. */
-  readonly addresses: readonly CapturedAddress[];
+  /** Least recently failing first: read in slices (a copy made at once, addresses made when read). */
+  readonly addresses: CapturedAddresses;
 }
 
 /** What {@link JailTrackers.reconfigure} did to the jails. */

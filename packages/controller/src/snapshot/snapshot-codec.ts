@@ -75,8 +75,9 @@ async function feed(to: Writable, s: ControllerSnapshot): Promise<void> {
   };
   const { jails, seen, bans, offences, ...head } = s;
   await line({ k: 'head', v: SNAPSHOT_VERSION, ...head, jails: jails.map((j) => ({ name: j.name, totalFailed: j.totalFailed, totalBanned: j.totalBanned })) });
-  const slices: Array<[keyof typeof PER_LINE, number, readonly unknown[], (x: never) => unknown]> = [
-    ...jails.map((j, i): [keyof typeof PER_LINE, number, readonly unknown[], (x: never) => unknown] => ['w', i, j.addresses, (a: CapturedAddress) => [a.ip, a.times, a.sources, a.matches]]),
+  type Slices = Pick<readonly unknown[], 'length' | 'slice'>;
+  const slices: Array<[keyof typeof PER_LINE, number, Slices, (x: never) => unknown]> = [
+    ...jails.map((j, i): [keyof typeof PER_LINE, number, Slices, (x: never) => unknown] => ['w', i, j.addresses, (a: CapturedAddress) => [a.ip, a.times, a.sources, a.matches]]),
     ['s', 0, seen, (id: string) => id],
     ['b', 0, bans, (b: BanDecision) => b],
     ['o', 0, offences, ([k, o]: readonly [string, Offence]) => [k, o.count, o.lastBanMs, o.clearedAtMs, o.endsMs, o.banTimesMs]],

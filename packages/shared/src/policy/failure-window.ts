@@ -1,3 +1,4 @@
+import { type CapturedAddress, WindowCapture } from './failure-window-capture.js';
 import { joined, keptLines, linesOf, withLine, type KeptLines } from './failure-window-lines.js';
 
 /**
@@ -24,13 +25,7 @@ export interface Tracked {
  */
 export const MAX_MATCH_BYTES = 16 * 1024;
 
-/** One address's window as {@link FailureWindow.capture} returns it and {@link FailureWindow.restore} takes it. */
-export interface CapturedAddress {
-  readonly ip: string;
-  readonly times: readonly number[];
-  readonly sources: readonly string[];
-  readonly matches: readonly string[];
-}
+export type { CapturedAddress } from './failure-window-capture.js';
 
 /** The distinct hosts whose failures are inside the window, sorted. */
 export function hostsOf(t: Tracked): string[] {
@@ -158,16 +153,13 @@ export class FailureWindow {
    * Every address's window as it is now, least recently failing first (the eviction order): a copy
    * later failures do not change. A controller's snapshot is made of these.
    */
-  capture(): CapturedAddress[] {
-    const out: CapturedAddress[] = [];
-    for (const [ip, slot] of this.#slotOf) {
-      const held = this.#count[slot] as number;
-      const spill = held > INLINE ? (this.#spill.get(slot) as Spill) : undefined;
-      const times = spill ? spill.times.slice() : this.#rowTimes(slot, held, 0);
-      const sources = spill ? spill.sources.slice() : this.#rowSources(slot, held, 0);
-      out.push({ ip, times, sources, matches: linesOf(this.#matches[slot]) });
-    }
-    return out;
+  capture(): WindowCapture {
+    const ips: string[] = [];
+    const slots = new Int32Array(this.#slotOf.size);
+    for (const [ip, slot] of this.#slotOf) slots[ips.push(ip) - 1] = slot;
+    const spill = new Map<number, { times: number[]; sources: string[] }>();
+    for (const [slot, s] of this.#spill) spill.set(slot, { times: s.times.slice(), sources: s.sources.slice() });
+    return new WindowCapture({ ips, slots, count: this.#count.slice(), inline: INLINE, times: this.#times.slice(), sources: this.#sources.slice(), spill, matches: this.#matches.slice() });
   }
 
   /**

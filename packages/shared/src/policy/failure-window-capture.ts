@@ -1,0 +1,69 @@
+import { type KeptLines, linesOf } from './failure-window-lines.js';
+
+/** One address's window as {@link FailureWindow.capture} returns it and {@link FailureWindow.restore} takes it. */
+export interface CapturedAddress {
+  readonly ip: string;
+  readonly times: readonly number[];
+  readonly sources: readonly string[];
+  readonly matches: readonly string[];
+}
+
+/** The columns of a window, copied at one instant (what {@link WindowCapture} reads from). */
+export interface CapturedColumns {
+  /** Addresses, least recently failing first, and their slots. */
+  readonly ips: readonly string[];
+  readonly slots: Int32Array;
+  readonly count: Uint32Array;
+  /** `inline` times and sources per slot. */
+  readonly inline: number;
+  readonly times: Float64Array;
+  readonly sources: readonly string[];
+  /** Slots with more failures than `inline`: their own copies. */
+  readonly spill: ReadonlyMap<number, { readonly times: readonly number[]; readonly sources: readonly string[] }>;
+  /** Kept lines by slot (never changed once stored: shared, not copied). */
+  readonly matches: readonly KeptLines[];
+}
+
+/**
+ * A window as it was at one instant: its columns copied at once (a few copies of typed arrays
+ * and arrays of references, ms for 100,000 addresses), each address's {@link CapturedAddress}
+ * made only when read, so a controller's snapshot pauses decisions for the copy only.
+ */
+export class WindowCapture {
+  constructor(private readonly c: CapturedColumns) {}
+
+  /** Addresses captured. */
+  get length(): number {
+    return this.c.ips.length;
+  }
+
+  /** The addresses from `start` to `end` (exclusive), least recently failing first. */
+  slice(start = 0, end = this.length): CapturedAddress[] {
+    const c = this.c;
+    const out: CapturedAddress[] = [];
+    for (let i = Math.max(0, start); i < Math.min(end, this.length); i++) {
+      const slot = c.slots[i] as number;
+      const held = c.count[slot] as number;
+      const spill = c.spill.get(slot);
+      let times: number[];
+      let sources: string[];
+      if (spill) {
+        times = spill.times.slice();
+        sources = spill.sources.slice();
+      } else {
+        times = [];
+        sources = [];
+        for (let k = 0; k < held; k++) {
+          times.push(c.times[slot * c.inline + k] as number);
+          sources.push(c.sources[slot * c.inline + k] as string);
+        }
+      }
+      out.push({ ip: c.ips[i] as string, times, sources, matches: linesOf(c.matches[slot]) });
+    }
+    return out;
+  }
+
+  [Symbol.iterator](): Iterator<CapturedAddress> {
+    return this.slice()[Symbol.iterator]();
+  }
+}
