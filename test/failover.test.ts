@@ -1,6 +1,7 @@
 // Two controllers share a lease: one is active, the other waits. The active one is SIGKILLed in
 // the middle of an attack; the other takes over, no failure is lost and no ban is issued twice.
-// Real nats-server and controller processes; the takeover time is printed.
+// Real nats-server and controller processes; the takeover time is printed. The active controller
+// saves a snapshot every second, and the standby starts from the latest.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -20,7 +21,7 @@ t.test('the active controller SIGKILLed mid-attack: the standby takes over, noth
   const nats = await startNatsServer(t);
   const conf = (name: string) => {
     const file = join(dir, `${name}.conf`);
-    writeFileSync(file, `[fleetban]\nhost = ${name}\nnats = ${nats.url}\nstate_dir = ${join(dir, name)}\n\n[DEFAULT]\nmaxretry = 3\nbantime = 1h\n\n[sshd]\nenabled = true\n`);
+    writeFileSync(file, `[fleetban]\nhost = ${name}\nnats = ${nats.url}\nstate_dir = ${join(dir, name)}\n\n[controller]\nsnapshot_interval = 1s\n\n[DEFAULT]\nmaxretry = 3\nbantime = 1h\n\n[sshd]\nenabled = true\n`);
     return file;
   };
   const a = FleetbanProcess.start(t, 'ctl-a', ['controller', '-c', conf('ctl-a')]);
@@ -50,6 +51,12 @@ t.test('the active controller SIGKILLed mid-attack: the standby takes over, noth
   const tookLease = b.entries.find((e) => e.msg === 'controller lease held: this controller is active');
   t.comment(`takeover: ${takeoverMs} ms from SIGKILL to the standby's "controller ready" (lease held after ${(tookLease?.time as number) - killedAt} ms; lease_ttl 1s)`);
   t.ok(b.entries.some((e) => e.msg === 'taking over: the active controller stopped renewing its lease'), 'the standby took the lease over');
+  // the active one saved a snapshot every second: the standby starts from the latest (read ahead
+  // while it waited, or at the takeover) and replays the events after it
+  const loaded = b.entries.find((e) => e.msg === 'ban list loaded' && (e.time as number) >= killedAt);
+  t.equal(loaded?.from, 'snapshot', 'the standby started from the snapshot');
+  const read = b.entries.findLast((e) => e.msg === 'snapshot read');
+  t.comment(`snapshot read ${read?.ahead ? 'ahead, while standing by' : 'at the takeover'}; ${String(b.entries.find((e) => e.msg === 'event windows rebuilt from the stream')?.replayed)} events replayed after it`);
   await attacking;
 
   const jsm = await jetstreamManager(nc);
