@@ -55,7 +55,7 @@ t.test('the active controller SIGKILLed mid-attack: the standby takes over, noth
   // while it waited, or at the takeover) and replays the events after it
   const loaded = b.entries.find((e) => e.msg === 'ban list loaded' && (e.time as number) >= killedAt);
   t.equal(loaded?.from, 'snapshot', 'the standby started from the snapshot');
-  const read = b.entries.findLast((e) => e.msg === 'snapshot read');
+  const read = b.entries.filter((e) => e.msg === 'snapshot read').pop();
   t.comment(`snapshot read ${read?.ahead ? 'ahead, while standing by' : 'at the takeover'}; ${String(b.entries.find((e) => e.msg === 'event windows rebuilt from the stream')?.replayed)} events replayed after it`);
   await attacking;
 
