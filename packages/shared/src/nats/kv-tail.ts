@@ -100,11 +100,14 @@ export async function* readSince(kv: KV, bucket: string, after: number): AsyncGe
       watchdog.touch();
       if (e.revision <= seen) continue;
       seen = e.revision;
-      if (after === 0 && e.operation !== 'PUT') continue;
-      watchdog.hold();
-      yield { key: e.key, revision: e.revision, operation: e.operation, value: e.value };
-      watchdog.touch();
-      if (e.revision >= last || e.delta === 0) return;
+      const end = e.revision >= last || e.delta === 0;
+      if (after > 0 || e.operation === 'PUT') {
+        watchdog.hold();
+        yield { key: e.key, revision: e.revision, operation: e.operation, value: e.value };
+        watchdog.touch();
+      }
+      // the end is checked for every entry: the last one may be a deletion the pass from 0 skips
+      if (end) return;
     }
     throw new NatsError(watchdog.stalled ? `the read of KV bucket ${bucket} stalled: nothing came for ${PASS_STALL_MS / 1000} s` : `the read of KV bucket ${bucket} ended before its last entry (connection closed?)`);
   } finally {
