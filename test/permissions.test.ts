@@ -117,6 +117,9 @@ t.test('per-host NATS permissions: enough to work, not enough to harm', async (t
     t.ok((JSON.parse(hosts.stdout) as { hosts: { host: string }[] }).hosts.some((h) => h.host === 'web-1'), 'and lists the fleet');
     await t.rejects(nc.request('$JS.API.STREAM.DELETE.KV_fleetban_bans', new Uint8Array(), { timeout: 1000 }), 'cannot delete the ban list');
     await t.rejects(nc.request('$JS.API.STREAM.PURGE.FLEETBAN_EVENTS', new Uint8Array(), { timeout: 1000 }), 'cannot purge the events');
+    // the controller's snapshots hold every host's windows (their log lines): not a host's to read or forge
+    await t.rejects(nc.request('$JS.API.STREAM.MSG.GET.FLEETBAN_SNAPSHOTS', new TextEncoder().encode('{"last_by_subj":"fleetban.snapshot.head"}'), { timeout: 1000 }), 'cannot read the snapshot');
+    await t.rejects(jetstream(nc).publish('fleetban.snapshot.head', new TextEncoder().encode('{}'), { timeout: 1000 }), 'cannot write a snapshot head');
     const adminFleet = fleetWith(nats.url, 'ctl', seedFile(state, 'admin'), dir);
     const admin = await connectFleet(adminFleet, { name: 'admin', role: 'admin', logger: silentLogger(), waitOnFirstConnect: false });
     t.teardown(() => admin.close());
