@@ -56,8 +56,12 @@ export class EventIntake {
   #messages: { stop(): void; close(): Promise<void | Error> } | undefined;
   /** Event ids seen recently: a replayed event is never counted twice. */
   readonly #seen = new Map<string, true>();
-  /** The stream sequence of the last message handled (replayed or new). */
-  #handledSeq = 0;
+  /**
+   * The last message handled (replayed or new), or the sequence everything up to which is counted
+   * when none was handled since the start: its sequence is read only when asked (a snapshot), not
+   * per event (parsing a message's reply subject costs).
+   */
+  #handled: JsMsg | number = 0;
   constructor(
     private readonly nc: NatsConnection,
     private readonly sink: FailureSink,
@@ -75,14 +79,14 @@ export class EventIntake {
   async start(from: ReplayStart): Promise<boolean> {
     const ackFloor = await resetControllerConsumer(this.nc);
     if ('afterSeq' in from && from.afterSeq > ackFloor) return false;
-    this.#handledSeq = 'afterSeq' in from ? from.afterSeq : ackFloor;
+    this.#handled = 'afterSeq' in from ? from.afterSeq : ackFloor;
     let replayed = 0;
     for await (const m of replayAcked(this.nc, ackFloor, from)) {
       const handled = this.handle(m, true);
       if (typeof handled !== 'boolean') await handled;
       replayed++;
     }
-    this.#handledSeq = ackFloor;
+    this.#handled = ackFloor;
     this.logger.info({ replayed, ackFloor, ...from }, 'event windows rebuilt from the stream');
     const consumer = await controllerConsumer(this.nc);
     const messages = await consumer.consume({ max_messages: 1000, expires: PULL_EXPIRES_MS });
@@ -110,7 +114,7 @@ export class EventIntake {
    * consumer's ack wait, or to the next controller).
    */
   private handle(m: JsMsg, replay: boolean): Handled {
-    this.#handledSeq = m.seq;
+    this.#handled = m;
     this.counters.add('events.received');
     let e: FailureEvent;
     try {
@@ -163,7 +167,7 @@ export class EventIntake {
 
   /** The stream sequence of the last event handled: what the windows hold counts every event up to it. */
   get handledSeq(): number {
-    return this.#handledSeq;
+    return typeof this.#handled === 'number' ? this.#handled : this.#handled.seq;
   }
 
   /** The ids of the events seen lately, oldest first (for a snapshot). */

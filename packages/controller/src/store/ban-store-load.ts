@@ -27,7 +27,7 @@ export async function loadBans(
   history: OffenceHistory,
   logger: Logger,
   from: StoredBans | undefined,
-  whole: () => Promise<BanList> = async () => list,
+  whole: () => Promise<BanList>,
 ): Promise<'snapshot' | 'buckets'> {
   const malformed = (key: string, err: unknown) => logger.warn({ key, err }, 'ban list entry does not decode: skipped');
   if (from && (await sameBuckets(list, history, from))) {

@@ -1,6 +1,6 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { openBucket } from './kv-manager.js';
-import { bucketPosition, type BucketPosition, PASS_STALL_MS, PassWatchdog, readSince } from './kv-tail.js';
+import { bucketPosition, type BucketPosition, PASS_STALL_MS, readSince } from './kv-tail.js';
 import type { CreateOptions } from './replicas.js';
 import { type ResumeOptions, watchResuming } from './resuming-watch.js';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -114,49 +114,14 @@ export class BanList {
    * written during the pass may or may not be seen.
    */
   async *entries(onMalformed: (key: string, cause: unknown) => void = () => undefined): AsyncGenerator<BanDecision> {
-    let iter: Awaited<ReturnType<KV['watch']>>;
-    let lastSeq: number;
-    try {
-      const status = await this.kv.status();
-      // an empty bucket would never deliver the entry that marks the end of the current values
-      if (status.values === 0) return;
-      lastSeq = status.streamInfo.state.last_seq;
-      iter = await this.kv.watch();
-    } catch (cause) {
-      throw new NatsError(`cannot read KV bucket ${BANS_BUCKET}`, { cause });
-    }
-    const watchdog = new PassWatchdog(() => iter.stop());
-    try {
-      // The pass ends at the bucket's last entry when it began, or when nothing more is pending.
-      // Entries come in stream order; one seen again (the client recreates its consumer after a
-      // gap, from the last sequence it saw) is skipped: the client's own end-of-values flag counts
-      // deliveries, and so would end the pass early after such a repeat.
-      let seen = 0;
-      for await (const e of iter) {
-        watchdog.touch();
-        if (e.revision <= seen) continue;
-        seen = e.revision;
-        if (e.operation === 'PUT') {
-          let ban: BanDecision | undefined;
-          try {
-            ban = decodeBan(e.value);
-          } catch (cause) {
-            onMalformed(e.key, cause);
-          }
-          if (ban) {
-            watchdog.hold();
-            yield ban;
-            watchdog.touch();
-          }
-        }
-        if (e.revision >= lastSeq || e.delta === 0) return;
+    for await (const e of readSince(this.kv, BANS_BUCKET, 0)) {
+      let ban: BanDecision | undefined;
+      try {
+        ban = decodeBan(e.value);
+      } catch (cause) {
+        onMalformed(e.key, cause);
       }
-      throw new NatsError(
-        watchdog.stalled ? `the read of KV bucket ${BANS_BUCKET} stalled: nothing came for ${PASS_STALL_MS / 1000} s` : `the read of KV bucket ${BANS_BUCKET} ended before its last entry (connection closed?)`,
-      );
-    } finally {
-      watchdog.clear();
-      iter.stop();
+      if (ban) yield ban;
     }
   }
 

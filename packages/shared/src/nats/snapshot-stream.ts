@@ -71,7 +71,6 @@ export class SnapshotStream {
       if (!m) return null;
       data = m.data;
     } catch (cause) {
-      if (String((cause as Error)?.message).includes('no message found')) return null;
       throw new NatsError(`cannot read the head of stream ${SNAPSHOT_STREAM}`, { cause });
     }
     return decodeHead(data);
