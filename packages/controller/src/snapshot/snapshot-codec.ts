@@ -2,18 +2,15 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createDeflateRaw, createInflateRaw } from 'node:zlib';
-import {
-  type BanDecision,
-  type BucketPosition,
-  type CapturedAddress,
-  DecodeError,
-  type Offence,
-  SNAPSHOT_PART_BYTES,
-} from '@fleetban/shared';
+import { type BanDecision, type BucketPosition, type CapturedAddress, DecodeError, type Offence, SNAPSHOT_PART_BYTES } from '@fleetban/shared';
 import type { CapturedJail } from '../aggregate/jail-tracker.js';
+import { banColumns, offenceColumns, readBans, readOffences, windowColumns, WindowRows } from './snapshot-columns.js';
 
-/** The snapshot format this controller writes and reads; another one is not read (a full rebuild instead). */
-export const SNAPSHOT_VERSION = 1;
+/**
+ * The snapshot format this controller writes and reads; another one is not read (a full rebuild
+ * instead). Version 1 held an array or object per item; version 2 holds columns (snapshot-columns.ts).
+ */
+export const SNAPSHOT_VERSION = 2;
 
 
 /**
@@ -76,15 +73,15 @@ async function feed(to: Writable, s: ControllerSnapshot): Promise<void> {
   const { jails, seen, bans, offences, ...head } = s;
   await line({ k: 'head', v: SNAPSHOT_VERSION, ...head, jails: jails.map((j) => ({ name: j.name, totalFailed: j.totalFailed, totalBanned: j.totalBanned })) });
   type Slices = Pick<readonly unknown[], 'length' | 'slice'>;
-  const slices: Array<[keyof typeof PER_LINE, number, Slices, (x: never) => unknown]> = [
-    ...jails.map((j, i): [keyof typeof PER_LINE, number, Slices, (x: never) => unknown] => ['w', i, j.addresses, (a: CapturedAddress) => [a.ip, a.times, a.sources, a.matches]]),
-    ['s', 0, seen, (id: string) => id],
-    ['b', 0, bans, (b: BanDecision) => b],
-    ['o', 0, offences, ([k, o]: readonly [string, Offence]) => [k, o.count, o.lastBanMs, o.clearedAtMs, o.endsMs, o.banTimesMs]],
+  const slices: Array<[keyof typeof PER_LINE, number, Slices, (x: never[]) => Record<string, unknown>]> = [
+    ...jails.map((j, i): [keyof typeof PER_LINE, number, Slices, (x: never[]) => Record<string, unknown>] => ['w', i, j.addresses, (a: CapturedAddress[]) => windowColumns(a)]),
+    ['s', 0, seen, (ids: string[]) => ({ x: ids })],
+    ['b', 0, bans, (b: BanDecision[]) => banColumns(b)],
+    ['o', 0, offences, (o: Array<readonly [string, Offence]>) => offenceColumns(o)],
   ];
-  for (const [k, j, items, map] of slices) {
+  for (const [k, j, items, columns] of slices) {
     for (let i = 0; i < items.length; i += PER_LINE[k]) {
-      await line({ k, j, x: items.slice(i, i + PER_LINE[k]).map((x) => map(x as never)) });
+      await line({ k, j, ...columns(items.slice(i, i + PER_LINE[k]) as never[]) });
       await yieldToLoop();
     }
   }
@@ -124,7 +121,9 @@ export async function decodeSnapshot(parts: AsyncIterable<Uint8Array>): Promise<
 class LineReader {
   #rest: Buffer | undefined;
   #head: Record<string, unknown> | undefined;
-  readonly #windows: CapturedAddress[][] = [];
+  /** Jails the head names. */
+  #jails = 0;
+  readonly #windows: WindowRows[] = [];
   readonly #seen: string[] = [];
   readonly #bans: BanDecision[] = [];
   readonly #offences: Array<[string, Offence]> = [];
@@ -143,20 +142,19 @@ class LineReader {
     if (!this.#head) {
       if (o.k !== 'head' || o.v !== SNAPSHOT_VERSION) throw new DecodeError(`snapshot: not a version ${SNAPSHOT_VERSION} snapshot`);
       this.#head = o;
+      this.#jails = Array.isArray(o.jails) ? o.jails.length : 0;
       return;
     }
-    const x = o.x;
-    if (!Array.isArray(x)) throw new DecodeError(`snapshot: a '${String(o.k)}' line without items`);
     if (o.k === 'w') {
-      const into = (this.#windows[Number(o.j)] ??= []);
-      for (const a of x) into.push(address(a));
+      const j = o.j;
+      if (!Number.isSafeInteger(j) || (j as number) < 0 || (j as number) >= this.#jails) throw new DecodeError('snapshot: a window of no jail');
+      (this.#windows[j as number] ??= new WindowRows()).add(o);
     } else if (o.k === 's') {
-      for (const id of x) if (typeof id === 'string') this.#seen.push(id);
-    } else if (o.k === 'b') {
-      for (const b of x) this.#bans.push(ban(b));
-    } else if (o.k === 'o') {
-      for (const e of x) this.#offences.push(offence(e));
-    } else throw new DecodeError(`snapshot: unknown line kind '${String(o.k)}'`);
+      if (!Array.isArray(o.x)) throw new DecodeError(`snapshot: an 's' line without items`);
+      for (const id of o.x) if (typeof id === 'string') this.#seen.push(id);
+    } else if (o.k === 'b') readBans(o, this.#bans);
+    else if (o.k === 'o') readOffences(o, this.#offences);
+    else throw new DecodeError(`snapshot: unknown line kind '${String(o.k)}'`);
   }
 
   end(): ControllerSnapshot {
@@ -175,7 +173,7 @@ class LineReader {
       unsure: (head.unsure as unknown[]).filter((t): t is string => typeof t === 'string'),
       jails: jails.map((j: Record<string, unknown>, i: number) => {
         if (typeof j?.name !== 'string' || !isCount(j.totalFailed) || !isCount(j.totalBanned)) throw new DecodeError('snapshot: a jail without its name or totals');
-        return { name: j.name, totalFailed: j.totalFailed as number, totalBanned: j.totalBanned as number, addresses: this.#windows[i] ?? [] };
+        return { name: j.name, totalFailed: j.totalFailed as number, totalBanned: j.totalBanned as number, addresses: (this.#windows[i] ?? new WindowRows()).capture() };
       }),
       seen: this.#seen,
       bans: this.#bans,
@@ -198,33 +196,6 @@ function parseLine(text: string): Record<string, unknown> {
   }
   if (typeof o !== 'object' || o === null) throw new DecodeError('snapshot: a line is not an object');
   return o as Record<string, unknown>;
-}
-
-function address(a: unknown): CapturedAddress {
-  if (!Array.isArray(a) || typeof a[0] !== 'string' || !Array.isArray(a[1]) || !Array.isArray(a[2]) || !Array.isArray(a[3])) throw new DecodeError('snapshot: a window entry is not [ip, times, sources, matches]');
-  const [ip, times, sources, matches] = a as [string, unknown[], unknown[], unknown[]];
-  let ok = sources.length === times.length;
-  for (let i = 0; ok && i < times.length; i++) ok = typeof times[i] === 'number' && typeof sources[i] === 'string';
-  for (let i = 0; ok && i < matches.length; i++) ok = typeof matches[i] === 'string';
-  if (!ok) throw new DecodeError(`snapshot: the window of ${ip} does not decode`);
-  return { ip, times: times as number[], sources: sources as string[], matches: matches as string[] };
-}
-
-function ban(b: unknown): BanDecision {
-  const o = b as Record<string, unknown>;
-  const ok =
-    typeof o === 'object' && o !== null && typeof o.ip === 'string' && typeof o.jail === 'string' && isCount(o.atMs) && isCount(o.expiresMs) &&
-    typeof o.reason === 'string' && isCount(o.banCount) && Array.isArray(o.hosts) && Array.isArray(o.matches) && isCount(o.failures) && Array.isArray(o.scope);
-  if (!ok) throw new DecodeError('snapshot: a ban does not decode');
-  return o as unknown as BanDecision;
-}
-
-function offence(e: unknown): [string, Offence] {
-  const [key, count, lastBanMs, clearedAtMs, endsMs, banTimesMs] = e as [unknown, unknown, unknown, unknown, unknown, unknown];
-  let ok = Array.isArray(e) && typeof key === 'string' && isCount(count) && isCount(lastBanMs) && isCount(clearedAtMs) && isCount(endsMs) && Array.isArray(banTimesMs);
-  for (let i = 0; ok && i < (banTimesMs as unknown[]).length; i++) ok = isCount((banTimesMs as unknown[])[i]);
-  if (!ok) throw new DecodeError('snapshot: an offence that does not decode');
-  return [key as string, { count, lastBanMs, clearedAtMs, endsMs, banTimesMs } as Offence];
 }
 
 function isCount(n: unknown): boolean {

@@ -63,6 +63,31 @@ export class WindowCapture {
     return out;
   }
 
+  /**
+   * Calls `visit` with each address, least recently failing first, without making its
+   * {@link CapturedAddress}: its failure times and their hosts (new arrays, the caller's), and its
+   * kept lines as the window held them (not to be changed).
+   */
+  each(visit: (ip: string, times: number[], sources: string[], kept: KeptLines) => void): void {
+    const c = this.c;
+    for (let i = 0; i < c.ips.length; i++) {
+      const slot = c.slots[i] as number;
+      const held = c.count[slot] as number;
+      const spill = c.spill.get(slot);
+      if (spill) visit(c.ips[i] as string, spill.times.slice(), spill.sources.slice(), c.matches[slot]);
+      else {
+        const at = slot * c.inline;
+        const times = new Array<number>(held);
+        const sources = new Array<string>(held);
+        for (let k = 0; k < held; k++) {
+          times[k] = c.times[at + k] as number;
+          sources[k] = c.sources[at + k] as string;
+        }
+        visit(c.ips[i] as string, times, sources, c.matches[slot]);
+      }
+    }
+  }
+
   [Symbol.iterator](): Iterator<CapturedAddress> {
     return this.slice()[Symbol.iterator]();
   }

@@ -169,17 +169,23 @@ export class FailureWindow {
    * parallel to `times`, newest last; a time without a host gets the host ''.
    */
   restore(captured: Iterable<CapturedAddress>): void {
-    for (const c of captured) {
-      const times = c.times.slice(-this.maxTimes);
-      if (times.length === 0) continue;
-      this.reset(c.ip);
-      const slot = this.#allocate();
-      this.#slotOf.set(joined(c.ip), slot);
-      const missing = times.length - c.sources.length;
-      this.#store(slot, times, times.map((_, i) => this.#intern(c.sources[i - missing] ?? '')), undefined);
-      this.#matches[slot] = keptLines(c.matches.map(joined));
-    }
+    if (captured instanceof WindowCapture) captured.each((ip, times, sources, kept) => this.#restoreOne(ip, times, sources, kept));
+    else for (const c of captured) this.#restoreOne(c.ip, c.times.slice(), c.sources, keptLines(c.matches.map(joined)));
     this.#evictOverCap();
+  }
+
+  /** Takes back one address's failures (`times` becomes the window's own) and kept lines. */
+  #restoreOne(ip: string, times: number[], sources: readonly string[], kept: KeptLines): void {
+    if (times.length > this.maxTimes) times = times.slice(-this.maxTimes);
+    if (times.length === 0) return;
+    this.reset(ip);
+    const slot = this.#allocate();
+    this.#slotOf.set(joined(ip), slot);
+    const missing = times.length - sources.length;
+    const hosts = new Array<string>(times.length);
+    for (let i = 0; i < times.length; i++) hosts[i] = this.#intern(sources[i - missing] ?? '');
+    this.#store(slot, times, hosts, undefined);
+    this.#matches[slot] = kept;
   }
 
   /** Forgets an address (after a ban, or an unban). */
