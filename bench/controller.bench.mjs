@@ -14,7 +14,8 @@
 //          --seconds N (10), --restarts N (3, one after the other), --only intake,latency (the sections to run, by the first word of
 //          their heading; default all: intake, latency, memory, restart, takeover). With --only,
 //          the sections run replace theirs in bench/results/controller.md and the others stay.
-// BENCH_CONTROLLER_NODE_ARGS (environment): options for the controllers' node, e.g.
+//          --node-flags "..." (the controller's V8 flags instead of deploy/controller-node-flags; "" = none).
+// BENCH_CONTROLLER_NODE_ARGS (environment): more options for the controllers' node, e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof).
 import { freePort } from './lib/net.mjs';
 import { spawn } from 'node:child_process';
@@ -22,6 +23,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { controllerNodeFlags } from './lib/agent-flags.mjs';
 import { adminRequest, BanList, connectFleet, encodeFailure, silentLogger } from '@fleetban/shared';
 
 const arg = (name, dflt) => {
@@ -34,6 +36,8 @@ const BANS = arg('bans', 100_000);
 const RATE = arg('rate', 10_000);
 const SECONDS = arg('seconds', 10);
 const RESTARTS = arg('restarts', 3);
+/** The V8 flags the launcher gives `fleetban controller` (deploy/controller-node-flags); --node-flags "..." replaces them ("" = none). */
+const NODE_FLAGS = process.argv.includes('--node-flags') ? (process.argv[process.argv.indexOf('--node-flags') + 1] ?? '').split(/\s+/).filter(Boolean) : controllerNodeFlags();
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
 /** Whether section `name` runs (restart and takeover need the spray's stream and list: they run only with it). */
 const runs = (name) => !ONLY || ONLY.includes(name);
@@ -55,7 +59,7 @@ function startNats(dir, port) {
 
 /** A controller process; resolves its log entries as they come. */
 function startController(conf) {
-  const proc = spawn(process.execPath, [...(process.env.BENCH_CONTROLLER_NODE_ARGS ? process.env.BENCH_CONTROLLER_NODE_ARGS.split(' ') : []), MAIN, 'controller', '-c', conf], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, FLEETBAN_LOG_LEVEL: 'info' } });
+  const proc = spawn(process.execPath, [...NODE_FLAGS, ...(process.env.BENCH_CONTROLLER_NODE_ARGS ? process.env.BENCH_CONTROLLER_NODE_ARGS.split(' ') : []), MAIN, 'controller', '-c', conf], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, FLEETBAN_LOG_LEVEL: 'info' } });
   const waiters = [];
   const entries = [];
   let buf = '';
@@ -288,7 +292,7 @@ async function main() {
   rmSync(dir, { recursive: true, force: true });
 
   const cpu = cpus()[0]?.model ?? 'unknown';
-  const md = `## Controller (bench/controller.bench.mjs)\n\nMachine: ${cpus().length} CPUs (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, nats-server (JetStream, file storage) on loopback; ${new Date().toISOString()}.\nOne \`fleetban controller\` process; the bench publishes from its own process. Addresses from 10.0.0.0/8; nothing leaves the machine.\nOn main at 90d063f (before this work) the same machine measured: intake 12,500 events/s with no bans and 6,600 events/s with bans; restart to ready 47 s with 200,000 events, 64 s with 20,000 bans as well; about 2 KB per tracked address.\n\n${out.join('\n\n')}\n`;
+  const md = `## Controller (bench/controller.bench.mjs)\n\nMachine: ${cpus().length} CPUs (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, nats-server (JetStream, file storage) on loopback; ${new Date().toISOString()}.\nOne \`fleetban controller\` process, with the V8 flags its launcher gives it (deploy/controller-node-flags: ${NODE_FLAGS.length ? `\`${NODE_FLAGS.join(' ')}\`` : 'none'}); the bench publishes from its own process. Addresses from 10.0.0.0/8; nothing leaves the machine.\nOn main at 90d063f (before this work) the same machine measured: intake 12,500 events/s with no bans and 6,600 events/s with bans; restart to ready 47 s with 200,000 events, 64 s with 20,000 bans as well; about 2 KB per tracked address.\n\n${out.join('\n\n')}\n`;
   const file = join(root, 'bench', 'results', 'controller.md');
   writeFileSync(file, ONLY ? merged(readFileSync(file, 'utf8'), out) : md);
   process.stdout.write(ONLY ? `${out.join('\n\n')}\n` : md);

@@ -89,13 +89,16 @@ npm_build() {
 }
 
 # install_command: /usr/local/bin/fleetban, running this checkout's CLI on the Node.js found above;
-# `fleetban agent` with the V8 flags of deploy/agent-node-flags, as the .deb's launcher does.
+# `fleetban agent` and `fleetban controller` with the V8 flags of deploy/agent-node-flags and
+# deploy/controller-node-flags, as the .deb's launcher does.
 install_command() {
-  local agent_flags
+  local agent_flags controller_flags
   agent_flags=$(grep -v '^#' deploy/agent-node-flags | tr -s ' \n' ' ' | sed 's/ *$//')
+  controller_flags=$(grep -v '^#' deploy/controller-node-flags | tr -s ' \n' ' ' | sed 's/ *$//')
   cat > /usr/local/bin/fleetban <<SH
 #!/bin/sh
 if [ "\$1" = agent ]; then exec "$(command -v node)" $agent_flags "$PWD/packages/cli/dist/main.js" "\$@"; fi
+if [ "\$1" = controller ]; then exec "$(command -v node)" $controller_flags "$PWD/packages/cli/dist/main.js" "\$@"; fi
 exec "$(command -v node)" "$PWD/packages/cli/dist/main.js" "\$@"
 SH
   chmod 755 /usr/local/bin/fleetban

@@ -4,14 +4,24 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The flags (comment lines skipped), as an argv array; [] when the file is absent. */
-export function agentNodeFlags() {
+/** The flags of deploy/`file` (comment lines skipped), as an argv array; [] when the file is absent. */
+function flagsOf(file) {
   try {
-    return readFileSync(fileURLToPath(new URL('../../deploy/agent-node-flags', import.meta.url)), 'utf8')
+    return readFileSync(fileURLToPath(new URL(`../../deploy/${file}`, import.meta.url)), 'utf8')
       .split('\n').filter((l) => !l.startsWith('#')).join(' ').split(/\s+/).filter(Boolean);
   } catch {
     return [];
   }
+}
+
+/** The agent's flags (deploy/agent-node-flags). */
+export function agentNodeFlags() {
+  return flagsOf('agent-node-flags');
+}
+
+/** The controller's flags (deploy/controller-node-flags), which the launcher gives `fleetban controller`. */
+export function controllerNodeFlags() {
+  return flagsOf('controller-node-flags');
 }
 
 /** `--node-flags "..."` on the bench's command line replaces them ("" = none), for comparisons. */

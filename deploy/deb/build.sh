@@ -45,13 +45,16 @@ else
   node_dep=', nodejs (>= 20)'
 fi
 install -d "$stage/usr/bin"
-# `fleetban agent` (the systemd unit's ExecStart) runs with the V8 flags of deploy/agent-node-flags,
-# which says why and what they cost; every other command runs with node's defaults
+# `fleetban agent` and `fleetban controller` (the systemd units' ExecStart) run with the V8 flags of
+# deploy/agent-node-flags and deploy/controller-node-flags, which say why and what they cost; every
+# other command runs with node's defaults
 agent_flags=$(grep -v '^#' deploy/agent-node-flags | tr -s ' \n' ' ' | sed 's/ *$//')
+controller_flags=$(grep -v '^#' deploy/controller-node-flags | tr -s ' \n' ' ' | sed 's/ *$//')
 cat > "$stage/usr/bin/fleetban" <<SH
 #!/bin/sh
-# the agent's V8 flags: a small young generation, a slowly growing old one (memory; see /usr/share/doc/fleetban/docs/benchmarks.md)
+# the agent's and the controller's V8 flags: a small young generation (memory; see /usr/share/doc/fleetban/docs/benchmarks.md)
 if [ "\$1" = agent ]; then exec $node_bin $agent_flags /usr/lib/fleetban/packages/cli/dist/main.js "\$@"; fi
+if [ "\$1" = controller ]; then exec $node_bin $controller_flags /usr/lib/fleetban/packages/cli/dist/main.js "\$@"; fi
 exec $node_bin /usr/lib/fleetban/packages/cli/dist/main.js "\$@"
 SH
 chmod 755 "$stage/usr/bin/fleetban"
