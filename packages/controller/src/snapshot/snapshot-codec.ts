@@ -4,6 +4,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createDeflateRaw, createInflateRaw } from 'node:zlib';
 import { type BanDecision, type BucketPosition, type CapturedAddress, DecodeError, type Offence, SNAPSHOT_PART_BYTES } from '@fleetban/shared';
 import type { CapturedJail } from '../aggregate/jail-tracker.js';
+import type { OffenceList } from '../store/ban-store-load.js';
 import { banColumns, offenceColumns, readBans, readOffences, windowColumns, WindowRows } from './snapshot-columns.js';
 
 /**
@@ -31,13 +32,16 @@ export interface ControllerSnapshot {
   /** Stored bans (those whose writes were in flight are in `unsure`). */
   readonly bans: readonly BanDecision[];
   /** Offences by history key (those of `unsure` targets left out). */
-  readonly offences: ReadonlyArray<readonly [string, Offence]>;
+  readonly offences: OffenceList;
   /** Targets whose writes were in flight: read from the buckets at a restore. */
   readonly unsure: readonly string[];
 }
 
-/** Items per line of each kind: one line is encoded between two turns of the event loop. */
-const PER_LINE = { w: 2_000, s: 10_000, b: 1_000, o: 2_000 } as const;
+/**
+ * Items per line of each kind: one line is encoded between two turns of the event loop, each
+ * about 1–2 ms on this 2-CPU machine (a decision waiting behind it waits that long).
+ */
+const PER_LINE = { w: 1_000, s: 5_000, b: 500, o: 1_000 } as const;
 
 /**
  * The snapshot as parts of at most {@link SNAPSHOT_PART_BYTES} bytes: lines of JSON, the first

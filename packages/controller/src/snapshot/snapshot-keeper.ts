@@ -99,8 +99,10 @@ export class SnapshotKeeper {
       const seq = f.intake.handledSeq;
       const covers = coverage(seq, at);
       if (covers === this.#last) return false;
+      const copyAt = performance.now();
       const s: ControllerSnapshot = { createdMs: f.clock(), seq, ...at, jails: f.trackers.capture(), seen: f.intake.seenIds(), ...f.store.capture() };
-      const captureMs = Math.round(performance.now() - started);
+      // the copy is the one pause a snapshot causes (decisions wait for it); the rest runs between them
+      const captureMs = Math.round(performance.now() - copyAt);
       if (!(await this.#acknowledged(seq))) {
         f.counters.add('snapshots.failed');
         f.logger.warn({ seq }, 'snapshot not saved: its events were not all acknowledged in time');

@@ -15,7 +15,7 @@ import {
   OffenceHistory,
 } from '@fleetban/shared';
 import { type BanJournal, type BanListener, BanListeners } from './ban-listeners.js';
-import { loadBans, type StoredBans } from './ban-store-load.js';
+import { loadBans, pairsOf, type StoredBans } from './ban-store-load.js';
 import { OffenceBook, offenceAfter, purgeableKeys } from './offence-book.js';
 
 /** The JetStream API timeout when {@link BanStore.heal} reopens the ban list. */
@@ -120,7 +120,7 @@ export class BanStore {
     const unsure = [...this.#unstored.keys()];
     const bans: BanDecision[] = [];
     for (const b of this.bans.values()) if (!this.#unstored.has(b.ip)) bans.push(b);
-    return { bans, offences: [...this.offences], unsure };
+    return { bans, offences: pairsOf(this.offences), unsure };
   }
 
   /**

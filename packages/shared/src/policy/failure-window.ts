@@ -154,9 +154,15 @@ export class FailureWindow {
    * later failures do not change. A controller's snapshot is made of these.
    */
   capture(): WindowCapture {
-    const ips: string[] = [];
+    const ips = new Array<string>(this.#slotOf.size);
     const slots = new Int32Array(this.#slotOf.size);
-    for (const [ip, slot] of this.#slotOf) slots[ips.push(ip) - 1] = slot;
+    let i = 0;
+    // forEach, not for-of: for-of makes an [ip, slot] pair per address until the loop is optimized,
+    // 60–80 ms for 100,000 addresses where forEach takes 5 (a snapshot every 10 s stays cold)
+    this.#slotOf.forEach((slot, ip) => {
+      ips[i] = ip;
+      slots[i++] = slot;
+    });
     const spill = new Map<number, { times: number[]; sources: string[] }>();
     for (const [slot, s] of this.#spill) spill.set(slot, { times: s.times.slice(), sources: s.sources.slice() });
     return new WindowCapture({ ips, slots, count: this.#count.slice(), inline: INLINE, times: this.#times.slice(), sources: this.#sources.slice(), spill, matches: this.#matches.slice() });
