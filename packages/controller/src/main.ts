@@ -124,7 +124,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     const heartbeats = new HeartbeatIntake(hosts, clock, counters, log.child({ stage: 'heartbeat' }));
     heartbeats.start(nc);
     undo.push(() => heartbeats.stop());
-    const intake = new EventIntake(nc, (e, replay) => failures.handle(e, replay), counters, log.child({ stage: 'intake' }));
+    const intake = new EventIntake(nc, (e, replay) => failures.handle(e, replay), counters, log.child({ stage: 'intake' }), lease);
     const longestFindtime = Math.max(fallback.findtimeMs, ...config.jails.filter((j) => j.policy !== 'recidive').map((j) => j.findtimeMs));
     undo.push(() => intake.stop());
     const replayFrom = await restoreWindows(snapshot, { nc, trackers, intake, logger: log.child({ stage: 'snapshot' }) }, clock() - longestFindtime);
@@ -144,7 +144,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     const admin = new AdminService({ store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'admin' }), settings, ignore, forgetAfterMs: forgetAfterMs(config.agent.heartbeatMs) });
     admin.start(nc);
     undo.push(() => admin.stop());
-    const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }));
+    const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }), lease);
     beacon.start();
     undo.push(() => beacon.stop());
     onReconnect(nc, () => beacon.send());

@@ -33,6 +33,12 @@ const ACK_DELAY_MS = 25;
  */
 export const MAX_IN_FLIGHT = 256;
 
+/** Whether this controller may decide now (its lease, {@link ControllerLease}). */
+export interface LeaseGate {
+  readonly renewed: boolean;
+  whenRenewed(): Promise<void>;
+}
+
 /**
  * Where decoded failures go. Handles the failure at once, in arrival order, and returns, when it
  * caused writes, their completion (resolves once the failure's consequences are stored);
@@ -67,6 +73,8 @@ export class EventIntake {
     private readonly sink: FailureSink,
     private readonly counters: CounterSet,
     private readonly logger: Logger,
+    /** What may hold consuming: the lease, while it is suspended. */
+    private readonly gate?: LeaseGate,
     private readonly seenMax = 200_000,
   ) {}
 
@@ -95,6 +103,9 @@ export class EventIntake {
       const acks = new AckFloor(ACK_EVERY, ACK_DELAY_MS);
       try {
         for await (const m of messages) {
+          // a suspended lease: another controller may be active, nothing is decided until it is renewed
+          if (this.gate && !this.gate.renewed) await this.gate.whenRenewed();
+          if (this.#stopped) break;
           acks.add(m, this.handle(m, false));
           if (acks.inFlight >= MAX_IN_FLIGHT) await acks.below(MAX_IN_FLIGHT);
         }

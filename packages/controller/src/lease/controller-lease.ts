@@ -15,13 +15,19 @@ export interface LeaseOptions {
  * revision) every quarter of `ttlMs`; a standby reads the lease as often and, when its revision has
  * not moved for `ttlMs` by the standby's own clock, swaps it on that revision: of several
  * standbys one wins, and a controller that was only slow finds its next renewal refused and steps
- * down. An active controller that cannot renew for `ttlMs` (NATS away) also steps down, since a
- * standby may hold the lease by then. A clean stop releases the lease so a standby takes over at once.
+ * down. An active controller that cannot renew for `ttlMs` (NATS away, or the bucket without a
+ * leader while a cluster elects one) is suspended: a standby may hold the lease by then, so it
+ * decides nothing ({@link renewed} is false) until a renewal goes through again, then goes on as it
+ * was, or is refused, and steps down. Stepping down at once meant a start anew after every
+ * election of a cluster, and nats-server 2.9 left such starts' requests unanswered for tens of
+ * seconds (docs/cluster.md). A clean stop releases the lease so a standby takes over at once.
  */
 export class ControllerLease {
   #revision = 0;
   #timer: NodeJS.Timeout | undefined;
   #lost: ((why: string) => void) | undefined;
+  #suspended = false;
+  #waiting: Array<() => void> = [];
   /** Resolves with why, once the lease is lost (after {@link acquire}). */
   readonly lost: Promise<string>;
 
@@ -62,6 +68,16 @@ export class ControllerLease {
     return false;
   }
 
+  /** False while the lease is suspended: not renewed for a whole `ttlMs`, another controller may hold it. */
+  get renewed(): boolean {
+    return !this.#suspended;
+  }
+
+  /** Resolves once the lease is renewed again (at once when it is not suspended), or lost. */
+  whenRenewed(): Promise<void> {
+    return this.#suspended ? new Promise((resolve) => this.#waiting.push(resolve)) : Promise.resolve();
+  }
+
   /** Stops renewing and releases the lease (a standby takes over at once). */
   async release(): Promise<void> {
     clearInterval(this.#timer);
@@ -79,10 +95,17 @@ export class ControllerLease {
           if (rev === null) return this.#lose('another controller took the lease');
           this.#revision = rev;
           okAt = this.o.clock();
+          if (this.#suspended) {
+            this.o.logger.warn('controller lease renewed: deciding again');
+            this.#resume();
+          }
         },
         (err: unknown) => {
           this.o.logger.warn({ err }, 'cannot renew the controller lease');
-          if (this.o.clock() - okAt >= this.o.ttlMs) this.#lose('the lease could not be renewed in time');
+          if (!this.#suspended && this.o.clock() - okAt >= this.o.ttlMs) {
+            this.#suspended = true;
+            this.o.logger.error({ silentMs: this.o.clock() - okAt }, 'controller lease not renewed in time: deciding nothing until it is renewed, or stepping down if another controller holds it');
+          }
         },
       ).finally(() => (busy = false));
     }, step);
@@ -93,6 +116,15 @@ export class ControllerLease {
     this.#revision = 0;
     this.o.logger.error({ why }, 'controller lease lost: stepping down');
     this.#lost?.(why);
+    this.#resume();
+  }
+
+  /** Ends a suspension: what waits for a renewal goes on (and finds the lease lost, when it is). */
+  #resume(): void {
+    this.#suspended = false;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const w of waiting) w();
   }
 }
 

@@ -22,6 +22,8 @@ export class LivenessBeacon {
     private readonly intervalMs: number,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Nothing is sent while the lease is suspended (agents may fall back: another controller may hold it). */
+    private readonly gate?: { readonly renewed: boolean },
   ) {}
 
   /** Sends one now, then every interval. */
@@ -32,6 +34,7 @@ export class LivenessBeacon {
 
   /** Sends one liveness message now. */
   send(): void {
+    if (this.gate && !this.gate.renewed) return;
     try {
       this.nc.publish(controllerAliveSubject(), encodeControllerAlive({ host: this.host, timeMs: this.clock(), intervalMs: this.intervalMs }));
       this.#warned = false;
