@@ -235,7 +235,7 @@ export class SetEnforcer implements Enforcer {
    */
   private async run(intents: readonly Intent[]): Promise<{ added: number; removed: number }> {
     const done = { added: 0, removed: 0 };
-    const ops = spreadOps(planOps(intents, this.view, this.clock(), this.rule), this.clock(), this.rule.spreadMs ?? 0);
+    const ops = this.plan(intents);
     if (ops.length === 0) return done;
     try {
       await this.driver.write(ops, this.clock());
@@ -247,8 +247,14 @@ export class SetEnforcer implements Enforcer {
     }
     const current = await this.repair(await this.fullRead());
     this.view = new ElementView(current);
-    await this.bisect(spreadOps(planOps(intents, this.view, this.clock(), this.rule), this.clock(), this.rule.spreadMs ?? 0), done);
+    await this.bisect(this.plan(intents), done);
     return done;
+  }
+
+  /** The operations for `intents` against the view, the expiries of a bulk batch spread. */
+  private plan(intents: readonly Intent[]): ElementOp[] {
+    const now = this.clock();
+    return spreadOps(planOps(intents, this.view, now, this.rule), now, this.rule.spreadMs ?? 0);
   }
 
   private async bisect(ops: readonly ElementOp[], done: { added: number; removed: number }): Promise<void> {
