@@ -5,6 +5,9 @@
 import type { PresentElements } from './reconcile.js';
 import { isLive, type SetElement } from './set-element.js';
 
+/** What {@link ElementView.ofTarget} returns for a target without elements. */
+const NONE: readonly SetElement[] = Object.freeze([]);
+
 /**
  * Elements by key. A whole-address element's key is its target, so only port-scoped elements
  * (`192.0.2.7 tcp/22`) need the per-target index: the bulk of a ban list costs one map entry
@@ -28,11 +31,11 @@ export class ElementView implements PresentElements {
     return this.byKey.get(key);
   }
 
-  /** Every element of `target` (whole-address and port-scoped). */
-  ofTarget(target: string): SetElement[] {
+  /** Every element of `target` (whole-address and port-scoped); the shared empty list when none. */
+  ofTarget(target: string): readonly SetElement[] {
     const whole = this.byKey.get(target);
-    const keys = this.scoped.get(target);
-    if (!keys) return whole ? [whole] : [];
+    const keys = this.scoped.size === 0 ? undefined : this.scoped.get(target);
+    if (!keys) return whole ? [whole] : NONE;
     const out = whole ? [whole] : [];
     for (const key of keys) {
       const el = this.byKey.get(key);

@@ -135,27 +135,29 @@ export function rebuildScript(table: string, verdict: BlockType): string {
 
 /**
  * One batch for `ops`: all deletes first (unbans, and the delete half of a `replace`), then all
- * adds, each with its timeout counted from `nowMs` (none = permanent).
+ * adds, each with its timeout counted from `nowMs` (none = permanent). Written in one pass over
+ * `ops`, straight into the lines of each set: a bulk batch makes no list per set or per line.
  */
 export function elementScript(table: string, ops: readonly ElementOp[], nowMs: number): string {
-  const deletes: SetElement[] = [];
-  const adds: SetElement[] = [];
-  for (const op of ops) {
-    if (op.kind !== 'add') deletes.push(op.el);
-    if (op.kind !== 'delete') adds.push(op.el);
-  }
+  const deletes = new ElementLines(`delete element inet ${table} `);
+  const adds = new ElementLines(`add element inet ${table} `);
   const durations = new Map<number, string>(); // a bulk batch has few distinct timeouts
-  const lines = [
-    ...elementLines('delete', table, deletes, () => ''),
-    ...elementLines('add', table, adds, (el) => {
-      const s = timeoutSeconds(el.expiresMs, nowMs, MAX_TIMEOUT_S);
-      if (s === null) return '';
-      let text = durations.get(s);
-      if (text === undefined) durations.set(s, (text = ` timeout ${nftDuration(s)}`));
-      return text;
-    }),
-  ];
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  for (const op of ops) {
+    const el = op.el;
+    const set = setOf(el);
+    const text = elementText(el);
+    if (op.kind !== 'add') deletes.add(set, text);
+    if (op.kind === 'delete') continue;
+    const s = timeoutSeconds(el.expiresMs, nowMs, MAX_TIMEOUT_S);
+    if (s === null) {
+      adds.add(set, text);
+      continue;
+    }
+    let timeout = durations.get(s);
+    if (timeout === undefined) durations.set(s, (timeout = ` timeout ${nftDuration(s)}`));
+    adds.add(set, text, timeout);
+  }
+  return deletes.text() + adds.text();
 }
 
 /** An element as nft writes it: `192.0.2.7`, `192.0.2.0/24 . tcp . 22`, `... . udp . 1000-2000`. */
@@ -165,22 +167,36 @@ export function elementText(el: SetElement): string {
   return `${el.target} . ${p.proto} . ${p.from === p.to ? p.from : `${p.from}-${p.to}`}`;
 }
 
-function elementLines(verb: string, table: string, els: readonly SetElement[], suffix: (el: SetElement) => string): string[] {
-  const bySet = new Map<string, SetElement[]>();
-  for (const el of els) {
-    const set = setOf(el);
-    const list = bySet.get(set);
-    if (list) list.push(el);
-    else bySet.set(set, [el]);
+/** The `<verb> element` lines of one batch: up to {@link CHUNK} elements a line, by set. */
+class ElementLines {
+  /** The texts of the line being filled (element, timeout, separator, ...), by set. */
+  private readonly open = new Map<string, { parts: string[]; n: number }>();
+  private readonly done: string[] = [];
+
+  constructor(private readonly head: string) {}
+
+  /** Adds one element (`text`, then `timeout` unless empty) to the line of `set`. */
+  add(set: string, text: string, timeout = ''): void {
+    let line = this.open.get(set);
+    if (!line) this.open.set(set, (line = { parts: [], n: 0 }));
+    else line.parts.push(', ');
+    line.parts.push(text);
+    if (timeout !== '') line.parts.push(timeout);
+    if (++line.n < CHUNK) return;
+    this.done.push(this.line(set, line.parts));
+    this.open.delete(set);
   }
-  const lines: string[] = [];
-  for (const [set, mine] of bySet) {
-    for (let i = 0; i < mine.length; i += CHUNK) {
-      const body = mine.slice(i, i + CHUNK).map((el) => `${elementText(el)}${suffix(el)}`).join(', ');
-      lines.push(`${verb} element inet ${table} ${set} { ${body} }`);
-    }
+
+  /** Every line, full ones first, then the partly filled ones. */
+  text(): string {
+    for (const [set, line] of this.open) this.done.push(this.line(set, line.parts));
+    this.open.clear();
+    return this.done.join('');
   }
-  return lines;
+
+  private line(set: string, parts: string[]): string {
+    return `${this.head}${set} { ${parts.join('')} }\n`;
+  }
 }
 
 /**

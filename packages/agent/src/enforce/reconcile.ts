@@ -29,17 +29,18 @@ export interface ElementDiff {
   readonly changed: SetElement[];
 }
 
-/** What the sets hold, looked up by element key and by target (see element-view.ts). */
+/** What the sets hold, looked up by target (see element-view.ts). */
 export interface PresentElements {
-  get(key: string): SetElement | undefined;
-  ofTarget(target: string): Iterable<SetElement>;
+  /** Every element of `target`, expired ones included (an empty list when there are none). */
+  ofTarget(target: string): readonly SetElement[];
 }
 
 /**
  * The operations that carry out `intents` on sets holding `present` (expired elements count as
  * absent). Later intents for the same target win. An element already present that
  * {@link satisfies} the wanted expiry needs nothing; elements of the target that are not wanted
- * are deleted. Costs the intents' size, not the sets'.
+ * are deleted. Costs the intents' size, not the sets': one look-up of each target (a bulk batch
+ * of a million bans pays for each hash-table access, so there is no second one per element).
  */
 export function planOps(intents: readonly Intent[], present: PresentElements, nowMs: number, rule: ExpiryRule): ElementOp[] {
   // the last intent of a target wins: walk backwards, skip targets already planned
@@ -47,13 +48,19 @@ export function planOps(intents: readonly Intent[], present: PresentElements, no
   const ops: ElementOp[] = [];
   for (let i = intents.length - 1; i >= 0; i--) {
     const intent = intents[i]!;
-    if (done.has(intent.target)) continue;
-    done.add(intent.target);
-    for (const el of present.ofTarget(intent.target)) {
+    const seen = done.size;
+    done.add(intent.target); // one hash-table access, not has() then add()
+    if (done.size === seen) continue;
+    const have = present.ofTarget(intent.target);
+    if (have.length === 0) {
+      for (const el of intent.els) ops.push({ kind: 'add', el });
+      continue;
+    }
+    for (const el of have) {
       if (isLive(el, nowMs) && !intent.els.some((w) => w.key === el.key)) ops.push({ kind: 'delete', el });
     }
     for (const el of intent.els) {
-      const h = present.get(el.key);
+      const h = have.find((x) => x.key === el.key);
       if (!h || !isLive(h, nowMs)) ops.push({ kind: 'add', el });
       else if (!satisfies(h.expiresMs, el.expiresMs, nowMs, rule)) ops.push({ kind: 'replace', el });
     }

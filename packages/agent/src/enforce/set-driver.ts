@@ -2,6 +2,7 @@
  * What a set-based backend provides to {@link SetEnforcer} (set-enforcer.ts): reading, building
  * and writing its kernel objects, and, optionally, a cheap look at their structure.
  */
+import { FleetbanError } from '@fleetban/shared';
 import type { ElementOp } from './reconcile.js';
 import type { SetElement } from './set-element.js';
 
@@ -47,8 +48,26 @@ export interface SetDriver {
    * kind are deleted and recreated (their elements lost). Idempotent.
    */
   ensure(state: KernelState): Promise<void>;
-  /** Applies element operations in one batch; rejects when the kernel refuses any of them. */
+  /**
+   * Applies element operations in one batch; rejects when the kernel refuses any of them. A
+   * driver that splits a large batch into several transactions rejects with
+   * {@link PartialWriteError} when some of them were committed.
+   */
   write(ops: readonly ElementOp[], nowMs: number): Promise<void>;
   /** Removes every object fleetban created (idempotent). */
   remove(): Promise<void>;
+}
+
+/**
+ * A batch written as several transactions of which some were committed and some refused: the
+ * caller records `committed` as done and carries on with `rejected`. The refusal is the `cause`.
+ */
+export class PartialWriteError extends FleetbanError {
+  readonly committed: readonly ElementOp[];
+  readonly rejected: readonly ElementOp[];
+  constructor(committed: readonly ElementOp[], rejected: readonly ElementOp[], options: { cause: unknown }) {
+    super('WRITE_PARTIAL', `${rejected.length} of ${committed.length + rejected.length} element operations refused`, options);
+    this.committed = committed;
+    this.rejected = rejected;
+  }
 }

@@ -4,8 +4,10 @@
  * the reconcile plan compare like with like.
  */
 import { parseNetwork, type Family } from '@fleetban/shared';
+import { plainAddressFamily } from './canonical-address.js';
 import type { BanEntry } from './enforcer.js';
 import type { PortProtocol, PortScope } from './port-scope.js';
+import type { ElementOp } from './reconcile.js';
 
 /** The destination ports of a scoped element: one protocol, one range. */
 export interface ElementPort {
@@ -47,12 +49,6 @@ export const DEFAULT_TOLERANCE_MS = 5000;
 /** Longest kernel timeout fleetban asks nft for: 3650 days. */
 export const MAX_TIMEOUT_S = 3650 * 86_400;
 
-/**
- * A canonical dotted quad (no leading zeros, each part up to 255): already what parseNetwork
- * would return, so the bulk of a ban list skips the general parser.
- */
-const PLAIN_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-
 /** The element key of `target` with an optional port. */
 export function elementKey(target: string, port?: ElementPort): string {
   if (!port) return target;
@@ -67,8 +63,11 @@ export function elementKey(target: string, port?: ElementPort): string {
  */
 export function toSetElements(entry: BanEntry, scope: PortScope | null, nowMs: number, singlePorts = false): SetElement[] {
   if (entry.expiresMs !== 0 && entry.expiresMs <= nowMs) return [];
-  const net = PLAIN_IPV4.test(entry.target) ? { text: entry.target, family: 4 as const } : parseNetwork(entry.target);
+  // the controller's canonical text skips the general parser (see canonical-address.ts)
+  const plain = plainAddressFamily(entry.target);
   const expiresMs = entry.expiresMs === 0 ? 0 : nowMs + Math.max(1, Math.ceil((entry.expiresMs - nowMs) / 1000)) * 1000;
+  if (plain !== null && !scope) return [{ key: entry.target, target: entry.target, family: plain, expiresMs }];
+  const net = plain === null ? parseNetwork(entry.target) : { text: entry.target, family: plain };
   if (!scope) return [{ key: net.text, target: net.text, family: net.family, expiresMs }];
   const base = { target: net.text, family: net.family, expiresMs };
   const out: SetElement[] = [];
@@ -137,6 +136,26 @@ export function spreadExpiry(el: SetElement, nowMs: number, spreadMs: number): S
   const maxS = Math.floor(Math.min(spreadMs, (el.expiresMs - nowMs) / 10) / 1000);
   if (maxS <= 0) return el;
   return { ...el, expiresMs: el.expiresMs + (keyHash(el.key) % (maxS + 1)) * 1000 };
+}
+
+/**
+ * Spreads the expiries of the adds and replaces of `ops` (see {@link spreadExpiry}) when there
+ * are at least {@link SPREAD_FROM} of them; `spreadMs` 0 = never. Rewrites `ops` in place: they
+ * must be a fresh plan (planOps makes new operation objects), so a bulk batch is not copied.
+ */
+export function spreadOps(ops: ElementOp[], nowMs: number, spreadMs: number): ElementOp[] {
+  if (spreadMs <= 0) return ops;
+  let adds = 0;
+  for (let i = 0; i < ops.length && adds < SPREAD_FROM; i++) if (ops[i]!.kind !== 'delete') adds++;
+  if (adds < SPREAD_FROM) return ops;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    if (op.kind === 'delete') continue;
+    const el = spreadExpiry(op.el, nowMs, spreadMs);
+    // the plan's own operation objects: re-pointed, not copied (a million fewer objects)
+    if (el !== op.el) (op as { el: SetElement }).el = el;
+  }
+  return ops;
 }
 
 /** FNV-1a of the key: a stable, evenly spread offset. */

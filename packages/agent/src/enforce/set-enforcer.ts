@@ -8,9 +8,9 @@ import type { Clock, Logger } from '@fleetban/shared';
 import type { BanEntry, Enforcer, EnforcerReport, ReconcileOptions, StopMode } from './enforcer.js';
 import type { JailScopes } from './port-scope.js';
 import { ElementView } from './element-view.js';
-import type { KernelState, SetDriver } from './set-driver.js';
+import { PartialWriteError, type KernelState, type SetDriver } from './set-driver.js';
 import { diffElements, planOps, settled, type ElementOp, type Intent } from './reconcile.js';
-import { SPREAD_FROM, isLive, kernelExpiry, spreadExpiry, toSetElements, unbanTarget, type ExpiryRule, type SetElement } from './set-element.js';
+import { isLive, kernelExpiry, spreadOps, toSetElements, unbanTarget, type ExpiryRule, type SetElement } from './set-element.js';
 
 /** Options of {@link SetEnforcer}. */
 export interface SetEnforcerOptions {
@@ -87,9 +87,16 @@ export class SetEnforcer implements Enforcer {
         if (t !== null) intents.push({ target: t, els: [] });
       }
       for (const ban of bans) {
-        const els = this.parse(ban.target, () => this.elementsOf(ban, now));
+        // inline, not through parse(): no closure per ban of a bulk batch
+        let els: SetElement[];
+        try {
+          els = this.elementsOf(ban, now);
+        } catch (err) {
+          this.skip(ban.target, err);
+          continue;
+        }
         // an already expired ban is skipped, not turned into an unban
-        if (els && els[0]) intents.push({ target: els[0].target, els });
+        if (els[0]) intents.push({ target: els[0].target, els });
       }
       const done = await this.run(intents);
       this.log.debug(done, 'batch applied');
@@ -210,10 +217,15 @@ export class SetEnforcer implements Enforcer {
     try {
       return fn();
     } catch (err) {
-      this.counts.failed++;
-      this.log.warn({ err, target }, 'invalid ban target skipped');
+      this.skip(target, err);
       return null;
     }
+  }
+
+  /** Counts and logs a target that could not be normalised. */
+  private skip(target: string, err: unknown): void {
+    this.counts.failed++;
+    this.log.warn({ err, target }, 'invalid ban target skipped');
   }
 
   /**
@@ -223,27 +235,26 @@ export class SetEnforcer implements Enforcer {
    */
   private async run(intents: readonly Intent[]): Promise<{ added: number; removed: number }> {
     const done = { added: 0, removed: 0 };
-    const ops = this.spread(planOps(intents, this.view, this.clock(), this.rule));
+    const ops = this.plan(intents);
     if (ops.length === 0) return done;
     try {
       await this.driver.write(ops, this.clock());
       this.commit(ops, done);
       return done;
     } catch (err) {
+      if (err instanceof PartialWriteError) this.commit(err.committed, done);
       this.log.debug({ err, ops: ops.length }, 'batch rejected; retrying by halves');
     }
     const current = await this.repair(await this.fullRead());
     this.view = new ElementView(current);
-    await this.bisect(this.spread(planOps(intents, this.view, this.clock(), this.rule)), done);
+    await this.bisect(this.plan(intents), done);
     return done;
   }
 
-  /** Spreads the expiries of a bulk batch (see {@link spreadExpiry}). */
-  private spread(ops: ElementOp[]): ElementOp[] {
-    const spreadMs = this.rule.spreadMs ?? 0;
-    if (spreadMs <= 0 || ops.filter((op) => op.kind !== 'delete').length < SPREAD_FROM) return ops;
+  /** The operations for `intents` against the view, the expiries of a bulk batch spread. */
+  private plan(intents: readonly Intent[]): ElementOp[] {
     const now = this.clock();
-    return ops.map((op) => (op.kind === 'delete' ? op : { kind: op.kind, el: spreadExpiry(op.el, now, spreadMs) }));
+    return spreadOps(planOps(intents, this.view, now, this.rule), now, this.rule.spreadMs ?? 0);
   }
 
   private async bisect(ops: readonly ElementOp[], done: { added: number; removed: number }): Promise<void> {
@@ -252,6 +263,12 @@ export class SetEnforcer implements Enforcer {
       await this.driver.write(ops, this.clock());
       this.commit(ops, done);
     } catch (err) {
+      if (err instanceof PartialWriteError) {
+        // part of it was committed: only the refused part is split further
+        this.commit(err.committed, done);
+        await this.bisect(err.rejected, done);
+        return;
+      }
       const [only] = ops;
       if (ops.length === 1 && only) {
         this.counts.failed++;
