@@ -107,7 +107,12 @@ export class FailureReporter {
   /** Sends what is waiting until done or a publish fails (then a retry is scheduled). */
   flush(): Promise<void> {
     if (this.#stopped || !this.#publisher) return Promise.resolve();
-    this.#pumping ??= this.#pump().finally(() => { this.#pumping = null; });
+    // failures reported after the pump found memory empty, before it ended, would wait for the
+    // next report: the pump starts again for them (a failed send spills memory, so it does not)
+    this.#pumping ??= this.#pump().finally(() => {
+      this.#pumping = null;
+      if (!this.#spilled && this.#mem.length > 0) void this.flush();
+    });
     return this.#pumping;
   }
 
