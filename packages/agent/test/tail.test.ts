@@ -442,3 +442,21 @@ t.test('inotify wakes the tail: with polling an hour apart, appended lines, a ro
   await lines.last('after rotation');
   tt.same(lines.texts(), ['one', 'two', 'three', 'after rotation'], 'every line once, in order, without a single poll');
 });
+
+t.test('a gate that holds reading back wakes the tail when it opens, not a poll later', async (tt) => {
+  const { ReportGate } = await import('../src/report/read-gate.js');
+  const dir = tt.testdir({ 'a.log': '' });
+  const gate = new ReportGate(1);
+  const closed = { spoolFull: false, publishing: true, queued: 1 };
+  // a poll far longer than the test's bound: only the wakes (inotify, the gate) can read in time
+  const { tail, lines } = await follow(tt, [join(dir, 'a.log')], { pollMs: 10 * WAIT_MS, gate });
+  gate.update(closed);
+  appendFileSync(join(dir, 'a.log'), 'one\ntwo\n');
+  // the change is noticed (inotify) while the gate is closed: the bytes are counted behind, not read
+  for (const until = Date.now() + WAIT_MS; tail.counters().bytesBehind < 8 && Date.now() < until;) await new Promise((r) => setTimeout(r, 5));
+  tt.equal(tail.counters().bytesBehind, 8);
+  tt.same(lines.texts(), [], 'nothing read while the gate is closed');
+  gate.update({ ...closed, queued: 0 });
+  await lines.last('two');
+  tt.same(lines.texts(), ['one', 'two']);
+});

@@ -7,6 +7,7 @@ import {
   sendFailure,
   StreamPublisher,
 } from '@fleetban/shared';
+import { ReportGate } from './read-gate.js';
 import { type SpoolRecord, Spool } from './spool.js';
 
 /** Counters of the reporter. */
@@ -21,7 +22,7 @@ export interface ReporterCounters {
   spoolBytes: number;
   /** Failures lost: always 0 (the reporter slows reading instead of dropping); kept for the heartbeat. */
   dropped: number;
-  /** Times reading was held back because the spool was full. */
+  /** Times reading was held back because the spool was full (not counted: the waits for acknowledgements while publishing). */
   blocked: number;
 }
 
@@ -45,17 +46,19 @@ export interface ReporterOptions {
  * While NATS keeps up, failures go from memory straight to JetStream, up to `window` in flight.
  * When a publish fails, or `buffer` failures wait in memory, the reporter spills: what is in
  * memory and everything after it goes to the on-disk spool (spool.ts), in order, and is sent from
- * there; once the spool is empty, memory is used again. When the spool holds `spoolBytes`, the
- * {@link gate} closes and every log source stops reading (the lines wait in the log files, counted
- * as bytes behind) until the spool drains below 90%. Each failure carries its id as the JetStream
+ * there; once the spool is empty, memory is used again. The {@link gate} (read-gate.ts) closes and
+ * every log source stops reading (the lines wait in the log files, counted as bytes behind) while
+ * the spool holds `spoolBytes` (until it drains below 90%), and while publishing from memory works
+ * but two windows (at most half the buffer) wait: a spray faster than the stream acknowledges is
+ * read at the stream's pace, with a bounded queue, instead of filling the buffer and the spool. Each failure carries its id as the JetStream
  * message id, so one sent twice (an acknowledgement lost, a crash before the spool head was saved,
  * a line read again after a crash: ids come from the line's position, see jail-runner.ts) is
  * dropped by the server.
  */
 export class FailureReporter {
   readonly counters: ReporterCounters = { published: 0, buffered: 0, spooled: 0, spoolBytes: 0, dropped: 0, blocked: 0 };
-  /** Closed (blocked) while the spool is full: sources read nothing more. */
-  readonly gate: { readonly blocked: boolean };
+  /** Closed (blocked) while the spool is full, or two windows wait while publishing: sources read nothing more. */
+  readonly gate: ReportGate;
   #publisher: StreamPublisher | undefined;
   readonly #o: Required<ReporterOptions>;
   readonly #log: Logger;
@@ -77,8 +80,7 @@ export class FailureReporter {
     this.#log = logger;
     this.#spool = new Spool(opts.stateDir, opts.spoolBytes, logger);
     this.#spilled = this.#spool.count > 0;
-    const self = this;
-    this.gate = { get blocked() { return self.#updateGate(); } };
+    this.gate = new ReportGate(Math.max(1, Math.min(2 * this.#o.window, Math.floor(this.#o.buffer / 2))));
     this.#headTimer = setInterval(() => this.#spool.saveHead(), 250);
     this.#count();
     void this.flush();
@@ -87,6 +89,7 @@ export class FailureReporter {
   /** NATS is connected: sends what waits, and every failure from now on. */
   attach(nc: NatsConnection): void {
     this.#publisher = new StreamPublisher(nc);
+    this.#count();
     void this.flush();
   }
 
@@ -104,7 +107,12 @@ export class FailureReporter {
   /** Sends what is waiting until done or a publish fails (then a retry is scheduled). */
   flush(): Promise<void> {
     if (this.#stopped || !this.#publisher) return Promise.resolve();
-    this.#pumping ??= this.#pump().finally(() => { this.#pumping = null; });
+    // failures reported after the pump found memory empty, before it ended, would wait for the
+    // next report: the pump starts again for them (a failed send spills memory, so it does not)
+    this.#pumping ??= this.#pump().finally(() => {
+      this.#pumping = null;
+      if (!this.#spilled && this.#mem.length > 0) void this.flush();
+    });
     return this.#pumping;
   }
 
@@ -148,7 +156,10 @@ export class FailureReporter {
 
   /** Sends a window from the spool. null: spool empty (back to memory); false: a publish failed. */
   async #sendSpool(): Promise<boolean | null> {
-    if (!this.#spool.flush()) return false;
+    if (!this.#spool.flush()) {
+      this.#count();
+      return false;
+    }
     const recs: SpoolRecord[] = await this.#spool.read(this.#spool.head, this.#o.window);
     if (recs.length === 0) {
       if (this.#spool.count > 0 || this.#spool.unwrittenBytes > 0) return false; // damaged records counted: retry later
@@ -213,5 +224,10 @@ export class FailureReporter {
     c.spooled = this.#spool.count;
     c.spoolBytes = this.#spool.bytes;
     c.buffered = this.#mem.length + c.spooled;
+    this.gate.update({
+      spoolFull: this.#updateGate(),
+      publishing: this.#publisher !== undefined && !this.#spilled && !this.#warned && !this.#stopped,
+      queued: this.#mem.length,
+    });
   }
 }

@@ -21,8 +21,14 @@ export type FileTailCounters = SourceCounters;
 
 /** Bytes read at once while every file keeps up. */
 const CHUNK_BYTES = 64 * 1024;
-/** Bytes read at once once a file has had a backlog: fewer reads (each a trip to libuv's thread pool). */
-const BIG_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Bytes read at once once a file has had a backlog: fewer reads (each a trip to libuv's thread
+ * pool). Every line of a chunk is delivered before the gate is looked at again, so this bounds
+ * what a consumer that holds reading back receives past its limit: 256 KiB is about 2,500 sshd
+ * lines (1 MiB, 10,000 of them, overran the reporter's memory buffer in one go and held the
+ * strings of a whole chunk at once); at 200,000 lines/s it is still fewer than 100 reads a second.
+ */
+const BIG_CHUNK_BYTES = 256 * 1024;
 /** Bytes read from one file per turn before the others get theirs. */
 const TURN_BYTES = 1024 * 1024;
 
@@ -54,6 +60,8 @@ export class FileTail implements LogSource {
   #inflight: Promise<void> = Promise.resolve();
   /** A change was reported while a round ran: run another at once. */
   #woken = false;
+  /** Given to the gate while it holds reading back: a round as soon as it opens. */
+  readonly #wakeOnOpen = (): void => this.#wake();
   readonly #changes: ChangeWatch;
 
   constructor(opts: FileTailOptions) {
@@ -157,7 +165,9 @@ export class FileTail implements LogSource {
     } catch (err) {
       this.#log.error({ err }, 'tail round failed; retrying');
     }
-    this.#schedule(behind || this.#woken ? 0 : this.#o.pollMs);
+    const held = this.#o.gate?.blocked === true;
+    this.#schedule(!held && (behind || this.#woken) ? 0 : this.#o.pollMs);
+    if (held) this.#o.gate?.whenOpen?.(this.#wakeOnOpen);
   }
 
   /** Looks at what `w` names now; opens a new file under it after finishing the previous one. */

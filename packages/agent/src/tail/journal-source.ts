@@ -164,12 +164,19 @@ export class JournalSource implements LogSource {
   /** Back-pressure: stops reading journalctl's output until the gate opens. */
   #hold(proc: ChildProcessByStdio<null, Readable, Readable>): void {
     proc.stdout.pause();
+    let held = true;
     const check = () => {
-      if (!this.#running || this.#proc !== proc) return;
-      if (this.#o.gate?.blocked) this.#gateTimer = setTimeout(check, this.#o.pollMs);
-      else proc.stdout.resume();
+      if (!held || !this.#running || this.#proc !== proc) return;
+      if (this.#o.gate?.blocked) {
+        this.#gateTimer = setTimeout(check, this.#o.pollMs);
+        return;
+      }
+      held = false;
+      if (this.#gateTimer) clearTimeout(this.#gateTimer);
+      proc.stdout.resume();
     };
     this.#gateTimer = setTimeout(check, this.#o.pollMs);
+    this.#o.gate?.whenOpen?.(check);
   }
 
   #entry(json: string): void {

@@ -28,8 +28,10 @@ export interface LogLine {
 
 /** Lets a consumer that falls behind hold reading back (implemented by report/read-gate.ts). */
 export interface ReadGate {
-  /** While true, sources read nothing more; they look again every poll. */
+  /** While true, sources read nothing more; they look again every poll, or when woken. */
   readonly blocked: boolean;
+  /** Calls `wake` once, when the gate next opens (at once if open): a source need not wait a poll. */
+  whenOpen?(wake: () => void): void;
 }
 
 /** Counters every log source keeps. */
