@@ -74,3 +74,40 @@ t.test('a restart starts from the snapshot and replays only what came after it',
   t.equal(snapshots.subjects?.['fleetban.snapshot.head'], 1, 'the stream keeps the latest snapshot only');
   await third.stop('SIGTERM');
 });
+
+t.test('restarts with no event in between keep the windows and count nothing again', async (t) => {
+  const dir = testDir(t, {});
+  const nats = await startNatsServer(t);
+  const conf = join(dir, 'controller.conf');
+  writeFileSync(conf, `[fleetban]\nhost = ctl\nnats = ${nats.url}\nstate_dir = ${join(dir, 'ctl')}\n\n[controller]\nsnapshot_interval = 1h\n\n[DEFAULT]\nmaxretry = 3\nfindtime = 1h\nbantime = 1h\n\n[sshd]\nenabled = true\n`);
+  const nc = await controllerClient(t, nats.url, 'test', dir);
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  let n = 0;
+  const fail = async (ip: string, host = 'web1') => {
+    await js.publish(`fleetban.events.${host}.sshd`, encodeFailure({ id: `${host}:sshd:r${++n}`, host, jail: 'sshd', ip, timeMs: Date.now(), user: 'root', line: `Failed password for root from ${ip}` }));
+  };
+  const status = async () => adminRequest(nc, { verb: 'status', jail: '', ip: '', bantimeMs: 0 });
+  const start = async (name: string) => {
+    const c = FleetbanProcess.start(t, name, ['controller', '-c', conf]);
+    await c.waitForMsg('controller ready');
+    return c;
+  };
+  const first = await start('ctl-a');
+  await fail('198.51.100.7');
+  await fail('198.51.100.7');
+  await waitUntil(async () => (await status()).counters['events.received'] === 2, 'both failures handled');
+  await waitUntil(async () => (await jsm.consumers.info(EVENTS_STREAM, CONTROLLER_DURABLE)).ack_floor.stream_seq >= 2, 'both acknowledged');
+  await first.stop('SIGTERM');
+  // the second run consumes nothing: its consumer, made anew from the floor, acknowledges nothing
+  const second = await start('ctl-b');
+  await second.stop('SIGTERM');
+  const third = await start('ctl-c');
+  t.notOk(third.entries.some((e) => e.msg === 'snapshot counts events the stream does not hold as handled: windows rebuilt from the stream'), 'the snapshot is used: a consumer that acknowledged nothing yet still counts as having handled what came before its start');
+  t.equal(third.entries.find((e) => e.msg === 'event windows rebuilt from the stream')?.replayed, 0, 'nothing replayed');
+  t.equal((await status()).counters['events.received'] ?? 0, 0, 'no event of the stream consumed again');
+  t.equal((await status()).jails.find((j) => j.name === 'sshd')?.currentlyFailed, 1, 'the window still holds the address');
+  await fail('198.51.100.7', 'web2');
+  await waitUntil(async () => (await adminRequest(nc, { verb: 'banned', jail: '', ip: '', bantimeMs: 0 })).bans.some((b) => b.ip === '198.51.100.7'), 'its third failure bans it');
+  await third.stop('SIGTERM');
+});

@@ -85,7 +85,7 @@ export async function resetControllerConsumer(nc: NatsConnection): Promise<numbe
     let floor = 0;
     try {
       const info = await jsm.consumers.info(EVENTS_STREAM, CONTROLLER_DURABLE);
-      floor = info.ack_floor.stream_seq;
+      floor = handledFloor(info);
       await jsm.consumers.delete(EVENTS_STREAM, CONTROLLER_DURABLE);
     } catch {
       // no consumer yet: a first start reads the stream from its beginning
@@ -136,11 +136,31 @@ export async function* replayAcked(nc: NatsConnection, ackFloor: number, start: 
   }
 }
 
-/** The durable consumer's acknowledged floor now (0 when it does not exist). */
+/** What {@link handledFloor} reads of a consumer's info. */
+export interface ConsumerFloorInfo {
+  readonly ack_floor: { readonly consumer_seq: number; readonly stream_seq: number };
+  readonly config: { readonly deliver_policy?: string; readonly opt_start_seq?: number };
+}
+
+/**
+ * The stream sequence every message up to which the controller has handled: the consumer's ack
+ * floor, or, before the consumer has acknowledged anything, the sequence before the one it was
+ * made to start at. nats-server reports an ack floor of 0 for a consumer that has acknowledged
+ * nothing yet, whatever its start: read as it is, a controller restarted twice with no event in
+ * between took every event of the stream for unhandled (its snapshot refused, the whole stream
+ * consumed anew).
+ */
+export function handledFloor(info: ConsumerFloorInfo): number {
+  if (info.ack_floor.consumer_seq > 0) return info.ack_floor.stream_seq;
+  const c = info.config;
+  return c.deliver_policy === 'by_start_sequence' && (c.opt_start_seq ?? 0) > 0 ? (c.opt_start_seq as number) - 1 : info.ack_floor.stream_seq;
+}
+
+/** The durable consumer's acknowledged floor now (0 when it does not exist): see {@link handledFloor}. */
 export async function controllerAckFloor(nc: NatsConnection): Promise<number> {
   const { jetstreamManager } = loadJetstream();
   try {
-    return (await (await jetstreamManager(nc)).consumers.info(EVENTS_STREAM, CONTROLLER_DURABLE)).ack_floor.stream_seq;
+    return handledFloor(await (await jetstreamManager(nc)).consumers.info(EVENTS_STREAM, CONTROLLER_DURABLE));
   } catch (cause) {
     if (String((cause as Error)?.message).includes('consumer not found')) return 0;
     throw new NatsError(`cannot read consumer ${CONTROLLER_DURABLE}`, { cause });
