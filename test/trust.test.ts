@@ -167,7 +167,7 @@ t.test('the fleet cannot be turned against itself', async (t) => {
     await waitUntil(async () => ((await status()).counters['events.rejected.future'] ?? 0) === 1, 'the future-dated event rejected');
     t.pass('a failure dated an hour ahead is rejected and counted');
     const fresh = await admin('ban', '203.0.113.61');
-    t.equal(fresh.code, 0, 'the fleet still bans: a hostile heartbeat did not make the world a fleet host');
+    t.equal(fresh.code, 0, 'the fleet still bans: a hostile heartbeat did not make the world a fleet host', { stdout: fresh.stdout, stderr: fresh.stderr });
   });
 
   await t.test("a ban covering an agent's NATS server, written into the list with the admin's credentials past the controller, is refused by every agent, which stays linked", async (t) => {
