@@ -46,7 +46,7 @@ export interface NftablesOptions {
   expirySpreadMs?: number;
   /**
    * A batch of at least this many element operations is split in two halves written by two
-   * `nft -f -` processes at once (two transactions, see {@link splitOps}); default 200000;
+   * `nft -f -` processes at once (two transactions, see {@link splitOps}); default 50000;
    * 0 = never split (every batch one transaction).
    */
   splitFrom?: number;
@@ -54,10 +54,12 @@ export interface NftablesOptions {
 
 /**
  * Default of {@link NftablesOptions.splitFrom}. nft parses and the kernel commits a batch on one
- * CPU: 1,000,000 elements take about 5 s in one process, 2.6 s in two at once on 2 CPUs; at
- * 100,000 the gain is within the noise (bench/results/enforce.md).
+ * CPU: 1,000,000 elements take about 5 s in one process, 2.6 s in two at once on 2 CPUs. 100,000
+ * bans in one `apply` on a quiet machine, 5 runs each: median 725 ms as one transaction (from
+ * 200,000), 510 ms in two halves (from 50,000). A batch of that size is a bulk import (a start, a
+ * reconcile that refills a flushed set), never the stream of single bans.
  */
-export const DEFAULT_SPLIT_FROM = 200_000;
+export const DEFAULT_SPLIT_FROM = 50_000;
 
 /** Default of {@link NftablesOptions.sessionMaxChars}: about 900 elements. */
 export const DEFAULT_SESSION_MAX_CHARS = 32_768;
