@@ -65,5 +65,6 @@ t.test('suspended while renewals fail, resumed when one goes through, lost when 
   await waitingAgain;
   await until(() => lost !== '', 'lost');
   t.match(lost, /another controller/, 'stepped down');
+  t.notOk(lease.renewed, 'and decides nothing more');
   await lease.release();
 });

@@ -105,7 +105,8 @@ export class EventIntake {
         for await (const m of messages) {
           // a suspended lease: another controller may be active, nothing is decided until it is renewed
           if (this.gate && !this.gate.renewed) await this.gate.whenRenewed();
-          if (this.#stopped) break;
+          // stopped meanwhile, or the lease lost (another controller decides): nothing more is handled
+          if (this.#stopped || (this.gate && !this.gate.renewed)) break;
           acks.add(m, this.handle(m, false));
           if (acks.inFlight >= MAX_IN_FLIGHT) await acks.below(MAX_IN_FLIGHT);
         }

@@ -27,6 +27,8 @@ export class ControllerLease {
   #timer: NodeJS.Timeout | undefined;
   #lost: ((why: string) => void) | undefined;
   #suspended = false;
+  /** Lost: this controller decides nothing more (it is stopping). */
+  #gone = false;
   #waiting: Array<() => void> = [];
   /** Resolves with why, once the lease is lost (after {@link acquire}). */
   readonly lost: Promise<string>;
@@ -68,9 +70,12 @@ export class ControllerLease {
     return false;
   }
 
-  /** False while the lease is suspended: not renewed for a whole `ttlMs`, another controller may hold it. */
+  /**
+   * False while the lease is suspended (not renewed for a whole `ttlMs`: another controller may
+   * hold it), and once it is lost.
+   */
   get renewed(): boolean {
-    return !this.#suspended;
+    return !this.#suspended && !this.#gone;
   }
 
   /** Resolves once the lease is renewed again (at once when it is not suspended), or lost. */
@@ -114,12 +119,13 @@ export class ControllerLease {
   #lose(why: string): void {
     clearInterval(this.#timer);
     this.#revision = 0;
+    this.#gone = true;
     this.o.logger.error({ why }, 'controller lease lost: stepping down');
     this.#lost?.(why);
     this.#resume();
   }
 
-  /** Ends a suspension: what waits for a renewal goes on (and finds the lease lost, when it is). */
+  /** Ends a suspension: what waits for a renewal goes on (and finds {@link renewed} false when the lease is lost). */
   #resume(): void {
     this.#suspended = false;
     const waiting = this.#waiting;
