@@ -4,7 +4,7 @@
 // documentation ranges.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { adminRequest, BANS_BUCKET, CONTROLLER_DURABLE, encodeFailure, EVENTS_STREAM, jetstream, SNAPSHOT_STREAM } from '@fleetban/shared';
 import { testDir } from './fixtures/test-dir.js';
@@ -14,29 +14,12 @@ import { startNatsServer } from './fixtures/nats-server.js';
 import { waitUntil } from './fixtures/wait-until.js';
 
 t.test('a restart starts from the snapshot and replays only what came after it', async (t) => {
-  const dir = testDir(t, {});
-  const nats = await startNatsServer(t);
-  const conf = join(dir, 'controller.conf');
-  // snapshots only at a clean stop in this test (the interval is long)
-  writeFileSync(conf, `[fleetban]\nhost = ctl\nnats = ${nats.url}\nstate_dir = ${join(dir, 'ctl')}\n\n[controller]\nsnapshot_interval = 1h\n\n[DEFAULT]\nmaxretry = 3\nfindtime = 1h\nbantime = 1h\n\n[sshd]\nenabled = true\n`);
-  const nc = await controllerClient(t, nats.url, 'test', dir);
-  const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
-  let n = 0;
-  const fail = async (ip: string, host = 'web1') => {
-    await js.publish(`fleetban.events.${host}.sshd`, encodeFailure({ id: `${host}:sshd:s${++n}`, host, jail: 'sshd', ip, timeMs: Date.now(), user: 'root', line: `Failed password for root from ${ip}` }));
-  };
+  const { nc, jsm, fail, start } = await snapshotFleet(t);
   const banned = async () => new Set((await adminRequest(nc, { verb: 'banned', jail: '', ip: '', bantimeMs: 0 })).bans.map((b) => b.ip));
   const acknowledged = async () => {
     const last = (await jsm.streams.info(EVENTS_STREAM)).state.last_seq;
     await waitUntil(async () => (await jsm.consumers.info(EVENTS_STREAM, CONTROLLER_DURABLE)).ack_floor.stream_seq >= last, 'every event acknowledged');
   };
-  const start = async (name: string) => {
-    const c = FleetbanProcess.start(t, name, ['controller', '-c', conf]);
-    await c.waitForMsg('controller ready');
-    return c;
-  };
-
   // first run: A twice, D once, B three times (banned)
   const first = await start('ctl-1');
   for (const ip of ['198.51.100.1', '198.51.100.1', '198.51.100.4', '198.51.100.2', '198.51.100.2']) await fail(ip);
@@ -76,23 +59,8 @@ t.test('a restart starts from the snapshot and replays only what came after it',
 });
 
 t.test('restarts with no event in between keep the windows and count nothing again', async (t) => {
-  const dir = testDir(t, {});
-  const nats = await startNatsServer(t);
-  const conf = join(dir, 'controller.conf');
-  writeFileSync(conf, `[fleetban]\nhost = ctl\nnats = ${nats.url}\nstate_dir = ${join(dir, 'ctl')}\n\n[controller]\nsnapshot_interval = 1h\n\n[DEFAULT]\nmaxretry = 3\nfindtime = 1h\nbantime = 1h\n\n[sshd]\nenabled = true\n`);
-  const nc = await controllerClient(t, nats.url, 'test', dir);
-  const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
-  let n = 0;
-  const fail = async (ip: string, host = 'web1') => {
-    await js.publish(`fleetban.events.${host}.sshd`, encodeFailure({ id: `${host}:sshd:r${++n}`, host, jail: 'sshd', ip, timeMs: Date.now(), user: 'root', line: `Failed password for root from ${ip}` }));
-  };
+  const { nc, jsm, fail, start } = await snapshotFleet(t);
   const status = async () => adminRequest(nc, { verb: 'status', jail: '', ip: '', bantimeMs: 0 });
-  const start = async (name: string) => {
-    const c = FleetbanProcess.start(t, name, ['controller', '-c', conf]);
-    await c.waitForMsg('controller ready');
-    return c;
-  };
   const first = await start('ctl-a');
   await fail('198.51.100.7');
   await fail('198.51.100.7');
@@ -111,3 +79,28 @@ t.test('restarts with no event in between keep the windows and count nothing aga
   await waitUntil(async () => (await adminRequest(nc, { verb: 'banned', jail: '', ip: '', bantimeMs: 0 })).bans.some((b) => b.ip === '198.51.100.7'), 'its third failure bans it');
   await third.stop('SIGTERM');
 });
+
+/**
+ * A nats-server, a controller configuration (maxretry 3, findtime and bantime 1h, snapshots only
+ * at a clean stop: the interval is long), the admin's client, `fail` publishing one sshd failure
+ * and `start` starting a controller and waiting until it is ready.
+ */
+async function snapshotFleet(t: Test) {
+  const dir = testDir(t, {});
+  const nats = await startNatsServer(t);
+  const conf = join(dir, 'controller.conf');
+  writeFileSync(conf, `[fleetban]\nhost = ctl\nnats = ${nats.url}\nstate_dir = ${join(dir, 'ctl')}\n\n[controller]\nsnapshot_interval = 1h\n\n[DEFAULT]\nmaxretry = 3\nfindtime = 1h\nbantime = 1h\n\n[sshd]\nenabled = true\n`);
+  const nc = await controllerClient(t, nats.url, 'test', dir);
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  let n = 0;
+  const fail = async (ip: string, host = 'web1') => {
+    await js.publish(`fleetban.events.${host}.sshd`, encodeFailure({ id: `${host}:sshd:s${++n}`, host, jail: 'sshd', ip, timeMs: Date.now(), user: 'root', line: `Failed password for root from ${ip}` }));
+  };
+  const start = async (name: string) => {
+    const c = FleetbanProcess.start(t, name, ['controller', '-c', conf]);
+    await c.waitForMsg('controller ready');
+    return c;
+  };
+  return { nc, jsm, fail, start };
+}

@@ -211,40 +211,30 @@ function sum(xs: readonly number[]): number {
   return n;
 }
 
-/** `v` as a list of strings (of `length` items when given), else a DecodeError naming `what`. */
+/** `v` as a list of items that each pass `ok` (exactly `length` of them when given), else a DecodeError naming `what`. */
+function column<T>(v: unknown, what: string, length: number | undefined, ok: (x: unknown) => boolean): T[] {
+  let good = Array.isArray(v) && (length === undefined || v.length === length);
+  for (let i = 0; good && i < (v as unknown[]).length; i++) good = ok((v as unknown[])[i]);
+  if (!good) throw new DecodeError(`snapshot: ${what} do not decode`);
+  return v as T[];
+}
+
+/** `v` as a list of strings (of `length` items when given). */
 function strings(v: unknown, what: string, length?: number): string[] {
-  let ok = Array.isArray(v) && (length === undefined || v.length === length);
-  for (let i = 0; ok && i < (v as unknown[]).length; i++) ok = typeof (v as unknown[])[i] === 'string';
-  if (!ok) throw new DecodeError(`snapshot: ${what} do not decode`);
-  return v as string[];
+  return column(v, what, length, (x) => typeof x === 'string');
 }
 
-/** `v` as `length` non-negative safe integers, else a DecodeError naming `what`. */
+/** `v` as `length` non-negative safe integers. */
 function counts(v: unknown, length: number, what: string): number[] {
-  let ok = Array.isArray(v) && v.length === length;
-  for (let i = 0; ok && i < length; i++) {
-    const x = (v as unknown[])[i];
-    ok = typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-  }
-  if (!ok) throw new DecodeError(`snapshot: ${what} do not decode`);
-  return v as number[];
+  return column(v, what, length, (x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0);
 }
 
-/** `v` as `length` finite numbers (event times), else a DecodeError naming `what`. */
+/** `v` as `length` finite numbers (event times). */
 function times(v: unknown, length: number, what: string): number[] {
-  let ok = Array.isArray(v) && v.length === length;
-  for (let i = 0; ok && i < length; i++) ok = Number.isFinite((v as unknown[])[i]);
-  if (!ok) throw new DecodeError(`snapshot: ${what} do not decode`);
-  return v as number[];
+  return column(v, what, length, Number.isFinite);
 }
 
-/** `v` as `length` indices into a table of `size` (or {@link NONE} when `optional`), else a DecodeError. */
+/** `v` as `length` indices into a table of `size` (or {@link NONE} when `optional`). */
 function indices(v: unknown, length: number, size: number, what: string, optional = false): number[] {
-  let ok = Array.isArray(v) && v.length === length;
-  for (let i = 0; ok && i < length; i++) {
-    const x = (v as unknown[])[i];
-    ok = Number.isInteger(x) && (x as number) < size && ((x as number) >= 0 || (optional && x === NONE));
-  }
-  if (!ok) throw new DecodeError(`snapshot: ${what} do not decode`);
-  return v as number[];
+  return column(v, what, length, (x) => Number.isInteger(x) && (x as number) < size && ((x as number) >= 0 || (optional && x === NONE)));
 }

@@ -39,27 +39,9 @@ export class WindowCapture {
 
   /** The addresses from `start` to `end` (exclusive), least recently failing first. */
   slice(start = 0, end = this.length): CapturedAddress[] {
-    const c = this.c;
     const out: CapturedAddress[] = [];
-    for (let i = Math.max(0, start); i < Math.min(end, this.length); i++) {
-      const slot = c.slots[i] as number;
-      const held = c.count[slot] as number;
-      const spill = c.spill.get(slot);
-      let times: number[];
-      let sources: string[];
-      if (spill) {
-        times = spill.times.slice();
-        sources = spill.sources.slice();
-      } else {
-        times = [];
-        sources = [];
-        for (let k = 0; k < held; k++) {
-          times.push(c.times[slot * c.inline + k] as number);
-          sources.push(c.sources[slot * c.inline + k] as string);
-        }
-      }
-      out.push({ ip: c.ips[i] as string, times, sources, matches: linesOf(c.matches[slot]) });
-    }
+    const add = (ip: string, times: number[], sources: string[], kept: KeptLines) => void out.push({ ip, times, sources, matches: linesOf(kept) });
+    for (let i = Math.max(0, start); i < Math.min(end, this.length); i++) this.#row(i, add);
     return out;
   }
 
@@ -69,23 +51,27 @@ export class WindowCapture {
    * kept lines as the window held them (not to be changed).
    */
   each(visit: (ip: string, times: number[], sources: string[], kept: KeptLines) => void): void {
+    for (let i = 0; i < this.length; i++) this.#row(i, visit);
+  }
+
+  /** Calls `visit` with the `i`-th address: its failure times and hosts in new arrays, its kept lines. */
+  #row(i: number, visit: (ip: string, times: number[], sources: string[], kept: KeptLines) => void): void {
     const c = this.c;
-    for (let i = 0; i < c.ips.length; i++) {
-      const slot = c.slots[i] as number;
-      const held = c.count[slot] as number;
-      const spill = c.spill.get(slot);
-      if (spill) visit(c.ips[i] as string, spill.times.slice(), spill.sources.slice(), c.matches[slot]);
-      else {
-        const at = slot * c.inline;
-        const times = new Array<number>(held);
-        const sources = new Array<string>(held);
-        for (let k = 0; k < held; k++) {
-          times[k] = c.times[at + k] as number;
-          sources[k] = c.sources[at + k] as string;
-        }
-        visit(c.ips[i] as string, times, sources, c.matches[slot]);
-      }
+    const slot = c.slots[i] as number;
+    const spill = c.spill.get(slot);
+    if (spill) {
+      visit(c.ips[i] as string, spill.times.slice(), spill.sources.slice(), c.matches[slot]);
+      return;
     }
+    const held = c.count[slot] as number;
+    const at = slot * c.inline;
+    const times = new Array<number>(held);
+    const sources = new Array<string>(held);
+    for (let k = 0; k < held; k++) {
+      times[k] = c.times[at + k] as number;
+      sources[k] = c.sources[at + k] as string;
+    }
+    visit(c.ips[i] as string, times, sources, c.matches[slot]);
   }
 
   [Symbol.iterator](): Iterator<CapturedAddress> {
