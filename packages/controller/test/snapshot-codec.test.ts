@@ -3,6 +3,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import t from 'tap';
 import { type BanDecision, DecodeError } from '@fleetban/shared';
+import { keyHash } from '../src/intake/seen-ids.js';
 import { type ControllerSnapshot, decodeSnapshot, encodeSnapshot } from '../src/snapshot/snapshot-codec.js';
 
 const snapshot: ControllerSnapshot = {
@@ -19,7 +20,7 @@ const snapshot: ControllerSnapshot = {
     },
     { name: 'nginx', totalFailed: 0, totalBanned: 0, addresses: [] },
   ],
-  seen: ['web-1:sshd:1', 'web-2:sshd:9'],
+  seen: { seeds: [1, 4_294_967_295], hi: Array.from({ length: 12_345 }, (_, i) => (i * 2_654_435_761) >>> 0), lo: Array.from({ length: 12_345 }, (_, i) => i) },
   bans: [{ ip: '203.0.113.5', jail: 'sshd', atMs: 10, expiresMs: 0, reason: 'threshold', banCount: 2, hosts: ['web-1'], matches: ['x'], failures: 3, scope: [], id: 'web-1:sshd:1', user: 'root' }],
   offences: [['sshd.v4.203_0_113_5', { count: 2, lastBanMs: 10, clearedAtMs: Number.MAX_SAFE_INTEGER, endsMs: Number.MAX_SAFE_INTEGER, banTimesMs: [5, 10] }]],
   unsure: ['203.0.113.6'],
@@ -67,9 +68,22 @@ t.test('a damaged snapshot is refused', async (t) => {
   const text = inflateRawSync(await bytesOf(snapshot)).toString();
   const deflated = (s: string) => split(deflateRawSync(Buffer.from(s)), 100);
   await t.rejects(decodeSnapshot(deflated(text.slice(0, -3))), DecodeError, 'a cut last line');
-  await t.rejects(decodeSnapshot(deflated(text.replace('"v":2', '"v":99'))), DecodeError, 'another version');
+  await t.rejects(decodeSnapshot(deflated(text.replace('"v":3', '"v":99'))), DecodeError, 'another version');
   await t.rejects(decodeSnapshot(deflated(text.replace('"line 0 «utf-8»"', '5'))), DecodeError, 'a window entry of the wrong shape');
   await t.rejects(decodeSnapshot(deflated(`${text}{"k":"zz","x":[]}\n`)), DecodeError, 'an unknown kind of line');
+  await t.rejects(decodeSnapshot(deflated(text.replace(/"seenSeeds":\[[^\]]*\]/, '"seenSeeds":[1]'))), DecodeError, 'seen keys without their two seeds');
+  await t.rejects(decodeSnapshot(deflated(`${text}{"k":"s","j":0,"h":"AAAAAA==","l":""}\n`)), DecodeError, 'seen keys of two lengths');
   await t.rejects(decodeSnapshot(deflated('')), DecodeError, 'nothing');
   await t.rejects(decodeSnapshot(split(Buffer.from(text), 100)), DecodeError, 'not deflated');
+});
+
+t.test('a version 2 snapshot is read: its seen ids become keys of the host each begins with', async (t) => {
+  const lines = inflateRawSync(await bytesOf(snapshot)).toString().split('\n').filter((l) => l !== '' && !l.startsWith('{"k":"s"'));
+  lines[0] = (lines[0] as string).replace('"v":3', '"v":2').replace(/,"seenSeeds":\[[^\]]*\]/, '');
+  lines.push('{"k":"s","j":0,"x":["web-1:sshd:1","web-2:sshd:9"]}');
+  const read = await decodeSnapshot(split(deflateRawSync(Buffer.from(`${lines.join('\n')}\n`)), 100));
+  const [a, b] = read.seen.seeds;
+  t.same(Array.from(read.seen.hi), [keyHash('web-1', 'web-1:sshd:1', a), keyHash('web-2', 'web-2:sshd:9', a)]);
+  t.same(Array.from(read.seen.lo), [keyHash('web-1', 'web-1:sshd:1', b), keyHash('web-2', 'web-2:sshd:9', b)]);
+  t.same(plain({ ...read, seen: snapshot.seen }), snapshot, 'the rest as it was');
 });

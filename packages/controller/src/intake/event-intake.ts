@@ -12,6 +12,7 @@ import {
 } from '@fleetban/shared';
 import type { CounterSet } from '../metrics/counter-set.js';
 import { AckFloor, type Handled } from './ack-floor.js';
+import { type SeenCapture, SeenIds } from './seen-ids.js';
 
 /**
  * How long one pull of a consumer lasts, in ms; the server sends heartbeats every half of it, and
@@ -60,8 +61,8 @@ export type FailureSink = (e: FailureEvent, replay: boolean) => Promise<void> | 
 export class EventIntake {
   #stopped = false;
   #messages: { stop(): void; close(): Promise<void | Error> } | undefined;
-  /** Event ids seen recently: a replayed event is never counted twice. */
-  readonly #seen = new Map<string, true>();
+  /** Events seen recently, by host and id: a redelivered or republished one is never counted twice. */
+  readonly #seen: SeenIds;
   /**
    * The last message handled (replayed or new), or the sequence everything up to which is counted
    * when none was handled since the start: its sequence is read only when asked (a snapshot), not
@@ -75,8 +76,10 @@ export class EventIntake {
     private readonly logger: Logger,
     /** What may hold consuming: the lease, while it is suspended. */
     private readonly gate?: LeaseGate,
-    private readonly seenMax = 200_000,
-  ) {}
+    seenMax = 200_000,
+  ) {
+    this.#seen = new SeenIds(seenMax);
+  }
 
   /**
    * Replays the acknowledged events from `from` on (the longest findtime, or what follows a
@@ -141,12 +144,10 @@ export class EventIntake {
       this.logger.warn({ subject: m.subject, host: e.host }, 'event host does not match its subject: dropped');
       return true;
     }
-    if (this.#seen.has(e.id)) {
+    if (!this.#seen.add(e.host, e.id)) {
       this.counters.add('events.duplicate');
       return true;
     }
-    this.#seen.set(e.id, true);
-    if (this.#seen.size > this.seenMax) this.forgetOldest();
     let stored: Promise<void> | undefined;
     try {
       stored = this.sink(e, replay);
@@ -156,22 +157,9 @@ export class EventIntake {
     return stored ? stored.then(() => true, (err: unknown) => this.failed(e, m, err)) : true;
   }
 
-  /**
-   * Forgets the oldest sixteenth of the ids seen, in one pass: a Map keeps deleted slots at its
-   * front until it rehashes, so looking for the oldest id once per event would walk thousands of
-   * them.
-   */
-  private forgetOldest(): void {
-    let excess = this.#seen.size - (this.seenMax - Math.floor(this.seenMax / 16));
-    for (const id of this.#seen.keys()) {
-      if (excess-- <= 0) break;
-      this.#seen.delete(id);
-    }
-  }
-
   /** A failure whose handling failed: counted, logged, and to be handled again when redelivered. */
   private failed(e: FailureEvent, m: JsMsg, err: unknown): false {
-    this.#seen.delete(e.id);
+    this.#seen.delete(e.host, e.id);
     this.counters.add('events.failed');
     this.logger.error({ err, id: e.id, seq: m.seq }, 'failure could not be handled: left unacknowledged');
     return false;
@@ -182,15 +170,14 @@ export class EventIntake {
     return typeof this.#handled === 'number' ? this.#handled : this.#handled.seq;
   }
 
-  /** The ids of the events seen lately, oldest first (for a snapshot). */
-  seenIds(): string[] {
-    return [...this.#seen.keys()];
+  /** The events seen lately, oldest first (for a snapshot): a copy. */
+  seenCapture(): SeenCapture {
+    return this.#seen.capture();
   }
 
-  /** Takes back ids {@link seenIds} returned (before {@link start}): those events are not counted again. */
-  remember(ids: Iterable<string>): void {
-    for (const id of ids) this.#seen.set(id, true);
-    if (this.#seen.size > this.seenMax) this.forgetOldest();
+  /** Takes back what {@link seenCapture} returned (before {@link start}): those events are not counted again. */
+  remember(seen: SeenCapture): void {
+    this.#seen.restore(seen);
   }
 
   /** Stops consuming (unacknowledged messages are redelivered to the next controller). */

@@ -5,13 +5,19 @@ import { createDeflateRaw, createInflateRaw } from 'node:zlib';
 import { type BanDecision, type BucketPosition, type CapturedAddress, DecodeError, type Offence, SNAPSHOT_PART_BYTES } from '@fleetban/shared';
 import type { CapturedJail } from '../aggregate/jail-tracker.js';
 import type { OffenceList } from '../store/ban-store-load.js';
+import type { SeenCapture } from '../intake/seen-ids.js';
 import { banColumns, offenceColumns, readBans, readOffences, windowColumns, WindowRows } from './snapshot-columns.js';
+import { seenColumns, SeenRows } from './snapshot-seen.js';
 
 /**
- * The snapshot format this controller writes and reads; another one is not read (a full rebuild
- * instead). Version 1 held an array or object per item; version 2 holds columns (snapshot-columns.ts).
+ * The snapshot format this controller writes. Version 1 held an array or object per item (not
+ * read: a full rebuild instead); version 2 holds columns (snapshot-columns.ts) and the seen events'
+ * ids; version 3 holds their keys (snapshot-seen.ts). Versions 2 and 3 are read.
  */
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
+
+/** Versions read. */
+const READ_VERSIONS: readonly unknown[] = [2, SNAPSHOT_VERSION];
 
 
 /**
@@ -27,8 +33,8 @@ export interface ControllerSnapshot {
   /** Where the history stood just before it was taken. */
   readonly historyAt: BucketPosition;
   readonly jails: readonly CapturedJail[];
-  /** Ids of the events seen lately, oldest first (a redelivered one is not counted twice). */
-  readonly seen: readonly string[];
+  /** The events seen lately, oldest first (a redelivered one is not counted twice). */
+  readonly seen: SeenCapture;
   /** Stored bans (those whose writes were in flight are in `unsure`). */
   readonly bans: readonly BanDecision[];
   /** Offences by history key (those of `unsure` targets left out). */
@@ -41,7 +47,7 @@ export interface ControllerSnapshot {
  * Items per line of each kind: one line is encoded between two turns of the event loop, each
  * about 1–2 ms on this 2-CPU machine (a decision waiting behind it waits that long).
  */
-const PER_LINE = { w: 1_000, s: 5_000, b: 500, o: 1_000 } as const;
+const PER_LINE = { w: 1_000, s: 10_000, b: 500, o: 1_000 } as const;
 
 /**
  * The snapshot as parts of at most {@link SNAPSHOT_PART_BYTES} bytes: lines of JSON, the first
@@ -75,17 +81,18 @@ async function feed(to: Writable, s: ControllerSnapshot): Promise<void> {
     if (!to.write(`${JSON.stringify(o)}\n`)) await once(to, 'drain');
   };
   const { jails, seen, bans, offences, ...head } = s;
-  await line({ k: 'head', v: SNAPSHOT_VERSION, ...head, jails: jails.map((j) => ({ name: j.name, totalFailed: j.totalFailed, totalBanned: j.totalBanned })) });
-  type Slices = Pick<readonly unknown[], 'length' | 'slice'>;
-  const slices: Array<[keyof typeof PER_LINE, number, Slices, (x: never[]) => Record<string, unknown>]> = [
-    ...jails.map((j, i): [keyof typeof PER_LINE, number, Slices, (x: never[]) => Record<string, unknown>] => ['w', i, j.addresses, (a: CapturedAddress[]) => windowColumns(a)]),
-    ['s', 0, seen, (ids: string[]) => ({ x: ids })],
-    ['b', 0, bans, (b: BanDecision[]) => banColumns(b)],
-    ['o', 0, offences, (o: Array<readonly [string, Offence]>) => offenceColumns(o)],
+  await line({ k: 'head', v: SNAPSHOT_VERSION, ...head, seenSeeds: [...seen.seeds], jails: jails.map((j) => ({ name: j.name, totalFailed: j.totalFailed, totalBanned: j.totalBanned })) });
+  /** A kind of line, its jail, how many items it has and the columns of items `from` to `to`. */
+  type Part = [keyof typeof PER_LINE, number, number, (from: number, to: number) => Record<string, unknown>];
+  const parts: Part[] = [
+    ...jails.map((j, i): Part => ['w', i, j.addresses.length, (from, to) => windowColumns(j.addresses.slice(from, to) as CapturedAddress[])]),
+    ['s', 0, seen.hi.length, (from, to) => seenColumns(seen, from, to)],
+    ['b', 0, bans.length, (from, to) => banColumns(bans.slice(from, to))],
+    ['o', 0, offences.length, (from, to) => offenceColumns(offences.slice(from, to) as Array<readonly [string, Offence]>)],
   ];
-  for (const [k, j, items, columns] of slices) {
-    for (let i = 0; i < items.length; i += PER_LINE[k]) {
-      await line({ k, j, ...columns(items.slice(i, i + PER_LINE[k]) as never[]) });
+  for (const [k, j, count, columns] of parts) {
+    for (let i = 0; i < count; i += PER_LINE[k]) {
+      await line({ k, j, ...columns(i, Math.min(count, i + PER_LINE[k])) });
       await yieldToLoop();
     }
   }
@@ -128,7 +135,7 @@ class LineReader {
   /** Jails the head names. */
   #jails = 0;
   readonly #windows: WindowRows[] = [];
-  readonly #seen: string[] = [];
+  readonly #seen = new SeenRows();
   readonly #bans: BanDecision[] = [];
   readonly #offences: Array<[string, Offence]> = [];
 
@@ -144,7 +151,7 @@ class LineReader {
 
   #line(o: Record<string, unknown>): void {
     if (!this.#head) {
-      if (o.k !== 'head' || o.v !== SNAPSHOT_VERSION) throw new DecodeError(`snapshot: not a version ${SNAPSHOT_VERSION} snapshot`);
+      if (o.k !== 'head' || !READ_VERSIONS.includes(o.v)) throw new DecodeError(`snapshot: not a version ${READ_VERSIONS.join(' or ')} snapshot`);
       this.#head = o;
       this.#jails = Array.isArray(o.jails) ? o.jails.length : 0;
       return;
@@ -153,10 +160,8 @@ class LineReader {
       const j = o.j;
       if (!Number.isSafeInteger(j) || (j as number) < 0 || (j as number) >= this.#jails) throw new DecodeError('snapshot: a window of no jail');
       (this.#windows[j as number] ??= new WindowRows()).add(o);
-    } else if (o.k === 's') {
-      if (!Array.isArray(o.x)) throw new DecodeError(`snapshot: an 's' line without items`);
-      for (const id of o.x) if (typeof id === 'string') this.#seen.push(id);
-    } else if (o.k === 'b') readBans(o, this.#bans);
+    } else if (o.k === 's') this.#seen.add(o);
+    else if (o.k === 'b') readBans(o, this.#bans);
     else if (o.k === 'o') readOffences(o, this.#offences);
     else throw new DecodeError(`snapshot: unknown line kind '${String(o.k)}'`);
   }
@@ -179,7 +184,7 @@ class LineReader {
         if (typeof j?.name !== 'string' || !isCount(j.totalFailed) || !isCount(j.totalBanned)) throw new DecodeError('snapshot: a jail without its name or totals');
         return { name: j.name, totalFailed: j.totalFailed as number, totalBanned: j.totalBanned as number, addresses: (this.#windows[i] ?? new WindowRows()).capture() };
       }),
-      seen: this.#seen,
+      seen: this.#seen.capture(head.seenSeeds),
       bans: this.#bans,
       offences: this.#offences,
     };

@@ -15,7 +15,7 @@ const ACK_POLL_MS = 50;
 /** What a snapshot is taken of. */
 export interface SnapshotSources {
   readonly nc: NatsConnection;
-  readonly intake: Pick<EventIntake, 'handledSeq' | 'seenIds'>;
+  readonly intake: Pick<EventIntake, 'handledSeq' | 'seenCapture'>;
   readonly trackers: Pick<JailTrackers, 'capture'>;
   readonly store: Pick<BanStore, 'positions' | 'capture'>;
   readonly counters: CounterSet;
@@ -100,7 +100,7 @@ export class SnapshotKeeper {
       const covers = coverage(seq, at);
       if (covers === this.#last) return false;
       const copyAt = performance.now();
-      const s: ControllerSnapshot = { createdMs: f.clock(), seq, ...at, jails: f.trackers.capture(), seen: f.intake.seenIds(), ...f.store.capture() };
+      const s: ControllerSnapshot = { createdMs: f.clock(), seq, ...at, jails: f.trackers.capture(), seen: f.intake.seenCapture(), ...f.store.capture() };
       // the copy is the one pause a snapshot causes (decisions wait for it); the rest runs between them
       const captureMs = Math.round(performance.now() - copyAt);
       if (!(await this.#acknowledged(seq))) {

@@ -9,7 +9,6 @@ import type { Heartbeat } from '../model/heartbeat.js';
 import { WIRE_LIMITS } from '../model/wire-limits.js';
 import { checkToken } from '../subjects.js';
 import type { fleetban } from './generated/wire.cjs';
-import { joined } from '../policy/failure-window-lines.js';
 
 /** Version of the wire contract written by this build; a newer one is refused on decode. */
 export const SCHEMA_VERSION = 1;
@@ -124,8 +123,7 @@ export function decodeFailure(bytes: Uint8Array): FailureEvent {
   const m = decodeWith(wire().FailureEvent, 'FailureEvent', bytes);
   const n = 'FailureEvent';
   return {
-    // kept by the controller (its recent ids) for minutes: joined, not as protobufjs' pieces
-    id: joined(bounded(n, 'id', required(n, 'id', str(m.id)), WIRE_LIMITS.idChars)),
+    id: bounded(n, 'id', required(n, 'id', str(m.id)), WIRE_LIMITS.idChars),
     host: token(n, 'host', 'host', str(m.host)),
     jail: token(n, 'jail', 'jail', str(m.jail)),
     ip: canonicalAddress(n, str(m.ip)),

@@ -1,0 +1,74 @@
+/**
+ * The intake's seen-event keys in a snapshot: a slice of them is one line of two base64 columns
+ * (each key's high and low 32 bits, little-endian), the seeds in the snapshot's first line.
+ * Version 2 snapshots held the ids themselves; they are turned into keys when read.
+ */
+import { DecodeError } from '@fleetban/shared';
+import { keyHash, newSeeds, type SeenCapture } from '../intake/seen-ids.js';
+
+/** Keys `from` to `to` (excluded) of `c` as a line's columns. */
+export function seenColumns(c: SeenCapture, from: number, to: number): Record<string, unknown> {
+  return { h: base64Of(c.hi, from, to), l: base64Of(c.lo, from, to) };
+}
+
+/** Gathers the keys of the lines read, then the capture they make. */
+export class SeenRows {
+  readonly #hi: number[] = [];
+  readonly #lo: number[] = [];
+  /** Ids of a version 2 snapshot. */
+  readonly #ids: string[] = [];
+
+  /** Takes a line (`h` and `l` columns, or a version 2 line's `x` ids); a DecodeError when it is neither. */
+  add(o: Record<string, unknown>): void {
+    if (Array.isArray(o.x)) {
+      for (const id of o.x) if (typeof id === 'string') this.#ids.push(id);
+      return;
+    }
+    const hi = wordsOf(o.h);
+    const lo = wordsOf(o.l);
+    if (!hi || !lo || hi.length !== lo.length) throw new DecodeError(`snapshot: an 's' line without its keys`);
+    for (let i = 0; i < hi.length; i++) {
+      this.#hi.push(hi[i] as number);
+      this.#lo.push(lo[i] as number);
+    }
+  }
+
+  /**
+   * The keys read, with `seeds` from the first line; with none there (version 2), new seeds and the
+   * keys of the ids read, each of the host its id begins with (agents make ids `host:jail:…`).
+   */
+  capture(seeds: unknown): SeenCapture {
+    if (seeds !== undefined) {
+      if (!isSeeds(seeds)) throw new DecodeError('snapshot: the seen keys\' seeds do not decode');
+      return { seeds, hi: this.#hi, lo: this.#lo };
+    }
+    const made = newSeeds();
+    const hi = new Array<number>(this.#ids.length);
+    const lo = new Array<number>(this.#ids.length);
+    this.#ids.forEach((id, i) => {
+      const host = id.slice(0, Math.max(0, id.indexOf(':')));
+      hi[i] = keyHash(host, id, made[0]);
+      lo[i] = keyHash(host, id, made[1]);
+    });
+    return { seeds: made, hi, lo };
+  }
+}
+
+function isSeeds(v: unknown): v is [number, number] {
+  return Array.isArray(v) && v.length === 2 && v.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32);
+}
+
+function base64Of(words: ArrayLike<number>, from: number, to: number): string {
+  const b = Buffer.allocUnsafe((to - from) * 4);
+  for (let i = from; i < to; i++) b.writeUInt32LE(words[i] as number, (i - from) * 4);
+  return b.toString('base64');
+}
+
+function wordsOf(v: unknown): number[] | undefined {
+  if (typeof v !== 'string') return undefined;
+  const b = Buffer.from(v, 'base64');
+  if (b.length % 4 !== 0) return undefined;
+  const out = new Array<number>(b.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = b.readUInt32LE(i * 4);
+  return out;
+}
