@@ -130,19 +130,19 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     const replayFrom = await restoreWindows(snapshot, { nc, trackers, intake, logger: log.child({ stage: 'snapshot' }) }, clock() - longestFindtime);
     if (!(await intake.start(replayFrom))) throw new FleetbanError('SNAPSHOT_AHEAD', 'the snapshot counts events the consumer has not acknowledged');
     const keeper = new SnapshotKeeper(snapshots, { nc, intake, trackers, store, counters, clock, logger: log.child({ stage: 'snapshot' }) }, c.snapshotMs, 'afterSeq' in replayFrom ? snapshot : undefined);
-    keeper.start();
+    keeper.start(lease);
     undo.push(() => keeper.stop(false));
     const expiry = new BanExpiry(store, clock, log.child({ stage: 'expire' }));
-    expiry.start(c.expireMs);
+    expiry.start(c.expireMs, lease);
     undo.push(() => expiry.stop());
     const pruner = setInterval(() => trackers.prune(clock()), 60_000);
     undo.push(() => clearInterval(pruner));
     // history is kept at least the longest findtime after a ban: replayed failures never count twice
     const purge = new HistoryPurge(store, clock, Math.max(c.dbPurgeAgeMs, longestFindtime), log.child({ stage: 'purge' }));
-    purge.start();
+    purge.start(lease);
     undo.push(() => purge.stop());
     const admin = new AdminService({ store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'admin' }), settings, ignore, forgetAfterMs: forgetAfterMs(config.agent.heartbeatMs) });
-    admin.start(nc);
+    admin.start(nc, lease);
     undo.push(() => admin.stop());
     const beacon = new LivenessBeacon(nc, config.fleet.host, aliveInterval(c.expireMs), clock, log.child({ stage: 'liveness' }), lease);
     beacon.start();
@@ -152,7 +152,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     await actions?.start();
     undo.push(() => metrics.stop());
     await metrics.start(c.metrics, log.child({ stage: 'metrics' }));
-    const web = await WebView.startIfSet(c, { store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'web' }) });
+    const web = await WebView.startIfSet(c, { store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'web' }), lease });
     await nc.flush();
     log.info({ host: config.fleet.host, servers: config.fleet.servers, jails: config.jails.map((j) => j.name) }, 'controller ready');
 

@@ -24,6 +24,7 @@ import type { ConfigService } from './config-service.js';
 import type { IgnoreService } from './ignore-service.js';
 import { JailSpaces } from '../decide/fleet-guard.js';
 import type { HostRegistry } from '../fleet/host-registry.js';
+import type { Renewal } from '../lease/controller-lease.js';
 import type { CounterSet } from '../metrics/counter-set.js';
 import type { BanStore } from '../store/ban-store.js';
 
@@ -74,10 +75,20 @@ export class AdminService {
   readonly #jailSpaces = new JailSpaces();
   constructor(private readonly d: AdminDeps) {}
 
-  /** Starts answering. */
-  start(nc: NatsConnection): void {
+  /**
+   * Starts answering, but not while `lease` is not renewed: another controller may be active, and
+   * would answer (and act on) the same request; a request then is counted (`admin.suspended`) and
+   * left to it, or to the requester's timeout.
+   */
+  start(nc: NatsConnection, lease?: Renewal): void {
     this.#nc = nc;
-    this.#sub = nc.subscribe(ADMIN_WILDCARD, { callback: (err, m) => (err ? undefined : void this.answer(m)) });
+    this.#sub = nc.subscribe(ADMIN_WILDCARD, {
+      callback: (err, m) => {
+        if (err) return;
+        if (lease?.renewed === false) return void this.d.counters.add('admin.suspended');
+        void this.answer(m);
+      },
+    });
   }
 
   private async answer(m: Msg): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Clock, Logger } from '@fleetban/shared';
+import type { Renewal } from '../lease/controller-lease.js';
 import type { BanStore } from '../store/ban-store.js';
 
 /**
@@ -14,9 +15,9 @@ export class BanExpiry {
     private readonly onExpire: (ip: string) => void = () => {},
   ) {}
 
-  /** Checks every `intervalMs`. */
-  start(intervalMs: number): void {
-    this.#timer = setInterval(() => void this.sweep(), intervalMs);
+  /** Checks every `intervalMs`, but not while `lease` is not renewed (another controller may be active). */
+  start(intervalMs: number, lease?: Renewal): void {
+    this.#timer = setInterval(() => lease?.renewed !== false && void this.sweep(), intervalMs);
   }
 
   /** One pass: removes every expired ban. */

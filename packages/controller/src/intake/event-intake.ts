@@ -10,6 +10,7 @@ import {
   type ReplayStart,
   resetControllerConsumer,
 } from '@fleetban/shared';
+import type { Renewal } from '../lease/controller-lease.js';
 import type { CounterSet } from '../metrics/counter-set.js';
 import { AckFloor, type Handled } from './ack-floor.js';
 import { type SeenCapture, SeenIds } from './seen-ids.js';
@@ -35,8 +36,7 @@ const ACK_DELAY_MS = 25;
 export const MAX_IN_FLIGHT = 256;
 
 /** Whether this controller may decide now (its lease, {@link ControllerLease}). */
-export interface LeaseGate {
-  readonly renewed: boolean;
+export interface LeaseGate extends Renewal {
   whenRenewed(): Promise<void>;
 }
 

@@ -1,5 +1,13 @@
 import type { Clock, LeaseBucket, Logger } from '@fleetban/shared';
 
+/**
+ * What a part of the active controller that writes (or answers for the fleet) asks of the lease:
+ * false while it is suspended or lost (another controller may be active), when it does nothing.
+ */
+export interface Renewal {
+  readonly renewed: boolean;
+}
+
 /** Options of {@link ControllerLease}. */
 export interface LeaseOptions {
   /** This controller's name in the lease (unique per process). */

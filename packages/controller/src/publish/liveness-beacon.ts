@@ -1,4 +1,5 @@
 import { type Clock, controllerAliveSubject, encodeControllerAlive, type Logger, type NatsConnection } from '@fleetban/shared';
+import type { Renewal } from '../lease/controller-lease.js';
 
 /** Longest interval between two liveness messages, whatever `[controller] expire_interval` says. */
 export const MAX_ALIVE_INTERVAL_MS = 5_000;
@@ -23,7 +24,7 @@ export class LivenessBeacon {
     private readonly clock: Clock,
     private readonly logger: Logger,
     /** Nothing is sent while the lease is suspended (agents may fall back: another controller may hold it). */
-    private readonly gate?: { readonly renewed: boolean },
+    private readonly gate?: Renewal,
   ) {}
 
   /** Sends one now, then every interval. */

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { type Clock, controllerAckFloor, type Logger, type NatsConnection, type ReplayStart, type SnapshotStream } from '@fleetban/shared';
 import type { JailTrackers } from '../aggregate/jail-tracker.js';
 import type { EventIntake } from '../intake/event-intake.js';
+import type { Renewal } from '../lease/controller-lease.js';
 import type { CounterSet } from '../metrics/counter-set.js';
 import type { BanStore } from '../store/ban-store.js';
 import { type ControllerSnapshot, encodeSnapshot } from './snapshot-codec.js';
@@ -68,10 +69,13 @@ export class SnapshotKeeper {
     if (startedFrom) this.#last = coverage(startedFrom.seq, startedFrom);
   }
 
-  /** Saves every interval from now on (none when the interval is 0). */
-  start(): void {
+  /**
+   * Saves every interval from now on (none when the interval is 0), but not while `lease` is not
+   * renewed: another controller may be active and saving.
+   */
+  start(lease?: Renewal): void {
     if (this.intervalMs <= 0) return;
-    this.#timer = setInterval(() => void this.save(), this.intervalMs);
+    this.#timer = setInterval(() => lease?.renewed !== false && void this.save(), this.intervalMs);
     this.#timer.unref();
   }
 

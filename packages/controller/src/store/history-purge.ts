@@ -1,4 +1,5 @@
 import type { Clock, Logger } from '@fleetban/shared';
+import type { Renewal } from '../lease/controller-lease.js';
 import type { BanStore } from './ban-store.js';
 
 /**
@@ -21,9 +22,9 @@ export class HistoryPurge {
     return Math.min(600_000, Math.max(1_000, Math.floor(ageMs / 10)));
   }
 
-  /** Sweeps every {@link intervalFor}(age). */
-  start(): void {
-    this.#timer = setInterval(() => void this.sweep(), HistoryPurge.intervalFor(this.ageMs));
+  /** Sweeps every {@link intervalFor}(age), but not while `lease` is not renewed. */
+  start(lease?: Renewal): void {
+    this.#timer = setInterval(() => lease?.renewed !== false && void this.sweep(), HistoryPurge.intervalFor(this.ageMs));
     this.#timer.unref();
   }
 

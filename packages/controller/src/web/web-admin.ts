@@ -2,6 +2,7 @@ import { type BanDecision, type BanGuard, banExpiry, type Clock, FleetbanError, 
 import type { JailTrackers } from '../aggregate/jail-tracker.js';
 import { JailSpaces } from '../decide/fleet-guard.js';
 import type { CounterSet } from '../metrics/counter-set.js';
+import type { Renewal } from '../lease/controller-lease.js';
 import type { BanStore } from '../store/ban-store.js';
 
 /** What the page's ban and unban change and ask. */
@@ -12,7 +13,12 @@ export interface WebAdminDeps {
   readonly counters: CounterSet;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Nothing is changed while it is not renewed (another controller may be active). */
+  readonly lease?: Renewal;
 }
+
+/** Why a suspended controller's page changes nothing. */
+const SUSPENDED = "this controller's lease is not renewed (another controller may be active): nothing changed; try again";
 
 /** The answer to a ban or unban from the page: done, or why not (shown to the admin as text). */
 export type WebAdminResult = { readonly ok: true } | { readonly ok: false; readonly error: string };
@@ -30,6 +36,7 @@ export class WebAdmin {
 
   /** Bans `ip` in `jail` (default `manual`) for the jail's bantime. */
   async ban(ip: string, jail = 'manual'): Promise<WebAdminResult> {
+    if (this.d.lease?.renewed === false) return { ok: false, error: SUSPENDED };
     const now = this.d.clock();
     let target: string;
     try {
@@ -56,6 +63,7 @@ export class WebAdmin {
 
   /** Lifts the ban of `ip` on every host. */
   async unban(ip: string): Promise<WebAdminResult> {
+    if (this.d.lease?.renewed === false) return { ok: false, error: SUSPENDED };
     const now = this.d.clock();
     try {
       const target = normalizeTarget(ip);

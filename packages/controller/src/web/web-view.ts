@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { type BanGuard, type Clock, type ControllerConfig, FleetbanError, type Logger } from '@fleetban/shared';
 import type { JailTrackers } from '../aggregate/jail-tracker.js';
 import type { HostRegistry } from '../fleet/host-registry.js';
+import type { Renewal } from '../lease/controller-lease.js';
 import type { CounterSet } from '../metrics/counter-set.js';
 import type { BanStore } from '../store/ban-store.js';
 import { BanFeed, type BanDiff, banRow } from './ban-feed.js';
@@ -20,6 +21,8 @@ export interface WebViewDeps {
   readonly counters: CounterSet;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The page's ban and unban change nothing while it is not renewed. */
+  readonly lease?: Renewal;
 }
 
 /** Bans in the first event when a page opens: a screenful and more, drawn at once. */
