@@ -31,6 +31,8 @@ export type Verdict =
 /** The ban history as the decider reads it. */
 export interface OffenceLookup {
   get(key: string): Offence | undefined;
+  /** Whether the target has an offence in any jail (when not, no history key is built). */
+  hasTarget(target: string): boolean;
   /** The target's ban counts summed over every jail (`bantime.overalljails`). */
   countAllJails(target: string): number;
 }
@@ -74,11 +76,12 @@ export class BanDecider {
     if (jail.policy === 'recidive') return { kind: 'ignored', why: 'policy' };
     const active = this.s.bans.get(e.ip);
     const live = active && isActive(active, nowMs) ? active : undefined;
-    const offence = this.s.offences.get(historyKey(e.jail, net));
+    // most failures come from addresses never banned: their history key is not built
+    const offence = this.s.offences.hasTarget(e.ip) ? this.s.offences.get(historyKey(e.jail, net)) : undefined;
     const v = judgeFailure(tracker.window, jail, e, {
       nowMs,
       clockSkewMs: this.s.clockSkewMs ?? 60_000,
-      refused: this.s.guard.check(net, { extra: [this.#jailSpaces.of(jail)] }),
+      refused: this.s.guard.check(net, this.#jailSpaces.askOf(jail)),
       bannedOn: live ? live.scope : null,
       clearedAtMs: offence?.clearedAtMs ?? 0,
     });

@@ -1,4 +1,4 @@
-import { Allowlist, allowlistSpace, BanGuard, type GuardLimits, type IgnoreEntry, type JailConfig, type ProtectedSpace } from '@fleetban/shared';
+import { Allowlist, allowlistSpace, type BanAsk, BanGuard, type GuardLimits, type IgnoreEntry, type JailConfig, type ProtectedSpace } from '@fleetban/shared';
 import type { HostRegistry } from '../fleet/host-registry.js';
 
 /**
@@ -94,6 +94,14 @@ export function fleetGuard(s: FleetGuardSources): BanGuard {
  */
 export class JailSpaces {
   readonly #byJail = new WeakMap<JailConfig, ProtectedSpace>();
+  readonly #asks = new WeakMap<JailConfig, BanAsk>();
+
+  /** What the guard is asked for a failure of `jail` (one object per jail, not one per failure). */
+  askOf(jail: JailConfig): BanAsk {
+    let ask = this.#asks.get(jail);
+    if (!ask) this.#asks.set(jail, (ask = { extra: [this.of(jail)] }));
+    return ask;
+  }
 
   /** The space of `jail`'s ignoreip. */
   of(jail: JailConfig): ProtectedSpace {

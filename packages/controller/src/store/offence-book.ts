@@ -77,6 +77,11 @@ export class OffenceBook extends Map<string, Offence> {
     return out;
   }
 
+  /** True when `target` (an address or network's text) has an offence in some jail: most failures' do not. */
+  hasTarget(target: string): boolean {
+    return this.#byTarget.has(target);
+  }
+
   /**
    * fail2ban's `bantime.overalljails` count: the sum of the ban counts of `target` over every
    * jail (its database's `SELECT sum(bancount) ... GROUP BY ip`).
