@@ -460,3 +460,26 @@ t.test('a gate that holds reading back wakes the tail when it opens, not a poll 
   await lines.last('two');
   tt.same(lines.texts(), ['one', 'two']);
 });
+
+t.test('positions are written again only when they change (or a minute went by), and at the stop', async (tt) => {
+  const dir = tt.testdir({ 'app.log': '' });
+  const log = join(dir, 'app.log');
+  const saved = join(dir, 'state', 'tail', 'quiet.json');
+  const { tail, lines } = await follow(tt, [log], { stateDir: join(dir, 'state'), stateName: 'quiet', checkpointMs: 20 });
+  appendFileSync(log, 'one\n');
+  await lines.last('one');
+  // a checkpoint after the line is read writes its position
+  for (let i = 0; i < 300 && !(existsSync(saved) && readFileSync(saved, 'utf8').includes('"pos":4')); i++) await new Promise((r) => setTimeout(r, 10));
+  const written = readFileSync(saved, 'utf8');
+  tt.match(written, /"pos":4/);
+  await new Promise((r) => setTimeout(r, 300)); // more than ten checkpoints, nothing read
+  tt.equal(readFileSync(saved, 'utf8'), written, 'unchanged positions are not written again (savedMs kept)');
+  appendFileSync(log, 'two\n');
+  await lines.last('two');
+  for (let i = 0; i < 300 && readFileSync(saved, 'utf8').includes('"pos":4'); i++) await new Promise((r) => setTimeout(r, 10));
+  tt.match(readFileSync(saved, 'utf8'), /"pos":8/, 'a new position is written');
+  const before = JSON.parse(readFileSync(saved, 'utf8')).savedMs;
+  await new Promise((r) => setTimeout(r, 20));
+  await tail.stop();
+  tt.ok(JSON.parse(readFileSync(saved, 'utf8')).savedMs > before, 'the stop writes them');
+});

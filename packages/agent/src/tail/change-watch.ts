@@ -35,6 +35,11 @@ export class ChangeWatch {
     }
   }
 
+  /** True when a change in the directory of `path` wakes the tail (its watch is live). */
+  covers(path: string): boolean {
+    return (this.#byDir.get(dirname(path)) ?? null) !== null;
+  }
+
   /** Closes every watch. */
   stop(): void {
     this.#stopped = true;

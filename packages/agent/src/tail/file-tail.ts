@@ -33,6 +33,12 @@ const BIG_CHUNK_BYTES = 256 * 1024;
 const TURN_BYTES = 1024 * 1024;
 
 /**
+ * The longest wait between two looks at files whose directories are watched (inotify reports
+ * what changes; fail2ban's polling backend looks once a second too).
+ */
+const WATCHED_POLL_MS = 1_000;
+
+/**
  * Follows the files matched by a list of globs and delivers each new complete line exactly once,
  * through rotation (rename and create, copytruncate, delete and recreate, symlink changes) and
  * agent restarts (positions saved with the file's identity). Polling (stat, then positional reads)
@@ -99,7 +105,7 @@ export class FileTail implements LogSource {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#inflight.catch(() => {});
-    await this.#positions.save(this.#watches.values(), this.#files.values());
+    await this.#positions.save(this.#watches.values(), this.#files.values(), true);
     for (const f of this.#files.values()) await f.fh.close().catch(() => {});
     this.#files.clear();
   }
@@ -166,8 +172,19 @@ export class FileTail implements LogSource {
       this.#log.error({ err }, 'tail round failed; retrying');
     }
     const held = this.#o.gate?.blocked === true;
-    this.#schedule(!held && (behind || this.#woken) ? 0 : this.#o.pollMs);
+    this.#schedule(!held && (behind || this.#woken) ? 0 : this.#pollDelay());
     if (held) this.#o.gate?.whenOpen?.(this.#wakeOnOpen);
+  }
+
+  /**
+   * How long until the next look when nothing is pending: `pollMs` while some followed path's
+   * directory is not watched; else at least {@link WATCHED_POLL_MS}, since inotify wakes the tail
+   * at each change and the look is then only the safety net (an idle agent made 10 rounds of file
+   * system calls a second for nothing).
+   */
+  #pollDelay(): number {
+    for (const w of this.#watches.values()) if (!this.#changes.covers(w.path)) return this.#o.pollMs;
+    return Math.max(this.#o.pollMs, WATCHED_POLL_MS);
   }
 
   /** Looks at what `w` names now; opens a new file under it after finishing the previous one. */

@@ -14,9 +14,13 @@ export interface RenamedFile {
   readonly st: Stats;
 }
 
+/** How long unchanged positions go without being written again, in ms. */
+const REFRESH_MS = 60_000;
+
 /**
  * A file tail's saved positions (`<stateDir>/tail/<stateName>.json`): loaded at start, each one
- * taken once, when its file is opened again, and written at every checkpoint.
+ * taken once, when its file is opened again, and written at a checkpoint when they changed (or
+ * a minute went by), and at the stop.
  */
 export class SavedPositions {
   readonly #store: PositionStore<SavedFiles> | null;
@@ -25,6 +29,9 @@ export class SavedPositions {
   /** Saved files not opened again yet, by `dev:ino`. */
   readonly #restored = new Map<string, SavedFile>();
   #saved: SavedFiles | null = null;
+  /** What the last write held (paths and files), and when it was made. */
+  #lastBody = '';
+  #lastSavedMs = 0;
 
   /** `store`: null when positions are not saved. */
   constructor(store: PositionStore<SavedFiles> | null, log: Logger, clock: Clock) {
@@ -76,8 +83,11 @@ export class SavedPositions {
     }
   }
 
-  /** Saves the position of every open file (the start of its first undelivered line) and the names that name one. */
-  async save(watches: Iterable<PathWatch>, files: Iterable<OpenFile>): Promise<void> {
+  /**
+   * Saves the position of every open file (the start of its first undelivered line) and the names
+   * that name one; not when they are as last written less than {@link REFRESH_MS} ago, unless `final`.
+   */
+  async save(watches: Iterable<PathWatch>, files: Iterable<OpenFile>, final = false): Promise<void> {
     if (!this.#store) return;
     const paths: string[] = [];
     for (const w of watches) if (w.key !== null) paths.push(w.path);
@@ -85,6 +95,12 @@ export class SavedPositions {
     for (const f of files) {
       saved.push({ path: f.path, dev: f.dev, ino: f.ino, pos: f.pos - f.splitter.partialBytes, head: f.head.toString('hex'), gen: f.gen });
     }
-    await this.#store.save({ v: 1, savedMs: this.#clock(), paths, files: saved });
+    const body = JSON.stringify([paths, saved]);
+    const now = this.#clock();
+    // unchanged: written again only now and then, to move savedMs (files born after it are new at a restart)
+    if (!final && body === this.#lastBody && now - this.#lastSavedMs < REFRESH_MS) return;
+    await this.#store.save({ v: 1, savedMs: now, paths, files: saved });
+    this.#lastBody = body;
+    this.#lastSavedMs = now;
   }
 }
