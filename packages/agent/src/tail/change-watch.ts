@@ -1,15 +1,18 @@
 import { type FSWatcher, watch } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Logger } from '@fleetban/shared';
 
 /**
- * Wakes the file tail when something changes in the directories of the files it follows (inotify
- * through `fs.watch`): a line appended, a file created, renamed or removed. One watch per
- * directory. A directory that cannot be watched (no inotify, a filesystem that does not report,
+ * Wakes the file tail when one of the files it follows changes (inotify through `fs.watch` on
+ * their directories): a line appended, the name created, renamed or removed. One watch per
+ * directory; a change to another file there (in /var/log, every line syslog writes) does not wake
+ * it. A directory that cannot be watched (no inotify, a filesystem that does not report,
  * the watch limit reached) is left to polling, which stays the guarantee; this only cuts the wait.
  */
 export class ChangeWatch {
   readonly #byDir = new Map<string, FSWatcher | null>();
+  /** The names followed in each directory. */
+  readonly #names = new Map<string, Set<string>>();
   #stopped = false;
 
   constructor(private readonly onChange: () => void, private readonly logger: Logger) {}
@@ -19,10 +22,14 @@ export class ChangeWatch {
     if (this.#stopped) return;
     for (const p of paths) {
       const dir = dirname(p);
+      let names = this.#names.get(dir);
+      if (!names) this.#names.set(dir, (names = new Set()));
+      names.add(basename(p));
       if (this.#byDir.has(dir)) continue;
       let w: FSWatcher | null = null;
       try {
-        w = watch(dir, { persistent: false }, () => this.onChange());
+        // a change without a name (the kernel's queue overflowed) may be anything: it wakes the tail too
+        w = watch(dir, { persistent: false }, (_event, name) => (name === null || names.has(String(name))) && this.onChange());
         w.on('error', (err) => {
           this.logger.debug({ err, dir }, 'directory watch ended; polling still reads it');
           w?.close();
@@ -45,5 +52,6 @@ export class ChangeWatch {
     this.#stopped = true;
     for (const w of this.#byDir.values()) w?.close();
     this.#byDir.clear();
+    this.#names.clear();
   }
 }
