@@ -16,6 +16,8 @@
 // reaches the server there; this outer process creates the namespaces and, whatever happens
 // (error, signal), kills what runs in them by pid and deletes them, nft tables included. The root
 // namespace's network and firewall are never touched.
+// Agents and the controller run with the V8 flags their launcher gives them (deploy/agent-node-flags,
+// deploy/controller-node-flags), as in production.
 // Writes bench/results/propagation.md. Options: --bans N, --agents N, --fleet-bans N, --lines N, --rate N.
 import { spawn } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { agentNodeFlags, controllerNodeFlags } from './lib/agent-flags.mjs';
 import { createLan, deleteLan, liveNamespaces } from './lib/lan.mjs';
 
 const self = fileURLToPath(import.meta.url);
@@ -115,7 +118,7 @@ async function inner() {
   const loadWarnings = new Map(); // part 3: the load agent's warnings and errors, by message
   const startAgent = (host, ns, real) => {
     const { file, log } = conf(host, real ? 'nftables' : 'dry-run');
-    const p = new NsProcess(host, ns, [process.execPath, FLEETBAN_MAIN, 'agent', '-c', file], {
+    const p = new NsProcess(host, ns, [process.execPath, ...agentNodeFlags(), FLEETBAN_MAIN, 'agent', '-c', file], {
       json: true,
       onLine: (line) => {
         if (host === loadHost && line.includes('"msg":"failure"')) {
@@ -160,7 +163,7 @@ async function inner() {
       });
     });
     const ctlConf = conf('ctl', 'nftables').file;
-    const controller = new NsProcess('controller', lan.hosts.ctl.ns, [process.execPath, FLEETBAN_MAIN, 'controller', '-c', ctlConf], {
+    const controller = new NsProcess('controller', lan.hosts.ctl.ns, [process.execPath, ...controllerNodeFlags(), FLEETBAN_MAIN, 'controller', '-c', ctlConf], {
       json: true,
       onEntry: (e) => {
         if (e.msg === 'ban') {
@@ -369,6 +372,7 @@ async function inner() {
       `Machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, load average (1, 5, 15 min) ${load0.map((l) => l.toFixed(1)).join(' ')} when the bench started and ${loadavg().map((l) => l.toFixed(1)).join(' ')} when it ended (other work shared the machine: the figures are from a busy ${cpus().length}-CPU box), Node ${process.version}, ${natsVersion}, ${nftVersion}; ${new Date().toISOString()}.\n` +
       `Run as \`node --expose-gc bench/propagation.bench.mjs${options ? ` ${options}` : ''}\`; ${((Date.now() - began) / 1000).toFixed(0)} s in all. ` +
       `Every process on this one machine: nats-server (JetStream, file storage) and \`fleetban controller\` in one network namespace, each agent host in its own, on a bridge (192.0.2.0/24); the bench creates the namespaces and deletes them. ` +
+      `Agents run with the V8 flags of their launcher (deploy/agent-node-flags: \`${agentNodeFlags().join(' ') || 'none'}\`), the controller with its own (deploy/controller-node-flags: \`${controllerNodeFlags().join(' ') || 'none'}\`). ` +
       `Default settings everywhere (poll 100 ms, reconcile 30 s, heartbeat 5 s, bantime 10m, findtime 10m, log level info) except \`maxretry = 3\`. ` +
       `Each agent follows one file, \`auth.log\`, that the bench appends sshd lines to (\`<syslog time> <host> sshd[pid]: Failed password for root from <ip> port <port> ssh2\`); the \`sshd\` filter. Addresses: 198.18.0.0/15 (RFC 2544) for bans, 10.0.0.0/8 for the load.\n\n` +
       `How each time is taken: *written* is the bench's clock just before it appends the line; *read* is the agent's "failure" log line; *published* is the failure event reaching the bench's own subscription to \`fleetban.events.>\`; *decided* is the controller's "ban" log line (written once the ban is stored in the KV list); *in the list* is the put reaching the bench's watch of the list; *received* and *enforced* are each agent's "ban received" and "enforced" log lines ("enforced" is logged once \`nft\` has returned); *in the kernel* is the element appearing in the output of an \`nft monitor new elements\` the bench runs in each host's namespace (the kernel's own notification of the commit). All clocks are the same machine's; log times have 1 ms resolution. After every 10th ban, \`nft get element inet fleetban ban4 { ip }\` in each namespace confirms the element is there.\n\n` +

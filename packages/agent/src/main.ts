@@ -6,6 +6,8 @@ import {
   type FleetbanConfig,
   interfaceAddresses,
   type Logger,
+  logOutput,
+  type LogOutput,
   type NatsConnection,
   serverAddresses,
   settlesWithin,
@@ -22,6 +24,8 @@ import { LocalFallback } from './fallback/local-fallback.js';
 import { type FleetSession, joinFleet } from './fleet-session.js';
 import { JailRunner } from './jail/jail-runner.js';
 import { FailureReporter } from './report/failure-reporter.js';
+import { LogGate } from './report/log-gate.js';
+import { anyGate } from './report/read-gate.js';
 import { AGENT_VERSION } from './version.js';
 /** Lines read, skipped, undecodable, matched and bytes behind, over every jail. */
 function readingCounters(jails: readonly JailRunner[]) {
@@ -54,6 +58,8 @@ export interface Agent {
 export interface AgentDeps {
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** The logger's output, whose backlog holds reading back (default: the process's, shared/log). */
+  readonly logOutput?: LogOutput;
 }
 
 /**
@@ -97,6 +103,8 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const reporter = new FailureReporter({ buffer: config.agent.buffer, stateDir: config.fleet.stateDir, spoolBytes: config.agent.spoolBytes }, log.child({ stage: 'report' }));
   // a recidive jail is the controller's policy over its ban history: there is no log to read for it
   const enabled = config.jails.filter((j) => j.enabled && j.policy !== 'recidive');
+  // reading waits for the stream (reporter) and for the agent's own log reader (a failure is a log line)
+  const gate = anyGate([reporter.gate, new LogGate(deps.logOutput ?? logOutput)]);
   const fallback = new LocalFallback({
     jails: enabled, sink: writer, clock, logger: log.child({ stage: 'fallback' }), guard,
     clockSkewMs: config.controller.maxClockSkewMs, ignoreip: config.controller.ignoreip,
@@ -105,7 +113,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   const jails = enabled.map((j) => new JailRunner(j, host, (e) => {
     reporter.report(e);
     fallback.observe(e);
-  }, log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock, maxLineBytes: config.agent.maxLineBytes, gate: reporter.gate }));
+  }, log.child({ jail: j.name }), { stateDir: config.fleet.stateDir, pollMs: config.agent.pollMs, logger: log, clock, maxLineBytes: config.agent.maxLineBytes, gate }));
   try {
     await Promise.all(jails.map((j) => j.start()));
   } catch (err) {

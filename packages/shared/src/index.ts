@@ -92,8 +92,8 @@ export {
 export type { NatsPermissions } from './subjects.js';
 
 // Logs
-export { createLogger, flushLogs, silentLogger } from './log/logger.js';
-export type { Logger, LoggerOptions } from './log/logger.js';
+export { createLogger, flushLogs, logOutput, silentLogger } from './log/logger.js';
+export type { Logger, LoggerOptions, LogOutput } from './log/logger.js';
 
 // Configuration: fleetban.conf, its views, the settable jail options
 export type {

@@ -57,3 +57,35 @@ export class ReportGate implements ReadGate {
 export function gateClosed(state: ReportState, pace: number): boolean {
   return state.spoolFull || (state.publishing && state.queued >= pace);
 }
+
+/**
+ * One gate closed while any of `gates` is: sources are given this one. A source waiting on it is
+ * woken when the gate that held it opens and none other is closed (it waits on the next closed one
+ * meanwhile); the same `wake` is kept once.
+ */
+export function anyGate(gates: readonly ReadGate[]): ReadGate {
+  const waiting = new Set<() => void>();
+  const gate: ReadGate & { whenOpen(wake: () => void): void } = {
+    get blocked() {
+      return gates.some((g) => g.blocked);
+    },
+    whenOpen(wake) {
+      const closed = gates.find((g) => g.blocked);
+      if (!closed) {
+        waiting.delete(wake);
+        return wake();
+      }
+      waiting.add(wake);
+      // retry is one function, which each gate keeps once; a gate without whenOpen: the source's
+      // own poll looks again
+      closed.whenOpen?.(retry);
+    },
+  };
+  // one function for every waiting source: each gate keeps it once
+  const retry = (): void => {
+    const wake = [...waiting];
+    waiting.clear();
+    for (const w of wake) gate.whenOpen(w);
+  };
+  return gate;
+}

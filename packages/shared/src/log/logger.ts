@@ -36,13 +36,42 @@ interface Destination {
   readonly _writing?: boolean;
   readonly _len?: number;
   readonly destroyed?: boolean;
+  on(event: 'write', listener: (n: number) => void): unknown;
 }
 
 /** Bytes of log lines waiting to be written before further lines are dropped, by default. */
 const MAX_LOG_BACKLOG = 16 * 1024 * 1024;
 
-/** The destinations of the loggers made so far, for {@link flushLogs}. */
+/** The destinations of the loggers made so far, for {@link flushLogs} and {@link logOutput}. */
 const destinations: Destination[] = [];
+
+/** When a write of log lines last completed (performance.now()), and who wants to hear of the next. */
+let writtenAt = 0;
+const onWritten = new Set<() => void>();
+
+/**
+ * How far this process's log output is behind its reader (a pipe, journald): bytes logged and not
+ * yet written, over every logger made by {@link createLogger}. For a producer of log lines that
+ * would rather slow down with a slow reader than have lines dropped (the agent's read gate).
+ */
+export interface LogOutput {
+  /** Bytes logged and not yet written. */
+  backlogBytes(): number;
+  /** Milliseconds since a write last completed: long while lines wait means the reader is stuck. */
+  msSinceWrite(): number;
+  /** Calls `listener` after every completed write until the returned function is called. */
+  onWrite(listener: () => void): () => void;
+}
+
+/** The process's {@link LogOutput}. */
+export const logOutput: LogOutput = {
+  backlogBytes: () => destinations.reduce((n, d) => n + (d.destroyed ? 0 : (d._len ?? 0)), 0),
+  msSinceWrite: () => performance.now() - writtenAt,
+  onWrite(listener) {
+    onWritten.add(listener);
+    return () => onWritten.delete(listener);
+  },
+};
 
 /**
  * The process logger: pino JSON lines, one child per component. Lines are written asynchronously
@@ -58,6 +87,10 @@ export function createLogger(opts: LoggerOptions): Logger {
   const dest = pino.destination({ dest: opts.destination ?? 1, sync: false, maxLength: opts.maxBacklogBytes ?? MAX_LOG_BACKLOG });
   if (destinations.length === 0) process.once('exit', flushLogsSync);
   destinations.push(dest as unknown as Destination);
+  (dest as unknown as Destination).on('write', () => {
+    writtenAt = performance.now();
+    for (const l of [...onWritten]) l();
+  });
   const logger = pino({ level, base: { component: opts.component }, timestamp: pino.stdTimeFunctions.epochTime }, dest);
   let dropped = 0;
   let warnedAt = 0;
