@@ -6,7 +6,7 @@ import { configPath } from '../config-path.js';
 /** How long a standby waits before trying again to start after a failed start, in ms. */
 const RETRY_MS = 1_000;
 
-/** Bytes of log lines the agent holds for a slow log reader (journald) before dropping lines. */
+/** Bytes of log lines the agent holds for a log reader (journald) that takes nothing, before dropping lines. */
 const AGENT_LOG_BACKLOG = 4 * 1024 * 1024;
 
 /**
@@ -18,8 +18,9 @@ const AGENT_LOG_BACKLOG = 4 * 1024 * 1024;
  */
 export async function runDaemon(role: 'agent' | 'controller', args: Args): Promise<number> {
   const config = loadConfig(configPath(args));
-  // the agent logs every failure it reads: under a spray its log backlog (memory) is held to 4 MiB
-  // (about 13,000 lines) while journald catches up; lines beyond are dropped and counted
+  // the agent logs every failure it reads: reading waits while 512 KiB of log lines are unwritten
+  // (report/log-gate.ts), unless the reader takes nothing for 2 s; only then does the backlog
+  // (memory) reach 4 MiB (about 13,000 lines), and lines beyond are dropped and counted
   const logger: Logger = createLogger({ component: role, ...(role === 'agent' ? { maxBacklogBytes: AGENT_LOG_BACKLOG } : {}) });
   // the signal handlers come first: a SIGTERM while the role starts (loading its modules, opening
   // its sources) stops it as soon as it has started, instead of killing it unlogged
