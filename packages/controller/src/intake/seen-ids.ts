@@ -80,16 +80,19 @@ export class SeenIds {
 
   /** The keys held, oldest first, with the seeds (for a snapshot): a copy. */
   capture(): SeenCapture {
-    const hi = new Uint32Array(this.#size);
-    const lo = new Uint32Array(this.#size);
+    // the ring's one or two runs copied whole (a loop over 200,000 keys, run once per snapshot and
+    // so never optimised, took 13–20 ms of the snapshot's pause); deleted keys, rare, dropped after
+    const hi = ringCopy(this.#hi, this.#head, this.#used);
+    const lo = ringCopy(this.#lo, this.#head, this.#used);
+    if (this.#size === this.#used) return { seeds: [...this.#seeds], hi, lo };
+    const live = ringCopy(this.#live, this.#head, this.#used);
     let n = 0;
-    for (let k = 0; k < this.#used; k++) {
-      const p = (this.#head + k) % this.capacity;
-      if (this.#live[p] === 0) continue;
-      hi[n] = this.#hi[p] as number;
-      lo[n++] = this.#lo[p] as number;
+    for (let k = 0; k < live.length; k++) {
+      if (live[k] === 0) continue;
+      hi[n] = hi[k] as number;
+      lo[n++] = lo[k] as number;
     }
-    return { seeds: [...this.#seeds], hi, lo };
+    return { seeds: [...this.#seeds], hi: hi.subarray(0, n), lo: lo.subarray(0, n) };
   }
 
   /**
@@ -180,4 +183,13 @@ function round(h: number, c: number): number {
   h ^= Math.imul(k, 0x1b873593);
   h = (h << 13) | (h >>> 19);
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** The `used` items of ring `a` from `head` on, in order, as a new array. */
+function ringCopy<T extends Uint32Array | Uint8Array>(a: T, head: number, used: number): T {
+  const out = new (a.constructor as new (n: number) => T)(used);
+  const first = Math.min(used, a.length - head);
+  out.set(a.subarray(head, head + first));
+  if (first < used) out.set(a.subarray(0, used - first), first);
+  return out;
 }
