@@ -118,8 +118,10 @@ export class BanStore {
    */
   capture(): Pick<StoredBans, 'bans' | 'offences' | 'unsure'> {
     const unsure = [...this.#unstored.keys()];
-    const bans: BanDecision[] = [];
-    for (const b of this.bans.values()) if (!this.#unstored.has(b.ip)) bans.push(b);
+    // a spread, not a for-of loop: run once per snapshot, the loop stayed unoptimised (10–30 ms
+    // for 100,000 bans, where the spread takes a few)
+    const all = [...this.bans.values()];
+    const bans = this.#unstored.size === 0 ? all : all.filter((b) => !this.#unstored.has(b.ip));
     return { bans, offences: pairsOf(this.offences), unsure };
   }
 
