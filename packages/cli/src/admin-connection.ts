@@ -14,6 +14,20 @@ export async function connectAdmin(config: FleetbanConfig): Promise<NatsConnecti
   });
 }
 
+/** How long a command waits for its connection to close before it ends anyway, in ms. */
+const CLOSE_WAIT_MS = 2_000;
+
+/**
+ * Closes a command's connection, waiting at most {@link CLOSE_WAIT_MS}: the reply is printed by
+ * then, and a close that does not finish (a server gone mid-way, the client reconnecting) must not
+ * keep the command from exiting.
+ */
+export async function closeAdmin(nc: NatsConnection): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([nc.close().catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
+  clearTimeout(timer);
+}
+
 /** Who asks, for the controller's audit log: `user@host` (this host's `[fleetban] host`). */
 export function requester(config: FleetbanConfig): string {
   let user = process.env.SUDO_USER ?? '';

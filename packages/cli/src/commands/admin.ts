@@ -1,6 +1,6 @@
 import { type AdminReply, adminRequest, type AdminRequest, FleetbanError, loadConfig, parseDuration } from '@fleetban/shared';
 import { type Args, option, UsageError } from '../args.js';
-import { connectAdmin, requester } from '../admin-connection.js';
+import { closeAdmin, connectAdmin, requester } from '../admin-connection.js';
 import { configPath } from '../config-path.js';
 import { formatBans, formatJail, formatOverview } from '../status-format.js';
 
@@ -73,6 +73,6 @@ export async function runAdmin(verb: 'status' | 'ban' | 'unban', args: Args): Pr
     }
     return failed > 0 ? 1 : 0;
   } finally {
-    await nc.close();
+    await closeAdmin(nc);
   }
 }

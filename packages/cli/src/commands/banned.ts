@@ -1,6 +1,6 @@
 import { BanList, type BanDecision, isActive, loadConfig, normalizeTarget } from '@fleetban/shared';
 import type { Args } from '../args.js';
-import { connectAdmin } from '../admin-connection.js';
+import { closeAdmin, connectAdmin } from '../admin-connection.js';
 import { configPath } from '../config-path.js';
 import { LineOutput, OutputClosedError } from '../line-output.js';
 import { formatBan } from '../status-format.js';
@@ -59,6 +59,6 @@ export async function runBanned(args: Args): Promise<number> {
     if (err instanceof OutputClosedError) return 0; // `fleetban banned | head`: the reader has what it wanted
     throw err;
   } finally {
-    await nc.close();
+    await closeAdmin(nc);
   }
 }

@@ -1,6 +1,6 @@
 import { adminRequest, type AdminReply, checkToken, loadConfig } from '@fleetban/shared';
 import { type Args, UsageError } from '../args.js';
-import { connectAdmin, requester } from '../admin-connection.js';
+import { closeAdmin, connectAdmin, requester } from '../admin-connection.js';
 import { configPath } from '../config-path.js';
 import { formatHosts, hostLines } from '../hosts-format.js';
 
@@ -39,7 +39,7 @@ export async function runHosts(args: Args): Promise<number> {
     process.stdout.write(`${out}\n`);
     return 0;
   } finally {
-    await nc.close();
+    await closeAdmin(nc);
   }
 }
 

@@ -1,6 +1,6 @@
 import { adminRequest, type AdminReply, type IgnoreOp, loadConfig } from '@fleetban/shared';
 import { type Args, UsageError } from '../args.js';
-import { connectAdmin, requester } from '../admin-connection.js';
+import { closeAdmin, connectAdmin, requester } from '../admin-connection.js';
 import { configPath } from '../config-path.js';
 
 const USAGE = 'usage: fleetban ignore add IP|CIDR... [--unban] | del IP|CIDR... | list   [--json]';
@@ -31,7 +31,7 @@ export async function runIgnore(args: Args): Promise<number> {
     process.stdout.write(args.options.has('json') ? `${JSON.stringify(reply, null, 2)}\n` : formatIgnore(op as IgnoreOp, reply));
     return 0;
   } finally {
-    await nc.close();
+    await closeAdmin(nc);
   }
 }
 

@@ -1,6 +1,6 @@
 import { adminRequest, type AdminReply, type AdminRequest, type ConfigChange, loadConfig } from '@fleetban/shared';
 import { type Args, UsageError } from '../args.js';
-import { connectAdmin, requester } from '../admin-connection.js';
+import { closeAdmin, connectAdmin, requester } from '../admin-connection.js';
 import { configPath } from '../config-path.js';
 
 /** The verbs of this module. */
@@ -33,7 +33,7 @@ export async function runSettings(verb: SettingsVerb, args: Args): Promise<numbe
     process.stdout.write(args.options.has('json') ? `${JSON.stringify(reply, null, 2)}\n` : formatSettings(verb, reply, option));
     return 0;
   } finally {
-    await nc.close();
+    await closeAdmin(nc);
   }
 }
 
