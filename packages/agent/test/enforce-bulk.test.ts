@@ -193,8 +193,10 @@ t.test('a refused half: the other half is reported committed', async (t: Test) =
 
   const parts = new NftDriver(runner, 'fleetban', 'nft', 'drop', undefined, 4, 2, 2);
   const six: ElementOp[] = Array.from({ length: 6 }, (_, i) => ({ kind: 'add', el: el(`192.0.2.${i}`, 0) }));
-  const three = await parts.write(six, 0).then(() => null, (e: unknown) => e);
+  const reported: (readonly ElementOp[])[] = [];
+  const three = await parts.write(six, 0, (part) => reported.push(part)).then(() => null, (e: unknown) => e);
   t.type(three, PartialWriteError, 'three parts, the second refused');
+  t.same(reported, [six.slice(0, 2), six.slice(4)], 'each committed part reported, the refused one not');
   t.same((three as PartialWriteError).committed, [...six.slice(0, 2), ...six.slice(4)]);
   t.same((three as PartialWriteError).rejected, six.slice(2, 4));
   t.equal(scripts.length, 8, 'a process per part');

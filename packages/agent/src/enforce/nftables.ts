@@ -128,15 +128,21 @@ export class NftDriver implements SetDriver {
    * One transaction, or, from {@link NftablesOptions.splitFrom} operations, parts written by up
    * to {@link NftablesOptions.writers} processes at once, each part's text made only when its
    * turn comes (the text of the next part is written while nft parses the one before). Each part
-   * is atomic, the batch is not: when one part fails, others may have been committed. That is
+   * is atomic, the batch is not: when one part fails, others may have been committed. Each
+   * committed part goes to `onPart` at once (the enforcer records it while nft works on the
+   * next). That is
    * safe here: the parts hold different elements (a plan has one operation per element key), and
    * a failed write makes the enforcer read the kernel back and plan again (set-enforcer.ts), so
    * the elements of a committed part are found and not written twice.
    */
-  async write(ops: readonly ElementOp[], nowMs: number): Promise<void> {
+  async write(ops: readonly ElementOp[], nowMs: number, onPart?: (committed: readonly ElementOp[]) => void): Promise<void> {
     const parts = splitOps(ops, this.splitFrom, this.partOps);
     if (parts.length === 1) return this.batch(elementScript(this.table, ops, nowMs));
-    const done = await settleAtMost(parts.map((part) => () => this.batch(elementScript(this.table, part, nowMs))), this.writers);
+    const write = async (part: readonly ElementOp[]): Promise<void> => {
+      await this.batch(elementScript(this.table, part, nowMs));
+      onPart?.(part);
+    };
+    const done = await settleAtMost(parts.map((part) => () => write(part)), this.writers);
     const failed = done.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failed.length === 0) return;
     if (failed.length === done.length) throw failed[0];
