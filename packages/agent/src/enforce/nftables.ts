@@ -4,7 +4,8 @@
  * address . protocol . port; hash sets for single addresses and ports, interval sets for networks
  * and ranges) and two base chains (prerouting at -300, input at -10). Every change is one
  * transaction: a line to a long-lived `nft -i` session (nft-session.ts) when the runner can
- * spawn one and the batch is small, else `nft -f -`. Reads are `nft -j`; a cheap look at the
+ * spawn one and the batch is small, else `nft -f -`; a bulk batch is several (see
+ * {@link NftDriver.write}). Reads are `nft -j`; a cheap look at the
  * structure (`nft -j -t list ruleset`, no elements) lets a reconcile skip the full read. Batching,
  * bisecting and reconcile are in set-enforcer.ts.
  */
