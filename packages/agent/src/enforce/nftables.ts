@@ -69,8 +69,8 @@ export const DEFAULT_SPLIT_FROM = 50_000;
  * Default of {@link NftablesOptions.partOps}. Of nft's time for 1,000,000 elements (about 6.5
  * CPU-seconds), some 2 s are the kernel's, under one lock per network namespace: two halves
  * parse at once and then commit one after the other. Parts of 125,000 written two at a time
- * overlap the kernel's commit of one part with nft's parsing of the next (8 parts: 3.0 to 4.6 s
- * where two halves took 7.1 to 8.1 s, on the same loaded 2-CPU machine, raw `nft -f`).
+ * overlap the kernel's commit of one part with nft's parsing of the next (raw `nft -f` on a shared
+ * 2-CPU machine, load 3 to 7, runs alternated: 8 parts 2.9, 3.3, 3.7 s; two halves 4.4, 6.1, 6.6 s).
  */
 export const DEFAULT_PART_OPS = 125_000;
 
