@@ -10,7 +10,7 @@ import { ExecError, parseNetwork, silentLogger } from '@fleetban/shared';
 import { plainAddressFamily } from '../src/enforce/canonical-address.js';
 import { createRunner, type Runner } from '../src/enforce/exec.js';
 import { elementScript } from '../src/enforce/nft-script.js';
-import { NftDriver, NftablesEnforcer, splitOps } from '../src/enforce/nftables.js';
+import { NftDriver, NftablesEnforcer, settleAtMost, splitOps } from '../src/enforce/nftables.js';
 import { planOps, type ElementOp } from '../src/enforce/reconcile.js';
 import { PartialWriteError } from '../src/enforce/set-driver.js';
 import { SPREAD_FROM, spreadOps, type SetElement } from '../src/enforce/set-element.js';
@@ -138,6 +138,35 @@ t.test('a batch of splitFrom operations or more goes in two halves', async (t: T
   t.same(splitOps(ops, 5).map((p) => p.length), [3, 2], 'at it: halves, in order');
   t.same(splitOps(ops, 5).flat(), ops);
   t.same(splitOps(ops.slice(0, 1), 1), [ops.slice(0, 1)], 'one operation is never split');
+  t.same(splitOps(ops, 5, 2).map((p) => p.length), [2, 2, 1], 'parts of at most partOps');
+  t.same(splitOps(ops, 5, 2).flat(), ops, 'in order, each once');
+});
+
+t.test('split parts run at most `writers` at once, each started only when a slot frees', async (t: Test) => {
+  let running = 0;
+  let most = 0;
+  const started: number[] = [];
+  const gates: (() => void)[] = [];
+  const tasks = [0, 1, 2, 3, 4].map((i) => () => {
+    started.push(i);
+    most = Math.max(most, ++running);
+    return new Promise<number>((resolve, reject) => gates.push(() => {
+      running--;
+      if (i === 3) reject(new Error('refused'));
+      else resolve(i);
+    }));
+  });
+  const all = settleAtMost(tasks, 2);
+  await new Promise((r) => setImmediate(r));
+  t.same(started, [0, 1], 'two at first');
+  while (gates.length > 0) {
+    gates.shift()!();
+    await new Promise((r) => setImmediate(r));
+  }
+  const done = await all;
+  t.equal(most, 2);
+  t.same(started, [0, 1, 2, 3, 4], 'in order');
+  t.same(done.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled'], 'a refused part does not stop the others');
 });
 
 t.test('a refused half: the other half is reported committed', async (t: Test) => {
@@ -161,6 +190,16 @@ t.test('a refused half: the other half is reported committed', async (t: Test) =
   t.type(all, ExecError, 'both halves refused: the plain error');
   await driver.write(ops.slice(0, 2), 0);
   t.equal(scripts.length, 5, 'below the threshold: one process');
+
+  const parts = new NftDriver(runner, 'fleetban', 'nft', 'drop', undefined, 4, 2, 2);
+  const six: ElementOp[] = Array.from({ length: 6 }, (_, i) => ({ kind: 'add', el: el(`192.0.2.${i}`, 0) }));
+  const reported: (readonly ElementOp[])[] = [];
+  const three = await parts.write(six, 0, (part) => reported.push(part)).then(() => null, (e: unknown) => e);
+  t.type(three, PartialWriteError, 'three parts, the second refused');
+  t.same(reported, [six.slice(0, 2), six.slice(4)], 'each committed part reported, the refused one not');
+  t.same((three as PartialWriteError).committed, [...six.slice(0, 2), ...six.slice(4)]);
+  t.same((three as PartialWriteError).rejected, six.slice(2, 4));
+  t.equal(scripts.length, 8, 'a process per part');
 });
 
 function nsRunner(ns: Netns): Runner {

@@ -4,7 +4,8 @@
  * address . protocol . port; hash sets for single addresses and ports, interval sets for networks
  * and ranges) and two base chains (prerouting at -300, input at -10). Every change is one
  * transaction: a line to a long-lived `nft -i` session (nft-session.ts) when the runner can
- * spawn one and the batch is small, else `nft -f -`. Reads are `nft -j`; a cheap look at the
+ * spawn one and the batch is small, else `nft -f -`; a bulk batch is several (see
+ * {@link NftDriver.write}). Reads are `nft -j`; a cheap look at the
  * structure (`nft -j -t list ruleset`, no elements) lets a reconcile skip the full read. Batching,
  * bisecting and reconcile are in set-enforcer.ts.
  */
@@ -45,21 +46,36 @@ export interface NftablesOptions {
   /** Bulk adds spread their expiries over up to this many ms (only ever later); default 60000. */
   expirySpreadMs?: number;
   /**
-   * A batch of at least this many element operations is split in two halves written by two
-   * `nft -f -` processes at once (two transactions, see {@link splitOps}); default 50000;
-   * 0 = never split (every batch one transaction).
+   * A batch of at least this many element operations is split into parts, each one transaction
+   * of its own written by an `nft -f -` process (see {@link splitOps}); default 50000; 0 = never
+   * split (every batch one transaction).
    */
   splitFrom?: number;
+  /** Element operations in one part of a split batch, at most; default 125000. */
+  partOps?: number;
+  /** `nft -f -` processes of one split batch running at once, at most; default 2. */
+  writers?: number;
 }
 
 /**
- * Default of {@link NftablesOptions.splitFrom}. nft parses and the kernel commits a batch on one
- * CPU: 1,000,000 elements take about 5 s in one process, 2.6 s in two at once on 2 CPUs. 100,000
- * bans in one `apply` on a quiet machine, 5 runs each: median 725 ms as one transaction (from
- * 200,000), 510 ms in two halves (from 50,000). A batch of that size is a bulk import (a start, a
- * reconcile that refills a flushed set), never the stream of single bans.
+ * Default of {@link NftablesOptions.splitFrom}. nft parses a batch on one CPU: 100,000 bans in
+ * one `apply` on a quiet machine, 5 runs each: median 725 ms as one transaction (from 200,000),
+ * 510 ms in two halves (from 50,000). A batch of that size is a bulk import (a start, a reconcile
+ * that refills a flushed set), never the stream of single bans.
  */
 export const DEFAULT_SPLIT_FROM = 50_000;
+
+/**
+ * Default of {@link NftablesOptions.partOps}. Of nft's time for 1,000,000 elements (about 6.5
+ * CPU-seconds), some 2 s are the kernel's, under one lock per network namespace: two halves
+ * parse at once and then commit one after the other. Parts of 125,000 written two at a time
+ * overlap the kernel's commit of one part with nft's parsing of the next (raw `nft -f` on a shared
+ * 2-CPU machine, load 3 to 7, runs alternated: 8 parts 2.9, 3.3, 3.7 s; two halves 4.4, 6.1, 6.6 s).
+ */
+export const DEFAULT_PART_OPS = 125_000;
+
+/** Default of {@link NftablesOptions.writers}: nft processes of one batch at once. */
+export const DEFAULT_WRITERS = 2;
 
 /** Default of {@link NftablesOptions.sessionMaxChars}: about 900 elements. */
 export const DEFAULT_SESSION_MAX_CHARS = 32_768;
@@ -82,6 +98,8 @@ export class NftDriver implements SetDriver {
     private readonly verdict: BlockType,
     private readonly sessionMaxChars = DEFAULT_SESSION_MAX_CHARS,
     private readonly splitFrom = DEFAULT_SPLIT_FROM,
+    private readonly partOps = DEFAULT_PART_OPS,
+    private readonly writers = DEFAULT_WRITERS,
   ) {
     this.session = runner.spawn ? new NftSession(runner.spawn, nft) : null;
   }
@@ -108,16 +126,24 @@ export class NftDriver implements SetDriver {
   }
 
   /**
-   * One transaction, or, from {@link NftablesOptions.splitFrom} operations, two written at once.
-   * Each half is atomic, the batch is not: when one half fails, the other may have been
-   * committed. That is safe here: the halves hold different elements (a plan has one operation
-   * per element key), and a failed write makes the enforcer read the kernel back and plan again
-   * (set-enforcer.ts), so the elements of a committed half are found and not written twice.
+   * One transaction, or, from {@link NftablesOptions.splitFrom} operations, parts written by up
+   * to {@link NftablesOptions.writers} processes at once, each part's text made only when its
+   * turn comes (the text of the next part is written while nft parses the one before). Each part
+   * is atomic, the batch is not: when one part fails, others may have been committed. Each
+   * committed part goes to `onPart` at once (the enforcer records it while nft works on the
+   * next). That is
+   * safe here: the parts hold different elements (a plan has one operation per element key), and
+   * a failed write makes the enforcer read the kernel back and plan again (set-enforcer.ts), so
+   * the elements of a committed part are found and not written twice.
    */
-  async write(ops: readonly ElementOp[], nowMs: number): Promise<void> {
-    const parts = splitOps(ops, this.splitFrom);
+  async write(ops: readonly ElementOp[], nowMs: number, onPart?: (committed: readonly ElementOp[]) => void): Promise<void> {
+    const parts = splitOps(ops, this.splitFrom, this.partOps);
     if (parts.length === 1) return this.batch(elementScript(this.table, ops, nowMs));
-    const done = await Promise.allSettled(parts.map((part) => this.batch(elementScript(this.table, part, nowMs))));
+    const write = async (part: readonly ElementOp[]): Promise<void> => {
+      await this.batch(elementScript(this.table, part, nowMs));
+      onPart?.(part);
+    };
+    const done = await settleAtMost(parts.map((part) => () => write(part)), this.writers);
     const failed = done.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failed.length === 0) return;
     if (failed.length === done.length) throw failed[0];
@@ -145,13 +171,38 @@ export class NftDriver implements SetDriver {
 }
 
 /**
- * `ops` as one part, or, with at least `splitFrom` of them (and `splitFrom` > 0), as two halves
- * of equal size, in order.
+ * `ops` as one part, or, with at least `splitFrom` of them (and `splitFrom` > 0), as parts of
+ * equal size, in order: two at least, more when a part would exceed `partOps`.
  */
-export function splitOps(ops: readonly ElementOp[], splitFrom: number): (readonly ElementOp[])[] {
+export function splitOps(ops: readonly ElementOp[], splitFrom: number, partOps = DEFAULT_PART_OPS): (readonly ElementOp[])[] {
   if (splitFrom <= 0 || ops.length < Math.max(2, splitFrom)) return [ops];
-  const half = Math.ceil(ops.length / 2);
-  return [ops.slice(0, half), ops.slice(half)];
+  const count = Math.max(2, Math.ceil(ops.length / Math.max(1, partOps)));
+  const size = Math.ceil(ops.length / count);
+  const parts: (readonly ElementOp[])[] = [];
+  for (let at = 0; at < ops.length; at += size) parts.push(ops.slice(at, at + size));
+  return parts;
+}
+
+/**
+ * Runs the `tasks` with at most `limit` of them at once, in order, and settles each like
+ * `Promise.allSettled`. A task is started only when a slot frees: its work (a part's text) is
+ * not done, nor held in memory, before then.
+ */
+export async function settleAtMost<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<PromiseSettledResult<T>[]> {
+  const out = new Array<PromiseSettledResult<T>>(tasks.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const i = next++;
+      try {
+        out[i] = { status: 'fulfilled', value: await tasks[i]!() };
+      } catch (reason) {
+        out[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, lane));
+  return out;
 }
 
 /** Table and set handles: they change when the table or a set is deleted and created again. */
@@ -163,7 +214,7 @@ function fingerprint(table: NftTable): string {
 export class NftablesEnforcer extends SetEnforcer {
   constructor(opts: NftablesOptions) {
     const table = checkTableName(opts.table ?? DEFAULT_NFT_TABLE);
-    const driver = new NftDriver(opts.runner, table, opts.nft ?? 'nft', opts.blockType ?? 'drop', opts.sessionMaxChars, opts.splitFrom);
+    const driver = new NftDriver(opts.runner, table, opts.nft ?? 'nft', opts.blockType ?? 'drop', opts.sessionMaxChars, opts.splitFrom, opts.partOps, opts.writers);
     super(driver, {
       clock: opts.clock,
       logger: opts.logger.child({ enforcer: 'nftables', table }),

@@ -238,11 +238,9 @@ export class SetEnforcer implements Enforcer {
     const ops = this.plan(intents);
     if (ops.length === 0) return done;
     try {
-      await this.driver.write(ops, this.clock());
-      this.commit(ops, done);
+      await this.write(ops, done);
       return done;
     } catch (err) {
-      if (err instanceof PartialWriteError) this.commit(err.committed, done);
       this.log.debug({ err, ops: ops.length }, 'batch rejected; retrying by halves');
     }
     const current = await this.repair(await this.fullRead());
@@ -260,12 +258,10 @@ export class SetEnforcer implements Enforcer {
   private async bisect(ops: readonly ElementOp[], done: { added: number; removed: number }): Promise<void> {
     if (ops.length === 0) return;
     try {
-      await this.driver.write(ops, this.clock());
-      this.commit(ops, done);
+      await this.write(ops, done);
     } catch (err) {
       if (err instanceof PartialWriteError) {
-        // part of it was committed: only the refused part is split further
-        this.commit(err.committed, done);
+        // part of it was committed (and recorded): only the refused part is split further
         await this.bisect(err.rejected, done);
         return;
       }
@@ -279,6 +275,25 @@ export class SetEnforcer implements Enforcer {
       await this.bisect(ops.slice(0, half), done);
       await this.bisect(ops.slice(half), done);
     }
+  }
+
+  /**
+   * Writes `ops` and records what the kernel committed: each part as the driver reports it (a
+   * split batch's first parts are recorded while the last are still written), else all of them
+   * once written, or a {@link PartialWriteError}'s committed part; then rethrows any failure.
+   */
+  private async write(ops: readonly ElementOp[], done: { added: number; removed: number }): Promise<void> {
+    let reported = false;
+    try {
+      await this.driver.write(ops, this.clock(), (part) => {
+        reported = true;
+        this.commit(part, done);
+      });
+    } catch (err) {
+      if (err instanceof PartialWriteError && !reported) this.commit(err.committed, done);
+      throw err;
+    }
+    if (!reported) this.commit(ops, done);
   }
 
   private commit(ops: readonly ElementOp[], done: { added: number; removed: number }): void {
