@@ -19,6 +19,7 @@ import {
   systemClock,
   DEFAULT_ACTION_PATH,
 } from '@fleetban/shared';
+import { holdHeapSteady } from './runtime/steady-heap.js';
 import { ControllerActions } from './actions/controller-actions.js';
 import { AdminService } from './admin/admin-service.js';
 import { ConfigService } from './admin/config-service.js';
@@ -155,6 +156,7 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     const web = await WebView.startIfSet(c, { store, trackers, hosts, guard, counters, clock, logger: log.child({ stage: 'web' }), lease });
     await nc.flush();
     log.info({ host: config.fleet.host, servers: config.fleet.servers, jails: config.jails.map((j) => j.name) }, 'controller ready');
+    holdHeapSteady();
 
     return {
       ended: lease.lost,

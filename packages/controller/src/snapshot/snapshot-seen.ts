@@ -3,6 +3,7 @@
  * (each key's high and low 32 bits, little-endian), the seeds in the snapshot's first line.
  * Version 2 snapshots held the ids themselves; they are turned into keys when read.
  */
+import { endianness } from 'node:os';
 import { DecodeError } from '@fleetban/shared';
 import { keyHash, newSeeds, type SeenCapture } from '../intake/seen-ids.js';
 
@@ -11,10 +12,13 @@ export function seenColumns(c: SeenCapture, from: number, to: number): Record<st
   return { h: base64Of(c.hi, from, to), l: base64Of(c.lo, from, to) };
 }
 
+/** True on a little-endian machine: words are then copied as bytes, not one by one. */
+const LITTLE_ENDIAN = endianness() === 'LE';
+
 /** Gathers the keys of the lines read, then the capture they make. */
 export class SeenRows {
-  readonly #hi: number[] = [];
-  readonly #lo: number[] = [];
+  readonly #hi: Uint32Array[] = [];
+  readonly #lo: Uint32Array[] = [];
   /** Ids of a version 2 snapshot. */
   readonly #ids: string[] = [];
 
@@ -27,10 +31,8 @@ export class SeenRows {
     const hi = wordsOf(o.h);
     const lo = wordsOf(o.l);
     if (!hi || !lo || hi.length !== lo.length) throw new DecodeError(`snapshot: an 's' line without its keys`);
-    for (let i = 0; i < hi.length; i++) {
-      this.#hi.push(hi[i] as number);
-      this.#lo.push(lo[i] as number);
-    }
+    this.#hi.push(hi);
+    this.#lo.push(lo);
   }
 
   /**
@@ -40,11 +42,11 @@ export class SeenRows {
   capture(seeds: unknown): SeenCapture {
     if (seeds !== undefined) {
       if (!isSeeds(seeds)) throw new DecodeError('snapshot: the seen keys\' seeds do not decode');
-      return { seeds, hi: this.#hi, lo: this.#lo };
+      return { seeds, hi: joinedWords(this.#hi), lo: joinedWords(this.#lo) };
     }
     const made = newSeeds();
-    const hi = new Array<number>(this.#ids.length);
-    const lo = new Array<number>(this.#ids.length);
+    const hi = new Uint32Array(this.#ids.length);
+    const lo = new Uint32Array(this.#ids.length);
     this.#ids.forEach((id, i) => {
       const host = id.slice(0, Math.max(0, id.indexOf(':')));
       hi[i] = keyHash(host, id, made[0]);
@@ -59,16 +61,29 @@ function isSeeds(v: unknown): v is [number, number] {
 }
 
 function base64Of(words: ArrayLike<number>, from: number, to: number): string {
+  if (LITTLE_ENDIAN && words instanceof Uint32Array) return Buffer.from(words.buffer, words.byteOffset + from * 4, (to - from) * 4).toString('base64');
   const b = Buffer.allocUnsafe((to - from) * 4);
   for (let i = from; i < to; i++) b.writeUInt32LE(words[i] as number, (i - from) * 4);
   return b.toString('base64');
 }
 
-function wordsOf(v: unknown): number[] | undefined {
+function wordsOf(v: unknown): Uint32Array | undefined {
   if (typeof v !== 'string') return undefined;
   const b = Buffer.from(v, 'base64');
   if (b.length % 4 !== 0) return undefined;
-  const out = new Array<number>(b.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = b.readUInt32LE(i * 4);
+  const out = new Uint32Array(b.length / 4);
+  if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(b);
+  else for (let i = 0; i < out.length; i++) out[i] = b.readUInt32LE(i * 4);
+  return out;
+}
+
+/** The chunks as one array. */
+function joinedWords(chunks: readonly Uint32Array[]): Uint32Array {
+  const out = new Uint32Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
   return out;
 }
