@@ -93,23 +93,25 @@ export function fleetGuard(s: FleetGuardSources): BanGuard {
  * configuration changes (`fleetban set`, a reload) gets a space of its new ignoreip.
  */
 export class JailSpaces {
-  readonly #byJail = new WeakMap<JailConfig, ProtectedSpace>();
-  readonly #asks = new WeakMap<JailConfig, BanAsk>();
+  /** Each jail's space, and the guard's question with it (one object per jail, not one per failure). */
+  readonly #byJail = new WeakMap<JailConfig, { readonly space: ProtectedSpace; readonly ask: BanAsk }>();
 
-  /** What the guard is asked for a failure of `jail` (one object per jail, not one per failure). */
+  /** What the guard is asked for a failure of `jail`. */
   askOf(jail: JailConfig): BanAsk {
-    let ask = this.#asks.get(jail);
-    if (!ask) this.#asks.set(jail, (ask = { extra: [this.of(jail)] }));
-    return ask;
+    return this.#entry(jail).ask;
   }
 
   /** The space of `jail`'s ignoreip. */
   of(jail: JailConfig): ProtectedSpace {
-    let s = this.#byJail.get(jail);
-    if (!s) {
-      s = allowlistSpace('jail-ignoreip', `in jail ${jail.name || 'DEFAULT'}'s ignoreip`, new Allowlist(jail.ignoreip));
-      this.#byJail.set(jail, s);
+    return this.#entry(jail).space;
+  }
+
+  #entry(jail: JailConfig): { readonly space: ProtectedSpace; readonly ask: BanAsk } {
+    let e = this.#byJail.get(jail);
+    if (!e) {
+      const space = allowlistSpace('jail-ignoreip', `in jail ${jail.name || 'DEFAULT'}'s ignoreip`, new Allowlist(jail.ignoreip));
+      this.#byJail.set(jail, (e = { space, ask: { extra: [space] } }));
     }
-    return s;
+    return e;
   }
 }

@@ -42,6 +42,8 @@ export class SeenIds {
   #used = 0;
   #size = 0;
   #seeds: [number, number];
+  /** The key being looked up (hi, lo). */
+  readonly #key = new Uint32Array(2);
 
   constructor(readonly capacity: number, seeds: readonly [number, number] = newSeeds()) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`seen ids: capacity must be a positive integer, got ${capacity}`);
@@ -62,8 +64,9 @@ export class SeenIds {
 
   /** Adds the event `id` of `host`: false when it was seen already (then nothing changes). */
   add(host: string, id: string): boolean {
-    const hi = keyHash(host, id, this.#seeds[0]);
-    const lo = keyHash(host, id, this.#seeds[1]);
+    keyPair(host, id, this.#seeds, this.#key);
+    const hi = this.#key[0] as number;
+    const lo = this.#key[1] as number;
     if (this.#find(hi, lo) >= 0) return false;
     this.#push(hi, lo);
     return true;
@@ -71,7 +74,8 @@ export class SeenIds {
 
   /** Forgets the event `id` of `host` (its handling failed: when it comes again it counts). */
   delete(host: string, id: string): void {
-    const at = this.#find(keyHash(host, id, this.#seeds[0]), keyHash(host, id, this.#seeds[1]));
+    keyPair(host, id, this.#seeds, this.#key);
+    const at = this.#find(this.#key[0] as number, this.#key[1] as number);
     if (at < 0) return;
     this.#live[(this.#table[at] as number) - 1] = 0;
     this.#size--;
@@ -164,25 +168,58 @@ export class SeenIds {
  * murmur3's finaliser).
  */
 export function keyHash(host: string, id: string, seed: number): number {
-  let h = seed | 0;
-  for (let i = 0; i < host.length; i++) h = round(h, host.charCodeAt(i));
-  h = round(h, 0x10000); // not a code unit: "ab"+"c" and "a"+"bc" differ
-  for (let i = 0; i < id.length; i++) h = round(h, id.charCodeAt(i));
-  h ^= host.length + id.length;
+  keyPair(host, id, [seed, seed], pair);
+  return pair[0] as number;
+}
+
+/** Scratch for {@link keyHash}. */
+const pair = new Uint32Array(2);
+
+/**
+ * {@link keyHash} under both `seeds` at once, into `out` (0: the first seed's, 1: the second's):
+ * one pass over the text per event, not two.
+ */
+export function keyPair(host: string, id: string, seeds: readonly [number, number], out: Uint32Array): void {
+  let a = seeds[0] | 0;
+  let b = seeds[1] | 0;
+  for (let i = 0; i < host.length; i++) {
+    const k = mixed(host.charCodeAt(i));
+    a = round(a, k);
+    b = round(b, k);
+  }
+  const sep = mixed(0x10000); // not a code unit: "ab"+"c" and "a"+"bc" differ
+  a = round(a, sep);
+  b = round(b, sep);
+  for (let i = 0; i < id.length; i++) {
+    const k = mixed(id.charCodeAt(i));
+    a = round(a, k);
+    b = round(b, k);
+  }
+  out[0] = finished(a, host.length + id.length);
+  out[1] = finished(b, host.length + id.length);
+}
+
+/** A code unit mixed as murmur3 mixes a block. */
+function mixed(c: number): number {
+  const k = Math.imul(c, 0xcc9e2d51);
+  return Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+}
+
+function round(h: number, k: number): number {
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** murmur3's finaliser, after the length. */
+function finished(h: number, length: number): number {
+  h ^= length;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
-}
-
-function round(h: number, c: number): number {
-  let k = Math.imul(c, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  h ^= Math.imul(k, 0x1b873593);
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
 /** The `used` items of ring `a` from `head` on, in order, as a new array. */

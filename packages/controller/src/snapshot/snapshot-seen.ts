@@ -5,7 +5,7 @@
  */
 import { endianness } from 'node:os';
 import { DecodeError } from '@fleetban/shared';
-import { keyHash, newSeeds, type SeenCapture } from '../intake/seen-ids.js';
+import { keyPair, newSeeds, type SeenCapture } from '../intake/seen-ids.js';
 
 /** Keys `from` to `to` (excluded) of `c` as a line's columns. */
 export function seenColumns(c: SeenCapture, from: number, to: number): Record<string, unknown> {
@@ -47,10 +47,11 @@ export class SeenRows {
     const made = newSeeds();
     const hi = new Uint32Array(this.#ids.length);
     const lo = new Uint32Array(this.#ids.length);
+    const key = new Uint32Array(2);
     this.#ids.forEach((id, i) => {
-      const host = id.slice(0, Math.max(0, id.indexOf(':')));
-      hi[i] = keyHash(host, id, made[0]);
-      lo[i] = keyHash(host, id, made[1]);
+      keyPair(id.slice(0, Math.max(0, id.indexOf(':'))), id, made, key);
+      hi[i] = key[0] as number;
+      lo[i] = key[1] as number;
     });
     return { seeds: made, hi, lo };
   }
