@@ -104,7 +104,10 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     const opts: WindowOptions = { findtimeMs: pick([1_000, 10_000, 60_000]), maxmatches: pick([0, 1, 3, 5]), maxTracked: pick([4, 16, 40]) };
     const maxTimes = pick([1, 2, 3, 7, 1000]);
     const maxBytes = pick([MAX_MATCH_BYTES, 4_000]);
-    const ips = Array.from({ length: pick([5, 30, 80]) }, (_, i) => (i % 2 ? `2001:db8::${i.toString(16)}` : `192.0.2.${i}`));
+    // canonical IPv4 is a number in the window's key table, anything else its text: both, and texts
+    // that look almost like IPv4
+    const odd = ['01.2.3.4', '1.2.3.4.5', '::ffff:192.0.2.1', '', '256.1.1.1', '1.2.3.', '0.0.0.0', '255.255.255.255'];
+    const ips = [...Array.from({ length: pick([5, 30, 80]) }, (_, i) => (i % 2 ? `2001:db8::${i.toString(16)}` : `192.0.2.${i}`)), ...odd.slice(0, pick([0, 3, 8]))];
     const hosts = Array.from({ length: pick([1, 3, 9]) }, (_, i) => `web-${i}`);
     let w = new FailureWindow(opts, maxTimes, maxBytes);
     let ref = new ReferenceWindow(opts, maxTimes, maxBytes);
@@ -185,4 +188,19 @@ t.test('failure window: findtime 0 and maxTimes 0 hold nothing, as before', asyn
   tt.equal(zero.size, 0, 'and pruned: its newest failure counts as 0');
   const none = new FailureWindow({ findtimeMs: 10_000, maxmatches: 2, maxTracked: 10 }, 0);
   tt.same(none.add('192.0.2.1', 1000, 'web-1', 'a').times, []);
+});
+
+t.test('failure window: a capture is read until the next one or its release, not after', async (tt) => {
+  const w = new FailureWindow({ findtimeMs: 60_000, maxmatches: 3, maxTracked: 10 });
+  w.add('192.0.2.1', 1000, 'web-1', 'line 1');
+  const first = w.capture();
+  w.add('192.0.2.2', 2000, 'web-2', 'line 2');
+  tt.same(first.slice().map((a) => a.ip), ['192.0.2.1'], 'later failures do not reach it');
+  const second = w.capture();
+  tt.throws(() => first.slice(), /captured again/, 'the one before cannot be read any more');
+  tt.same(second.slice().map((a) => a.ip), ['192.0.2.1', '192.0.2.2']);
+  second.release();
+  tt.throws(() => second.slice(), /released/, 'nor one released');
+  first.release(); // an old capture's release leaves the newer alone
+  tt.same(w.capture().slice().map((a) => a.matches), [['line 1'], ['line 2']], 'the next capture reads in full');
 });

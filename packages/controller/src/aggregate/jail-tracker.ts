@@ -24,7 +24,7 @@ export class JailTracker {
 }
 
 /** Captured addresses: as a window copied them, or as a snapshot decoded them. */
-export type CapturedAddresses = Pick<WindowCapture, 'length' | 'slice'> & Iterable<CapturedAddress>;
+export type CapturedAddresses = Pick<WindowCapture, 'length' | 'slice'> & Partial<Pick<WindowCapture, 'release'>> & Iterable<CapturedAddress>;
 
 /** One jail's window and totals as {@link JailTrackers.capture} copies them. */
 export interface CapturedJail {

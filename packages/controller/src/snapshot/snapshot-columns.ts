@@ -77,8 +77,9 @@ export class WindowRows {
   /** The addresses decoded, in their order. */
   capture(): WindowCapture {
     const rows = this.#ips.length;
+    const ips = this.#ips;
     return new WindowCapture({
-      ips: this.#ips,
+      ipOf: (slot) => ips[slot] as string,
       slots: Int32Array.from({ length: rows }, (_, i) => i),
       count: Uint32Array.from(this.#count),
       inline: INLINE,

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { type Clock, controllerAckFloor, type Logger, type NatsConnection, type ReplayStart, type SnapshotStream } from '@fleetban/shared';
-import type { JailTrackers } from '../aggregate/jail-tracker.js';
+import type { CapturedJail, JailTrackers } from '../aggregate/jail-tracker.js';
 import type { EventIntake } from '../intake/event-intake.js';
 import type { Renewal } from '../lease/controller-lease.js';
 import type { CounterSet } from '../metrics/counter-set.js';
@@ -98,13 +98,15 @@ export class SnapshotKeeper {
   async #save(): Promise<boolean> {
     const f = this.from;
     const started = performance.now();
+    let jails: readonly CapturedJail[] = [];
     try {
       const at = await f.store.positions();
       const seq = f.intake.handledSeq;
       const covers = coverage(seq, at);
       if (covers === this.#last) return false;
       const copyAt = performance.now();
-      const s: ControllerSnapshot = { createdMs: f.clock(), seq, ...at, jails: f.trackers.capture(), seen: f.intake.seenCapture(), ...f.store.capture() };
+      jails = f.trackers.capture();
+      const s: ControllerSnapshot = { createdMs: f.clock(), seq, ...at, jails, seen: f.intake.seenCapture(), ...f.store.capture() };
       // the copy is the one pause a snapshot causes (decisions wait for it); the rest runs between them
       const captureMs = Math.round(performance.now() - copyAt);
       if (!(await this.#acknowledged(seq))) {
@@ -121,6 +123,8 @@ export class SnapshotKeeper {
       f.counters.add('snapshots.failed');
       f.logger.warn({ err }, 'snapshot not saved');
       return false;
+    } finally {
+      for (const j of jails) j.addresses.release?.(); // the windows' copies are theirs to reuse
     }
   }
 

@@ -1,4 +1,5 @@
-import { type CapturedAddress, WindowCapture } from './failure-window-capture.js';
+import { AddressSlots } from './address-slots.js';
+import { type CapturedAddress, CaptureCopies, listCopy, typedCopy, WindowCapture } from './failure-window-capture.js';
 import { joined, keptLines, linesOf, withLine, type KeptLines } from './failure-window-lines.js';
 
 /**
@@ -57,39 +58,38 @@ const MAX_HOST_NAMES = 65_536;
  * windows use the events' own times. Memory is bounded by `maxTracked` addresses, each holding at
  * most `maxTimes` failure times; when full, the least recently failing sixteenth is dropped.
  *
- * Laid out for a spray of distinct addresses (about 200 bytes each with one failure and one line,
- * the address and the line included): each address has a slot, a row across columns that holds up
- * to {@link INLINE} failure times (a Float64Array) and their hosts (one string per host name, shared);
- * an address with more keeps them in a {@link Spill}. Its lines are one string for one line, an
- * array for more.
+ * Laid out for a spray of distinct addresses (about 130 bytes each with one failure and one line,
+ * the line included): each address has a slot ({@link AddressSlots}: an IPv4 address is a number
+ * there, not a string), a row across columns that holds up to {@link INLINE} failure times (a
+ * Float64Array) and their hosts (one string per host name, shared); an address with more keeps
+ * them in a {@link Spill}. Its lines are one string for one line, an array for more.
  */
 export class FailureWindow {
-  /** Address → slot, least recently failing first (a failing address is deleted and set again). */
-  readonly #slotOf = new Map<string, number>();
+  /** Address → slot, least recently failing first. */
+  readonly #slots: AddressSlots;
   /** Failures held by each slot. */
   #count = new Uint32Array(0);
   /** {@link INLINE} failure times per slot, oldest first, when `#count` is at most INLINE. */
   #times = new Float64Array(0);
   /** The hosts of `#times` ({@link INLINE} per slot). */
-  readonly #sources: string[] = [];
+  #sources: string[] = [];
   /** The failures of the slots holding more than {@link INLINE}. */
   readonly #spill = new Map<number, Spill>();
   /** Each slot's matched lines. */
-  readonly #matches: KeptLines[] = [];
-  /** Slots free for reuse. */
-  readonly #free: number[] = [];
-  /** Slots handed out so far, in use or free. */
-  #used = 0;
+  #matches: KeptLines[] = [];
   /** Each host name's one string. */
   #hosts = new Map<string, string>();
   #dropped = 0;
   #opts: WindowOptions;
+  /** What {@link capture} copies into. */
+  readonly #copies = new CaptureCopies();
   constructor(
     opts: WindowOptions,
     private readonly maxTimes = 1000,
     private readonly maxMatchBytes = MAX_MATCH_BYTES,
   ) {
     this.#opts = opts;
+    this.#slots = new AddressSlots(opts.maxTracked + 1);
   }
 
   /**
@@ -103,12 +103,7 @@ export class FailureWindow {
 
   /** Adds a failure and returns the address's failures inside the window, including this one (a new view). */
   add(ip: string, timeMs: number, host: string, line: string): Tracked {
-    let slot = this.#slotOf.get(ip);
-    if (slot === undefined) {
-      slot = this.#allocate();
-      ip = joined(ip);
-    } else this.#slotOf.delete(ip);
-    this.#slotOf.set(ip, slot); // re-insert: Map order = least recently failing first
+    const slot = this.#take(ip);
     const held = this.#count[slot] as number;
     const spill = held > INLINE ? (this.#spill.get(slot) as Spill) : undefined;
     // the failures held, with room for this one: the spill's own arrays, or new ones from the row
@@ -137,13 +132,10 @@ export class FailureWindow {
 
   /** When more than maxTracked addresses are held, drops the least recently failing sixteenth. */
   #evictOverCap(): void {
-    if (this.#slotOf.size > this.#opts.maxTracked) {
-      // evict a sixteenth at once, in one pass: a Map keeps deleted slots at its front until it
-      // rehashes, so looking for the oldest key once per insert would walk thousands of them
-      let excess = this.#slotOf.size - (this.#opts.maxTracked - Math.floor(this.#opts.maxTracked / 16));
-      for (const oldest of this.#slotOf.keys()) {
-        if (excess-- <= 0) break;
-        this.reset(oldest);
+    if (this.#slots.size > this.#opts.maxTracked) {
+      const keep = this.#opts.maxTracked - Math.floor(this.#opts.maxTracked / 16);
+      while (this.#slots.size > keep) {
+        this.#clear(this.#slots.oldest());
         this.#dropped++;
       }
     }
@@ -151,21 +143,21 @@ export class FailureWindow {
 
   /**
    * Every address's window as it is now, least recently failing first (the eviction order): a copy
-   * later failures do not change. A controller's snapshot is made of these.
+   * later failures do not change, readable until the next capture or its release (the copies are
+   * kept and reused: see {@link CaptureCopies}). A controller's snapshot is made of these.
    */
   capture(): WindowCapture {
-    const ips = new Array<string>(this.#slotOf.size);
-    const slots = new Int32Array(this.#slotOf.size);
-    let i = 0;
-    // forEach, not for-of: for-of makes an [ip, slot] pair per address until the loop is optimized,
-    // 60–80 ms for 100,000 addresses where forEach takes 5 (a snapshot every 10 s stays cold)
-    this.#slotOf.forEach((slot, ip) => {
-      ips[i] = ip;
-      slots[i++] = slot;
-    });
+    const c = this.#copies;
+    const stamp = c.renew();
+    const rows = this.#slots.rows;
+    c.count = typedCopy(c.count, this.#count, rows, (n) => new Uint32Array(n));
+    c.times = typedCopy(c.times, this.#times, rows * INLINE, (n) => new Float64Array(n));
+    c.sources = listCopy(c.sources, this.#sources, rows * INLINE);
+    c.matches = listCopy(c.matches, this.#matches, rows);
     const spill = new Map<number, { times: number[]; sources: string[] }>();
     for (const [slot, s] of this.#spill) spill.set(slot, { times: s.times.slice(), sources: s.sources.slice() });
-    return new WindowCapture({ ips, slots, count: this.#count.slice(), inline: INLINE, times: this.#times.slice(), sources: this.#sources.slice(), spill, matches: this.#matches.slice() });
+    const columns = { count: c.count, inline: INLINE, times: c.times, sources: c.sources, spill, matches: c.matches };
+    return new WindowCapture({ slots: this.#slots.order(), ipOf: this.#slots.keys(), ...columns, stamp, release: () => c.release(stamp) });
   }
 
   /**
@@ -185,8 +177,7 @@ export class FailureWindow {
     if (times.length > this.maxTimes) times = times.slice(-this.maxTimes);
     if (times.length === 0) return;
     this.reset(ip);
-    const slot = this.#allocate();
-    this.#slotOf.set(joined(ip), slot);
+    const slot = this.#take(ip);
     const missing = times.length - sources.length;
     const hosts = new Array<string>(times.length);
     for (let i = 0; i < times.length; i++) hosts[i] = this.#intern(sources[i - missing] ?? '');
@@ -196,26 +187,30 @@ export class FailureWindow {
 
   /** Forgets an address (after a ban, or an unban). */
   reset(ip: string): void {
-    const slot = this.#slotOf.get(ip);
-    if (slot === undefined) return;
-    this.#slotOf.delete(ip);
+    const slot = this.#slots.slotOf(ip);
+    if (slot >= 0) this.#clear(slot);
+  }
+
+  /** Empties the held slot `slot` and gives it back. */
+  #clear(slot: number): void {
     if ((this.#count[slot] as number) > INLINE) this.#spill.delete(slot);
     this.#count[slot] = 0;
     this.#matches[slot] = undefined;
-    this.#free.push(slot);
+    this.#slots.remove(slot);
   }
 
   /** Drops addresses whose newest failure is older than findtime before `nowMs`. */
   prune(nowMs: number): void {
-    // forEach (deleting the entry visited is safe): a for-of pass, once a minute, runs unoptimized
-    this.#slotOf.forEach((slot, ip) => {
-      if (this.#newest(slot) <= nowMs - this.#opts.findtimeMs) this.reset(ip);
-    });
+    for (let slot = this.#slots.oldest(); slot >= 0; ) {
+      const next = this.#slots.newerThan(slot);
+      if (this.#newest(slot) <= nowMs - this.#opts.findtimeMs) this.#clear(slot);
+      slot = next;
+    }
   }
 
   /** Addresses currently tracked (fail2ban's "currently failed"). */
   get size(): number {
-    return this.#slotOf.size;
+    return this.#slots.size;
   }
 
   /** Addresses dropped because the table was full. */
@@ -223,18 +218,20 @@ export class FailureWindow {
     return this.#dropped;
   }
 
-  /** A free slot; with none left the columns grow, to maxTracked + 1 rows at first (the cap), then doubling. */
-  #allocate(): number {
-    const reused = this.#free.pop();
-    if (reused !== undefined) return reused;
+  /**
+   * The slot of `ip`, made the newest (the eviction order); a new slot gets an empty row, the
+   * columns growing to maxTracked + 1 rows at first (the cap), then doubling.
+   */
+  #take(ip: string): number {
+    const slot = this.#slots.take(ip);
+    if (!this.#slots.fresh) return slot;
     const rows = this.#count.length;
-    if (this.#used === rows) {
+    if (slot >= rows) {
       const capped = Math.min(Math.max(16, rows * 2), this.#opts.maxTracked + 1);
       this.#grow(capped > rows ? capped : rows * 2);
     }
-    this.#matches.push(undefined);
-    for (let k = 0; k < INLINE; k++) this.#sources.push('');
-    return this.#used++;
+    this.#count[slot] = 0;
+    return slot;
   }
 
   #grow(rows: number): void {
@@ -244,6 +241,9 @@ export class FailureWindow {
     const times = new Float64Array(rows * INLINE);
     times.set(this.#times);
     this.#times = times;
+    // made at their size (pushed one by one, an array's room grows by half again: 2 MB for 200,000)
+    this.#sources = grownList(this.#sources, rows * INLINE, '');
+    this.#matches = grownList<KeptLines>(this.#matches, rows, undefined);
   }
 
   /** Keeps `times` and `sources` (sorted, parallel) as the slot's failures: in its row, or as its spill. */
@@ -297,6 +297,11 @@ export class FailureWindow {
     if (n > INLINE) return (this.#spill.get(slot) as Spill).times[n - 1] as number;
     return this.#times[slot * INLINE + n - 1] as number;
   }
+}
+
+/** `from`'s items in a new array of `n`, the rest `fill`. */
+function grownList<T>(from: readonly T[], n: number, fill: T): T[] {
+  return Array.from({ length: n }, (_, i) => (i < from.length ? (from[i] as T) : fill));
 }
 
 /** Puts `time` and `host` after the first `n` of the parallel `times` and `sources`, then sorts them in by time. */
