@@ -72,6 +72,7 @@ t.test('a damaged snapshot is refused', async (t) => {
   await t.rejects(decodeSnapshot(deflated(text.replace('"line 0 «utf-8»"', '5'))), DecodeError, 'a window entry of the wrong shape');
   await t.rejects(decodeSnapshot(deflated(`${text}{"k":"zz","x":[]}\n`)), DecodeError, 'an unknown kind of line');
   await t.rejects(decodeSnapshot(deflated(text.replace(/"seenSeeds":\[[^\]]*\]/, '"seenSeeds":[1]'))), DecodeError, 'seen keys without their two seeds');
+  await t.rejects(decodeSnapshot(deflated(text.replace(/,"seenSeeds":\[[^\]]*\]/, ''))), DecodeError, 'a version 3 head without the seeds: damaged, not "no keys"');
   await t.rejects(decodeSnapshot(deflated(`${text}{"k":"s","j":0,"h":"AAAAAA==","l":""}\n`)), DecodeError, 'seen keys of two lengths');
   await t.rejects(decodeSnapshot(deflated('')), DecodeError, 'nothing');
   await t.rejects(decodeSnapshot(split(Buffer.from(text), 100)), DecodeError, 'not deflated');

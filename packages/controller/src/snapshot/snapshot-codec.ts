@@ -184,7 +184,7 @@ class LineReader {
         if (typeof j?.name !== 'string' || !isCount(j.totalFailed) || !isCount(j.totalBanned)) throw new DecodeError('snapshot: a jail without its name or totals');
         return { name: j.name, totalFailed: j.totalFailed as number, totalBanned: j.totalBanned as number, addresses: (this.#windows[i] ?? new WindowRows()).capture() };
       }),
-      seen: this.#seen.capture(head.seenSeeds),
+      seen: this.#seen.capture(head.seenSeeds, (head.v as number) >= 3),
       bans: this.#bans,
       offences: this.#offences,
     };

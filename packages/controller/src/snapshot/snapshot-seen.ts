@@ -36,11 +36,12 @@ export class SeenRows {
   }
 
   /**
-   * The keys read, with `seeds` from the first line; with none there (version 2), new seeds and the
-   * keys of the ids read, each of the host its id begins with (agents make ids `host:jail:…`).
+   * The keys read, with `seeds` from the first line (`keyed`: version 3 on); before version 3, new
+   * seeds and the keys of the ids read, each of the host its id begins with (agents make ids
+   * `host:jail:…`). A version 3 head without seeds is damaged: refused, not read as no keys.
    */
-  capture(seeds: unknown): SeenCapture {
-    if (seeds !== undefined) {
+  capture(seeds: unknown, keyed: boolean): SeenCapture {
+    if (keyed) {
       if (!isSeeds(seeds)) throw new DecodeError('snapshot: the seen keys\' seeds do not decode');
       return { seeds, hi: joinedWords(this.#hi), lo: joinedWords(this.#lo) };
     }
