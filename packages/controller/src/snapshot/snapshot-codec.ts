@@ -140,13 +140,24 @@ class LineReader {
   readonly #offences: Array<[string, Offence]> = [];
 
   take(chunk: Buffer): void {
-    const bytes = this.#rest ? Buffer.concat([this.#rest, chunk]) : chunk;
     let start = 0;
-    for (let end = bytes.indexOf(10, start); end >= 0; end = bytes.indexOf(10, start)) {
-      this.#line(parseLine(bytes.toString('utf8', start, end)));
+    let end = chunk.indexOf(10);
+    if (this.#rest) {
+      // only the line cut between chunks is joined: joining the rest to the whole chunk (up to
+      // 1 MiB) copied every byte of a snapshot once more, into fresh pages (about 0.15 s a start)
+      if (end < 0) {
+        this.#rest = Buffer.concat([this.#rest, chunk]);
+        return;
+      }
+      this.#line(parseLine(Buffer.concat([this.#rest, chunk.subarray(0, end)]).toString('utf8')));
+      start = end + 1;
+      end = chunk.indexOf(10, start);
+    }
+    for (; end >= 0; end = chunk.indexOf(10, start)) {
+      this.#line(parseLine(chunk.toString('utf8', start, end)));
       start = end + 1;
     }
-    this.#rest = start < bytes.length ? bytes.subarray(start) : undefined;
+    this.#rest = start < chunk.length ? chunk.subarray(start) : undefined;
   }
 
   #line(o: Record<string, unknown>): void {

@@ -187,8 +187,9 @@ export class AddressSlots {
       this.#v4 = grown(this.#v4, new Uint32Array(next));
       this.#older = grown(this.#older, new Int32Array(next));
       this.#newer = grown(this.#newer, new Int32Array(next));
-      const text = this.#text;
-      this.#text = Array.from({ length: next }, (_, i) => (i < text.length ? text[i] : undefined));
+      const text = new Array<string | undefined>(next);
+      for (let i = 0; i < next; i++) text[i] = this.#text[i];
+      this.#text = text;
     }
     return this.#rows++;
   }

@@ -301,7 +301,10 @@ export class FailureWindow {
 
 /** `from`'s items in a new array of `n`, the rest `fill`. */
 function grownList<T>(from: readonly T[], n: number, fill: T): T[] {
-  return Array.from({ length: n }, (_, i) => (i < from.length ? (from[i] as T) : fill));
+  // a loop, not Array.from with a function (which took about 0.3 s to grow two windows to 100,000)
+  const out = new Array<T>(n);
+  for (let i = 0; i < n; i++) out[i] = i < from.length ? (from[i] as T) : fill;
+  return out;
 }
 
 /** Puts `time` and `host` after the first `n` of the parallel `times` and `sources`, then sorts them in by time. */
