@@ -17,14 +17,32 @@ export class ChangeWatch {
 
   constructor(private readonly onChange: () => void, private readonly logger: Logger) {}
 
-  /** Watches the directories of `paths` not watched yet. */
+  /**
+   * Follows exactly `paths` (all the tail follows now): their directories not watched yet are
+   * watched; names no longer among them stop waking it, and a directory left with none is no
+   * longer watched (date-named logs do not pile up names).
+   */
   follow(paths: Iterable<string>): void {
     if (this.#stopped) return;
+    const now = new Map<string, Set<string>>();
     for (const p of paths) {
       const dir = dirname(p);
+      let names = now.get(dir);
+      if (!names) now.set(dir, (names = new Set()));
+      names.add(basename(p));
+    }
+    for (const [dir, w] of this.#byDir) {
+      if (now.has(dir)) continue;
+      w?.close();
+      this.#byDir.delete(dir);
+      this.#names.delete(dir);
+    }
+    for (const [dir, wanted] of now) {
+      // the same Set, changed in place: the directory's watch reads it
       let names = this.#names.get(dir);
       if (!names) this.#names.set(dir, (names = new Set()));
-      names.add(basename(p));
+      names.clear();
+      for (const n of wanted) names.add(n);
       if (this.#byDir.has(dir)) continue;
       let w: FSWatcher | null = null;
       try {
