@@ -24,8 +24,9 @@ export class AddressSlots {
   /**
    * Each slot's key when it is not canonical dotted IPv4; undefined for IPv4 (and free slots). Hashing
    * reads every character, which joins a string protobufjs decoded in pieces before it is kept.
+   * Made with the first such key (a fleet attacked over IPv4 only never needs it).
    */
-  #text: Array<string | undefined> = [];
+  #text: Array<string | undefined> | undefined;
   /** The order, least recently failing first: each slot's older and newer neighbour, or NONE. */
   #older = new Int32Array(0);
   #newer = new Int32Array(0);
@@ -40,7 +41,7 @@ export class AddressSlots {
   /** What {@link order} and {@link keys} copy into, kept from one call to the next (fresh pages cost). */
   #orderCopy = new Int32Array(0);
   #v4Copy = new Uint32Array(0);
-  readonly #textCopy: Array<string | undefined> = [];
+  #textCopy: Array<string | undefined> = [];
   readonly #seed = randomInt(2 ** 32) >>> 0;
 
   /** @param rowsFirst rows to grow to at first (the window's cap), then doubling. */
@@ -92,7 +93,7 @@ export class AddressSlots {
     }
     const slot = this.#allocate();
     if (v >= 0) this.#v4[slot] = v;
-    else this.#text[slot] = key;
+    else (this.#text ??= listOf(this.#v4.length, undefined))[slot] = key;
     this.#table[at] = slot + 1;
     this.#link(slot);
     this.#size++;
@@ -118,7 +119,7 @@ export class AddressSlots {
     }
     table[hole] = 0;
     this.#unlink(slot);
-    this.#text[slot] = undefined;
+    if (this.#text) this.#text[slot] = undefined;
     this.#free.push(slot);
     this.#size--;
   }
@@ -135,7 +136,7 @@ export class AddressSlots {
 
   /** The key of the held slot `slot`. */
   keyOf(slot: number): string {
-    return this.#text[slot] ?? v4Text(this.#v4[slot] as number);
+    return this.#text?.[slot] ?? v4Text(this.#v4[slot] as number);
   }
 
   /** The held slots, least recently failing first: a copy, overwritten by the next call. */
@@ -155,17 +156,20 @@ export class AddressSlots {
     if (this.#v4Copy.length < this.#rows) this.#v4Copy = new Uint32Array(this.#v4.length);
     const v4 = this.#v4Copy;
     v4.set(this.#v4.subarray(0, this.#rows));
+    const held = this.#text;
+    if (!held) return (slot) => v4Text(v4[slot] as number);
+    if (this.#textCopy.length < this.#rows) this.#textCopy = listOf(held.length, undefined);
     const text = this.#textCopy;
-    for (let i = 0; i < this.#rows; i++) text[i] = this.#text[i];
+    for (let i = 0; i < this.#rows; i++) text[i] = held[i];
     return (slot) => text[slot] ?? v4Text(v4[slot] as number);
   }
 
   #is(slot: number, v: number, key: string): boolean {
-    return v >= 0 ? this.#text[slot] === undefined && this.#v4[slot] === v : this.#text[slot] === key;
+    return v >= 0 ? this.#text?.[slot] === undefined && this.#v4[slot] === v : this.#text?.[slot] === key;
   }
 
   #hashOfSlot(slot: number): number {
-    const text = this.#text[slot];
+    const text = this.#text?.[slot];
     return text === undefined ? mix(((this.#v4[slot] as number) ^ this.#seed) >>> 0) : this.#hashOf(NONE, text);
   }
 
@@ -187,9 +191,12 @@ export class AddressSlots {
       this.#v4 = grown(this.#v4, new Uint32Array(next));
       this.#older = grown(this.#older, new Int32Array(next));
       this.#newer = grown(this.#newer, new Int32Array(next));
-      const text = new Array<string | undefined>(next);
-      for (let i = 0; i < next; i++) text[i] = this.#text[i];
-      this.#text = text;
+      const held = this.#text;
+      if (held) {
+        const text = listOf<string | undefined>(next, undefined);
+        for (let i = 0; i < held.length; i++) text[i] = held[i];
+        this.#text = text;
+      }
     }
     return this.#rows++;
   }
@@ -222,6 +229,13 @@ export class AddressSlots {
     if (newer === NONE) this.#newest = older;
     else this.#older[newer] = older;
   }
+}
+
+/** An array of `n` items `fill` (made at its size: pushed one by one, its room grows by half again). */
+function listOf<T>(n: number, fill: T): T[] {
+  const out = new Array<T>(n);
+  for (let i = 0; i < n; i++) out[i] = fill;
+  return out;
 }
 
 /** `into` holding `from` at its start. */
