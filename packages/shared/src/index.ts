@@ -183,6 +183,7 @@ export type { Enrolled } from './credentials/membership.js';
 // guards, bantime, recidive
 export { hostsOf, FailureWindow } from './policy/failure-window.js';
 export { WindowCapture } from './policy/failure-window-capture.js';
+export type { RowVisit } from './policy/failure-window-capture.js';
 export type { CapturedAddress, Tracked, WindowOptions } from './policy/failure-window.js';
 export { judgeFailure, scopeIncludes } from './policy/threshold.js';
 export type { ThresholdRule, FailureFacts, ThresholdContext, ThresholdVerdict } from './policy/threshold.js';

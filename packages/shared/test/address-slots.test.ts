@@ -68,14 +68,11 @@ for (const seed of [1, 2, 3, 4, 5]) {
       check(slots.size === model.size, `size at step ${step}`);
     }
     const order = [...slots.order()];
-    const keyOf = slots.keys();
-    tt.same(order.map((s) => keyOf(s)), [...model.keys()], 'order: least recently taken first');
+    tt.same(order.map((s) => slots.keyOf(s)), [...model.keys()], 'order: least recently taken first');
     tt.same(order, [...model.values()], 'each key its slot');
     const walked: number[] = [];
     for (let s = slots.oldest(); s >= 0; s = slots.newerThan(s)) walked.push(s);
     tt.same(walked, order, 'walking the order');
-    slots.take(pick(keys));
-    tt.same(order.map((s) => keyOf(s)), [...model.keys()], 'a copy of the keys does not follow later changes');
     tt.equal(mismatches, 0, 'no difference');
   });
 }

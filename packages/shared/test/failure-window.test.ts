@@ -117,7 +117,17 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
       if (JSON.stringify(a) === JSON.stringify(b)) return;
       if (mismatches++ < 3) tt.same(a, b, what);
     };
+    // a capture read while the window goes on changing (as a snapshot is), against the reference's
+    // copy made at the same time
+    let pending: { made: number; capture: ReturnType<FailureWindow['capture']>; expected: CapturedAddress[] } | undefined;
     for (let step = 0; step < 4000; step++) {
+      if (pending && random() < 0.02) {
+        same(pending.capture.slice(), pending.expected, `a capture made at step ${pending.made}, read at step ${step}`);
+        if (random() < 0.5) {
+          pending.capture.release();
+          pending = undefined;
+        }
+      } else if (!pending && random() < 0.01) pending = { made: step, capture: w.capture(), expected: ref.capture() };
       const r = random();
       if (r < 0.85) {
         now += Math.floor(random() * 400);
@@ -138,6 +148,7 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
       } else if (r < 0.97) {
         // a restart: a fresh window takes back what was captured, after a few addresses of its own
         const captured = w.capture().slice();
+        pending = undefined; // no longer readable
         same(captured, ref.capture(), `capture at step ${step}`);
         const o = { ...opts, findtimeMs: pick([1_000, 10_000, 60_000]), maxmatches: pick([0, 1, 3, 5]) };
         w = new FailureWindow(o, maxTimes, maxBytes);

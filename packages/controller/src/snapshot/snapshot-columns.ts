@@ -5,7 +5,7 @@
  * times faster so: JSON.parse makes a few long arrays instead of hundreds of thousands of small
  * ones, and a ban's hosts and scope are one shared array per distinct set.
  */
-import { type BanDecision, type CapturedAddress, DecodeError, type Offence, WindowCapture } from '@fleetban/shared';
+import { type BanDecision, type CapturedAddress, DecodeError, type Offence, type RowVisit, WindowCapture } from '@fleetban/shared';
 
 /** Failure times per address kept in a decoded window's row (more: in a spill of their own). */
 const INLINE = 2;
@@ -77,17 +77,27 @@ export class WindowRows {
   /** The addresses decoded, in their order. */
   capture(): WindowCapture {
     const rows = this.#ips.length;
-    const ips = this.#ips;
-    return new WindowCapture({
-      ipOf: (slot) => ips[slot] as string,
-      slots: Int32Array.from({ length: rows }, (_, i) => i),
-      count: Uint32Array.from(this.#count),
-      inline: INLINE,
-      times: Float64Array.from(this.#times),
-      sources: this.#sources,
-      spill: this.#spill,
-      matches: this.#matches,
-    });
+    const slots = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) slots[i] = i;
+    return new WindowCapture({ slots, row: (slot, visit) => this.#row(slot, visit) });
+  }
+
+  /** Calls `visit` with the decoded row `slot`: its failures in new arrays. */
+  #row(slot: number, visit: RowVisit): void {
+    const ip = this.#ips[slot] as string;
+    const spill = this.#spill.get(slot);
+    if (spill) {
+      visit(ip, spill.times.slice(), spill.sources.slice(), this.#matches[slot]);
+      return;
+    }
+    const held = this.#count[slot] as number;
+    const times = new Array<number>(held);
+    const sources = new Array<string>(held);
+    for (let k = 0; k < held; k++) {
+      times[k] = this.#times[slot * INLINE + k] as number;
+      sources[k] = this.#sources[slot * INLINE + k] as string;
+    }
+    visit(ip, times, sources, this.#matches[slot]);
   }
 }
 

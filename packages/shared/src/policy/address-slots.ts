@@ -38,10 +38,8 @@ export class AddressSlots {
   #rows = 0;
   #size = 0;
   #fresh = false;
-  /** What {@link order} and {@link keys} copy into, kept from one call to the next (fresh pages cost). */
+  /** What {@link order} copies into, kept from one call to the next (fresh pages cost). */
   #orderCopy = new Int32Array(0);
-  #v4Copy = new Uint32Array(0);
-  #textCopy: Array<string | undefined> = [];
   readonly #seed = randomInt(2 ** 32) >>> 0;
 
   /** @param rowsFirst rows to grow to at first (the window's cap), then doubling. */
@@ -146,22 +144,6 @@ export class AddressSlots {
     let i = 0;
     for (let s = this.#oldest; s !== NONE; s = this.#newer[s] as number) out[i++] = s;
     return out.subarray(0, i);
-  }
-
-  /**
-   * The keys of every slot as they are now, slot → key: a copy later changes do not reach, until
-   * the next call overwrites it.
-   */
-  keys(): (slot: number) => string {
-    if (this.#v4Copy.length < this.#rows) this.#v4Copy = new Uint32Array(this.#v4.length);
-    const v4 = this.#v4Copy;
-    v4.set(this.#v4.subarray(0, this.#rows));
-    const held = this.#text;
-    if (!held) return (slot) => v4Text(v4[slot] as number);
-    if (this.#textCopy.length < this.#rows) this.#textCopy = listOf(held.length, undefined);
-    const text = this.#textCopy;
-    for (let i = 0; i < this.#rows; i++) text[i] = held[i];
-    return (slot) => text[slot] ?? v4Text(v4[slot] as number);
   }
 
   #is(slot: number, v: number, key: string): boolean {
