@@ -1,4 +1,5 @@
 import { AddressSlots } from './address-slots.js';
+import { FailureRows, grownList } from './failure-rows.js';
 import { type CapturedAddress, type CaptureStamp, type RowVisit, WindowCapture } from './failure-window-capture.js';
 import { joined, keptLines, linesOf, withLine, type KeptLines } from './failure-window-lines.js';
 
@@ -41,15 +42,6 @@ export interface WindowOptions {
   readonly maxTracked: number;
 }
 
-/** Failures an address keeps in its slot's row; with more, they move to a {@link Spill}. */
-const INLINE = 2;
-
-/** The failures of an address with more than {@link INLINE}: parallel arrays, oldest first. */
-interface Spill {
-  readonly times: number[];
-  readonly sources: string[];
-}
-
 /** A row as it was when a capture was made, kept because the window changed it since. */
 interface KeptRow {
   readonly ip: string;
@@ -58,9 +50,6 @@ interface KeptRow {
   readonly kept: KeptLines;
 }
 
-/** Host names held once each (a fleet has at most a few thousand); more, and the table starts over. */
-const MAX_HOST_NAMES = 65_536;
-
 /**
  * Failures per address within findtime, for one jail: fail2ban's failmanager. Pure and synchronous;
  * windows use the events' own times. Memory is bounded by `maxTracked` addresses, each holding at
@@ -68,25 +57,16 @@ const MAX_HOST_NAMES = 65_536;
  *
  * Laid out for a spray of distinct addresses (about 130 bytes each with one failure and one line,
  * the line included): each address has a slot ({@link AddressSlots}: an IPv4 address is a number
- * there, not a string), a row across columns that holds up to {@link INLINE} failure times (a
- * Float64Array) and their hosts (one string per host name, shared); an address with more keeps
- * them in a {@link Spill}. Its lines are one string for one line, an array for more.
+ * there, not a string), a row of {@link FailureRows} (its failure times and their hosts, in typed
+ * columns while they are few), and its lines: one string for one line, an array for more.
  */
 export class FailureWindow {
   /** Address → slot, least recently failing first. */
   readonly #slots: AddressSlots;
-  /** Failures held by each slot. */
-  #count = new Uint32Array(0);
-  /** {@link INLINE} failure times per slot, oldest first, when `#count` is at most INLINE. */
-  #times = new Float64Array(0);
-  /** The hosts of `#times` ({@link INLINE} per slot). */
-  #sources: string[] = [];
-  /** The failures of the slots holding more than {@link INLINE}. */
-  readonly #spill = new Map<number, Spill>();
+  /** Each slot's failures. */
+  readonly #rows = new FailureRows();
   /** Each slot's matched lines. */
   #matches: KeptLines[] = [];
-  /** Each host name's one string. */
-  #hosts = new Map<string, string>();
   #dropped = 0;
   #opts: WindowOptions;
   /** The latest capture's stamp, and the rows changed since it was made, as they were (while it is live). */
@@ -113,28 +93,13 @@ export class FailureWindow {
   /** Adds a failure and returns the address's failures inside the window, including this one (a new view). */
   add(ip: string, timeMs: number, host: string, line: string): Tracked {
     const slot = this.#take(ip);
-    const held = this.#count[slot] as number;
-    const spill = held > INLINE ? (this.#spill.get(slot) as Spill) : undefined;
-    // the failures held, with room for this one: the spill's own arrays, or new ones from the row
-    const times = spill ? spill.times : this.#rowTimes(slot, held, 1);
-    const sources = spill ? spill.sources : this.#rowSources(slot, held, 1);
-    insertSorted(times, sources, held, timeMs, this.#intern(host));
-    const newest = times[times.length - 1] as number;
-    let cut = 0;
-    while (cut < times.length && (times[cut] as number) <= newest - this.#opts.findtimeMs) cut++;
-    if (times.length - cut > this.maxTimes) cut = times.length - this.maxTimes;
-    if (cut > 0) {
-      times.splice(0, cut);
-      sources.splice(0, cut);
-    }
-    this.#store(slot, times, sources, spill);
+    const { times, sources } = this.#rows.add(slot, timeMs, host, this.#opts.findtimeMs, this.maxTimes);
     let matches: string[];
     if (this.#opts.maxmatches > 0) {
       matches = withLine(this.#matches[slot], line, this.#opts.maxmatches, this.maxMatchBytes);
       this.#matches[slot] = keptLines(matches);
     } else matches = linesOf(this.#matches[slot]);
-    const kept = times.length > INLINE; // the arrays are the spill's now: the view gets copies
-    const view: Tracked = { times: kept ? times.slice() : times, sources: kept ? sources.slice() : sources, matches };
+    const view: Tracked = { times, sources, matches };
     this.#evictOverCap();
     return view;
   }
@@ -177,7 +142,7 @@ export class FailureWindow {
   #readRow(slot: number, visit: RowVisit): void {
     const was = this.#before?.get(slot);
     if (was) visit(was.ip, was.times.slice(), was.sources.slice(), was.kept);
-    else visit(this.#slots.keyOf(slot), this.#timesOf(slot), this.#sourcesOf(slot), this.#matches[slot]);
+    else visit(this.#slots.keyOf(slot), this.#rows.timesOf(slot), this.#rows.sourcesOf(slot), this.#matches[slot]);
   }
 
   /** Keeps the held slot's row as it is, for the live capture, before the window changes it. */
@@ -188,19 +153,7 @@ export class FailureWindow {
       this.#before = undefined;
       return;
     }
-    before.set(slot, { ip: this.#slots.keyOf(slot), times: this.#timesOf(slot), sources: this.#sourcesOf(slot), kept: this.#matches[slot] });
-  }
-
-  /** The slot's failure times, in a new array. */
-  #timesOf(slot: number): number[] {
-    const n = this.#count[slot] as number;
-    return n > INLINE ? (this.#spill.get(slot) as Spill).times.slice() : this.#rowTimes(slot, n, 0);
-  }
-
-  /** The hosts of the slot's failures, in a new array. */
-  #sourcesOf(slot: number): string[] {
-    const n = this.#count[slot] as number;
-    return n > INLINE ? (this.#spill.get(slot) as Spill).sources.slice() : this.#rowSources(slot, n, 0);
+    before.set(slot, { ip: this.#slots.keyOf(slot), times: this.#rows.timesOf(slot), sources: this.#rows.sourcesOf(slot), kept: this.#matches[slot] });
   }
 
   /**
@@ -223,8 +176,8 @@ export class FailureWindow {
     const slot = this.#take(ip);
     const missing = times.length - sources.length;
     const hosts = new Array<string>(times.length);
-    for (let i = 0; i < times.length; i++) hosts[i] = this.#intern(sources[i - missing] ?? '');
-    this.#store(slot, times, hosts, undefined);
+    for (let i = 0; i < times.length; i++) hosts[i] = this.#rows.intern(sources[i - missing] ?? '');
+    this.#rows.store(slot, times, hosts);
     this.#matches[slot] = kept;
   }
 
@@ -237,8 +190,7 @@ export class FailureWindow {
   /** Empties the held slot `slot` and gives it back. */
   #clear(slot: number): void {
     this.#keep(slot);
-    if ((this.#count[slot] as number) > INLINE) this.#spill.delete(slot);
-    this.#count[slot] = 0;
+    this.#rows.clear(slot);
     this.#matches[slot] = undefined;
     this.#slots.remove(slot);
   }
@@ -247,7 +199,7 @@ export class FailureWindow {
   prune(nowMs: number): void {
     for (let slot = this.#slots.oldest(); slot >= 0; ) {
       const next = this.#slots.newerThan(slot);
-      if (this.#newest(slot) <= nowMs - this.#opts.findtimeMs) this.#clear(slot);
+      if (this.#rows.newest(slot) <= nowMs - this.#opts.findtimeMs) this.#clear(slot);
       slot = next;
     }
   }
@@ -272,95 +224,14 @@ export class FailureWindow {
       this.#keep(slot);
       return slot;
     }
-    const rows = this.#count.length;
+    const rows = this.#rows.rows;
     if (slot >= rows) {
       const capped = Math.min(Math.max(16, rows * 2), this.#opts.maxTracked + 1);
-      this.#grow(capped > rows ? capped : rows * 2);
+      const grown = capped > rows ? capped : rows * 2;
+      this.#rows.grow(grown);
+      this.#matches = grownList<KeptLines>(this.#matches, grown, undefined);
     }
-    this.#count[slot] = 0;
+    this.#rows.clear(slot);
     return slot;
   }
-
-  #grow(rows: number): void {
-    const count = new Uint32Array(rows);
-    count.set(this.#count);
-    this.#count = count;
-    const times = new Float64Array(rows * INLINE);
-    times.set(this.#times);
-    this.#times = times;
-    // made at their size (pushed one by one, an array's room grows by half again: 2 MB for 200,000)
-    this.#sources = grownList(this.#sources, rows * INLINE, '');
-    this.#matches = grownList<KeptLines>(this.#matches, rows, undefined);
-  }
-
-  /** Keeps `times` and `sources` (sorted, parallel) as the slot's failures: in its row, or as its spill. */
-  #store(slot: number, times: number[], sources: string[], spill: Spill | undefined): void {
-    const n = times.length;
-    this.#count[slot] = n;
-    if (n > INLINE) {
-      if (spill === undefined) this.#spill.set(slot, { times, sources });
-      return;
-    }
-    if (spill !== undefined) this.#spill.delete(slot);
-    for (let k = 0; k < n; k++) {
-      this.#times[slot * INLINE + k] = times[k] as number;
-      this.#sources[slot * INLINE + k] = sources[k] as string;
-    }
-  }
-
-  /** The `n` failure times in the slot's row, in a new array with `room` (0 or 1) more places. */
-  #rowTimes(slot: number, n: number, room: number): number[] {
-    const at = slot * INLINE;
-    const t = this.#times;
-    // literals hold doubles from the start: an array grown from [] or made by `new Array(n)` changes its store
-    if (room === 1 && n <= 2) return n === 0 ? [0] : n === 1 ? [t[at] as number, 0] : [t[at] as number, t[at + 1] as number, 0];
-    const out: number[] = [];
-    for (let k = 0; k < n; k++) out.push(t[at + k] as number);
-    if (room === 1) out.push(0);
-    return out;
-  }
-
-  /** The `n` hosts in the slot's row, in a new array with `room` more places. */
-  #rowSources(slot: number, n: number, room: number): string[] {
-    const out = new Array<string>(n + room);
-    for (let k = 0; k < n; k++) out[k] = this.#sources[slot * INLINE + k] as string;
-    return out;
-  }
-
-  /** The one string of host name `name` (so that failures share it). */
-  #intern(name: string): string {
-    const held = this.#hosts.get(name);
-    if (held !== undefined) return held;
-    if (this.#hosts.size >= MAX_HOST_NAMES) this.#hosts = new Map(); // what is held keeps its strings
-    const one = joined(name);
-    this.#hosts.set(one, one);
-    return one;
-  }
-
-  /** The slot's newest failure time, 0 when it holds none. */
-  #newest(slot: number): number {
-    const n = this.#count[slot] as number;
-    if (n === 0) return 0;
-    if (n > INLINE) return (this.#spill.get(slot) as Spill).times[n - 1] as number;
-    return this.#times[slot * INLINE + n - 1] as number;
-  }
-}
-
-/** `from`'s items in a new array of `n`, the rest `fill`. */
-function grownList<T>(from: readonly T[], n: number, fill: T): T[] {
-  // a loop, not Array.from with a function (which took about 0.3 s to grow two windows to 100,000)
-  const out = new Array<T>(n);
-  for (let i = 0; i < n; i++) out[i] = i < from.length ? (from[i] as T) : fill;
-  return out;
-}
-
-/** Puts `time` and `host` after the first `n` of the parallel `times` and `sources`, then sorts them in by time. */
-function insertSorted(times: number[], sources: string[], n: number, time: number, host: string): void {
-  let i = n;
-  for (; i > 0 && (times[i - 1] as number) > time; i--) {
-    times[i] = times[i - 1] as number;
-    sources[i] = sources[i - 1] as string;
-  }
-  times[i] = time;
-  sources[i] = host;
 }

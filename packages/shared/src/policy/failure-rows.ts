@@ -1,0 +1,166 @@
+import { joined } from './failure-window-lines.js';
+
+/** Failures a row holds in the columns; with more, they move to a {@link Spill}. */
+const INLINE = 2;
+
+/** The failures of a row with more than {@link INLINE}: parallel arrays, oldest first. */
+interface Spill {
+  readonly times: number[];
+  readonly sources: string[];
+}
+
+/** Host names held once each (a fleet has at most a few thousand); more, and the table starts over. */
+const MAX_HOST_NAMES = 65_536;
+
+/**
+ * The failures of a window's addresses, one row per slot: each row holds up to {@link INLINE}
+ * failure times (a Float64Array) and their hosts (one string per host name, shared); a row with
+ * more keeps them in a {@link Spill}. Sorted oldest first. The window owns which slot is whose.
+ */
+export class FailureRows {
+  /** Failures held by each row. */
+  #count = new Uint32Array(0);
+  /** {@link INLINE} failure times per row, oldest first, when `#count` is at most INLINE. */
+  #times = new Float64Array(0);
+  /** The hosts of `#times` ({@link INLINE} per row). */
+  #sources: string[] = [];
+  /** The failures of the rows holding more than {@link INLINE}. */
+  readonly #spill = new Map<number, Spill>();
+  /** Each host name's one string. */
+  #hosts = new Map<string, string>();
+
+  /** Rows there is room for. */
+  get rows(): number {
+    return this.#count.length;
+  }
+
+  /** Makes room for `rows` rows, keeping those held. */
+  grow(rows: number): void {
+    const count = new Uint32Array(rows);
+    count.set(this.#count);
+    this.#count = count;
+    const times = new Float64Array(rows * INLINE);
+    times.set(this.#times);
+    this.#times = times;
+    this.#sources = grownList(this.#sources, rows * INLINE, '');
+  }
+
+  /** Failures the row holds. */
+  held(row: number): number {
+    return this.#count[row] as number;
+  }
+
+  /**
+   * Adds a failure to the row (sorted in by time), drops those older than `findtimeMs` before the
+   * newest and the oldest beyond `maxTimes`, and returns the row's failures after it: new arrays,
+   * the caller's.
+   */
+  add(row: number, time: number, host: string, findtimeMs: number, maxTimes: number): { times: number[]; sources: string[] } {
+    const held = this.#count[row] as number;
+    const spill = held > INLINE ? (this.#spill.get(row) as Spill) : undefined;
+    // the failures held, with room for this one: the spill's own arrays, or new ones from the row
+    const times = spill ? spill.times : this.#rowTimes(row, held, 1);
+    const sources = spill ? spill.sources : this.#rowSources(row, held, 1);
+    insertSorted(times, sources, held, time, this.intern(host));
+    const newest = times[times.length - 1] as number;
+    let cut = 0;
+    while (cut < times.length && (times[cut] as number) <= newest - findtimeMs) cut++;
+    if (times.length - cut > maxTimes) cut = times.length - maxTimes;
+    if (cut > 0) {
+      times.splice(0, cut);
+      sources.splice(0, cut);
+    }
+    this.store(row, times, sources, spill);
+    const kept = times.length > INLINE; // the arrays are the spill's now: the caller gets copies
+    return { times: kept ? times.slice() : times, sources: kept ? sources.slice() : sources };
+  }
+
+  /** Keeps `times` and `sources` (sorted, parallel, hosts interned) as the row's failures: in the columns, or as its spill. */
+  store(row: number, times: number[], sources: string[], spill: Spill | undefined = this.#spill.get(row)): void {
+    const n = times.length;
+    this.#count[row] = n;
+    if (n > INLINE) {
+      if (spill === undefined || spill.times !== times) this.#spill.set(row, { times, sources });
+      return;
+    }
+    if (spill !== undefined) this.#spill.delete(row);
+    for (let k = 0; k < n; k++) {
+      this.#times[row * INLINE + k] = times[k] as number;
+      this.#sources[row * INLINE + k] = sources[k] as string;
+    }
+  }
+
+  /** Empties the row. */
+  clear(row: number): void {
+    if ((this.#count[row] as number) > INLINE) this.#spill.delete(row);
+    this.#count[row] = 0;
+  }
+
+  /** The row's failure times, in a new array. */
+  timesOf(row: number): number[] {
+    const n = this.#count[row] as number;
+    return n > INLINE ? (this.#spill.get(row) as Spill).times.slice() : this.#rowTimes(row, n, 0);
+  }
+
+  /** The hosts of the row's failures, in a new array. */
+  sourcesOf(row: number): string[] {
+    const n = this.#count[row] as number;
+    return n > INLINE ? (this.#spill.get(row) as Spill).sources.slice() : this.#rowSources(row, n, 0);
+  }
+
+  /** The row's newest failure time, 0 when it holds none. */
+  newest(row: number): number {
+    const n = this.#count[row] as number;
+    if (n === 0) return 0;
+    if (n > INLINE) return (this.#spill.get(row) as Spill).times[n - 1] as number;
+    return this.#times[row * INLINE + n - 1] as number;
+  }
+
+  /** The one string of host name `name` (so that failures share it). */
+  intern(name: string): string {
+    const held = this.#hosts.get(name);
+    if (held !== undefined) return held;
+    if (this.#hosts.size >= MAX_HOST_NAMES) this.#hosts = new Map(); // what is held keeps its strings
+    const one = joined(name);
+    this.#hosts.set(one, one);
+    return one;
+  }
+
+  /** The `n` failure times in the columns of the row, in a new array with `room` (0 or 1) more places. */
+  #rowTimes(row: number, n: number, room: number): number[] {
+    const at = row * INLINE;
+    const t = this.#times;
+    // literals hold doubles from the start: an array grown from [] or made by `new Array(n)` changes its store
+    if (room === 1 && n <= 2) return n === 0 ? [0] : n === 1 ? [t[at] as number, 0] : [t[at] as number, t[at + 1] as number, 0];
+    const out: number[] = [];
+    for (let k = 0; k < n; k++) out.push(t[at + k] as number);
+    if (room === 1) out.push(0);
+    return out;
+  }
+
+  /** The `n` hosts in the columns of the row, in a new array with `room` more places. */
+  #rowSources(row: number, n: number, room: number): string[] {
+    const out = new Array<string>(n + room);
+    for (let k = 0; k < n; k++) out[k] = this.#sources[row * INLINE + k] as string;
+    return out;
+  }
+}
+
+/** `from`'s items in a new array of `n`, the rest `fill` (made at its size: pushed one by one, an array's room grows by half again). */
+export function grownList<T>(from: readonly T[], n: number, fill: T): T[] {
+  // a loop, not Array.from with a function (which took about 0.3 s to grow two windows to 100,000)
+  const out = new Array<T>(n);
+  for (let i = 0; i < n; i++) out[i] = i < from.length ? (from[i] as T) : fill;
+  return out;
+}
+
+/** Puts `time` and `host` after the first `n` of the parallel `times` and `sources`, then sorts them in by time. */
+function insertSorted(times: number[], sources: string[], n: number, time: number, host: string): void {
+  let i = n;
+  for (; i > 0 && (times[i - 1] as number) > time; i--) {
+    times[i] = times[i - 1] as number;
+    sources[i] = sources[i - 1] as string;
+  }
+  times[i] = time;
+  sources[i] = host;
+}
