@@ -4,7 +4,8 @@
  * IPv4, IPv6 and other texts, from a seeded generator (the seed is in each test's name).
  */
 import t from 'tap';
-import { AddressSlots, v4Of, v4Text } from '../src/policy/address-slots.js';
+import { AddressSlots } from '../src/policy/address-slots.js';
+import { v4Of, v4Text } from '../src/ip/v4-number.js';
 
 function generator(seed: number): () => number {
   let s = seed >>> 0;

@@ -8,6 +8,7 @@ import { banDuration, banExpiry } from '../src/policy/bantime.js';
 import { FailureWindow, hostsOf, type WindowOptions } from '../src/policy/failure-window.js';
 import { PERMANENT } from '../src/time/duration.js';
 import { Allowlist } from '../src/ip/allowlist.js';
+import { parseNetwork } from '../src/ip/address.js';
 import { allowlistSpace, BanGuard } from '../src/policy/guards.js';
 import { judgeFailure, scopeIncludes, type ThresholdContext } from '../src/policy/threshold.js';
 import { testJail } from '../../../test/fixtures/jail-config.js';
@@ -303,4 +304,25 @@ t.test('threshold rule: maxretry_per_host and min_hosts', async (tt) => {
   tt.match(judgeFailure(windowOf(), rule, { ip: '203.0.113.1', host: 'a', timeMs: T0 + MIN + 1, line: '' }, ctx), { kind: 'ignored', why: 'future' });
   tt.match(judgeFailure(windowOf(), rule, { ip: '203.0.113.1', host: 'a', timeMs: T0 - 10 * MIN, line: '' }, ctx), { kind: 'ignored', why: 'stale' });
   tt.ok(scopeIncludes([], 'x') && scopeIncludes(['x'], 'x') && !scopeIncludes(['y'], 'x'));
+});
+
+t.test('guard: an IPv4 address asked as text (its 32-bit value) gets the answer its parsed network gets', async (tt) => {
+  let seed = 7;
+  const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const byte = () => Math.floor(random() * 256);
+  const addr = () => `${[10, 127, 169, 192, 224, 255][Math.floor(random() * 6)]}.${byte() % 4}.${byte() % 4}.${byte()}`;
+  let differences = 0;
+  for (let round = 0; round < 50; round++) {
+    const nets = Array.from({ length: Math.floor(random() * 6) }, () => `${addr()}/${[0, 1, 8, 16, 24, 30, 32][Math.floor(random() * 7)]}`);
+    const guard = new BanGuard([allowlistSpace('ignoreip', 'the allowlist', new Allowlist([...nets, '2001:db8::/32']))], { minPrefixV4: 16, minPrefixV6: 32, maxBantimeMs: 60_000 });
+    const extra = [allowlistSpace('jail-ignoreip', "the jail's ignoreip", new Allowlist(nets.slice(0, 1)))];
+    for (let i = 0; i < 200; i++) {
+      const ip = addr();
+      const ask = { bantimeMs: [undefined, 1000, 120_000][i % 3], extra: i % 2 ? extra : undefined };
+      const fast = guard.check(ip, ask);
+      const slow = guard.check(parseNetwork(ip), ask);
+      if (JSON.stringify(fast) !== JSON.stringify(slow) && differences++ < 3) tt.same(fast, slow, `${ip} against ${nets.join(' ')}`);
+    }
+  }
+  tt.equal(differences, 0, 'no difference');
 });

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { v4Of, v4Text } from '../ip/v4-number.js';
 
 /** Marks "no slot" in the order's links and in lookups. */
 const NONE = -1;
@@ -231,35 +232,4 @@ function mix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** The value of `s` when it is canonical dotted IPv4 (no leading zeros), else -1. */
-export function v4Of(s: string): number {
-  const n = s.length;
-  if (n < 7 || n > 15) return NONE;
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || dots === 3) return NONE;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return NONE; // a leading zero
-      part = part * 10 + (c - 48);
-      if (part > 255) return NONE;
-      digits++;
-    } else return NONE;
-  }
-  return dots === 3 && digits > 0 ? value * 256 + part : NONE;
-}
-
-/** The dotted text of an IPv4 value. */
-export function v4Text(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }

@@ -6,6 +6,7 @@
  */
 import { Allowlist } from '../ip/allowlist.js';
 import { type Network, parseNetwork } from '../ip/address.js';
+import { v4Of } from '../ip/v4-number.js';
 import { formatDuration, PERMANENT } from '../time/duration.js';
 
 /** Why a ban was refused: one stable code per kind. */
@@ -45,12 +46,14 @@ export interface ProtectedSpace {
   readonly label: string;
   /** The first protected network that shares an address with `net`, or null. */
   overlapping(net: Network): { readonly text: string; readonly note?: string } | null;
+  /** The same for one IPv4 address given as its 32-bit value (no parsing, no BigInt). */
+  overlappingV4(v: number): { readonly text: string; readonly note?: string } | null;
 }
 
 /** A space made of an allowlist (fixed, or read anew at every check from `current`). */
 export function allowlistSpace(code: RefusalCode, label: string, current: Allowlist | (() => Allowlist)): ProtectedSpace {
   const list = typeof current === 'function' ? current : () => current;
-  return { code, label, overlapping: (net) => list().overlapping(net) };
+  return { code, label, overlapping: (net) => list().overlapping(net), overlappingV4: (v) => list().overlappingV4(v) };
 }
 
 const SPECIAL: readonly (readonly [string, string])[] = [
@@ -74,6 +77,10 @@ export const SPECIAL_SPACE: ProtectedSpace = (() => {
     label: 'special address space',
     overlapping(net: Network) {
       const hit = list.overlapping(net);
+      return hit ? { text: hit.text, note: nets.find((x) => x.net.text === hit.text)?.note } : null;
+    },
+    overlappingV4(v: number) {
+      const hit = list.overlappingV4(v);
       return hit ? { text: hit.text, note: nets.find((x) => x.net.text === hit.text)?.note } : null;
     },
   };
@@ -114,24 +121,42 @@ export class BanGuard {
 
   /** The refusal of a ban of `target` (address or CIDR, text or parsed), or null when it may be banned. */
   check(target: string | Network, ask: BanAsk = {}): Refusal | null {
-    const net = typeof target === 'string' ? parseNetwork(target) : target;
-    for (const space of [...this.#spaces, ...(ask.extra ?? [])]) {
-      const hit = space.overlapping(net);
+    // one IPv4 address (every failure the controller counts is asked about): its 32-bit value
+    // against the spaces' numbers, where parsing it and BigInt masks made about 500 bytes of
+    // garbage per failure
+    const v = typeof target === 'string' ? v4Of(target) : -1;
+    const net = v >= 0 ? undefined : typeof target === 'string' ? parseNetwork(target) : target;
+    const text = net ? net.text : (target as string);
+    const refused = this.#inSpaces(this.#spaces, net, v, text) ?? (ask.extra ? this.#inSpaces(ask.extra, net, v, text) : null);
+    if (refused) return refused;
+    const min = net === undefined || net.family === 4 ? this.limits.minPrefixV4 : this.limits.minPrefixV6;
+    if ((net ? net.bits : 32) < min && !ask.force) {
+      return { code: 'too-broad', target: text, covers: `/${min}`, reason: `${text} is wider than /${min}: not banned without --force` };
+    }
+    return this.#bantimeRefusal(text, ask);
+  }
+
+  /** The refusal of the first of `spaces` that `net` (or, when it is undefined, the IPv4 address `v`) runs into. */
+  #inSpaces(spaces: readonly ProtectedSpace[], net: Network | undefined, v: number, text: string): Refusal | null {
+    for (let i = 0; i < spaces.length; i++) {
+      const space = spaces[i] as ProtectedSpace;
+      const hit = net ? space.overlapping(net) : space.overlappingV4(v);
       if (hit) {
         const what = hit.note ? `${hit.text} (${hit.note})` : hit.text;
-        const reason = hit.text === net.text ? `${net.text} is ${space.label}` : `${net.text} covers ${what}, ${space.label}`;
-        return { code: space.code, target: net.text, covers: hit.text, reason: `${reason}: not banned` };
+        const reason = hit.text === text ? `${text} is ${space.label}` : `${text} covers ${what}, ${space.label}`;
+        return { code: space.code, target: text, covers: hit.text, reason: `${reason}: not banned` };
       }
     }
-    const min = net.family === 4 ? this.limits.minPrefixV4 : this.limits.minPrefixV6;
-    if (net.bits < min && !ask.force) {
-      return { code: 'too-broad', target: net.text, covers: `/${min}`, reason: `${net.text} is wider than /${min}: not banned without --force` };
-    }
+    return null;
+  }
+
+  /** The refusal of a bantime longer than the limit, or null. */
+  #bantimeRefusal(text: string, ask: BanAsk): Refusal | null {
     const max = this.limits.maxBantimeMs;
     if (max > 0 && ask.bantimeMs !== undefined && ask.bantimeMs !== PERMANENT && ask.bantimeMs > max) {
       return {
         code: 'bantime-too-long',
-        target: net.text,
+        target: text,
         covers: formatDuration(max),
         reason: `bantime ${formatDuration(ask.bantimeMs)} is longer than max_bantime ${formatDuration(max)}: not banned`,
       };
