@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { readFlatStrings } from './flat-strings.js';
 import { DecodeError } from '../errors.js';
 import { normalizeTarget, tryParseAddress } from '../ip/address.js';
 import type { AdminReply, AdminRequest, AdminVerb, HostStatus, IgnoreEntry, IgnoreOp } from '../model/admin.js';
@@ -21,7 +22,11 @@ export const SCHEMA_VERSION = 1;
 let wireTypes: typeof fleetban.wire | undefined;
 
 function wire(): typeof fleetban.wire {
-  return (wireTypes ??= (createRequire(import.meta.url)('./generated/wire.cjs') as typeof import('./generated/wire.cjs')).fleetban.wire);
+  if (wireTypes === undefined) {
+    readFlatStrings();
+    wireTypes = (createRequire(import.meta.url)('./generated/wire.cjs') as typeof import('./generated/wire.cjs')).fleetban.wire;
+  }
+  return wireTypes;
 }
 type Int64 = number | { toNumber(): number };
 
