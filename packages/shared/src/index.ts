@@ -23,6 +23,7 @@ export {
 // Addresses, networks, allowlists
 export { tryParseAddress, parseNetwork, networkContains, networksOverlap, hostNetwork, normalizeTarget } from './ip/address.js';
 export type { Family, Address, Network } from './ip/address.js';
+export { v4Of, v4Text } from './ip/v4-number.js';
 export { Allowlist } from './ip/allowlist.js';
 export { interfaceAddresses, serverAddresses } from './ip/own-addresses.js';
 
@@ -74,6 +75,7 @@ export {
   adminSubject,
   checkToken,
   hostOfSubject,
+  subjectNamesHost,
   banKey,
   targetOfBanKey,
   historyKey,

@@ -75,7 +75,27 @@ export function hostInboxPrefix(host: string): string {
 
 /** Host token of an events or heartbeat subject (`fleetban.<kind>.<host>...`). */
 export function hostOfSubject(subject: string): string {
-  return subject.split('.')[2] ?? '';
+  const from = hostStart(subject);
+  return from < 0 ? '' : subject.slice(from, hostEnd(subject, from));
+}
+
+/** True when `subject`'s host token (as {@link hostOfSubject} reads it) is `host`; no string is made (the controller asks for every failure). */
+export function subjectNamesHost(subject: string, host: string): boolean {
+  const from = hostStart(subject);
+  return from < 0 ? host === '' : hostEnd(subject, from) - from === host.length && subject.startsWith(host, from);
+}
+
+/** Where the third dot-separated token of `subject` starts; -1 when it has none. */
+function hostStart(subject: string): number {
+  const first = subject.indexOf('.');
+  const second = first < 0 ? -1 : subject.indexOf('.', first + 1);
+  return second < 0 ? -1 : second + 1;
+}
+
+/** Where the token starting at `from` ends. */
+function hostEnd(subject: string, from: number): number {
+  const dot = subject.indexOf('.', from);
+  return dot < 0 ? subject.length : dot;
 }
 
 /**

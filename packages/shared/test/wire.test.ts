@@ -576,3 +576,22 @@ t.test('proto/codec: every decoded message is bounded; a hostile one is refused,
   bad('an admin request with a bad jail', () => decodeAdminRequest(encodeAdminRequest({ verb: 'status', jail: 'x y', ip: '', bantimeMs: 0 })));
   bad('an admin request with a huge target', () => decodeAdminRequest(encodeAdminRequest({ verb: 'ban', jail: '', ip: '1'.repeat(5000), bantimeMs: 0 })));
 });
+
+t.test('subjects: the host a subject names, read with and without making a string', async (tt) => {
+  const { hostOfSubject, subjectNamesHost } = await import('../src/subjects.js');
+  const cases: Array<[string, string]> = [
+    ['fleetban.events.web-1.sshd', 'web-1'],
+    ['fleetban.events.web-1', 'web-1'],
+    ['fleetban.events', ''],
+    ['fleetban.events..sshd', ''],
+    ['a.b.cc.d', 'cc'],
+    ['x', ''],
+  ];
+  for (const [subject, host] of cases) {
+    tt.equal(hostOfSubject(subject), subject.split('.')[2] ?? '', `${subject}: as a split reads it`);
+    tt.equal(hostOfSubject(subject), host);
+    tt.ok(subjectNamesHost(subject, host), `${subject} names ${JSON.stringify(host)}`);
+    tt.notOk(subjectNamesHost(subject, `${host}x`), `${subject} does not name ${host}x`);
+    if (host.length > 1) tt.notOk(subjectNamesHost(subject, host.slice(1)), `${subject} does not name a part of ${host}`);
+  }
+});

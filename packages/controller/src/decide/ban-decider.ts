@@ -10,9 +10,11 @@ import {
   isActive,
   judgeFailure,
   type Offence,
+  parseNetwork,
   PERMANENT,
   type Refusal,
   tryParseAddress,
+  v4Of,
 } from '@fleetban/shared';
 import type { JailTrackers } from '../aggregate/jail-tracker.js';
 import { JailSpaces } from './fleet-guard.js';
@@ -66,10 +68,12 @@ export class BanDecider {
 
   /** Decides on `e` at `nowMs`. */
   decide(e: FailureEvent, nowMs: number): Verdict {
-    // parsed once: the guard and the history key take the parsed address
-    const addr = tryParseAddress(e.ip);
-    if (addr?.text !== e.ip) return { kind: 'ignored', why: 'invalid' };
-    const net = hostNetwork(addr);
+    // canonical dotted IPv4 (nearly every failure) is checked by the guard as its 32-bit value;
+    // anything else is parsed once, and so is an address with history (its key needs the network)
+    const v4 = v4Of(e.ip) >= 0;
+    const addr = v4 ? undefined : tryParseAddress(e.ip);
+    if (!v4 && addr?.text !== e.ip) return { kind: 'ignored', why: 'invalid' };
+    const net = addr ? hostNetwork(addr) : undefined;
     const tracker = this.s.trackers.find(e.jail);
     if (!tracker) return { kind: 'ignored', why: 'jail' };
     const jail = tracker.jail;
@@ -77,11 +81,11 @@ export class BanDecider {
     const active = this.s.bans.get(e.ip);
     const live = active && isActive(active, nowMs) ? active : undefined;
     // most failures come from addresses never banned: their history key is not built
-    const offence = this.s.offences.hasTarget(e.ip) ? this.s.offences.get(historyKey(e.jail, net)) : undefined;
+    const offence = this.s.offences.hasTarget(e.ip) ? this.s.offences.get(historyKey(e.jail, net ?? parseNetwork(e.ip))) : undefined;
     const v = judgeFailure(tracker.window, jail, e, {
       nowMs,
       clockSkewMs: this.s.clockSkewMs ?? 60_000,
-      refused: this.s.guard.check(net, this.#jailSpaces.askOf(jail)),
+      refused: this.s.guard.check(net ?? e.ip, this.#jailSpaces.askOf(jail)),
       bannedOn: live ? live.scope : null,
       clearedAtMs: offence?.clearedAtMs ?? 0,
     });

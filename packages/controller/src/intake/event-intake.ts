@@ -1,7 +1,7 @@
 import {
   controllerConsumer,
   decodeFailure,
-  hostOfSubject,
+  subjectNamesHost,
   type FailureEvent,
   type JsMsg,
   type Logger,
@@ -139,7 +139,7 @@ export class EventIntake {
       this.logger.warn({ err, subject: m.subject, seq: m.seq, malformed: this.counters.get('events.malformed') }, 'malformed event dropped');
       return true;
     }
-    if (hostOfSubject(m.subject) !== e.host) {
+    if (!subjectNamesHost(m.subject, e.host)) {
       this.counters.add('events.foreign-host');
       this.logger.warn({ subject: m.subject, host: e.host }, 'event host does not match its subject: dropped');
       return true;

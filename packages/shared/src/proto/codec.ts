@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { readFlatStrings } from './flat-strings.js';
+import { v4Of } from '../ip/v4-number.js';
 import { DecodeError } from '../errors.js';
 import { normalizeTarget, tryParseAddress } from '../ip/address.js';
 import type { AdminReply, AdminRequest, AdminVerb, HostStatus, IgnoreEntry, IgnoreOp } from '../model/admin.js';
@@ -91,6 +92,7 @@ function hostAddress(value: string): string {
 
 /** A failure names one address in canonical form: never a network, never another spelling. */
 function canonicalAddress(name: string, value: string): string {
+  if (v4Of(value) >= 0) return value; // canonical dotted IPv4, without parsing it into an object
   if (tryParseAddress(value)?.text !== value || value.includes('/')) throw new DecodeError(`${name}: ip is not a canonical address: ${JSON.stringify(value)}`);
   return value;
 }
