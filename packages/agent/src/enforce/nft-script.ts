@@ -169,33 +169,35 @@ export function elementText(el: SetElement): string {
 
 /** The `<verb> element` lines of one batch: up to {@link CHUNK} elements a line, by set. */
 class ElementLines {
-  /** The texts of the line being filled (element, timeout, separator, ...), by set. */
-  private readonly open = new Map<string, { parts: string[]; n: number }>();
-  private readonly done: string[] = [];
+  /** The line being filled (its elements so far, one string built by appending), by set. */
+  private readonly open = new Map<string, { text: string; n: number }>();
+  /** The full lines, one string built by appending. */
+  private done = '';
 
   constructor(private readonly head: string) {}
 
   /** Adds one element (`text`, then `timeout` unless empty) to the line of `set`. */
   add(set: string, text: string, timeout = ''): void {
-    let line = this.open.get(set);
-    if (!line) this.open.set(set, (line = { parts: [], n: 0 }));
-    else line.parts.push(', ');
-    line.parts.push(text);
-    if (timeout !== '') line.parts.push(timeout);
+    const line = this.open.get(set);
+    if (!line) {
+      this.open.set(set, { text: text + timeout, n: 1 });
+      return;
+    }
+    line.text += `, ${text}${timeout}`;
     if (++line.n < CHUNK) return;
-    this.done.push(this.line(set, line.parts));
+    this.done += this.line(set, line.text);
     this.open.delete(set);
   }
 
   /** Every line, full ones first, then the partly filled ones. */
   text(): string {
-    for (const [set, line] of this.open) this.done.push(this.line(set, line.parts));
+    for (const [set, line] of this.open) this.done += this.line(set, line.text);
     this.open.clear();
-    return this.done.join('');
+    return this.done;
   }
 
-  private line(set: string, parts: string[]): string {
-    return `${this.head}${set} { ${parts.join('')} }\n`;
+  private line(set: string, elements: string): string {
+    return `${this.head}${set} { ${elements} }\n`;
   }
 }
 
