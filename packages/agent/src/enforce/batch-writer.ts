@@ -93,6 +93,7 @@ export class BatchWriter {
    */
   private async write(ops: readonly ElementOp[], view: ElementView, done: BatchDone): Promise<void> {
     let reported = false;
+    view.reserve(view.size + ops.length);
     try {
       await this.driver.write(ops, this.clock(), (part) => {
         reported = true;

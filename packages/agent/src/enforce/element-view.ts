@@ -95,6 +95,14 @@ export class ElementView implements PresentElements {
     if (keys?.size === 0) this.scoped.delete(el.target);
   }
 
+  /** Makes room for `count` elements in all, so recording a bulk batch does not grow the table step by step. */
+  reserve(count: number): void {
+    if (count * 2 <= this.slots.length) return;
+    let size = this.slots.length;
+    while (size < count * 2) size *= 2;
+    this.rehash(size);
+  }
+
   values(): IterableIterator<SetElement> {
     return this.els.values();
   }
@@ -133,9 +141,14 @@ export class ElementView implements PresentElements {
     this.slots[hole] = -1;
   }
 
-  /** Doubles the table and places every element again. */
+  /** Doubles the table. */
   private grow(): void {
-    this.slots = new Int32Array(this.slots.length * 2).fill(-1);
+    this.rehash(this.slots.length * 2);
+  }
+
+  /** A table of `size` slots (a power of two), every element placed again. */
+  private rehash(size: number): void {
+    this.slots = new Int32Array(size).fill(-1);
     this.mask = this.slots.length - 1;
     for (let at = 0; at < this.els.length; at++) {
       let i = stringHash(this.els[at]!.key) & this.mask;
