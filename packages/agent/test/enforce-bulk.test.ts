@@ -267,7 +267,7 @@ t.test('a refused half: the other half is reported committed', async (t: Test) =
   const parts = new NftDriver(runner, 'fleetban', 'nft', 'drop', undefined, 4, 2, 2);
   const six: ElementOp[] = Array.from({ length: 6 }, (_, i) => ({ kind: 'add', el: el(`192.0.2.${i}`, 0) }));
   const reported: (readonly ElementOp[])[] = [];
-  const three = await parts.write(six, 0, (part) => reported.push(part)).then(() => null, (e: unknown) => e);
+  const three = await parts.write(six, 0, (part) => { reported.push(part); }).then(() => null, (e: unknown) => e);
   t.type(three, PartialWriteError, 'three parts, the second refused');
   t.same(reported, [six.slice(0, 2), six.slice(4)], 'each committed part reported, the refused one not');
   t.same((three as PartialWriteError).committed, [...six.slice(0, 2), ...six.slice(4)]);

@@ -10,6 +10,9 @@ import { planOps, type ElementOp, type Want } from './reconcile.js';
 import { PartialWriteError, type SetDriver } from './set-driver.js';
 import { kernelExpiry, spreadOps, type ExpiryRule } from './set-element.js';
 
+/** Operations recorded at once before I/O is let through (a few ms of work). */
+const RECORD_SLICE = 16_384;
+
 /** Element operations a batch carried out. */
 export interface BatchDone {
   added: number;
@@ -97,7 +100,7 @@ export class BatchWriter {
     try {
       await this.driver.write(ops, this.clock(), (part) => {
         reported = true;
-        this.commit(part, view, done);
+        return this.record(part, view, done);
       });
     } catch (err) {
       if (err instanceof PartialWriteError && !reported) this.commit(err.committed, view, done);
@@ -106,9 +109,22 @@ export class BatchWriter {
     if (!reported) this.commit(ops, view, done);
   }
 
-  private commit(ops: readonly ElementOp[], view: ElementView, done: BatchDone): void {
+  /**
+   * {@link commit} in slices of {@link RECORD_SLICE}, letting I/O through between them: a part of
+   * a split batch is recorded while other nft processes read their text from this process.
+   */
+  private async record(ops: readonly ElementOp[], view: ElementView, done: BatchDone): Promise<void> {
+    for (let at = 0; at < ops.length; at += RECORD_SLICE) {
+      if (at > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      this.commit(ops, view, done, at, Math.min(ops.length, at + RECORD_SLICE));
+    }
+  }
+
+  /** Records `ops` (from `start` to `end`) in `view` and the counters. */
+  private commit(ops: readonly ElementOp[], view: ElementView, done: BatchDone, start = 0, end = ops.length): void {
     const now = this.clock();
-    for (const op of ops) {
+    for (let i = start; i < end; i++) {
+      const op = ops[i]!;
       if (op.kind === 'delete') {
         view.delete(op.el.key);
         done.removed++;
