@@ -9,7 +9,7 @@ import type { Test } from 'tap';
 import { ExecError, parseNetwork, silentLogger } from '@fleetban/shared';
 import { plainAddressFamily } from '../src/enforce/canonical-address.js';
 import { createRunner, type Runner } from '../src/enforce/exec.js';
-import { elementScript } from '../src/enforce/nft-script.js';
+import { elementChunks, elementScript } from '../src/enforce/nft-script.js';
 import { NftDriver, NftablesEnforcer, settleAtMost, splitOps } from '../src/enforce/nftables.js';
 import { planOps, type ElementOp } from '../src/enforce/reconcile.js';
 import { PartialWriteError } from '../src/enforce/set-driver.js';
@@ -130,6 +130,12 @@ t.test('plan and nft text of a batch: last intent wins, deletes first, 1000 elem
   t.ok(adds.some((l) => l.includes('2001:db8::7,') && !l.includes('2001:db8::7 timeout')), 'a permanent element has no timeout');
   t.ok(adds.some((l) => l.includes('2001:db8::8 timeout 1d1h1m1s')), 'a timeout in nft units');
   t.ok(adds.some((l) => l.startsWith('add element inet fleetban ban4_net { 198.51.100.0/24 timeout 1m }')), 'a network goes to the interval set');
+
+  const mixed: ElementOp[] = [...bulk, ...Array.from({ length: 2100 }, (_, i): ElementOp => ({ kind: i % 3 ? 'delete' : 'replace', el: el(`198.18.${i >> 8}.${i & 255}`, now + 60_000) }))];
+  const chunks = [...elementChunks('fleetban', mixed, now, 5000)];
+  t.ok(chunks.length > 3, `in chunks (${chunks.length})`);
+  t.ok(chunks.every((c) => c.endsWith('\n')), 'of whole lines');
+  t.equal(chunks.join(''), elementScript('fleetban', mixed, now), 'the same text as one script');
 });
 
 t.test('a single element stands for the intent of its target; an empty view is not looked up', async (t: Test) => {
@@ -277,7 +283,9 @@ t.test('a refused half: the other half is reported committed', async (t: Test) =
 
 function nsRunner(ns: Netns): Runner {
   const base = createRunner({ timeoutMs: 30_000 });
-  return (file, args, input) => base('ip', ['netns', 'exec', ns.name, file, ...args], input);
+  const run = (file: string, args: string[], input?: string) => base('ip', ['netns', 'exec', ns.name, file, ...args], input);
+  // split parts stream their text to nft as it reads it
+  return Object.assign(run, { stream: (file: string, args: string[], chunks: Iterable<string>) => base.stream!('ip', ['netns', 'exec', ns.name, file, ...args], chunks) });
 }
 
 t.test('a split batch in real nft: every element lands; a refused element costs only itself', async (t: Test) => {

@@ -13,7 +13,7 @@ import type { BlockType, Clock, Logger } from '@fleetban/shared';
 import type { Runner } from './exec.js';
 import { parseTable, type NftTable } from './nft-json.js';
 import { NftSession } from './nft-session.js';
-import { NFT_CHAINS, NFT_RULES, NFT_SETS, checkTableName, dropScript, elementScript, rebuildScript, structureScript } from './nft-script.js';
+import { NFT_CHAINS, NFT_RULES, NFT_SETS, checkTableName, dropScript, elementChunks, elementScript, rebuildScript, structureScript } from './nft-script.js';
 import type { JailScopes } from './port-scope.js';
 import type { ElementOp } from './reconcile.js';
 import { PartialWriteError, type KernelPeek, type KernelState, type SetDriver } from './set-driver.js';
@@ -141,7 +141,7 @@ export class NftDriver implements SetDriver {
     const parts = splitOps(ops, this.splitFrom, this.partOps);
     if (parts.length === 1) return this.batch(elementScript(this.table, ops, nowMs));
     // a committed part is handed on once the lane's next process has started
-    const done = await settleAtMost(parts.map((part) => () => this.batch(elementScript(this.table, part, nowMs))), this.writers, async (i, result) => {
+    const done = await settleAtMost(parts.map((part) => () => this.bulk(part, nowMs)), this.writers, async (i, result) => {
       if (result.status === 'fulfilled') await onPart?.(parts[i]!);
     });
     const failed = done.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
@@ -160,6 +160,12 @@ export class NftDriver implements SetDriver {
 
   async close(): Promise<void> {
     await this.session?.close();
+  }
+
+  /** One part of a split batch by `nft -f -`, its text streamed as nft reads it when the runner can. */
+  private async bulk(ops: readonly ElementOp[], nowMs: number): Promise<void> {
+    if (!this.runner.stream) return this.batch(elementScript(this.table, ops, nowMs));
+    await this.runner.stream(this.nft, ['-f', '-'], elementChunks(this.table, ops, nowMs));
   }
 
   private async batch(script: string): Promise<void> {
