@@ -9,12 +9,13 @@ import type { Test } from 'tap';
 import { ExecError, parseNetwork, silentLogger } from '@fleetban/shared';
 import { plainAddressFamily } from '../src/enforce/canonical-address.js';
 import { createRunner, type Runner } from '../src/enforce/exec.js';
-import { elementScript } from '../src/enforce/nft-script.js';
+import { elementChunks, elementScript } from '../src/enforce/nft-script.js';
 import { NftDriver, NftablesEnforcer, settleAtMost, splitOps } from '../src/enforce/nftables.js';
 import { planOps, type ElementOp } from '../src/enforce/reconcile.js';
 import { PartialWriteError } from '../src/enforce/set-driver.js';
 import { SPREAD_FROM, spreadOps, type SetElement } from '../src/enforce/set-element.js';
 import { ElementView } from '../src/enforce/element-view.js';
+import { TargetSet } from '../src/enforce/target-set.js';
 import { createNetns, type Netns } from '../../../test/fixtures/netns.js';
 
 /** What the general parser says: the family when `s` is one address in its canonical text, else null. */
@@ -129,6 +130,84 @@ t.test('plan and nft text of a batch: last intent wins, deletes first, 1000 elem
   t.ok(adds.some((l) => l.includes('2001:db8::7,') && !l.includes('2001:db8::7 timeout')), 'a permanent element has no timeout');
   t.ok(adds.some((l) => l.includes('2001:db8::8 timeout 1d1h1m1s')), 'a timeout in nft units');
   t.ok(adds.some((l) => l.startsWith('add element inet fleetban ban4_net { 198.51.100.0/24 timeout 1m }')), 'a network goes to the interval set');
+
+  const mixed: ElementOp[] = [...bulk, ...Array.from({ length: 2100 }, (_, i): ElementOp => ({ kind: i % 3 ? 'delete' : 'replace', el: el(`198.18.${i >> 8}.${i & 255}`, now + 60_000) }))];
+  const chunks = [...elementChunks('fleetban', mixed, now, 5000)];
+  t.ok(chunks.length > 3, `in chunks (${chunks.length})`);
+  t.ok(chunks.every((c) => c.endsWith('\n')), 'of whole lines');
+  t.equal(chunks.join(''), elementScript('fleetban', mixed, now), 'the same text as one script');
+});
+
+t.test('a single element stands for the intent of its target; an empty view is not looked up', async (t: Test) => {
+  const now = 1_000_000_000_000;
+  const rule = { toleranceMs: 5000, maxTimeoutS: 3650 * 86_400 };
+  const a = el('192.0.2.1', now + 60_000);
+  const b = el('2001:db8::1', now + 60_000);
+  const scoped: SetElement = { key: '192.0.2.2 tcp/22', target: '192.0.2.2', family: 4, port: { proto: 'tcp', from: 22, to: 22 }, expiresMs: now + 60_000 };
+  const wants = [a, { target: '192.0.2.2', els: [scoped] }, b, { target: '2001:db8::1', els: [] }, el('192.0.2.1', now + 120_000)];
+  const empty = new ElementView();
+  const looked: string[] = [];
+  const spy = { size: 0, ofTarget: (target: string) => (looked.push(target), []) };
+  const ops = planOps(wants, spy, now, rule);
+  t.same(looked, [], 'no look-up in empty sets');
+  t.same(ops.map((op) => `${op.kind} ${op.el.key} ${op.el.expiresMs - now}`), ['add 192.0.2.2 tcp/22 60000', 'add 192.0.2.1 120000'], 'the last want wins, an unban of an absent element does nothing');
+  t.same(planOps(wants, empty, now, rule), ops, 'the same plan from an empty view');
+
+  const view = new ElementView([el('192.0.2.1', now + 120_000), { ...scoped, key: '192.0.2.1 tcp/22', target: '192.0.2.1' }, el('2001:db8::1', now + 60_000)]);
+  const again = planOps([el('192.0.2.1', now + 120_000), b, { target: '2001:db8::1', els: [] }], view, now, rule);
+  t.same(again.map((op) => `${op.kind} ${op.el.key}`), ['delete 192.0.2.1 tcp/22', 'delete 2001:db8::1'], 'a whole-address element replaces the scoped one; the later unban wins');
+});
+
+t.test('the element view and the target set agree with a Map and a Set', async (t: Test) => {
+  const next = random(11);
+  const view = new ElementView();
+  const map = new Map<string, SetElement>();
+  const make = (i: number): SetElement => {
+    const target = `10.${i >> 8}.${i & 255}.1`;
+    if (next(4) > 0) return el(target, next(100));
+    return { key: `${target} udp/53`, target, family: 4, port: { proto: 'udp', from: 53, to: 53 }, expiresMs: next(100) };
+  };
+  let mismatches = 0;
+  for (let step = 0; step < 40_000; step++) {
+    const e = make(next(2000));
+    const r = next(10);
+    if (r < 5) {
+      view.set(e);
+      map.set(e.key, e);
+    } else if (r < 9) {
+      view.delete(e.key);
+      map.delete(e.key);
+    } else {
+      view.sweep(50);
+      for (const [k, x] of map) if (x.expiresMs !== 0 && x.expiresMs <= 50) map.delete(k);
+    }
+    if (step % 1000 !== 999) continue;
+    if (view.size !== map.size) mismatches++;
+    for (const [k, x] of map) if (view.get(k) !== x) mismatches++;
+    const targets = new Set([...map.values()].map((x) => x.target));
+    const listed = [...view.targets()];
+    if (listed.length !== targets.size || !listed.every((x) => targets.has(x))) mismatches++;
+    for (const target of targets) {
+      const want = [...map.values()].filter((x) => x.target === target).map((x) => x.key).sort();
+      if (view.ofTarget(target).map((x) => x.key).sort().join() !== want.join()) mismatches++;
+    }
+  }
+  t.equal(mismatches, 0, 'get, ofTarget, targets and size after 40,000 random sets, deletes and sweeps');
+  view.reserve(100_000);
+  t.equal(view.size, map.size, 'reserve keeps every element');
+  for (const [k, x] of map) if (view.get(k) !== x) mismatches++;
+  t.equal(mismatches, 0, '... where it can be found');
+
+  const set = new TargetSet(4);
+  const seen = new Set<string>();
+  let disagree = 0;
+  for (let i = 0; i < 5000; i++) {
+    const key = `2001:db8::${next(3000).toString(16)}`;
+    if (set.add(key) !== !seen.has(key)) disagree++;
+    seen.add(key);
+  }
+  t.equal(disagree, 0, 'add tells a new string from a seen one, past its first capacity');
+  t.equal(set.size, seen.size);
 });
 
 t.test('a batch of splitFrom operations or more goes in two halves', async (t: Test) => {
@@ -194,7 +273,7 @@ t.test('a refused half: the other half is reported committed', async (t: Test) =
   const parts = new NftDriver(runner, 'fleetban', 'nft', 'drop', undefined, 4, 2, 2);
   const six: ElementOp[] = Array.from({ length: 6 }, (_, i) => ({ kind: 'add', el: el(`192.0.2.${i}`, 0) }));
   const reported: (readonly ElementOp[])[] = [];
-  const three = await parts.write(six, 0, (part) => reported.push(part)).then(() => null, (e: unknown) => e);
+  const three = await parts.write(six, 0, (part) => { reported.push(part); }).then(() => null, (e: unknown) => e);
   t.type(three, PartialWriteError, 'three parts, the second refused');
   t.same(reported, [six.slice(0, 2), six.slice(4)], 'each committed part reported, the refused one not');
   t.same((three as PartialWriteError).committed, [...six.slice(0, 2), ...six.slice(4)]);
@@ -204,7 +283,9 @@ t.test('a refused half: the other half is reported committed', async (t: Test) =
 
 function nsRunner(ns: Netns): Runner {
   const base = createRunner({ timeoutMs: 30_000 });
-  return (file, args, input) => base('ip', ['netns', 'exec', ns.name, file, ...args], input);
+  const run = (file: string, args: string[], input?: string) => base('ip', ['netns', 'exec', ns.name, file, ...args], input);
+  // split parts stream their text to nft as it reads it
+  return Object.assign(run, { stream: (file: string, args: string[], chunks: Iterable<string>) => base.stream!('ip', ['netns', 'exec', ns.name, file, ...args], chunks) });
 }
 
 t.test('a split batch in real nft: every element lands; a refused element costs only itself', async (t: Test) => {

@@ -4,17 +4,25 @@
  */
 import type { PresentElements } from './reconcile.js';
 import { isLive, type SetElement } from './set-element.js';
+import { stringHash } from './target-set.js';
 
 /** What {@link ElementView.ofTarget} returns for a target without elements. */
 const NONE: readonly SetElement[] = Object.freeze([]);
 
 /**
  * Elements by key. A whole-address element's key is its target, so only port-scoped elements
- * (`192.0.2.7 tcp/22`) need the per-target index: the bulk of a ban list costs one map entry
- * each. Expired elements stay until {@link sweep}.
+ * (`192.0.2.7 tcp/22`) need the per-target index: the bulk of a ban list costs one slot each.
+ * Expired elements stay until {@link sweep}.
+ *
+ * The elements sit in one dense array, found through an open-addressing table of their indices
+ * (one typed array, kept at most half full, linear probing): a bulk batch of a million elements
+ * is recorded without a hash-table entry object or a rehash of a `Map` per doubling, and a
+ * deleted element's place is taken by the last one (iteration order is not insertion order).
  */
 export class ElementView implements PresentElements {
-  private readonly byKey = new Map<string, SetElement>();
+  private els: SetElement[] = [];
+  private slots = new Int32Array(16).fill(-1);
+  private mask = 15;
   /** Keys of port-scoped elements by target. */
   private readonly scoped = new Map<string, Set<string>>();
 
@@ -24,21 +32,22 @@ export class ElementView implements PresentElements {
 
   /** Elements held, expired ones not yet swept included. */
   get size(): number {
-    return this.byKey.size;
+    return this.els.length;
   }
 
   get(key: string): SetElement | undefined {
-    return this.byKey.get(key);
+    const at = this.slots[this.slotOf(key)]!;
+    return at < 0 ? undefined : this.els[at];
   }
 
   /** Every element of `target` (whole-address and port-scoped); the shared empty list when none. */
   ofTarget(target: string): readonly SetElement[] {
-    const whole = this.byKey.get(target);
+    const whole = this.get(target);
     const keys = this.scoped.size === 0 ? undefined : this.scoped.get(target);
     if (!keys) return whole ? [whole] : NONE;
     const out = whole ? [whole] : [];
     for (const key of keys) {
-      const el = this.byKey.get(key);
+      const el = this.get(key);
       if (el) out.push(el);
     }
     return out;
@@ -46,12 +55,20 @@ export class ElementView implements PresentElements {
 
   /** The targets that have elements, each once. */
   *targets(): IterableIterator<string> {
-    for (const [key, el] of this.byKey) if (key === el.target) yield key;
-    for (const target of this.scoped.keys()) if (!this.byKey.has(target)) yield target;
+    for (const el of this.els) if (el.key === el.target) yield el.key;
+    for (const target of this.scoped.keys()) if (!this.get(target)) yield target;
   }
 
   set(el: SetElement): void {
-    this.byKey.set(el.key, el);
+    const slot = this.slotOf(el.key);
+    const at = this.slots[slot]!;
+    if (at >= 0) {
+      this.els[at] = el;
+    } else {
+      this.slots[slot] = this.els.length;
+      this.els.push(el);
+      if (this.els.length * 2 > this.slots.length) this.grow();
+    }
     if (el.key === el.target) return;
     const keys = this.scoped.get(el.target);
     if (keys) keys.add(el.key);
@@ -59,22 +76,84 @@ export class ElementView implements PresentElements {
   }
 
   delete(key: string): void {
-    const el = this.byKey.get(key);
-    if (!el) return;
-    this.byKey.delete(key);
+    const slot = this.slotOf(key);
+    const at = this.slots[slot]!;
+    if (at < 0) return;
+    const el = this.els[at]!;
+    this.unslot(slot);
+    // the last element takes the deleted one's place in the dense array
+    const end = this.els.length - 1;
+    if (at !== end) {
+      const last = this.els[end]!;
+      this.slots[this.slotOf(last.key)] = at;
+      this.els[at] = last;
+    }
+    this.els.pop();
     if (el.key === el.target) return;
     const keys = this.scoped.get(el.target);
     keys?.delete(key);
     if (keys?.size === 0) this.scoped.delete(el.target);
   }
 
+  /** Makes room for `count` elements in all, so recording a bulk batch does not grow the table step by step. */
+  reserve(count: number): void {
+    if (count * 2 <= this.slots.length) return;
+    let size = this.slots.length;
+    while (size < count * 2) size *= 2;
+    this.rehash(size);
+  }
+
   values(): IterableIterator<SetElement> {
-    return this.byKey.values();
+    return this.els.values();
   }
 
   /** Drops the elements expired at `nowMs` (a scan of all: for reconcile, not per batch). */
   sweep(nowMs: number): this {
-    for (const el of [...this.byKey.values()]) if (!isLive(el, nowMs)) this.delete(el.key);
+    for (const el of this.els.filter((x) => !isLive(x, nowMs))) this.delete(el.key);
     return this;
+  }
+
+  /** The slot holding `key`, or the empty slot where it would go. */
+  private slotOf(key: string): number {
+    let i = stringHash(key) & this.mask;
+    for (;;) {
+      const at = this.slots[i]!;
+      if (at < 0 || this.els[at]!.key === key) return i;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  /** Empties `slot` and moves up the elements after it that would no longer be found (linear probing). */
+  private unslot(slot: number): void {
+    let hole = slot;
+    let i = slot;
+    for (;;) {
+      i = (i + 1) & this.mask;
+      const at = this.slots[i]!;
+      if (at < 0) break;
+      const home = stringHash(this.els[at]!.key) & this.mask;
+      // an element stays when its home lies cyclically in (hole, i]
+      const stays = hole <= i ? home > hole && home <= i : home > hole || home <= i;
+      if (stays) continue;
+      this.slots[hole] = at;
+      hole = i;
+    }
+    this.slots[hole] = -1;
+  }
+
+  /** Doubles the table. */
+  private grow(): void {
+    this.rehash(this.slots.length * 2);
+  }
+
+  /** A table of `size` slots (a power of two), every element placed again. */
+  private rehash(size: number): void {
+    this.slots = new Int32Array(size).fill(-1);
+    this.mask = this.slots.length - 1;
+    for (let at = 0; at < this.els.length; at++) {
+      let i = stringHash(this.els[at]!.key) & this.mask;
+      while (this.slots[i]! >= 0) i = (i + 1) & this.mask;
+      this.slots[i] = at;
+    }
   }
 }

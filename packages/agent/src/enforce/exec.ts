@@ -26,6 +26,13 @@ export type Spawn = (file: string, args: string[]) => ChildProcess;
 export interface Runner {
   (file: string, args: string[], input?: string): Promise<{ stdout: string }>;
   readonly spawn?: Spawn;
+  /**
+   * Runs a command like the runner itself, its input taken from `chunks` one at a time as the
+   * command reads them (the next chunk is made only when the pipe has room). When taking a
+   * chunk throws, the command is killed, never left to act on part of its input. Absent: the
+   * caller joins the chunks and calls the runner.
+   */
+  readonly stream?: (file: string, args: string[], chunks: Iterable<string>) => Promise<{ stdout: string }>;
 }
 
 /** Options of {@link createRunner}. */
@@ -43,7 +50,7 @@ const KILL_AFTER_MS = 1000;
 /** The production runner: an argument array, `LC_ALL=C`, bounded by a timeout. */
 export function createRunner(opts: RunnerOptions = {}): Runner {
   const timeout = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-  const run = (file: string, args: string[], input?: string): Promise<{ stdout: string }> =>
+  const run = (file: string, args: string[], input: string | Iterable<string> = ''): Promise<{ stdout: string }> =>
     new Promise((resolve, reject) => {
       const command = [file, ...args].join(' ');
       const child = spawnChild(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
@@ -74,9 +81,35 @@ export function createRunner(opts: RunnerOptions = {}): Runner {
         reject(new ExecError(command, stderr.trim() !== '' ? stderr : why, { cause: { code, signal, timedOut } }));
       }));
       child.stdin.on('error', () => undefined); // EPIPE: the command exited without reading its input
-      child.stdin.end(input ?? '');
+      if (typeof input === 'string') child.stdin.end(input);
+      else feed(child, input);
     });
-  return Object.assign(run, { spawn });
+  return Object.assign((file: string, args: string[], input?: string) => run(file, args, input), { spawn, stream: run });
+}
+
+/** Writes `chunks` to the child's stdin as it drains, then ends it; kills the child when a chunk cannot be made. */
+function feed(child: ChildProcess, chunks: Iterable<string>): void {
+  const stdin = child.stdin!;
+  const it = chunks[Symbol.iterator]();
+  const pump = (): void => {
+    try {
+      for (;;) {
+        if (stdin.destroyed) return; // the command is gone: its exit settles the run
+        const next = it.next();
+        if (next.done) {
+          stdin.end();
+          return;
+        }
+        if (!stdin.write(next.value)) {
+          stdin.once('drain', pump);
+          return;
+        }
+      }
+    } catch {
+      child.kill('SIGKILL'); // never let the command act on part of its input
+    }
+  };
+  pump();
 }
 
 /** The production {@link Spawn}: argument array, `LC_ALL=C`, stdout ignored. */

@@ -135,29 +135,46 @@ export function rebuildScript(table: string, verdict: BlockType): string {
 
 /**
  * One batch for `ops`: all deletes first (unbans, and the delete half of a `replace`), then all
- * adds, each with its timeout counted from `nowMs` (none = permanent). Written in one pass over
- * `ops`, straight into the lines of each set: a bulk batch makes no list per set or per line.
+ * adds, each with its timeout counted from `nowMs` (none = permanent). Written straight into the
+ * lines of each set: a bulk batch makes no list per set or per line.
  */
 export function elementScript(table: string, ops: readonly ElementOp[], nowMs: number): string {
+  let text = '';
+  for (const chunk of elementChunks(table, ops, nowMs, Infinity)) text += chunk;
+  return text;
+}
+
+/** Characters of nft text handed on at once by {@link elementChunks}: a pipe's buffer. */
+export const CHUNK_CHARS = 65_536;
+
+/**
+ * The text of {@link elementScript}, the same characters in the same order, in chunks of whole
+ * lines of about `chunkChars`, made as they are taken: nft reads the first lines of a part while
+ * the rest are written.
+ */
+export function* elementChunks(table: string, ops: readonly ElementOp[], nowMs: number, chunkChars = CHUNK_CHARS): Generator<string, void> {
   const deletes = new ElementLines(`delete element inet ${table} `);
+  for (const op of ops) {
+    if (op.kind === 'add') continue;
+    deletes.add(setOf(op.el), elementText(op.el));
+    if (deletes.ready >= chunkChars) yield deletes.take();
+  }
   const adds = new ElementLines(`add element inet ${table} `);
   const durations = new Map<number, string>(); // a bulk batch has few distinct timeouts
   for (const op of ops) {
-    const el = op.el;
-    const set = setOf(el);
-    const text = elementText(el);
-    if (op.kind !== 'add') deletes.add(set, text);
     if (op.kind === 'delete') continue;
+    const el = op.el;
     const s = timeoutSeconds(el.expiresMs, nowMs, MAX_TIMEOUT_S);
-    if (s === null) {
-      adds.add(set, text);
-      continue;
+    let timeout = '';
+    if (s !== null) {
+      timeout = durations.get(s) ?? '';
+      if (timeout === '') durations.set(s, (timeout = ` timeout ${nftDuration(s)}`));
     }
-    let timeout = durations.get(s);
-    if (timeout === undefined) durations.set(s, (timeout = ` timeout ${nftDuration(s)}`));
-    adds.add(set, text, timeout);
+    adds.add(setOf(el), elementText(el), timeout);
+    if (adds.ready >= chunkChars) yield deletes.text() + adds.take();
   }
-  return deletes.text() + adds.text();
+  const last = deletes.text() + adds.text();
+  if (last !== '') yield last;
 }
 
 /** An element as nft writes it: `192.0.2.7`, `192.0.2.0/24 . tcp . 22`, `... . udp . 1000-2000`. */
@@ -169,33 +186,47 @@ export function elementText(el: SetElement): string {
 
 /** The `<verb> element` lines of one batch: up to {@link CHUNK} elements a line, by set. */
 class ElementLines {
-  /** The texts of the line being filled (element, timeout, separator, ...), by set. */
-  private readonly open = new Map<string, { parts: string[]; n: number }>();
-  private readonly done: string[] = [];
+  /** The line being filled (its elements so far, one string built by appending), by set. */
+  private readonly open = new Map<string, { text: string; n: number }>();
+  /** The full lines, one string built by appending. */
+  private done = '';
 
   constructor(private readonly head: string) {}
 
   /** Adds one element (`text`, then `timeout` unless empty) to the line of `set`. */
   add(set: string, text: string, timeout = ''): void {
-    let line = this.open.get(set);
-    if (!line) this.open.set(set, (line = { parts: [], n: 0 }));
-    else line.parts.push(', ');
-    line.parts.push(text);
-    if (timeout !== '') line.parts.push(timeout);
+    const line = this.open.get(set);
+    if (!line) {
+      this.open.set(set, { text: text + timeout, n: 1 });
+      return;
+    }
+    line.text += `, ${text}${timeout}`;
     if (++line.n < CHUNK) return;
-    this.done.push(this.line(set, line.parts));
+    this.done += this.line(set, line.text);
     this.open.delete(set);
   }
 
-  /** Every line, full ones first, then the partly filled ones. */
-  text(): string {
-    for (const [set, line] of this.open) this.done.push(this.line(set, line.parts));
-    this.open.clear();
-    return this.done.join('');
+  /** Characters of the full lines not yet taken. */
+  get ready(): number {
+    return this.done.length;
   }
 
-  private line(set: string, parts: string[]): string {
-    return `${this.head}${set} { ${parts.join('')} }\n`;
+  /** The full lines so far (and forgets them). */
+  take(): string {
+    const done = this.done;
+    this.done = '';
+    return done;
+  }
+
+  /** Every line not yet taken, full ones first, then the partly filled ones. */
+  text(): string {
+    for (const [set, line] of this.open) this.done += this.line(set, line.text);
+    this.open.clear();
+    return this.take();
+  }
+
+  private line(set: string, elements: string): string {
+    return `${this.head}${set} { ${elements} }\n`;
   }
 }
 

@@ -13,7 +13,7 @@ import type { BlockType, Clock, Logger } from '@fleetban/shared';
 import type { Runner } from './exec.js';
 import { parseTable, type NftTable } from './nft-json.js';
 import { NftSession } from './nft-session.js';
-import { NFT_CHAINS, NFT_RULES, NFT_SETS, checkTableName, dropScript, elementScript, rebuildScript, structureScript } from './nft-script.js';
+import { NFT_CHAINS, NFT_RULES, NFT_SETS, checkTableName, dropScript, elementChunks, elementScript, rebuildScript, structureScript } from './nft-script.js';
 import type { JailScopes } from './port-scope.js';
 import type { ElementOp } from './reconcile.js';
 import { PartialWriteError, type KernelPeek, type KernelState, type SetDriver } from './set-driver.js';
@@ -130,20 +130,20 @@ export class NftDriver implements SetDriver {
    * to {@link NftablesOptions.writers} processes at once, each part's text made only when its
    * turn comes (the text of the next part is written while nft parses the one before). Each part
    * is atomic, the batch is not: when one part fails, others may have been committed. Each
-   * committed part goes to `onPart` at once (the enforcer records it while nft works on the
-   * next). That is
-   * safe here: the parts hold different elements (a plan has one operation per element key), and
-   * a failed write makes the enforcer read the kernel back and plan again (set-enforcer.ts), so
-   * the elements of a committed part are found and not written twice.
+   * committed part goes to `onPart` as soon as its lane has started the next process (the
+   * enforcer records it while nft works on the next, in slices that let the processes' input
+   * through); the write settles once every part is recorded. That is safe here: the parts hold
+   * different elements (a plan has one operation per element key), and a failed write makes the
+   * enforcer read the kernel back and plan again (batch-writer.ts), so the elements of a
+   * committed part are found and not written twice.
    */
-  async write(ops: readonly ElementOp[], nowMs: number, onPart?: (committed: readonly ElementOp[]) => void): Promise<void> {
+  async write(ops: readonly ElementOp[], nowMs: number, onPart?: (committed: readonly ElementOp[]) => void | Promise<void>): Promise<void> {
     const parts = splitOps(ops, this.splitFrom, this.partOps);
     if (parts.length === 1) return this.batch(elementScript(this.table, ops, nowMs));
-    const write = async (part: readonly ElementOp[]): Promise<void> => {
-      await this.batch(elementScript(this.table, part, nowMs));
-      onPart?.(part);
-    };
-    const done = await settleAtMost(parts.map((part) => () => write(part)), this.writers);
+    // a committed part is handed on once the lane's next process has started
+    const done = await settleAtMost(parts.map((part) => () => this.bulk(part, nowMs)), this.writers, async (i, result) => {
+      if (result.status === 'fulfilled') await onPart?.(parts[i]!);
+    });
     const failed = done.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failed.length === 0) return;
     if (failed.length === done.length) throw failed[0];
@@ -160,6 +160,12 @@ export class NftDriver implements SetDriver {
 
   async close(): Promise<void> {
     await this.session?.close();
+  }
+
+  /** One part of a split batch by `nft -f -`, its text streamed as nft reads it when the runner can. */
+  private async bulk(ops: readonly ElementOp[], nowMs: number): Promise<void> {
+    if (!this.runner.stream) return this.batch(elementScript(this.table, ops, nowMs));
+    await this.runner.stream(this.nft, ['-f', '-'], elementChunks(this.table, ops, nowMs));
   }
 
   private async batch(script: string): Promise<void> {
@@ -186,23 +192,39 @@ export function splitOps(ops: readonly ElementOp[], splitFrom: number, partOps =
 /**
  * Runs the `tasks` with at most `limit` of them at once, in order, and settles each like
  * `Promise.allSettled`. A task is started only when a slot frees: its work (a part's text) is
- * not done, nor held in memory, before then.
+ * not done, nor held in memory, before then. `after`, when given, gets each task's result once
+ * the same lane has started its next task (or has none left), so its work overlaps that task;
+ * everything settles only when every `after` has.
  */
-export async function settleAtMost<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<PromiseSettledResult<T>[]> {
+export async function settleAtMost<T>(
+  tasks: readonly (() => Promise<T>)[],
+  limit: number,
+  after?: (index: number, result: PromiseSettledResult<T>) => Promise<void>,
+): Promise<PromiseSettledResult<T>[]> {
   const out = new Array<PromiseSettledResult<T>>(tasks.length);
   let next = 0;
   const lane = async (): Promise<void> => {
+    let finished = -1; // settled, not yet handed to `after`
     while (next < tasks.length) {
       const i = next++;
-      try {
-        out[i] = { status: 'fulfilled', value: await tasks[i]!() };
-      } catch (reason) {
-        out[i] = { status: 'rejected', reason };
-      }
+      const running = settle(tasks[i]!);
+      if (finished >= 0) await after?.(finished, out[finished]!);
+      out[i] = await running;
+      finished = i;
     }
+    if (finished >= 0) await after?.(finished, out[finished]!);
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, lane));
   return out;
+}
+
+/** Starts `task` and settles its outcome, a synchronous throw included. */
+async function settle<T>(task: () => Promise<T>): Promise<PromiseSettledResult<T>> {
+  try {
+    return { status: 'fulfilled', value: await task() };
+  } catch (reason) {
+    return { status: 'rejected', reason };
+  }
 }
 
 /** Table and set handles: they change when the table or a set is deleted and created again. */

@@ -3,6 +3,7 @@
  * into the smallest list of element operations. Shared by every backend; no I/O here.
  */
 import { isLive, sameExpiry, satisfies, type ExpiryRule, type SetElement } from './set-element.js';
+import { TargetSet } from './target-set.js';
 
 /**
  * What the caller wants for one target: exactly `els` (all of the same target; a ban of a
@@ -29,43 +30,66 @@ export interface ElementDiff {
   readonly changed: SetElement[];
 }
 
+/**
+ * What the caller wants for one target: an {@link Intent}, or a single element, which stands for
+ * the intent to hold exactly that element (the usual whole-address ban: a bulk batch then has no
+ * list and no wrapper object per ban).
+ */
+export type Want = Intent | SetElement;
+
+function isIntent(want: Want): want is Intent {
+  return (want as Partial<Intent>).els !== undefined;
+}
+
 /** What the sets hold, looked up by target (see element-view.ts). */
 export interface PresentElements {
+  /** Elements held (expired ones included); 0 = nothing to look up. */
+  readonly size: number;
   /** Every element of `target`, expired ones included (an empty list when there are none). */
   ofTarget(target: string): readonly SetElement[];
 }
 
 /**
- * The operations that carry out `intents` on sets holding `present` (expired elements count as
- * absent). Later intents for the same target win. An element already present that
+ * The operations that carry out `wants` on sets holding `present` (expired elements count as
+ * absent). Later wants for the same target win. An element already present that
  * {@link satisfies} the wanted expiry needs nothing; elements of the target that are not wanted
- * are deleted. Costs the intents' size, not the sets': one look-up of each target (a bulk batch
- * of a million bans pays for each hash-table access, so there is no second one per element).
+ * are deleted. Costs the wants' size, not the sets': one look-up of each target, none when the
+ * sets are empty (a bulk import), and targets told apart in a {@link TargetSet}; no object but
+ * the operation itself per element.
  */
-export function planOps(intents: readonly Intent[], present: PresentElements, nowMs: number, rule: ExpiryRule): ElementOp[] {
-  // the last intent of a target wins: walk backwards, skip targets already planned
-  const done = new Set<string>();
+export function planOps(wants: readonly Want[], present: PresentElements, nowMs: number, rule: ExpiryRule): ElementOp[] {
+  // the last want of a target wins: walk backwards, skip targets already planned
+  const done = new TargetSet(wants.length);
+  const empty = present.size === 0;
   const ops: ElementOp[] = [];
-  for (let i = intents.length - 1; i >= 0; i--) {
-    const intent = intents[i]!;
-    const seen = done.size;
-    done.add(intent.target); // one hash-table access, not has() then add()
-    if (done.size === seen) continue;
-    const have = present.ofTarget(intent.target);
-    if (have.length === 0) {
-      for (const el of intent.els) ops.push({ kind: 'add', el });
-      continue;
-    }
-    for (const el of have) {
-      if (isLive(el, nowMs) && !intent.els.some((w) => w.key === el.key)) ops.push({ kind: 'delete', el });
-    }
-    for (const el of intent.els) {
-      const h = have.find((x) => x.key === el.key);
-      if (!h || !isLive(h, nowMs)) ops.push({ kind: 'add', el });
-      else if (!satisfies(h.expiresMs, el.expiresMs, nowMs, rule)) ops.push({ kind: 'replace', el });
+  for (let i = wants.length - 1; i >= 0; i--) {
+    const want = wants[i]!;
+    if (!done.add(want.target)) continue;
+    const have = empty ? NONE : present.ofTarget(want.target);
+    if (!isIntent(want)) {
+      if (have.length === 0) ops.push({ kind: 'add', el: want });
+      else planTarget([want], have, ops, nowMs, rule);
+    } else if (have.length === 0) {
+      for (const el of want.els) ops.push({ kind: 'add', el });
+    } else {
+      planTarget(want.els, have, ops, nowMs, rule);
     }
   }
   return ops.reverse();
+}
+
+const NONE: readonly SetElement[] = Object.freeze([]);
+
+/** The operations that turn `have` (one target's elements, not empty) into `els`, pushed to `ops`. */
+function planTarget(els: readonly SetElement[], have: readonly SetElement[], ops: ElementOp[], nowMs: number, rule: ExpiryRule): void {
+  for (const el of have) {
+    if (isLive(el, nowMs) && !els.some((w) => w.key === el.key)) ops.push({ kind: 'delete', el });
+  }
+  for (const el of els) {
+    const h = have.find((x) => x.key === el.key);
+    if (!h || !isLive(h, nowMs)) ops.push({ kind: 'add', el });
+    else if (!satisfies(h.expiresMs, el.expiresMs, nowMs, rule)) ops.push({ kind: 'replace', el });
+  }
 }
 
 /** Compares two element lists by key and expiry. */

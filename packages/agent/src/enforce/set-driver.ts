@@ -52,12 +52,12 @@ export interface SetDriver {
    * Applies element operations in one batch; rejects when the kernel refuses any of them. A
    * driver that splits a large batch into several transactions rejects with
    * {@link PartialWriteError} when some of them were committed, and may call `onPart` with each
-   * transaction's operations as soon as it is committed, so the caller records them while the
-   * rest are still being written. A driver that calls `onPart` calls it for every committed
-   * operation (the caller then records nothing else of this write); one that does not call it
-   * leaves the recording to the caller.
+   * transaction's operations once it is committed, so the caller records them while the rest
+   * are still being written (the driver waits for a promise `onPart` returns before it settles).
+   * A driver that calls `onPart` calls it for every committed operation (the caller then records
+   * nothing else of this write); one that does not call it leaves the recording to the caller.
    */
-  write(ops: readonly ElementOp[], nowMs: number, onPart?: (committed: readonly ElementOp[]) => void): Promise<void>;
+  write(ops: readonly ElementOp[], nowMs: number, onPart?: (committed: readonly ElementOp[]) => void | Promise<void>): Promise<void>;
   /** Removes every object fleetban created (idempotent). */
   remove(): Promise<void>;
 }

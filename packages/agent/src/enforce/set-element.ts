@@ -8,6 +8,7 @@ import { plainAddressFamily } from './canonical-address.js';
 import type { BanEntry } from './enforcer.js';
 import type { PortProtocol, PortScope } from './port-scope.js';
 import type { ElementOp } from './reconcile.js';
+import { stringHash } from './target-set.js';
 
 /** The destination ports of a scoped element: one protocol, one range. */
 export interface ElementPort {
@@ -56,20 +57,34 @@ export function elementKey(target: string, port?: ElementPort): string {
 }
 
 /**
+ * The one element of an unscoped ban (the whole address or network) at `nowMs`: `null` when it
+ * has already expired. Throws ParseError when the target is not an address or CIDR.
+ */
+export function toSetElement(entry: BanEntry, nowMs: number): SetElement | null {
+  if (entry.expiresMs !== 0 && entry.expiresMs <= nowMs) return null;
+  // the controller's canonical text skips the general parser (see canonical-address.ts)
+  const plain = plainAddressFamily(entry.target);
+  const expiresMs = wholeSeconds(entry.expiresMs, nowMs);
+  if (plain !== null) return { key: entry.target, target: entry.target, family: plain, expiresMs };
+  const net = parseNetwork(entry.target);
+  return { key: net.text, target: net.text, family: net.family, expiresMs };
+}
+
+/**
  * The elements for `entry` at `nowMs` (`scope` = its jail's ports, `null` for the whole
  * address): `[]` when it has already expired. `singlePorts` splits port ranges into one element
  * per port (for sets that hold no ranges, e.g. ipset hash:net,port). Throws ParseError when the
  * target is not an address or CIDR.
  */
 export function toSetElements(entry: BanEntry, scope: PortScope | null, nowMs: number, singlePorts = false): SetElement[] {
+  if (!scope) {
+    const el = toSetElement(entry, nowMs);
+    return el ? [el] : [];
+  }
   if (entry.expiresMs !== 0 && entry.expiresMs <= nowMs) return [];
-  // the controller's canonical text skips the general parser (see canonical-address.ts)
   const plain = plainAddressFamily(entry.target);
-  const expiresMs = entry.expiresMs === 0 ? 0 : nowMs + Math.max(1, Math.ceil((entry.expiresMs - nowMs) / 1000)) * 1000;
-  if (plain !== null && !scope) return [{ key: entry.target, target: entry.target, family: plain, expiresMs }];
   const net = plain === null ? parseNetwork(entry.target) : { text: entry.target, family: plain };
-  if (!scope) return [{ key: net.text, target: net.text, family: net.family, expiresMs }];
-  const base = { target: net.text, family: net.family, expiresMs };
+  const base = { target: net.text, family: net.family, expiresMs: wholeSeconds(entry.expiresMs, nowMs) };
   const out: SetElement[] = [];
   for (const proto of scope.protocols) {
     for (const r of scope.ports) {
@@ -81,6 +96,11 @@ export function toSetElements(entry: BanEntry, scope: PortScope | null, nowMs: n
     }
   }
   return out;
+}
+
+/** `expiresMs` (0 = permanent) rounded up to whole seconds from `nowMs`, one second at least. */
+function wholeSeconds(expiresMs: number, nowMs: number): number {
+  return expiresMs === 0 ? 0 : nowMs + Math.max(1, Math.ceil((expiresMs - nowMs) / 1000)) * 1000;
 }
 
 /** Canonical text of an unbanned target (every element of that target goes). Throws ParseError. */
@@ -135,7 +155,10 @@ export function spreadExpiry(el: SetElement, nowMs: number, spreadMs: number): S
   if (el.expiresMs === 0) return el;
   const maxS = Math.floor(Math.min(spreadMs, (el.expiresMs - nowMs) / 10) / 1000);
   if (maxS <= 0) return el;
-  return { ...el, expiresMs: el.expiresMs + (keyHash(el.key) % (maxS + 1)) * 1000 };
+  const expiresMs = el.expiresMs + (stringHash(el.key) % (maxS + 1)) * 1000;
+  // a literal of the same shape as toSetElement's (no object spread: one hidden class for the bulk)
+  if (!el.port) return { key: el.key, target: el.target, family: el.family, expiresMs };
+  return { key: el.key, target: el.target, family: el.family, port: el.port, expiresMs };
 }
 
 /**
@@ -156,13 +179,6 @@ export function spreadOps(ops: ElementOp[], nowMs: number, spreadMs: number): El
     if (el !== op.el) (op as { el: SetElement }).el = el;
   }
   return ops;
-}
-
-/** FNV-1a of the key: a stable, evenly spread offset. */
-function keyHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }
 
 /** True when the element is still in force at `nowMs`. */

@@ -1,16 +1,18 @@
 /**
- * The part every set-based backend shares: normalising bans into set elements, batching,
- * splitting a rejected batch until the bad elements are isolated, reconciling with the kernel,
- * repairing drifted structure and counting drift. A backend is a {@link SetDriver} (set-driver.ts):
- * it knows how to read, build and write its kernel objects (nftables.ts, iptables.ts), nothing more.
+ * The part every set-based backend shares: normalising bans into set elements, reconciling with
+ * the kernel, repairing drifted structure and counting drift; batches are planned, written and
+ * split when rejected by the {@link BatchWriter} (batch-writer.ts). A backend is a
+ * {@link SetDriver} (set-driver.ts): it knows how to read, build and write its kernel objects
+ * (nftables.ts, iptables.ts), nothing more.
  */
 import type { Clock, Logger } from '@fleetban/shared';
 import type { BanEntry, Enforcer, EnforcerReport, ReconcileOptions, StopMode } from './enforcer.js';
 import type { JailScopes } from './port-scope.js';
+import { BatchWriter } from './batch-writer.js';
 import { ElementView } from './element-view.js';
-import { PartialWriteError, type KernelState, type SetDriver } from './set-driver.js';
-import { diffElements, planOps, settled, type ElementOp, type Intent } from './reconcile.js';
-import { isLive, kernelExpiry, spreadOps, toSetElements, unbanTarget, type ExpiryRule, type SetElement } from './set-element.js';
+import type { KernelState, SetDriver } from './set-driver.js';
+import { diffElements, settled, type Want } from './reconcile.js';
+import { isLive, toSetElement, toSetElements, unbanTarget, type ExpiryRule, type SetElement } from './set-element.js';
 
 /** Options of {@link SetEnforcer}. */
 export interface SetEnforcerOptions {
@@ -41,10 +43,12 @@ export class SetEnforcer implements Enforcer {
   private readonly rule: ExpiryRule;
   /** Live elements as last written or read, by key (kernel expiries). */
   private view = new ElementView();
-  /** Elements of the bans seen, by target as given, with the reconcile that last listed them. */
-  private memo = new Map<string, { readonly expiresMs: number; readonly jail: string | undefined; readonly els: SetElement[]; epoch: number }>();
+  /** What the bans seen want, by target as given, with the reconcile that last listed them. */
+  private memo = new Map<string, { readonly expiresMs: number; readonly jail: string | undefined; readonly want: Want; epoch: number }>();
   private epoch = 0;
-  private readonly counts = { applied: 0, removed: 0, failed: 0, drift: 0, repairs: 0, reconciles: 0 };
+  /** Invalid targets skipped; drift, repairs and reconciles (the writer counts the rest). */
+  private readonly counts = { invalid: 0, drift: 0, repairs: 0, reconciles: 0 };
+  private readonly writer: BatchWriter;
   private queue: Promise<unknown> = Promise.resolve();
   /** Fingerprint of the kernel objects at the last full read; undefined = read everything next time. */
   private fingerprint: string | undefined;
@@ -63,6 +67,7 @@ export class SetEnforcer implements Enforcer {
     this.rule = { toleranceMs: opts.toleranceMs ?? 5000, maxTimeoutS: driver.maxTimeoutS, spreadMs: opts.expirySpreadMs ?? 60_000 };
     this.fullReadEvery = opts.fullReadEvery ?? 10;
     this.fullReadMs = opts.fullReadMs ?? 300_000;
+    this.writer = new BatchWriter(driver, this.clock, this.log, this.rule);
   }
 
   start(): Promise<void> {
@@ -81,24 +86,24 @@ export class SetEnforcer implements Enforcer {
   apply(bans: readonly BanEntry[], unbans: readonly string[]): Promise<void> {
     return this.serial(async () => {
       const now = this.clock();
-      const intents: Intent[] = [];
+      const wants: Want[] = [];
       for (const target of unbans) {
         const t = this.parse(target, () => unbanTarget(target));
-        if (t !== null) intents.push({ target: t, els: [] });
+        if (t !== null) wants.push({ target: t, els: [] });
       }
       for (const ban of bans) {
         // inline, not through parse(): no closure per ban of a bulk batch
-        let els: SetElement[];
+        let want: Want | null;
         try {
-          els = this.elementsOf(ban, now);
+          want = this.wantOf(ban, now);
         } catch (err) {
           this.skip(ban.target, err);
           continue;
         }
         // an already expired ban is skipped, not turned into an unban
-        if (els[0]) intents.push({ target: els[0].target, els });
+        if (want !== null) wants.push(want);
       }
-      const done = await this.run(intents);
+      const done = await this.run(wants);
       this.log.debug(done, 'batch applied');
     });
   }
@@ -111,18 +116,18 @@ export class SetEnforcer implements Enforcer {
       if (current) this.compare(current, now);
       if (!current) this.view.sweep(now);
       // one intent per wanted target, and an unban for every other target the sets hold
-      const intents: Intent[] = [];
+      const wants: Want[] = [];
       const wanted = new Set<string>();
       const epoch = ++this.epoch;
       for (const ban of all) {
-        const els = this.parse(ban.target, () => this.elementsOf(ban, now, true));
-        if (!els?.[0]) continue;
-        intents.push({ target: els[0].target, els });
-        wanted.add(els[0].target);
+        const want = this.parse(ban.target, () => this.wantOf(ban, now, true));
+        if (!want) continue;
+        wants.push(want);
+        wanted.add(want.target);
       }
       for (const [target, m] of this.memo) if (m.epoch !== epoch) this.memo.delete(target); // no longer listed
-      for (const target of this.view.targets()) if (!wanted.has(target)) intents.push({ target, els: [] });
-      const done = await this.run(intents);
+      for (const target of this.view.targets()) if (!wanted.has(target)) wants.push({ target, els: [] });
+      const done = await this.run(wants);
       this.log.debug({ ...done, wanted: wanted.size, fullRead: current !== null }, 'reconciled');
       return done;
     });
@@ -171,8 +176,11 @@ export class SetEnforcer implements Enforcer {
 
   report(): EnforcerReport {
     const now = this.clock();
-    const elements = [...this.view.values()].filter((el) => isLive(el, now)).length;
-    return { backend: this.name, elements, ...this.counts };
+    let elements = 0;
+    for (const el of this.view.values()) if (isLive(el, now)) elements++;
+    const { applied, removed, failed } = this.writer.counts;
+    const { invalid, ...rest } = this.counts;
+    return { backend: this.name, elements, applied, removed, failed: failed + invalid, ...rest };
   }
 
   stop(mode: StopMode): Promise<void> {
@@ -188,21 +196,28 @@ export class SetEnforcer implements Enforcer {
   }
 
   /**
-   * The elements of `ban`, from the memo when the same target came with the same expiry and
-   * jail before (an unchanged list of 100,000 is then not parsed again); marked as seen now.
-   * Reconcile remembers what it parses (`remember`); a batch only reads the memo.
+   * What `ban` wants (its one element, or its elements as an intent; `null` once expired), from
+   * the memo when the same target came with the same expiry and jail before (an unchanged list
+   * of 100,000 is then not parsed again); marked as seen now. Reconcile remembers what it parses
+   * (`remember`); a batch only reads the memo.
    */
-  private elementsOf(ban: BanEntry, now: number, remember = false): SetElement[] {
-    if (ban.expiresMs !== 0 && ban.expiresMs <= now) return [];
-    const seen = this.memo.get(ban.target);
+  private wantOf(ban: BanEntry, now: number, remember = false): Want | null {
+    if (ban.expiresMs !== 0 && ban.expiresMs <= now) return null;
+    const seen = this.memo.size === 0 ? undefined : this.memo.get(ban.target);
     if (seen && seen.expiresMs === ban.expiresMs && seen.jail === ban.jail) {
       seen.epoch = this.epoch;
-      return seen.els;
+      return seen.want;
     }
     const scope = ban.jail === undefined ? null : (this.scopes.get(ban.jail) ?? null);
-    const els = toSetElements(ban, scope, now, this.driver.singlePorts);
-    if (remember) this.memo.set(ban.target, { expiresMs: ban.expiresMs, jail: ban.jail, els, epoch: this.epoch });
-    return els;
+    let want: Want | null;
+    if (scope === null) {
+      want = toSetElement(ban, now);
+    } else {
+      const els = toSetElements(ban, scope, now, this.driver.singlePorts);
+      want = els[0] ? { target: els[0].target, els } : null;
+    }
+    if (remember && want !== null) this.memo.set(ban.target, { expiresMs: ban.expiresMs, jail: ban.jail, want, epoch: this.epoch });
+    return want;
   }
 
   /** Runs `fn` after every earlier operation, so batches never interleave. */
@@ -224,91 +239,19 @@ export class SetEnforcer implements Enforcer {
 
   /** Counts and logs a target that could not be normalised. */
   private skip(target: string, err: unknown): void {
-    this.counts.failed++;
+    this.counts.invalid++;
     this.log.warn({ err, target }, 'invalid ban target skipped');
   }
 
   /**
-   * Carries out `intents` against the local view in one transaction. When the kernel rejects
-   * it, the view is refreshed from the kernel (it may be stale), the plan is made again and
-   * applied by halves, down to single elements.
+   * Carries out `wants` in one batch (see {@link BatchWriter.run}); when the kernel rejects it,
+   * the view is read back from the kernel (after a repair) before the batch is split.
    */
-  private async run(intents: readonly Intent[]): Promise<{ added: number; removed: number }> {
-    const done = { added: 0, removed: 0 };
-    const ops = this.plan(intents);
-    if (ops.length === 0) return done;
-    try {
-      await this.write(ops, done);
-      return done;
-    } catch (err) {
-      this.log.debug({ err, ops: ops.length }, 'batch rejected; retrying by halves');
-    }
-    const current = await this.repair(await this.fullRead());
-    this.view = new ElementView(current);
-    await this.bisect(this.plan(intents), done);
-    return done;
-  }
-
-  /** The operations for `intents` against the view, the expiries of a bulk batch spread. */
-  private plan(intents: readonly Intent[]): ElementOp[] {
-    const now = this.clock();
-    return spreadOps(planOps(intents, this.view, now, this.rule), now, this.rule.spreadMs ?? 0);
-  }
-
-  private async bisect(ops: readonly ElementOp[], done: { added: number; removed: number }): Promise<void> {
-    if (ops.length === 0) return;
-    try {
-      await this.write(ops, done);
-    } catch (err) {
-      if (err instanceof PartialWriteError) {
-        // part of it was committed (and recorded): only the refused part is split further
-        await this.bisect(err.rejected, done);
-        return;
-      }
-      const [only] = ops;
-      if (ops.length === 1 && only) {
-        this.counts.failed++;
-        this.log.warn({ err, target: only.el.key, op: only.kind }, `element rejected by ${this.name}`);
-        return;
-      }
-      const half = Math.ceil(ops.length / 2);
-      await this.bisect(ops.slice(0, half), done);
-      await this.bisect(ops.slice(half), done);
-    }
-  }
-
-  /**
-   * Writes `ops` and records what the kernel committed: each part as the driver reports it (a
-   * split batch's first parts are recorded while the last are still written), else all of them
-   * once written, or a {@link PartialWriteError}'s committed part; then rethrows any failure.
-   */
-  private async write(ops: readonly ElementOp[], done: { added: number; removed: number }): Promise<void> {
-    let reported = false;
-    try {
-      await this.driver.write(ops, this.clock(), (part) => {
-        reported = true;
-        this.commit(part, done);
-      });
-    } catch (err) {
-      if (err instanceof PartialWriteError && !reported) this.commit(err.committed, done);
-      throw err;
-    }
-    if (!reported) this.commit(ops, done);
-  }
-
-  private commit(ops: readonly ElementOp[], done: { added: number; removed: number }): void {
-    const now = this.clock();
-    for (const op of ops) {
-      if (op.kind === 'delete') {
-        this.view.delete(op.el.key);
-        done.removed++;
-        this.counts.removed++;
-      } else {
-        this.view.set(kernelExpiry(op.el, now, this.rule.maxTimeoutS));
-        done.added++;
-        this.counts.applied++;
-      }
-    }
+  private run(wants: readonly Want[]): Promise<{ added: number; removed: number }> {
+    return this.writer.run(wants, this.view, async () => {
+      this.view = new ElementView(await this.repair(await this.fullRead()));
+      return this.view;
+    });
   }
 
   /**
