@@ -101,6 +101,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 /** The decision latency at 10,000 events/s before the intake was pipelined, side by side with the new figure. */
 const BEFORE_LATENCY =
+  'On main at 11906f1 (2026-12-05, quiet machine; a snapshot\'s copy of the windows paused deciding about 30 ms): p50 4 ms, p99 33 ms. ' +
   'Before the intake was pipelined (each ban\'s two KV writes awaited before the next event, one ack per event while the consumer kept pace; main at 4288fc6): ' +
   'p50 1138 ms, p99 3734 ms (2026-12-04 16:03 UTC, load not noted), and p50 296 ms, p99 1089 ms measured again at 23:26 UTC with load average 5.5–6.4. ' +
   'Other runs of this bench with main\'s controller: p50 2764 ms, p99 5051 ms and p50 2578 ms, p99 3564 ms (load average 12–14); p50 1556 ms, p99 2358 ms (load average 5.0–5.2). ' +
@@ -108,7 +109,7 @@ const BEFORE_LATENCY =
   'The figures swing with the load of this shared machine: the controller needs 25–50% of one core at this rate, nats-server and the bench need their share, and when they do not get it the controller falls behind in the first second and catches up slowly (p50 0.6 s in the first second, 1.4–1.6 s in the next four, 0.5 s in the last, in the p50 1251 ms run).';
 /** The intake figures before the intake was pipelined, side by side with the new ones. */
 const BEFORE_INTAKE =
-  'Before (main at 4288fc6): 28,450 events/s (2026-12-04 16:03 UTC, load not noted); in the other runs of the latency section below, main 12,374 and 16,766 events/s (load average 12–14) and 22,198 (5.2), pipelined 15,259 and 19,205 (11–16), 22,230 (4.9) and 15,532 (6.3).';
+  'Before: on main at 11906f1 (2026-12-05, quiet machine) 97,561 events/s from the backlog (11 µs of CPU per event) and 56,386 end to end. Main at 4288fc6: 28,450 events/s (2026-12-04 16:03 UTC, load not noted); in the other runs of the latency section below, main 12,374 and 16,766 events/s (load average 12–14) and 22,198 (5.2), pipelined 15,259 and 19,205 (11–16), 22,230 (4.9) and 15,532 (6.3).';
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 /** The machine's 1-minute load average (the machine is shared: figures are read against it). */
 const load = () => loadavg()[0].toFixed(2);
@@ -246,8 +247,11 @@ async function main() {
       sprayRows.push(`| ${fmt((q * SPRAY) / 4)} | ${ctl.rssMb().toFixed(0)} MB |`);
     }
     const sprayMb = ctl.rssMb();
+    // and once the spray is over (its garbage collected in the controller's own time)
+    await sleep(5000);
+    const settledMb = ctl.rssMb();
     const tracked = (await adminRequest(nc, { verb: 'status', jail: '', ip: '', bantimeMs: 0 }, 30_000)).jails.reduce((n, j) => n + j.currentlyFailed, 0);
-    out.push(`### Memory under a spray of ${fmt(SPRAY)} distinct addresses\n\nOne failure each in a jail with maxretry 1000 (nothing is banned); \`max_tracked = 100000\` addresses per jail. RSS of the controller after each quarter:\n\n| addresses sent | RSS |\n|---:|---:|\n${sprayRows.join('\n')}\n\nAbout **${fmt(((sprayMb - idleMb) * 1024 * 1024) / tracked)} bytes per tracked address** (RSS growth over the idle controller, divided by the ${fmt(tracked)} addresses its jails track, as \`fleetban status\` counts them: the spray's and those of the sections run before). Before: 2,044 bytes on main at 3e86de8 (node's default young generation, snapshots of an object per item); 4,423 bytes on main at 58140a1 (windows of three arrays per address), RSS 562 / 884 / 574 / 905 MB. Goal: ≤ 300 bytes, flat once the cap is reached.`);
+    out.push(`### Memory under a spray of ${fmt(SPRAY)} distinct addresses\n\nOne failure each in a jail with maxretry 1000 (nothing is banned); \`max_tracked = 100000\` addresses per jail. RSS of the controller after each quarter:\n\n| addresses sent | RSS |\n|---:|---:|\n${sprayRows.join('\n')}\n\nAbout **${fmt(((sprayMb - idleMb) * 1024 * 1024) / tracked)} bytes per tracked address** (RSS growth over the idle controller, divided by the ${fmt(tracked)} addresses its jails track, as \`fleetban status\` counts them: the spray's and those of the sections run before); 5 s after the spray, ${settledMb.toFixed(0)} MB: ${fmt(((settledMb - idleMb) * 1024 * 1024) / tracked)} bytes per tracked address. Before: 445 bytes on main at 11906f1 (2026-12-05, quiet machine; windows keyed by a Map of address strings, RSS 157 / 148 / 145 / 152 MB); 2,044 bytes on main at 3e86de8 (node's default young generation, snapshots of an object per item); 4,423 bytes on main at 58140a1 (windows of three arrays per address), RSS 562 / 884 / 574 / 905 MB. Goal: ≤ 300 bytes, flat once the cap is reached.`);
   }
 
   // 4. restart to ready, with BANS more bans in the list, made by the controller from failures
@@ -283,7 +287,7 @@ async function main() {
     out.push(`### Restart to ready\n\nSIGTERM, then a new controller: **${secs(restarts[0].ms)}** from its start to "controller ready", with ${fmt(total)} events in the stream within findtime (${fmt(replayed?.replayed ?? 0)} replayed after the snapshot) and ${fmt(loaded?.bans ?? 0)} bans in the list (${fmt(loaded?.offences ?? 0)} offences in the history). Goal: < 2 s with 100,000 bans and 1,000,000 events. ` +
       `The stopping controller saved its snapshot (${saved ? `${(saved.bytes / 2 ** 20).toFixed(1)} MiB in ${saved.ms} ms, ${saved.captureMs} ms of it copying the state` : 'none'}); the new one held the lease at ${at(lease)}, had read the snapshot at ${at(read)}, the list and the history (${loaded?.from ?? '?'}) at ${at(loaded)}, and had replayed the events after it at ${at(replayed)}. ` +
       (restarts.length > 1 ? `${restarts.length} restarts in a row: ${restarts.map((r) => secs(r.ms)).join(', ')} (median **${secs(sorted[Math.floor((sorted.length - 1) / 2)])}**). ` : '') +
-      `Before: with snapshots of an object per item (format version 1, main at 3e86de8) 2.35–2.85 s on a quiet machine; with no snapshots (main at 58140a1; 100,000 bans written straight into the list) 375.74 s with 1,302,000 events replayed, at load average 10.`);
+      `Before: on main at 11906f1 (2026-12-05, quiet machine) 2.06, 2.08 and 2.03 s with the same state (the windows keyed by a Map of address strings, the snapshot read by joining each inflated chunk to the line before it); with snapshots of an object per item (format version 1, main at 3e86de8) 2.35–2.85 s on a quiet machine; with no snapshots (main at 58140a1; 100,000 bans written straight into the list) 375.74 s with 1,302,000 events replayed, at load average 10.`);
   }
 
   // 5. takeover
