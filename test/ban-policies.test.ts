@@ -9,6 +9,7 @@ import t from 'tap';
 import { testDir } from './fixtures/test-dir.js';
 import { Kvm } from '@nats-io/kv';
 import {
+  adminRequest,
   banKey,
   BANS_BUCKET,
   type BanDecision,
@@ -172,6 +173,8 @@ bantime.increment = false
     t.equal((b?.expiresMs ?? 0) - (b?.atMs ?? 0), 3_600_000, "recidive's bantime: 1h");
     t.same(b?.scope, [], 'on every host');
     await waitUntil(async () => (await offenceOf('recidive', ip))?.count === 1, 'the recidive offence in the history');
+    const status = await adminRequest(nc, { verb: 'status', jail: '', ip: '', bantimeMs: 0 });
+    t.match(status.jails.find((j) => j.name === 'recidive'), { totalBanned: 1 }, "the recidive ban counts in its jail's total (fleetban status)");
   });
 
   t.equal(await controller.stop('SIGTERM'), 0);

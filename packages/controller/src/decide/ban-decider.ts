@@ -117,4 +117,10 @@ export class BanDecider {
     if (v.decision.scope.length === 0) tracker.window.reset(v.decision.ip);
     if (!v.widened) tracker.totalBanned++;
   }
+
+  /** Counts a stored recidive ban in its jail's total (a recidive jail never decides one from failures). */
+  countRecidive(jail: string): void {
+    const tracker = this.s.trackers.find(jail);
+    if (tracker) tracker.totalBanned++;
+  }
 }

@@ -166,6 +166,7 @@ export class FailureHandler {
       if (!placed) continue;
       out.push(
         this.#durable(placed, b).then(() => {
+          this.decider.countRecidive(b.jail);
           this.counters.add('bans.recidive', 1, [b.jail, b.reason]);
           this.logger.info({ jail: b.jail, ip: b.ip, after: d.jail, bans: b.failures, expiresMs: b.expiresMs, banCount: b.banCount, replay }, 'recidive ban');
         }),
