@@ -24,6 +24,7 @@ export {
 export { tryParseAddress, parseNetwork, networkContains, networksOverlap, hostNetwork, normalizeTarget } from './ip/address.js';
 export type { Family, Address, Network } from './ip/address.js';
 export { v4Of, v4Text } from './ip/v4-number.js';
+export { fmix32, fnv1a } from './hash.js';
 export { Allowlist } from './ip/allowlist.js';
 export { interfaceAddresses, serverAddresses } from './ip/own-addresses.js';
 

@@ -3,6 +3,7 @@
  * typed array, sized once for the number of strings it will hold. A batch of a million targets
  * costs two allocations here, where a `Set` grows (and rehashes) twenty times.
  */
+import { fnv1a } from '@fleetban/shared';
 
 /** Strings seen so far; `add` tells whether a string is new. */
 export class TargetSet {
@@ -51,9 +52,5 @@ export class TargetSet {
   }
 }
 
-/** FNV-1a of a string's UTF-16 code units: a stable, evenly spread 32-bit hash. */
-export function stringHash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
+/** A stable, evenly spread 32-bit hash of a string (FNV-1a, shared). */
+export const stringHash = (key: string): number => fnv1a(key);

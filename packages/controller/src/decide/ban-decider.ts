@@ -10,7 +10,6 @@ import {
   isActive,
   judgeFailure,
   type Offence,
-  parseNetwork,
   PERMANENT,
   type Refusal,
   tryParseAddress,
@@ -81,7 +80,7 @@ export class BanDecider {
     const active = this.s.bans.get(e.ip);
     const live = active && isActive(active, nowMs) ? active : undefined;
     // most failures come from addresses never banned: their history key is not built
-    const offence = this.s.offences.hasTarget(e.ip) ? this.s.offences.get(historyKey(e.jail, net ?? parseNetwork(e.ip))) : undefined;
+    const offence = this.s.offences.hasTarget(e.ip) ? this.s.offences.get(historyKey(e.jail, net ?? e.ip)) : undefined;
     const v = judgeFailure(tracker.window, jail, e, {
       nowMs,
       clockSkewMs: this.s.clockSkewMs ?? 60_000,

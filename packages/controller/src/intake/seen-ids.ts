@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { fmix32 } from '@fleetban/shared';
 
 /**
  * What {@link SeenIds.capture} returns, oldest first: the 64-bit keys of the events seen (`hi` and
@@ -221,13 +222,7 @@ function round(h: number, k: number): number {
 
 /** murmur3's finaliser, after the length. */
 function finished(h: number, length: number): number {
-  h ^= length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h ^ length);
 }
 
 /** The `used` items of ring `a` from `head` on, in order, in the first `used` of `into` (as long as `a`). */

@@ -124,7 +124,7 @@ export class SnapshotKeeper {
       f.logger.warn({ err }, 'snapshot not saved');
       return false;
     } finally {
-      for (const j of jails) j.addresses.release?.(); // the windows' copies are theirs to reuse
+      for (const j of jails) j.addresses.release?.(); // the windows stop keeping rows for it
     }
   }
 

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { fmix32, fnv1a } from '../hash.js';
 import { v4Of, v4Text } from '../ip/v4-number.js';
 
 /** Marks "no slot" in the order's links and in lookups. */
@@ -153,15 +154,12 @@ export class AddressSlots {
 
   #hashOfSlot(slot: number): number {
     const text = this.#text?.[slot];
-    return text === undefined ? mix(((this.#v4[slot] as number) ^ this.#seed) >>> 0) : this.#hashOf(NONE, text);
+    return text === undefined ? fmix32((this.#v4[slot] as number) ^ this.#seed) : this.#hashOf(NONE, text);
   }
 
   /** The hash of a key: of its IPv4 value `v`, or of its text when `v` is -1. */
   #hashOf(v: number, key: string): number {
-    if (v >= 0) return mix((v ^ this.#seed) >>> 0);
-    let h = this.#seed ^ 0x811c9dc5;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-    return mix(h >>> 0);
+    return fmix32(v >= 0 ? v ^ this.#seed : fnv1a(key, this.#seed ^ 0x811c9dc5));
   }
 
   #allocate(): number {
@@ -225,11 +223,4 @@ function listOf<T>(n: number, fill: T): T[] {
 function grown<T extends Uint32Array | Int32Array>(from: T, into: T): T {
   into.set(from);
   return into;
-}
-
-/** murmur3's 32-bit finaliser: every input bit reaches every output bit. */
-function mix(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -75,12 +75,15 @@ export class FailureRows {
     return { times: kept ? times.slice() : times, sources: kept ? sources.slice() : sources };
   }
 
-  /** Keeps `times` and `sources` (sorted, parallel, hosts interned) as the row's failures: in the columns, or as its spill. */
-  store(row: number, times: number[], sources: string[], spill: Spill | undefined = this.#spill.get(row)): void {
+  /**
+   * Keeps `times` and `sources` (sorted, parallel, hosts interned) as the row's failures: in the
+   * columns, or as its spill; `spill` is the row's spill when these are its own arrays.
+   */
+  store(row: number, times: number[], sources: string[], spill: Spill | undefined): void {
     const n = times.length;
     this.#count[row] = n;
     if (n > INLINE) {
-      if (spill === undefined || spill.times !== times) this.#spill.set(row, { times, sources });
+      if (spill === undefined) this.#spill.set(row, { times, sources });
       return;
     }
     if (spill !== undefined) this.#spill.delete(row);

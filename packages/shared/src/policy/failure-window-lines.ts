@@ -40,9 +40,10 @@ export function withLine(kept: KeptLines, line: string, max: number, maxBytes: n
 }
 
 /**
- * `s` in one piece, for keeping. protobufjs decodes a string shorter than 64 bytes 8 characters at
- * a time (`str += …`): kept as those pieces, a 50-character line costs about 500 bytes instead of
- * 75. Reading a character of such a string makes V8 join it; the garbage collector drops the pieces.
+ * `s` in one piece, for keeping. protobufjs decodes a short string that is not ASCII (ASCII is one
+ * piece, proto/flat-strings.ts) partly 8 characters at a time (`str += …`): kept as those pieces,
+ * a 50-character line costs about 500 bytes instead of 75. Reading a character of such a string
+ * makes V8 join it; the garbage collector drops the pieces.
  */
 export function joined(s: string): string {
   s.charCodeAt(0);

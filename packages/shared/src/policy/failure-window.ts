@@ -177,7 +177,7 @@ export class FailureWindow {
     const missing = times.length - sources.length;
     const hosts = new Array<string>(times.length);
     for (let i = 0; i < times.length; i++) hosts[i] = this.#rows.intern(sources[i - missing] ?? '');
-    this.#rows.store(slot, times, hosts);
+    this.#rows.store(slot, times, hosts, undefined); // a cleared row: no spill
     this.#matches[slot] = kept;
   }
 
