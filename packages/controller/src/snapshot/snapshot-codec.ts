@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createDeflateRaw, createInflateRaw } from 'node:zlib';
-import { type BanDecision, type BucketPosition, type CapturedAddress, DecodeError, type Offence, SNAPSHOT_PART_BYTES } from '@fleetban/shared';
+import { type BanDecision, type BucketPosition, DecodeError, type Offence, SNAPSHOT_PART_BYTES } from '@fleetban/shared';
 import type { CapturedJail } from '../aggregate/jail-tracker.js';
 import type { OffenceList } from '../store/ban-store-load.js';
 import type { SeenCapture } from '../intake/seen-ids.js';
@@ -85,7 +85,7 @@ async function feed(to: Writable, s: ControllerSnapshot): Promise<void> {
   /** A kind of line, its jail, how many items it has and the columns of items `from` to `to`. */
   type Part = [keyof typeof PER_LINE, number, number, (from: number, to: number) => Record<string, unknown>];
   const parts: Part[] = [
-    ...jails.map((j, i): Part => ['w', i, j.addresses.length, (from, to) => windowColumns(j.addresses.slice(from, to) as CapturedAddress[])]),
+    ...jails.map((j, i): Part => ['w', i, j.addresses.length, (from, to) => windowColumns(j.addresses, from, to)]),
     ['s', 0, seen.hi.length, (from, to) => seenColumns(seen, from, to)],
     ['b', 0, bans.length, (from, to) => banColumns(bans.slice(from, to))],
     ['o', 0, offences.length, (from, to) => offenceColumns(offences.slice(from, to) as Array<readonly [string, Offence]>)],

@@ -10,8 +10,11 @@ import { type BanDecision, type CapturedAddress, DecodeError, type Offence, type
 /** Failure times per address kept in a decoded window's row (more: in a spill of their own). */
 const INLINE = 2;
 
-/** A slice of a window's addresses as columns. */
-export function windowColumns(addresses: readonly CapturedAddress[]): Record<string, unknown> {
+/**
+ * The window's addresses from `from` to `to` (exclusive) as columns; a {@link WindowCapture} is
+ * read row by row, without an object per address.
+ */
+export function windowColumns(addresses: Pick<WindowCapture, 'slice'>, from: number, to: number): Record<string, unknown> {
   const hosts = new Interner<string>((h) => h);
   const ip: string[] = [];
   const n: number[] = [];
@@ -19,16 +22,23 @@ export function windowColumns(addresses: readonly CapturedAddress[]): Record<str
   const h: number[] = [];
   const m: number[] = [];
   const l: string[] = [];
-  for (const a of addresses) {
-    ip.push(a.ip);
-    n.push(a.times.length);
-    for (let k = 0; k < a.times.length; k++) {
-      t.push(a.times[k] as number);
-      h.push(hosts.index(a.sources[k] ?? ''));
+  const row = (address: string, times: readonly number[], sources: readonly string[], lines: readonly string[] | string | undefined) => {
+    ip.push(address);
+    n.push(times.length);
+    for (let k = 0; k < times.length; k++) {
+      t.push(times[k] as number);
+      h.push(hosts.index(sources[k] ?? ''));
     }
-    m.push(a.matches.length);
-    for (const line of a.matches) l.push(line);
-  }
+    if (lines === undefined || typeof lines === 'string') {
+      m.push(lines === undefined ? 0 : 1);
+      if (lines !== undefined) l.push(lines);
+    } else {
+      m.push(lines.length);
+      for (const line of lines) l.push(line);
+    }
+  };
+  if (addresses instanceof WindowCapture) addresses.each(row, from, to);
+  else for (const a of addresses.slice(from, to)) row(a.ip, a.times, a.sources, a.matches);
   return { ip, n, t, h, m, l, hosts: hosts.values };
 }
 

@@ -139,6 +139,15 @@ export class AddressSlots {
     return this.#text?.[slot] ?? v4Text(this.#v4[slot] as number);
   }
 
+  /** The key of the held slot `slot` as {@link keyOf} builds it: its text, or undefined and its IPv4 value. */
+  keyParts(slot: number): { text: string | undefined; v4: number } {
+    this.#parts.text = this.#text?.[slot];
+    this.#parts.v4 = this.#v4[slot] as number;
+    return this.#parts;
+  }
+  /** What {@link keyParts} returns, one object reused. */
+  readonly #parts: { text: string | undefined; v4: number } = { text: undefined, v4: 0 };
+
   /** The held slots, least recently failing first: a copy, overwritten by the next call. */
   order(): Int32Array {
     if (this.#orderCopy.length < this.#size) this.#orderCopy = new Int32Array(this.#older.length);

@@ -111,6 +111,27 @@ export class FailureRows {
     return n > INLINE ? (this.#spill.get(row) as Spill).sources.slice() : this.#rowSources(row, n, 0);
   }
 
+  /**
+   * Copies the row's failures to the end of `times` and `sources` from place `at` on (`times` has
+   * room for them) and returns how many there are.
+   */
+  copyTo(row: number, times: Float64Array, sources: string[], at: number): number {
+    const n = this.#count[row] as number;
+    if (n > INLINE) {
+      const spill = this.#spill.get(row) as Spill;
+      for (let k = 0; k < n; k++) {
+        times[at + k] = spill.times[k] as number;
+        sources[at + k] = spill.sources[k] as string;
+      }
+    } else {
+      for (let k = 0; k < n; k++) {
+        times[at + k] = this.#times[row * INLINE + k] as number;
+        sources[at + k] = this.#sources[row * INLINE + k] as string;
+      }
+    }
+    return n;
+  }
+
   /** The row's newest failure time, 0 when it holds none. */
   newest(row: number): number {
     const n = this.#count[row] as number;

@@ -62,12 +62,13 @@ export class WindowCapture {
   }
 
   /**
-   * Calls `visit` with each address, least recently failing first, without making its
+   * Calls `visit` with each address from `start` to `end` (exclusive; default all), least recently
+   * failing first, without making its
    * {@link CapturedAddress}: its failure times and their hosts (new arrays, the caller's), and its
    * kept lines as the window held them (not to be changed).
    */
-  each(visit: RowVisit): void {
-    for (let i = 0; i < this.length; i++) this.#row(i, visit);
+  each(visit: RowVisit, start = 0, end = this.length): void {
+    for (let i = Math.max(0, start); i < Math.min(end, this.length); i++) this.#row(i, visit);
   }
 
   /** Calls `visit` with the `i`-th address. */

@@ -2,6 +2,7 @@ import { AddressSlots } from './address-slots.js';
 import { FailureRows, grownList } from './failure-rows.js';
 import { type CapturedAddress, type CaptureStamp, type RowVisit, WindowCapture } from './failure-window-capture.js';
 import { joined, keptLines, linesOf, withLine, type KeptLines } from './failure-window-lines.js';
+import { KeptRows } from './kept-rows.js';
 
 /**
  * One address's failures inside a jail's window, as {@link FailureWindow.add} returns it: a view
@@ -42,14 +43,6 @@ export interface WindowOptions {
   readonly maxTracked: number;
 }
 
-/** A row as it was when a capture was made, kept because the window changed it since. */
-interface KeptRow {
-  readonly ip: string;
-  readonly times: readonly number[];
-  readonly sources: readonly string[];
-  readonly kept: KeptLines;
-}
-
 /**
  * Failures per address within findtime, for one jail: fail2ban's failmanager. Pure and synchronous;
  * windows use the events' own times. Memory is bounded by `maxTracked` addresses, each holding at
@@ -71,7 +64,7 @@ export class FailureWindow {
   #opts: WindowOptions;
   /** The latest capture's stamp, and the rows changed since it was made, as they were (while it is live). */
   #stamp: CaptureStamp = { live: false };
-  #before: Map<number, KeptRow> | undefined;
+  readonly #before = new KeptRows();
   constructor(
     opts: WindowOptions,
     private readonly maxTimes = 1000,
@@ -129,31 +122,24 @@ export class FailureWindow {
     this.#stamp.live = false;
     const stamp: CaptureStamp = { live: true };
     this.#stamp = stamp;
-    this.#before = new Map();
+    this.#before.begin(this.#slots.rows);
     const release = () => {
       if (!stamp.live) return;
       stamp.live = false;
-      this.#before = undefined;
+      this.#before.end();
     };
     return new WindowCapture({ slots: this.#slots.order(), row: (slot, visit) => this.#readRow(slot, visit), stamp, release });
   }
 
   /** Calls `visit` with the slot's row as the live capture saw it. */
   #readRow(slot: number, visit: RowVisit): void {
-    const was = this.#before?.get(slot);
-    if (was) visit(was.ip, was.times.slice(), was.sources.slice(), was.kept);
+    if (this.#before.has(slot)) this.#before.read(slot, visit);
     else visit(this.#slots.keyOf(slot), this.#rows.timesOf(slot), this.#rows.sourcesOf(slot), this.#matches[slot]);
   }
 
   /** Keeps the held slot's row as it is, for the live capture, before the window changes it. */
   #keep(slot: number): void {
-    const before = this.#before;
-    if (before === undefined || before.has(slot)) return;
-    if (!this.#stamp.live) {
-      this.#before = undefined;
-      return;
-    }
-    before.set(slot, { ip: this.#slots.keyOf(slot), times: this.#rows.timesOf(slot), sources: this.#rows.sourcesOf(slot), kept: this.#matches[slot] });
+    if (this.#stamp.live) this.#before.keep(slot, this.#slots, this.#rows, this.#matches[slot]);
   }
 
   /**

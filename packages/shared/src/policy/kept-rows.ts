@@ -1,0 +1,114 @@
+import { v4Text } from '../ip/v4-number.js';
+import type { AddressSlots } from './address-slots.js';
+import type { RowVisit } from './failure-window-capture.js';
+import type { FailureRows } from './failure-rows.js';
+import type { KeptLines } from './failure-window-lines.js';
+
+/**
+ * The rows a window changed while a capture of it was live, as they were when it was made: what
+ * the capture reads instead of the window's own. Kept in columns reused from one capture to the
+ * next, not as an object per row.
+ *
+ * A spray of new addresses evicts old ones all the time, and a snapshot's capture stays live while
+ * it is written (about a second for 100,000 addresses). An object per evicted row (its address
+ * text, two arrays and a Map entry, about 200 bytes) outlived a young-generation collection or two
+ * and died in the old generation: a sampling profile of such a spray found 40 MB of the 100 MB that
+ * reached the old generation was these. Here a row costs a few entries of typed arrays and two
+ * references (its hosts, its lines), dropped when the capture is released.
+ */
+export class KeptRows {
+  /** The capture now live (0: none); a slot is kept for it when its `#genOf` is this. */
+  #gen = 0;
+  #genOf = new Uint32Array(0);
+  /** Each kept slot's place in the columns below. */
+  #at = new Int32Array(0);
+  /** Per kept row: its address's IPv4 value, or the place of its text in `#texts` + 1 (negated). */
+  #key = new Float64Array(64);
+  /** Per kept row: where its failures start in `#times` and `#sources`, and how many. */
+  #start = new Int32Array(64);
+  #count = new Int32Array(64);
+  #lines: KeptLines[] = [];
+  #texts: string[] = [];
+  #times = new Float64Array(256);
+  #sources: string[] = [];
+  #rows = 0;
+  #failures = 0;
+
+  /** Starts keeping for a new capture of a window with `slots` slots (those kept before are forgotten). */
+  begin(slots: number): void {
+    this.end();
+    this.#gen = (this.#gen + 1) >>> 0 || 1;
+    if (this.#genOf.length < slots) {
+      this.#genOf = new Uint32Array(slots);
+      this.#at = new Int32Array(slots);
+    }
+  }
+
+  /** Forgets the rows kept (the capture was released): their hosts and lines can be collected. */
+  end(): void {
+    this.#gen = (this.#gen + 1) >>> 0 || 1;
+    this.#rows = 0;
+    this.#failures = 0;
+    this.#lines = [];
+    this.#texts = [];
+    this.#sources = [];
+  }
+
+  /** Whether slot `slot` was kept for the live capture. */
+  has(slot: number): boolean {
+    return slot < this.#genOf.length && this.#genOf[slot] === this.#gen;
+  }
+
+  /**
+   * Keeps slot `slot` of the live capture as it is now, unless it is kept already or the capture
+   * does not hold it (a slot made after it).
+   */
+  keep(slot: number, keys: AddressSlots, rows: FailureRows, lines: KeptLines): void {
+    if (slot >= this.#genOf.length || this.#genOf[slot] === this.#gen) return;
+    const i = this.#rows++;
+    if (i === this.#key.length) this.#growRows();
+    const n = rows.held(slot);
+    if (this.#failures + n > this.#times.length) this.#growTimes(this.#failures + n);
+    const { text, v4 } = keys.keyParts(slot);
+    this.#key[i] = text === undefined ? v4 : -this.#texts.push(text);
+    this.#start[i] = this.#failures;
+    this.#count[i] = rows.copyTo(slot, this.#times, this.#sources, this.#failures);
+    this.#failures += n;
+    this.#lines[i] = lines;
+    this.#genOf[slot] = this.#gen;
+    this.#at[slot] = i;
+  }
+
+  /** Calls `visit` with the kept row of slot `slot` ({@link has} says there is one). */
+  read(slot: number, visit: RowVisit): void {
+    const i = this.#at[slot] as number;
+    const key = this.#key[i] as number;
+    const start = this.#start[i] as number;
+    const n = this.#count[i] as number;
+    const times: number[] = [];
+    const sources = new Array<string>(n);
+    for (let k = 0; k < n; k++) {
+      times.push(this.#times[start + k] as number);
+      sources[k] = this.#sources[start + k] as string;
+    }
+    visit(key >= 0 ? v4Text(key) : (this.#texts[-key - 1] as string), times, sources, this.#lines[i]);
+  }
+
+  #growRows(): void {
+    const n = this.#key.length * 2;
+    this.#key = grown(this.#key, new Float64Array(n));
+    this.#start = grown(this.#start, new Int32Array(n));
+    this.#count = grown(this.#count, new Int32Array(n));
+  }
+
+  #growTimes(need: number): void {
+    let n = this.#times.length * 2;
+    while (n < need) n *= 2;
+    this.#times = grown(this.#times, new Float64Array(n));
+  }
+}
+
+function grown<T extends Float64Array | Int32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
