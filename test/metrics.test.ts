@@ -71,6 +71,7 @@ t.test('controller and agent metrics: promtool-clean, scraped by prometheus', { 
     t.equal(sample(ag.body, 'fleetban_agent_fleet_bans'), 1, 'agent: 1 fleet ban enforced');
     t.equal(sample(ag.body, 'fleetban_agent_enforcement_seconds_count'), 1, 'agent: one enforcement latency observed');
     t.equal(sample(ag.body, 'fleetban_agent_fallback'), 0, 'agent: not in fallback');
+    t.equal(sample(ag.body, 'fleetban_agent_reading_paced_total'), 0, 'agent: reading never waited for its own log');
     t.notOk(`${ctl.body}\n${ag.body}`.includes(ATTACKER), 'no address in any label');
     for (const [name, body] of [['controller', ctl.body], ['agent', ag.body]] as const) {
       const check = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });

@@ -104,7 +104,8 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   // a recidive jail is the controller's policy over its ban history: there is no log to read for it
   const enabled = config.jails.filter((j) => j.enabled && j.policy !== 'recidive');
   // reading waits for the stream (reporter) and for the agent's own log reader (a failure is a log line)
-  const gate = anyGate([reporter.gate, new LogGate(deps.logOutput ?? logOutput)]);
+  const logGate = new LogGate(deps.logOutput ?? logOutput);
+  const gate = anyGate([reporter.gate, logGate]);
   const fallback = new LocalFallback({
     jails: enabled, sink: writer, clock, logger: log.child({ stage: 'fallback' }), guard,
     clockSkewMs: config.controller.maxClockSkewMs, ignoreip: config.controller.ignoreip,
@@ -142,7 +143,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
     enforceFailed: enforcer.report().failed,
     ...fallback.status(),
   });
-  if (metrics && metricsAt) await metrics.start(metricsAt, { jails, reporter, writer, enforcer, fallback, clock }, log.child({ stage: 'metrics' }));
+  if (metrics && metricsAt) await metrics.start(metricsAt, { jails, reporter, logGate, writer, enforcer, fallback, clock }, log.child({ stage: 'metrics' }));
   let stopping = false;
   let nc: NatsConnection | undefined;
   let session: FleetSession | undefined;

@@ -13,11 +13,14 @@ import type { Enforcer } from '../enforce/enforcer.js';
 import type { LocalFallback } from '../fallback/local-fallback.js';
 import type { JailRunner } from '../jail/jail-runner.js';
 import type { FailureReporter } from '../report/failure-reporter.js';
+import type { LogGate } from '../report/log-gate.js';
 
 /** What the agent's metrics read: the owners of the numbers. */
 export interface AgentMetricSources {
   readonly jails: readonly JailRunner[];
   readonly reporter: FailureReporter;
+  /** The hold of reading while the agent's own log lines wait to be written. */
+  readonly logGate: Pick<LogGate, 'held'>;
   readonly writer: FirewallWriter;
   readonly enforcer: Enforcer;
   readonly fallback: LocalFallback;
@@ -56,6 +59,7 @@ export class AgentMetrics {
     r.gauge('fleetban_agent_failures_buffered', 'Failures waiting to be published (in memory and in the spool).', [], one((s) => s.reporter.counters.buffered));
     r.gauge('fleetban_agent_spool_bytes', 'Bytes of the on-disk spool not sent yet.', [], one((s) => s.reporter.counters.spoolBytes));
     r.counter('fleetban_agent_reading_blocked_total', 'Times reading was held back because the spool was full.', [], one((s) => s.reporter.counters.blocked));
+    r.counter('fleetban_agent_reading_paced_total', 'Times reading waited for the agent\'s own log lines to be written (a log reader slower than the failures read).', [], one((s) => s.logGate.held));
     r.gauge('fleetban_agent_fleet_bans', 'Bans of the fleet\'s list this host enforces.', [], one((s) => s.writer.fleetSize));
     r.gauge('fleetban_agent_local_bans', 'Bans this host made on its own while the fleet was unreachable, in force.', [], one((s) => s.fallback.status().localBans));
     r.gauge('fleetban_agent_local_window_addresses', 'Addresses in the local failure windows (kept for local decisions), over every jail.', [], one((s) => s.fallback.window().tracked));
