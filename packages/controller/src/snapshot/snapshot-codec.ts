@@ -95,6 +95,8 @@ async function feed(to: Writable, s: ControllerSnapshot): Promise<void> {
       await line({ k, j, ...columns(i, Math.min(count, i + PER_LINE[k])) });
       await yieldToLoop();
     }
+    // a window read is released at once: while its capture is live the window keeps what it changes
+    if (k === 'w') jails[j]?.addresses.release?.();
   }
   to.end();
 }
