@@ -43,6 +43,8 @@ t.test('the active controller SIGKILLed mid-attack: the standby takes over, noth
   };
   await attack(0, ADDRESSES / 2);
   await waitUntil(async () => a.entries.filter((e) => e.msg === 'ban').length >= ADDRESSES / 4, 'the first controller banning');
+  // killed once it has saved a snapshot (every second here; on a busy machine the bans above can come first)
+  await a.waitForMsg('snapshot saved', 20_000);
   const killedAt = Date.now();
   await a.stop('SIGKILL');
   const attacking = attack(ADDRESSES / 2, ADDRESSES);
