@@ -14,8 +14,10 @@ import type { Runner } from './exec.js';
 import { parseTable, type NftTable } from './nft-json.js';
 import { NftSession } from './nft-session.js';
 import { NFT_CHAINS, NFT_RULES, NFT_SETS, checkTableName, dropScript, elementChunks, elementScript, rebuildScript, structureScript } from './nft-script.js';
+import type { OpStream } from './plan-stream.js';
 import type { JailScopes } from './port-scope.js';
 import type { ElementOp } from './reconcile.js';
+import { DEFAULT_PART_OPS, partSize, settleAtMost, settleEach, splitOps } from './batch-parts.js';
 import { PartialWriteError, type KernelPeek, type KernelState, type SetDriver } from './set-driver.js';
 import { SetEnforcer } from './set-enforcer.js';
 import { MAX_TIMEOUT_S } from './set-element.js';
@@ -65,14 +67,7 @@ export interface NftablesOptions {
  */
 export const DEFAULT_SPLIT_FROM = 50_000;
 
-/**
- * Default of {@link NftablesOptions.partOps}. Of nft's time for 1,000,000 elements (about 6.5
- * CPU-seconds), some 2 s are the kernel's, under one lock per network namespace: two halves
- * parse at once and then commit one after the other. Parts of 125,000 written two at a time
- * overlap the kernel's commit of one part with nft's parsing of the next (raw `nft -f` on a shared
- * 2-CPU machine, load 3 to 7, runs alternated: 8 parts 2.9, 3.3, 3.7 s; two halves 4.4, 6.1, 6.6 s).
- */
-export const DEFAULT_PART_OPS = 125_000;
+export { DEFAULT_PART_OPS } from './batch-parts.js';
 
 /** Default of {@link NftablesOptions.writers}: nft processes of one batch at once. */
 export const DEFAULT_WRITERS = 2;
@@ -144,12 +139,56 @@ export class NftDriver implements SetDriver {
     const done = await settleAtMost(parts.map((part) => () => this.bulk(part, nowMs)), this.writers, async (i, result) => {
       if (result.status === 'fulfilled') await onPart?.(parts[i]!);
     });
+    this.settleParts(parts, done);
+  }
+
+  /** Throws what the parts' outcomes call for: nothing, the error when all failed, else {@link PartialWriteError}. */
+  private settleParts(parts: readonly (readonly ElementOp[])[], done: readonly PromiseSettledResult<unknown>[]): void {
     const failed = done.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failed.length === 0) return;
     if (failed.length === done.length) throw failed[0];
     const committed = parts.filter((_, i) => done[i]!.status === 'fulfilled').flat();
     const rejected = parts.filter((_, i) => done[i]!.status === 'rejected').flat();
     throw new PartialWriteError(committed, rejected, { cause: failed[0] });
+  }
+
+  /**
+   * {@link write} of a plan made as it is written: the split is decided once `splitFrom`
+   * operations are planned (fewer in all: one transaction, as {@link write}); then each part is
+   * planned when its turn comes, the next one while the lanes' nft processes parse, so the first
+   * nft starts once the first part is planned. Parts are blocks of the plan from its end (see
+   * {@link OpStream}), of the sizes {@link splitOps} gives the estimated total; every committed
+   * operation goes to `onPart`, the single transaction's too.
+   */
+  async writePlan(plan: OpStream, nowMs: number, onPart?: (committed: readonly ElementOp[]) => void | Promise<void>): Promise<void> {
+    const from = Math.max(2, this.splitFrom);
+    await plan.fill(this.splitFrom > 0 ? from : Infinity);
+    if (this.splitFrom <= 0 || (plan.planned && plan.buffered < from)) {
+      const ops = plan.take(Infinity);
+      if (ops.length === 0) return;
+      await this.batch(elementScript(this.table, ops, nowMs));
+      await onPart?.(ops);
+      return;
+    }
+    const size = partSize(plan.estimate, this.partOps);
+    const parts: (readonly ElementOp[])[] = [];
+    const cut = async (): Promise<ElementOp[]> => {
+      await plan.fill(size);
+      return plan.take(size);
+    };
+    let ahead: Promise<ElementOp[]> | undefined;
+    const next = async (): Promise<(() => Promise<void>) | null> => {
+      const part = await (ahead ?? cut());
+      // the part after it is planned while this one's nft starts and parses
+      ahead = part.length > 0 ? cut() : undefined;
+      if (part.length === 0) return null;
+      parts.push(part);
+      return () => this.bulk(part, nowMs);
+    };
+    const done = await settleEach(next, this.writers, async (i, result) => {
+      if (result.status === 'fulfilled') await onPart?.(parts[i]!);
+    });
+    this.settleParts(parts, done);
   }
 
   async remove(): Promise<void> {
@@ -173,57 +212,6 @@ export class NftDriver implements SetDriver {
     // nft -i reads a long line slowly (10,000 elements: ~0.6 s, ~0.1 s with -f): bulk goes to -f
     if (this.session && script.length <= this.sessionMaxChars) await this.session.run(script);
     else await this.runner(this.nft, ['-f', '-'], script);
-  }
-}
-
-/**
- * `ops` as one part, or, with at least `splitFrom` of them (and `splitFrom` > 0), as parts of
- * equal size, in order: two at least, more when a part would exceed `partOps`.
- */
-export function splitOps(ops: readonly ElementOp[], splitFrom: number, partOps = DEFAULT_PART_OPS): (readonly ElementOp[])[] {
-  if (splitFrom <= 0 || ops.length < Math.max(2, splitFrom)) return [ops];
-  const count = Math.max(2, Math.ceil(ops.length / Math.max(1, partOps)));
-  const size = Math.ceil(ops.length / count);
-  const parts: (readonly ElementOp[])[] = [];
-  for (let at = 0; at < ops.length; at += size) parts.push(ops.slice(at, at + size));
-  return parts;
-}
-
-/**
- * Runs the `tasks` with at most `limit` of them at once, in order, and settles each like
- * `Promise.allSettled`. A task is started only when a slot frees: its work (a part's text) is
- * not done, nor held in memory, before then. `after`, when given, gets each task's result once
- * the same lane has started its next task (or has none left), so its work overlaps that task;
- * everything settles only when every `after` has.
- */
-export async function settleAtMost<T>(
-  tasks: readonly (() => Promise<T>)[],
-  limit: number,
-  after?: (index: number, result: PromiseSettledResult<T>) => Promise<void>,
-): Promise<PromiseSettledResult<T>[]> {
-  const out = new Array<PromiseSettledResult<T>>(tasks.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    let finished = -1; // settled, not yet handed to `after`
-    while (next < tasks.length) {
-      const i = next++;
-      const running = settle(tasks[i]!);
-      if (finished >= 0) await after?.(finished, out[finished]!);
-      out[i] = await running;
-      finished = i;
-    }
-    if (finished >= 0) await after?.(finished, out[finished]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, lane));
-  return out;
-}
-
-/** Starts `task` and settles its outcome, a synchronous throw included. */
-async function settle<T>(task: () => Promise<T>): Promise<PromiseSettledResult<T>> {
-  try {
-    return { status: 'fulfilled', value: await task() };
-  } catch (reason) {
-    return { status: 'rejected', reason };
   }
 }
 
