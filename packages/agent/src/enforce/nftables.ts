@@ -154,10 +154,10 @@ export class NftDriver implements SetDriver {
 
   /**
    * {@link write} of a plan made as it is written: the split is decided once `splitFrom`
-   * operations are planned (fewer in all: one transaction, as {@link write}); then each part is
-   * planned when its turn comes, the next one while the lanes' nft processes parse, so the first
-   * nft starts once the first part is planned. Parts are blocks of the plan from its end (see
-   * {@link OpStream}), of the sizes {@link splitOps} gives the estimated total; every committed
+   * operations are planned (fewer in all: one transaction, as {@link write}), and those are the
+   * first part, so the first nft starts at once. The next parts, of the size {@link splitOps}
+   * gives the estimated total, are planned up to `writers` ahead while the lanes' nft processes
+   * parse. Parts are blocks of the plan from its end (see {@link OpStream}); every committed
    * operation goes to `onPart`, the single transaction's too.
    */
   async writePlan(plan: OpStream, nowMs: number, onPart?: (committed: readonly ElementOp[]) => void | Promise<void>): Promise<void> {
@@ -172,16 +172,27 @@ export class NftDriver implements SetDriver {
     }
     const size = partSize(plan.estimate, this.partOps);
     const parts: (readonly ElementOp[])[] = [];
+    // the first part is what the split decision planned (nft starts at once), then parts of `size`
+    let first = Math.min(size, plan.buffered);
     const cut = async (): Promise<ElementOp[]> => {
-      await plan.fill(size);
-      return plan.take(size);
+      const n = first > 0 ? first : size;
+      first = 0;
+      await plan.fill(n);
+      return plan.take(n);
     };
-    let ahead: Promise<ElementOp[]> | undefined;
+    // up to `writers` parts planned ahead, one after the other: a lane that frees finds its next part ready
+    const ready: Promise<ElementOp[]>[] = [];
+    let last: Promise<unknown> = Promise.resolve();
+    const ahead = (): void => {
+      const part = last.then(cut);
+      last = part;
+      ready.push(part);
+    };
+    for (let i = 0; i < Math.max(1, this.writers); i++) ahead();
     const next = async (): Promise<(() => Promise<void>) | null> => {
-      const part = await (ahead ?? cut());
-      // the part after it is planned while this one's nft starts and parses
-      ahead = part.length > 0 ? cut() : undefined;
+      const part = await (ready.shift() ?? Promise.resolve([]));
       if (part.length === 0) return null;
+      ahead();
       parts.push(part);
       return () => this.bulk(part, nowMs);
     };
