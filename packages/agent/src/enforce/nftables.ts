@@ -14,7 +14,7 @@ import type { Runner } from './exec.js';
 import { parseTable, type NftTable } from './nft-json.js';
 import { NftSession } from './nft-session.js';
 import { NFT_CHAINS, NFT_RULES, NFT_SETS, checkTableName, dropScript, elementChunks, elementScript, rebuildScript, structureScript } from './nft-script.js';
-import type { OpStream } from './plan-stream.js';
+import { PLAN_SLICE, type OpStream } from './plan-stream.js';
 import type { JailScopes } from './port-scope.js';
 import type { ElementOp } from './reconcile.js';
 import { DEFAULT_PART_OPS, partSize, settleAtMost, settleEach, splitOps } from './batch-parts.js';
@@ -165,7 +165,9 @@ export class NftDriver implements SetDriver {
    */
   async writePlan(plan: OpStream, nowMs: number, onPart?: (committed: readonly ElementOp[]) => void | Promise<void>): Promise<void> {
     const from = Math.max(2, this.splitFrom);
-    await plan.fill(this.splitFrom > 0 ? from : Infinity);
+    // a batch of one slice (a single ban) is planned at once: no turn of the event loop before its write
+    if (plan.estimate <= PLAN_SLICE) plan.fillNow(Infinity);
+    else await plan.fill(this.splitFrom > 0 ? from : Infinity);
     if (this.splitFrom <= 0 || (plan.planned && plan.buffered < from)) {
       const ops = plan.take(Infinity);
       if (ops.length === 0) return;

@@ -10,7 +10,7 @@ import type { ElementOp, PlanCursor, Want, WantList } from './reconcile.js';
 import { SPREAD_FROM, spreadExpiry, type SetElement } from './set-element.js';
 
 /** Wants planned at once before I/O is let through (a few ms of work). */
-const PLAN_SLICE = 8192;
+export const PLAN_SLICE = 8192;
 
 /**
  * Wants made when first asked for, each once (`make` returns `null` for a ban that wants
