@@ -8,7 +8,7 @@
 //   4. ban received -> element in the kernel: 200+ single-ban `apply` calls, one at a time, through the nft -i
 //      session, into an empty table and into one holding 100,000 bans; and 50 through a process per batch
 //   5. 1,000,000 bans applied in one batch (nftables): split in parts of 125,000 written by `nft -f -`,
-//      two at a time (the default from 50,000 operations), and, for comparison, as one transaction
+//      two at a time (the default from 20,000 operations), and, for comparison, as one transaction
 //      (splitFrom 0); the list is made before the clock starts
 // Addresses come from 198.18.0.0/15 (RFC 2544, benchmarking) and 2001:db8::/32 (documentation).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -212,23 +212,25 @@ Each ban has a 1 h timeout. Times are wall-clock for the whole call, commands in
 | the same with a process per batch (\`nft -f -\`, a runner without \`spawn\`), ${n.latProcess.n} bans, table holding 100,000 | ${s(n.latProcess.p50)} / ${s(n.latProcess.p99)} / ${s(n.latProcess.max)} | for comparison |
 | reconcile of an unchanged 100,000-entry list (structure look only), median of 5 (max) | ${s(n.noop)} (${s(n.noopMax)}); added ${n.noopResult.added}, removed ${n.noopResult.removed} | ${goal(n.noop, 500)} |
 | reconcile with the full read (first after start, every 10th, every 5 min, after a repair) | ${s(n.fullRead)} | — |
-| 100,000 bans in one \`apply\` (two parts, two \`nft -f -\` at once, from \`splitFrom\`) | ${s(n.apply100k)} (${rate(100_000, n.apply100k)}) | ${goal(n.apply100k, 500)} |
-| 1,000,000 bans in one \`apply\` (131,072 IPv4, the rest IPv6; 8 parts, two \`nft -f -\` at a time, one transaction each) | ${s(n.apply1m)} (${rate(1_000_000, n.apply1m)}); ${n.listed1m.toLocaleString('en-US')} listed back | ${goal(n.apply1m, 5000)} |
+| 100,000 bans in one \`apply\` (four parts, two \`nft -f -\` at a time, from \`splitFrom\`) | ${s(n.apply100k)} (${rate(100_000, n.apply100k)}) | ${goal(n.apply100k, 500)} |
+| 1,000,000 bans in one \`apply\` (131,072 IPv4, the rest IPv6; 9 parts, the first of about 25,000, two \`nft -f -\` at a time, one transaction each) | ${s(n.apply1m)} (${rate(1_000_000, n.apply1m)}); ${n.listed1m.toLocaleString('en-US')} listed back | ${goal(n.apply1m, 5000)} |
 | the same as one transaction (\`splitFrom: 0\`, one \`nft -f -\`) | ${s(n.apply1mOne)} (${rate(1_000_000, n.apply1mOne)}) | for comparison |
 
 Load average at the start ${m.load}, after the nftables part ${n.loadAfter} (on ${m.nproc} CPUs; other work on the machine slows every figure).
-A batch of 50,000 element operations or more (\`splitFrom\`) is written in parts of at most
-125,000 (two at least) by \`nft -f -\` processes, two at a time: nft parses on one CPU per process,
+A batch of 20,000 element operations or more (\`splitFrom\`) is written in parts of at most
+125,000 (four at least) by \`nft -f -\` processes, two at a time: nft parses on one CPU per process,
 the kernel commits one part at a time (one lock per namespace), so the commit of one part overlaps
 the parse of the next. The price is atomicity: the batch is several transactions, a reader may see
 one part before another, and when nft refuses one part the others stand (the enforcer records
 them, re-reads the kernel and applies the rest by halves). Smaller batches stay one transaction.
+The batch is planned as it is written: the first part is what was planned when the split was
+decided, and its nft starts at once; the next parts are planned while nft parses.
 
 ### Applying bans
 
 | what | bans | time | rate |
 |---|---:|---:|---:|
-| fleetban nftables: one \`apply\` (two parts, two \`nft -f -\` at once) | 100,000 | ${s(n.apply100k)} | ${rate(100_000, n.apply100k)} |
+| fleetban nftables: one \`apply\` (four parts, two \`nft -f -\` at a time) | 100,000 | ${s(n.apply100k)} | ${rate(100_000, n.apply100k)} |
 | fleetban iptables + ipset: one \`apply\` (one \`ipset restore\`) | 100,000 | ${s(r.ipset.apply100k)} | ${rate(100_000, r.ipset.apply100k)} |
 | fleetban nftables: one \`apply\` | 10,000 | ${s(n.apply10k)} | ${rate(10_000, n.apply10k)} |
 | fleetban iptables + ipset: one \`apply\` | 10,000 | ${s(r.ipset.apply10k)} | ${rate(10_000, r.ipset.apply10k)} |

@@ -10,7 +10,8 @@ import { ExecError, parseNetwork, silentLogger } from '@fleetban/shared';
 import { plainAddressFamily } from '../src/enforce/canonical-address.js';
 import { createRunner, type Runner } from '../src/enforce/exec.js';
 import { elementChunks, elementScript } from '../src/enforce/nft-script.js';
-import { NftDriver, NftablesEnforcer, settleAtMost, splitOps } from '../src/enforce/nftables.js';
+import { settleAtMost, splitOps } from '../src/enforce/batch-parts.js';
+import { NftDriver, NftablesEnforcer } from '../src/enforce/nftables.js';
 import { planOps, type ElementOp } from '../src/enforce/reconcile.js';
 import { PartialWriteError } from '../src/enforce/set-driver.js';
 import { SPREAD_FROM, spreadOps, type SetElement } from '../src/enforce/set-element.js';
@@ -112,7 +113,7 @@ t.test('plan and nft text of a batch: last intent wins, deletes first, 1000 elem
   t.same(ops.map((op) => `${op.kind} ${op.el.key}`), ['add 192.0.2.3', 'replace 192.0.2.2']);
   t.equal(elementScript('fleetban', ops, now), [
     'delete element inet fleetban ban4 { 192.0.2.2 }',
-    'add element inet fleetban ban4 { 192.0.2.3 timeout 1m, 192.0.2.2 timeout 1h }',
+    'add element inet fleetban ban4 { 192.0.2.3 timeout 60s, 192.0.2.2 timeout 3600s }',
     '',
   ].join('\n'));
 
@@ -128,8 +129,8 @@ t.test('plan and nft text of a batch: last intent wins, deletes first, 1000 elem
   const counts = adds.map((l) => l.split(', ').length);
   t.same(counts.sort((a, b) => a - b), [1, 500, 1000, 1000], 'full lines of 1000, the rest in one line per set');
   t.ok(adds.some((l) => l.includes('2001:db8::7,') && !l.includes('2001:db8::7 timeout')), 'a permanent element has no timeout');
-  t.ok(adds.some((l) => l.includes('2001:db8::8 timeout 1d1h1m1s')), 'a timeout in nft units');
-  t.ok(adds.some((l) => l.startsWith('add element inet fleetban ban4_net { 198.51.100.0/24 timeout 1m }')), 'a network goes to the interval set');
+  t.ok(adds.some((l) => l.includes('2001:db8::8 timeout 90061s')), 'a timeout in nft units');
+  t.ok(adds.some((l) => l.startsWith('add element inet fleetban ban4_net { 198.51.100.0/24 timeout 60s }')), 'a network goes to the interval set');
 
   const mixed: ElementOp[] = [...bulk, ...Array.from({ length: 2100 }, (_, i): ElementOp => ({ kind: i % 3 ? 'delete' : 'replace', el: el(`198.18.${i >> 8}.${i & 255}`, now + 60_000) }))];
   const chunks = [...elementChunks('fleetban', mixed, now, 5000)];
@@ -210,15 +211,15 @@ t.test('the element view and the target set agree with a Map and a Set', async (
   t.equal(set.size, seen.size);
 });
 
-t.test('a batch of splitFrom operations or more goes in two halves', async (t: Test) => {
+t.test('a batch of splitFrom operations or more goes in four parts at least', async (t: Test) => {
   const ops: ElementOp[] = Array.from({ length: 5 }, (_, i) => ({ kind: 'add', el: el(`192.0.2.${i}`, 0) }));
   t.same(splitOps(ops, 0), [ops], '0 = never');
   t.same(splitOps(ops, 6), [ops], 'below the threshold');
-  t.same(splitOps(ops, 5).map((p) => p.length), [3, 2], 'at it: halves, in order');
+  t.same(splitOps(ops, 5).map((p) => p.length), [2, 2, 1], 'at it: parts of a quarter (rounded up), in order');
   t.same(splitOps(ops, 5).flat(), ops);
   t.same(splitOps(ops.slice(0, 1), 1), [ops.slice(0, 1)], 'one operation is never split');
-  t.same(splitOps(ops, 5, 2).map((p) => p.length), [2, 2, 1], 'parts of at most partOps');
-  t.same(splitOps(ops, 5, 2).flat(), ops, 'in order, each once');
+  t.same(splitOps(ops, 5, 1).map((p) => p.length), [1, 1, 1, 1, 1], 'parts of at most partOps');
+  t.same(splitOps(ops, 5, 1).flat(), ops, 'in order, each once');
 });
 
 t.test('split parts run at most `writers` at once, each started only when a slot frees', async (t: Test) => {
@@ -260,15 +261,15 @@ t.test('a refused half: the other half is reported committed', async (t: Test) =
   const err = await driver.write(ops, 0).then(() => null, (e: unknown) => e);
   t.type(err, PartialWriteError);
   t.equal((err as PartialWriteError).code, 'WRITE_PARTIAL');
-  t.same((err as PartialWriteError).committed, ops.slice(0, 2));
-  t.same((err as PartialWriteError).rejected, ops.slice(2));
+  t.same((err as PartialWriteError).committed, ops.slice(0, 3));
+  t.same((err as PartialWriteError).rejected, ops.slice(3));
   t.type((err as PartialWriteError).cause, ExecError);
-  t.equal(scripts.length, 2, 'two processes');
+  t.equal(scripts.length, 4, 'a process per part');
 
   const all = await driver.write(ops.map((op) => ({ ...op, el: el('192.0.2.3', 0) })), 0).then(() => null, (e: unknown) => e);
-  t.type(all, ExecError, 'both halves refused: the plain error');
+  t.type(all, ExecError, 'every part refused: the plain error');
   await driver.write(ops.slice(0, 2), 0);
-  t.equal(scripts.length, 5, 'below the threshold: one process');
+  t.equal(scripts.length, 9, 'below the threshold: one process');
 
   const parts = new NftDriver(runner, 'fleetban', 'nft', 'drop', undefined, 4, 2, 2);
   const six: ElementOp[] = Array.from({ length: 6 }, (_, i) => ({ kind: 'add', el: el(`192.0.2.${i}`, 0) }));
@@ -278,7 +279,7 @@ t.test('a refused half: the other half is reported committed', async (t: Test) =
   t.same(reported, [six.slice(0, 2), six.slice(4)], 'each committed part reported, the refused one not');
   t.same((three as PartialWriteError).committed, [...six.slice(0, 2), ...six.slice(4)]);
   t.same((three as PartialWriteError).rejected, six.slice(2, 4));
-  t.equal(scripts.length, 8, 'a process per part');
+  t.equal(scripts.length, 12, 'a process per part');
 });
 
 function nsRunner(ns: Netns): Runner {

@@ -6,9 +6,10 @@
  */
 import type { Clock, Logger } from '@fleetban/shared';
 import type { ElementView } from './element-view.js';
-import { planOps, type ElementOp, type Want } from './reconcile.js';
+import { OpStream } from './plan-stream.js';
+import { PlanCursor, type ElementOp, type WantList } from './reconcile.js';
 import { PartialWriteError, type SetDriver } from './set-driver.js';
-import { kernelExpiry, spreadOps, type ExpiryRule } from './set-element.js';
+import { kernelExpiry, type ExpiryRule } from './set-element.js';
 
 /** Operations recorded at once before I/O is let through (a few ms of work). */
 const RECORD_SLICE = 16_384;
@@ -46,25 +47,46 @@ export class BatchWriter {
    * from then on (the old one may be stale); the batch is planned again against it and applied
    * by halves, down to single elements.
    */
-  async run(wants: readonly Want[], view: ElementView, refresh: () => Promise<ElementView>): Promise<BatchDone> {
+  async run(wants: WantList, view: ElementView, refresh: () => Promise<ElementView>): Promise<BatchDone> {
     const done = { added: 0, removed: 0 };
-    const ops = this.plan(wants, view);
-    if (ops.length === 0) return done;
     try {
-      await this.write(ops, view, done);
+      await this.writePlan(this.stream(wants, view), view, done);
       return done;
     } catch (err) {
-      this.log.debug({ err, ops: ops.length }, 'batch rejected; retrying by halves');
+      this.log.debug({ err, wants: wants.length }, 'batch rejected; retrying by halves');
     }
     const fresh = await refresh();
-    await this.bisect(this.plan(wants, fresh), fresh, done);
+    await this.bisect(this.stream(wants, fresh).drain(), fresh, done);
     return done;
   }
 
-  /** The operations for `wants` against `view`, the expiries of a bulk batch spread. */
-  private plan(wants: readonly Want[], view: ElementView): ElementOp[] {
+  /** The operations for `wants` against `view`, planned as they are taken, the expiries of a bulk batch spread. */
+  private stream(wants: WantList, view: ElementView): OpStream {
     const now = this.clock();
-    return spreadOps(planOps(wants, view, now, this.rule), now, this.rule.spreadMs ?? 0);
+    return new OpStream(new PlanCursor(wants, view, now, this.rule), now, this.rule.spreadMs ?? 0);
+  }
+
+  /**
+   * Writes the plan of `stream`: through the driver's {@link SetDriver.writePlan} when it has
+   * one (it reports every committed part), else planned at once and written by {@link write}.
+   */
+  private async writePlan(stream: OpStream, view: ElementView, done: BatchDone): Promise<void> {
+    if (!this.driver.writePlan) {
+      const ops = stream.drain();
+      if (ops.length > 0) await this.write(ops, view, done);
+      return;
+    }
+    let reported = false;
+    view.reserve(view.size + stream.estimate);
+    try {
+      await this.driver.writePlan(stream, this.clock(), (part) => {
+        reported = true;
+        return this.record(part, view, done);
+      });
+    } catch (err) {
+      if (err instanceof PartialWriteError && !reported) this.commit(err.committed, view, done);
+      throw err;
+    }
   }
 
   private async bisect(ops: readonly ElementOp[], view: ElementView, done: BatchDone): Promise<void> {

@@ -22,7 +22,11 @@ const NONE: readonly SetElement[] = Object.freeze([]);
 export class ElementView implements PresentElements {
   private els: SetElement[] = [];
   private slots = new Int32Array(16).fill(-1);
+  /** Each slot's element's key hash: a probe compares hashes before it reads an element. */
+  private hashes = new Int32Array(16);
   private mask = 15;
+  /** The hash of the key {@link slotOf} looked up last. */
+  private hash = 0;
   /** Keys of port-scoped elements by target. */
   private readonly scoped = new Map<string, Set<string>>();
 
@@ -66,6 +70,7 @@ export class ElementView implements PresentElements {
       this.els[at] = el;
     } else {
       this.slots[slot] = this.els.length;
+      this.hashes[slot] = this.hash;
       this.els.push(el);
       if (this.els.length * 2 > this.slots.length) this.grow();
     }
@@ -115,10 +120,11 @@ export class ElementView implements PresentElements {
 
   /** The slot holding `key`, or the empty slot where it would go. */
   private slotOf(key: string): number {
-    let i = stringHash(key) & this.mask;
+    const h = (this.hash = stringHash(key) | 0);
+    let i = h & this.mask;
     for (;;) {
       const at = this.slots[i]!;
-      if (at < 0 || this.els[at]!.key === key) return i;
+      if (at < 0 || (this.hashes[i] === h && this.els[at]!.key === key)) return i;
       i = (i + 1) & this.mask;
     }
   }
@@ -131,11 +137,12 @@ export class ElementView implements PresentElements {
       i = (i + 1) & this.mask;
       const at = this.slots[i]!;
       if (at < 0) break;
-      const home = stringHash(this.els[at]!.key) & this.mask;
+      const home = this.hashes[i]! & this.mask;
       // an element stays when its home lies cyclically in (hole, i]
       const stays = hole <= i ? home > hole && home <= i : home > hole || home <= i;
       if (stays) continue;
       this.slots[hole] = at;
+      this.hashes[hole] = this.hashes[i]!;
       hole = i;
     }
     this.slots[hole] = -1;
@@ -148,12 +155,18 @@ export class ElementView implements PresentElements {
 
   /** A table of `size` slots (a power of two), every element placed again. */
   private rehash(size: number): void {
+    const { slots, hashes } = this;
     this.slots = new Int32Array(size).fill(-1);
-    this.mask = this.slots.length - 1;
-    for (let at = 0; at < this.els.length; at++) {
-      let i = stringHash(this.els[at]!.key) & this.mask;
+    this.hashes = new Int32Array(size);
+    this.mask = size - 1;
+    for (let j = 0; j < slots.length; j++) {
+      const at = slots[j]!;
+      if (at < 0) continue;
+      const h = hashes[j]!;
+      let i = h & this.mask;
       while (this.slots[i]! >= 0) i = (i + 1) & this.mask;
       this.slots[i] = at;
+      this.hashes[i] = h;
     }
   }
 }

@@ -14,8 +14,10 @@ import type { Runner } from './exec.js';
 import { parseTable, type NftTable } from './nft-json.js';
 import { NftSession } from './nft-session.js';
 import { NFT_CHAINS, NFT_RULES, NFT_SETS, checkTableName, dropScript, elementChunks, elementScript, rebuildScript, structureScript } from './nft-script.js';
+import { PLAN_SLICE, type OpStream } from './plan-stream.js';
 import type { JailScopes } from './port-scope.js';
 import type { ElementOp } from './reconcile.js';
+import { DEFAULT_PART_OPS, partSize, settleAtMost, settleEach, splitOps } from './batch-parts.js';
 import { PartialWriteError, type KernelPeek, type KernelState, type SetDriver } from './set-driver.js';
 import { SetEnforcer } from './set-enforcer.js';
 import { MAX_TIMEOUT_S } from './set-element.js';
@@ -47,7 +49,7 @@ export interface NftablesOptions {
   expirySpreadMs?: number;
   /**
    * A batch of at least this many element operations is split into parts, each one transaction
-   * of its own written by an `nft -f -` process (see {@link splitOps}); default 50000; 0 = never
+   * of its own written by an `nft -f -` process (see {@link splitOps}); default 20000; 0 = never
    * split (every batch one transaction).
    */
   splitFrom?: number;
@@ -59,20 +61,16 @@ export interface NftablesOptions {
 
 /**
  * Default of {@link NftablesOptions.splitFrom}. nft parses a batch on one CPU: 100,000 bans in
- * one `apply` on a quiet machine, 5 runs each: median 725 ms as one transaction (from 200,000),
- * 510 ms in two halves (from 50,000). A batch of that size is a bulk import (a start, a reconcile
- * that refills a flushed set), never the stream of single bans.
+ * one `apply` on a quiet machine, 5 runs each: median 725 ms as one transaction, 510 ms in two
+ * halves. A split batch's first part is what was planned when the split was decided, so this is
+ * also how much is planned before the first nft starts: 20,000 rather than 50,000 lets it start
+ * sooner (100,000 bans, 10 runs alternated on a shared 2-CPU machine, load 4.5 to 4.7: median
+ * 502 ms in four parts from 20,000, 678 ms in two halves from 50,000). A batch of that size is a
+ * bulk import (a start, a reconcile that refills a flushed set), never the stream of single bans.
  */
-export const DEFAULT_SPLIT_FROM = 50_000;
+export const DEFAULT_SPLIT_FROM = 20_000;
 
-/**
- * Default of {@link NftablesOptions.partOps}. Of nft's time for 1,000,000 elements (about 6.5
- * CPU-seconds), some 2 s are the kernel's, under one lock per network namespace: two halves
- * parse at once and then commit one after the other. Parts of 125,000 written two at a time
- * overlap the kernel's commit of one part with nft's parsing of the next (raw `nft -f` on a shared
- * 2-CPU machine, load 3 to 7, runs alternated: 8 parts 2.9, 3.3, 3.7 s; two halves 4.4, 6.1, 6.6 s).
- */
-export const DEFAULT_PART_OPS = 125_000;
+export { DEFAULT_PART_OPS } from './batch-parts.js';
 
 /** Default of {@link NftablesOptions.writers}: nft processes of one batch at once. */
 export const DEFAULT_WRITERS = 2;
@@ -144,12 +142,69 @@ export class NftDriver implements SetDriver {
     const done = await settleAtMost(parts.map((part) => () => this.bulk(part, nowMs)), this.writers, async (i, result) => {
       if (result.status === 'fulfilled') await onPart?.(parts[i]!);
     });
+    this.settleParts(parts, done);
+  }
+
+  /** Throws what the parts' outcomes call for: nothing, the error when all failed, else {@link PartialWriteError}. */
+  private settleParts(parts: readonly (readonly ElementOp[])[], done: readonly PromiseSettledResult<unknown>[]): void {
     const failed = done.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failed.length === 0) return;
     if (failed.length === done.length) throw failed[0];
     const committed = parts.filter((_, i) => done[i]!.status === 'fulfilled').flat();
     const rejected = parts.filter((_, i) => done[i]!.status === 'rejected').flat();
     throw new PartialWriteError(committed, rejected, { cause: failed[0] });
+  }
+
+  /**
+   * {@link write} of a plan made as it is written: the split is decided once `splitFrom`
+   * operations are planned (fewer in all: one transaction, as {@link write}), and those are the
+   * first part, so the first nft starts at once. The next parts, of the size {@link splitOps}
+   * gives the estimated total, are planned up to `writers` ahead while the lanes' nft processes
+   * parse. Parts are blocks of the plan from its end (see {@link OpStream}); every committed
+   * operation goes to `onPart`, the single transaction's too.
+   */
+  async writePlan(plan: OpStream, nowMs: number, onPart?: (committed: readonly ElementOp[]) => void | Promise<void>): Promise<void> {
+    const from = Math.max(2, this.splitFrom);
+    // a batch of one slice (a single ban) is planned at once: no turn of the event loop before its write
+    if (plan.estimate <= PLAN_SLICE) plan.fillNow(Infinity);
+    else await plan.fill(this.splitFrom > 0 ? from : Infinity);
+    if (this.splitFrom <= 0 || (plan.planned && plan.buffered < from)) {
+      const ops = plan.take(Infinity);
+      if (ops.length === 0) return;
+      await this.batch(elementScript(this.table, ops, nowMs));
+      await onPart?.(ops);
+      return;
+    }
+    const size = partSize(plan.estimate, this.partOps);
+    const parts: (readonly ElementOp[])[] = [];
+    // the first part is what the split decision planned (nft starts at once), then parts of `size`
+    let first = Math.min(size, plan.buffered);
+    const cut = async (): Promise<ElementOp[]> => {
+      const n = first > 0 ? first : size;
+      first = 0;
+      await plan.fill(n);
+      return plan.take(n);
+    };
+    // up to `writers` parts planned ahead, one after the other: a lane that frees finds its next part ready
+    const ready: Promise<ElementOp[]>[] = [];
+    let last: Promise<unknown> = Promise.resolve();
+    const ahead = (): void => {
+      const part = last.then(cut);
+      last = part;
+      ready.push(part);
+    };
+    for (let i = 0; i < Math.max(1, this.writers); i++) ahead();
+    const next = async (): Promise<(() => Promise<void>) | null> => {
+      const part = await (ready.shift() ?? Promise.resolve([]));
+      if (part.length === 0) return null;
+      ahead();
+      parts.push(part);
+      return () => this.bulk(part, nowMs);
+    };
+    const done = await settleEach(next, this.writers, async (i, result) => {
+      if (result.status === 'fulfilled') await onPart?.(parts[i]!);
+    });
+    this.settleParts(parts, done);
   }
 
   async remove(): Promise<void> {
@@ -173,57 +228,6 @@ export class NftDriver implements SetDriver {
     // nft -i reads a long line slowly (10,000 elements: ~0.6 s, ~0.1 s with -f): bulk goes to -f
     if (this.session && script.length <= this.sessionMaxChars) await this.session.run(script);
     else await this.runner(this.nft, ['-f', '-'], script);
-  }
-}
-
-/**
- * `ops` as one part, or, with at least `splitFrom` of them (and `splitFrom` > 0), as parts of
- * equal size, in order: two at least, more when a part would exceed `partOps`.
- */
-export function splitOps(ops: readonly ElementOp[], splitFrom: number, partOps = DEFAULT_PART_OPS): (readonly ElementOp[])[] {
-  if (splitFrom <= 0 || ops.length < Math.max(2, splitFrom)) return [ops];
-  const count = Math.max(2, Math.ceil(ops.length / Math.max(1, partOps)));
-  const size = Math.ceil(ops.length / count);
-  const parts: (readonly ElementOp[])[] = [];
-  for (let at = 0; at < ops.length; at += size) parts.push(ops.slice(at, at + size));
-  return parts;
-}
-
-/**
- * Runs the `tasks` with at most `limit` of them at once, in order, and settles each like
- * `Promise.allSettled`. A task is started only when a slot frees: its work (a part's text) is
- * not done, nor held in memory, before then. `after`, when given, gets each task's result once
- * the same lane has started its next task (or has none left), so its work overlaps that task;
- * everything settles only when every `after` has.
- */
-export async function settleAtMost<T>(
-  tasks: readonly (() => Promise<T>)[],
-  limit: number,
-  after?: (index: number, result: PromiseSettledResult<T>) => Promise<void>,
-): Promise<PromiseSettledResult<T>[]> {
-  const out = new Array<PromiseSettledResult<T>>(tasks.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    let finished = -1; // settled, not yet handed to `after`
-    while (next < tasks.length) {
-      const i = next++;
-      const running = settle(tasks[i]!);
-      if (finished >= 0) await after?.(finished, out[finished]!);
-      out[i] = await running;
-      finished = i;
-    }
-    if (finished >= 0) await after?.(finished, out[finished]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, tasks.length)) }, lane));
-  return out;
-}
-
-/** Starts `task` and settles its outcome, a synchronous throw included. */
-async function settle<T>(task: () => Promise<T>): Promise<PromiseSettledResult<T>> {
-  try {
-    return { status: 'fulfilled', value: await task() };
-  } catch (reason) {
-    return { status: 'rejected', reason };
   }
 }
 

@@ -50,32 +50,77 @@ export interface PresentElements {
 }
 
 /**
+ * Wants by index: an array, or a list that makes each want when it is first asked for (see
+ * plan-stream.ts). `null` or `undefined` = nothing wanted at that index (a skipped ban).
+ */
+export interface WantList {
+  readonly length: number;
+  at(index: number): Want | null | undefined;
+}
+
+/**
  * The operations that carry out `wants` on sets holding `present` (expired elements count as
  * absent). Later wants for the same target win. An element already present that
  * {@link satisfies} the wanted expiry needs nothing; elements of the target that are not wanted
  * are deleted. Costs the wants' size, not the sets': one look-up of each target, none when the
  * sets are empty (a bulk import), and targets told apart in a {@link TargetSet}; no object but
- * the operation itself per element.
+ * the operation itself per element. The plan of a {@link PlanCursor} walked to its end.
  */
-export function planOps(wants: readonly Want[], present: PresentElements, nowMs: number, rule: ExpiryRule): ElementOp[] {
-  // the last want of a target wins: walk backwards, skip targets already planned
-  const done = new TargetSet(wants.length);
-  const empty = present.size === 0;
+export function planOps(wants: WantList, present: PresentElements, nowMs: number, rule: ExpiryRule): ElementOp[] {
   const ops: ElementOp[] = [];
-  for (let i = wants.length - 1; i >= 0; i--) {
-    const want = wants[i]!;
-    if (!done.add(want.target)) continue;
-    const have = empty ? NONE : present.ofTarget(want.target);
-    if (!isIntent(want)) {
-      if (have.length === 0) ops.push({ kind: 'add', el: want });
-      else planTarget([want], have, ops, nowMs, rule);
-    } else if (have.length === 0) {
-      for (const el of want.els) ops.push({ kind: 'add', el });
-    } else {
-      planTarget(want.els, have, ops, nowMs, rule);
-    }
-  }
+  new PlanCursor(wants, present, nowMs, rule).step(ops, wants.length);
   return ops.reverse();
+}
+
+/**
+ * {@link planOps} a few wants at a time, from the last want backwards: the last want of a
+ * target wins, so a want is planned once every later one has been, and the operations of the
+ * last wants are final before the first wants are looked at. Each target is looked up in
+ * `present` only when its (last) want is planned: recording operations of targets planned
+ * before in `present` meanwhile changes nothing that is still to be planned.
+ */
+export class PlanCursor {
+  /** Index of the next want to plan (walking down); -1 = done. */
+  private next: number;
+  private readonly done: TargetSet;
+  /** `present` was empty at the start (a bulk import): nothing to look up. */
+  private readonly empty: boolean;
+
+  constructor(
+    private readonly wants: WantList,
+    private readonly present: PresentElements,
+    private readonly nowMs: number,
+    private readonly rule: ExpiryRule,
+  ) {
+    this.next = wants.length - 1;
+    this.done = new TargetSet(wants.length);
+    this.empty = present.size === 0;
+  }
+
+  /** Wants not yet planned. */
+  get remaining(): number {
+    return this.next + 1;
+  }
+
+  /** Plans up to `count` more wants, pushing their operations to `ops` in reverse plan order. */
+  step(ops: ElementOp[], count: number): void {
+    const { wants, present, done, nowMs, rule } = this;
+    const end = Math.max(-1, this.next - count);
+    for (let i = this.next; i > end; i--) {
+      const want = wants.at(i);
+      if (!want || !done.add(want.target)) continue;
+      const have = this.empty ? NONE : present.ofTarget(want.target);
+      if (!isIntent(want)) {
+        if (have.length === 0) ops.push({ kind: 'add', el: want });
+        else planTarget([want], have, ops, nowMs, rule);
+      } else if (have.length === 0) {
+        for (const el of want.els) ops.push({ kind: 'add', el });
+      } else {
+        planTarget(want.els, have, ops, nowMs, rule);
+      }
+    }
+    this.next = end;
+  }
 }
 
 const NONE: readonly SetElement[] = Object.freeze([]);

@@ -3,6 +3,7 @@
  * and writing its kernel objects, and, optionally, a cheap look at their structure.
  */
 import { FleetbanError } from '@fleetban/shared';
+import type { OpStream } from './plan-stream.js';
 import type { ElementOp } from './reconcile.js';
 import type { SetElement } from './set-element.js';
 
@@ -58,6 +59,13 @@ export interface SetDriver {
    * nothing else of this write); one that does not call it leaves the recording to the caller.
    */
   write(ops: readonly ElementOp[], nowMs: number, onPart?: (committed: readonly ElementOp[]) => void | Promise<void>): Promise<void>;
+  /**
+   * Optional: {@link write} of a plan made as it is written (plan-stream.ts), so a large batch's
+   * first transaction starts before its last operations are planned. Takes every operation of
+   * `plan` (filling it first) and calls `onPart` with each committed transaction's operations,
+   * always (also when the batch was one transaction); rejects like {@link write}.
+   */
+  writePlan?(plan: OpStream, nowMs: number, onPart?: (committed: readonly ElementOp[]) => void | Promise<void>): Promise<void>;
   /** Removes every object fleetban created (idempotent). */
   remove(): Promise<void>;
 }

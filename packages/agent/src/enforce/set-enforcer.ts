@@ -11,7 +11,8 @@ import type { JailScopes } from './port-scope.js';
 import { BatchWriter } from './batch-writer.js';
 import { ElementView } from './element-view.js';
 import type { KernelState, SetDriver } from './set-driver.js';
-import { diffElements, settled, type Want } from './reconcile.js';
+import { LazyWants } from './plan-stream.js';
+import { diffElements, settled, type Want, type WantList } from './reconcile.js';
 import { isLive, toSetElement, toSetElements, unbanTarget, type ExpiryRule, type SetElement } from './set-element.js';
 
 /** Options of {@link SetEnforcer}. */
@@ -86,23 +87,24 @@ export class SetEnforcer implements Enforcer {
   apply(bans: readonly BanEntry[], unbans: readonly string[]): Promise<void> {
     return this.serial(async () => {
       const now = this.clock();
-      const wants: Want[] = [];
-      for (const target of unbans) {
-        const t = this.parse(target, () => unbanTarget(target));
-        if (t !== null) wants.push({ target: t, els: [] });
-      }
-      for (const ban of bans) {
+      // unbans first, then bans (a target in both ends up banned); each made when first planned,
+      // so a bulk batch's first part is written while its other bans are parsed
+      const wants = new LazyWants(unbans.length + bans.length, (i) => {
+        if (i < unbans.length) {
+          const target = unbans[i]!;
+          const t = this.parse(target, () => unbanTarget(target));
+          return t === null ? null : { target: t, els: [] };
+        }
+        const ban = bans[i - unbans.length]!;
         // inline, not through parse(): no closure per ban of a bulk batch
-        let want: Want | null;
         try {
-          want = this.wantOf(ban, now);
+          // an already expired ban is skipped (null), not turned into an unban
+          return this.wantOf(ban, now);
         } catch (err) {
           this.skip(ban.target, err);
-          continue;
+          return null;
         }
-        // an already expired ban is skipped, not turned into an unban
-        if (want !== null) wants.push(want);
-      }
+      });
       const done = await this.run(wants);
       this.log.debug(done, 'batch applied');
     });
@@ -247,7 +249,7 @@ export class SetEnforcer implements Enforcer {
    * Carries out `wants` in one batch (see {@link BatchWriter.run}); when the kernel rejects it,
    * the view is read back from the kernel (after a repair) before the batch is split.
    */
-  private run(wants: readonly Want[]): Promise<{ added: number; removed: number }> {
+  private run(wants: WantList): Promise<{ added: number; removed: number }> {
     return this.writer.run(wants, this.view, async () => {
       this.view = new ElementView(await this.repair(await this.fullRead()));
       return this.view;
