@@ -76,17 +76,8 @@ export class BatchWriter {
       if (ops.length > 0) await this.write(ops, view, done);
       return;
     }
-    let reported = false;
-    view.reserve(view.size + stream.estimate);
-    try {
-      await this.driver.writePlan(stream, this.clock(), (part) => {
-        reported = true;
-        return this.record(part, view, done);
-      });
-    } catch (err) {
-      if (err instanceof PartialWriteError && !reported) this.commit(err.committed, view, done);
-      throw err;
-    }
+    const writePlan = this.driver.writePlan.bind(this.driver);
+    await this.recorded(stream.estimate, view, done, (onPart) => writePlan(stream, this.clock(), onPart));
   }
 
   private async bisect(ops: readonly ElementOp[], view: ElementView, done: BatchDone): Promise<void> {
@@ -117,10 +108,19 @@ export class BatchWriter {
    * once written, or a {@link PartialWriteError}'s committed part; then rethrows any failure.
    */
   private async write(ops: readonly ElementOp[], view: ElementView, done: BatchDone): Promise<void> {
+    if (!(await this.recorded(ops.length, view, done, (onPart) => this.driver.write(ops, this.clock(), onPart)))) this.commit(ops, view, done);
+  }
+
+  /**
+   * Runs a driver's write (`run`, up to `size` operations) recording each part it reports as
+   * committed, or a {@link PartialWriteError}'s committed part when it reported none, then
+   * rethrows any failure; true when parts were reported.
+   */
+  private async recorded(size: number, view: ElementView, done: BatchDone, run: (onPart: (committed: readonly ElementOp[]) => Promise<void>) => Promise<void>): Promise<boolean> {
     let reported = false;
-    view.reserve(view.size + ops.length);
+    view.reserve(view.size + size);
     try {
-      await this.driver.write(ops, this.clock(), (part) => {
+      await run((part) => {
         reported = true;
         return this.record(part, view, done);
       });
@@ -128,7 +128,7 @@ export class BatchWriter {
       if (err instanceof PartialWriteError && !reported) this.commit(err.committed, view, done);
       throw err;
     }
-    if (!reported) this.commit(ops, view, done);
+    return reported;
   }
 
   /**

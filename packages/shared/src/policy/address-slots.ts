@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { fmix32, fnv1a } from '../hash.js';
 import { v4Of, v4Text } from '../ip/v4-number.js';
+import { grownInto, grownList } from './grown.js';
 
 /** Marks "no slot" in the order's links and in lookups. */
 const NONE = -1;
@@ -93,7 +94,7 @@ export class AddressSlots {
     }
     const slot = this.#allocate();
     if (v >= 0) this.#v4[slot] = v;
-    else (this.#text ??= listOf(this.#v4.length, undefined))[slot] = key;
+    else (this.#text ??= grownList<string | undefined>([], this.#v4.length, undefined))[slot] = key;
     this.#table[at] = slot + 1;
     this.#link(slot);
     this.#size++;
@@ -139,14 +140,15 @@ export class AddressSlots {
     return this.#text?.[slot] ?? v4Text(this.#v4[slot] as number);
   }
 
-  /** The key of the held slot `slot` as {@link keyOf} builds it: its text, or undefined and its IPv4 value. */
-  keyParts(slot: number): { text: string | undefined; v4: number } {
-    this.#parts.text = this.#text?.[slot];
-    this.#parts.v4 = this.#v4[slot] as number;
-    return this.#parts;
+  /** The key of the held slot `slot` when it is not canonical dotted IPv4, else undefined (see {@link v4At}). */
+  textAt(slot: number): string | undefined {
+    return this.#text?.[slot];
   }
-  /** What {@link keyParts} returns, one object reused. */
-  readonly #parts: { text: string | undefined; v4: number } = { text: undefined, v4: 0 };
+
+  /** The IPv4 value of the held slot `slot` (its key when {@link textAt} is undefined). */
+  v4At(slot: number): number {
+    return this.#v4[slot] as number;
+  }
 
   /** The held slots, least recently failing first: a copy, overwritten by the next call. */
   order(): Int32Array {
@@ -178,15 +180,10 @@ export class AddressSlots {
       const rows = this.#v4.length;
       const capped = Math.min(Math.max(16, rows * 2), this.rowsFirst);
       const next = capped > rows ? capped : rows * 2;
-      this.#v4 = grown(this.#v4, new Uint32Array(next));
-      this.#older = grown(this.#older, new Int32Array(next));
-      this.#newer = grown(this.#newer, new Int32Array(next));
-      const held = this.#text;
-      if (held) {
-        const text = listOf<string | undefined>(next, undefined);
-        for (let i = 0; i < held.length; i++) text[i] = held[i];
-        this.#text = text;
-      }
+      this.#v4 = grownInto(this.#v4, new Uint32Array(next));
+      this.#older = grownInto(this.#older, new Int32Array(next));
+      this.#newer = grownInto(this.#newer, new Int32Array(next));
+      if (this.#text) this.#text = grownList(this.#text, next, undefined);
     }
     return this.#rows++;
   }
@@ -219,17 +216,4 @@ export class AddressSlots {
     if (newer === NONE) this.#newest = older;
     else this.#older[newer] = older;
   }
-}
-
-/** An array of `n` items `fill` (made at its size: pushed one by one, its room grows by half again). */
-function listOf<T>(n: number, fill: T): T[] {
-  const out = new Array<T>(n);
-  for (let i = 0; i < n; i++) out[i] = fill;
-  return out;
-}
-
-/** `into` holding `from` at its start. */
-function grown<T extends Uint32Array | Int32Array>(from: T, into: T): T {
-  into.set(from);
-  return into;
 }

@@ -56,16 +56,14 @@ export class WindowCapture {
   /** The addresses from `start` to `end` (exclusive), least recently failing first. */
   slice(start = 0, end = this.length): CapturedAddress[] {
     const out: CapturedAddress[] = [];
-    const add: RowVisit = (ip, times, sources, kept) => void out.push({ ip, times, sources, matches: linesOf(kept) });
-    for (let i = Math.max(0, start); i < Math.min(end, this.length); i++) this.#row(i, add);
+    this.each((ip, times, sources, kept) => void out.push({ ip, times, sources, matches: linesOf(kept) }), start, end);
     return out;
   }
 
   /**
    * Calls `visit` with each address from `start` to `end` (exclusive; default all), least recently
-   * failing first, without making its
-   * {@link CapturedAddress}: its failure times and their hosts (new arrays, the caller's), and its
-   * kept lines as the window held them (not to be changed).
+   * failing first, without making its {@link CapturedAddress}: its failure times and their hosts
+   * (new arrays, the caller's), and its kept lines as the window held them (not to be changed).
    */
   each(visit: RowVisit, start = 0, end = this.length): void {
     for (let i = Math.max(0, start); i < Math.min(end, this.length); i++) this.#row(i, visit);

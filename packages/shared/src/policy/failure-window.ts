@@ -1,7 +1,8 @@
 import { AddressSlots } from './address-slots.js';
-import { FailureRows, grownList } from './failure-rows.js';
+import { FailureRows } from './failure-rows.js';
 import { type CapturedAddress, type CaptureStamp, type RowVisit, WindowCapture } from './failure-window-capture.js';
 import { joined, keptLines, linesOf, withLine, type KeptLines } from './failure-window-lines.js';
+import { grownList } from './grown.js';
 import { KeptRows } from './kept-rows.js';
 
 /**

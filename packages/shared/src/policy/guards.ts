@@ -72,17 +72,13 @@ const SPECIAL: readonly (readonly [string, string])[] = [
 export const SPECIAL_SPACE: ProtectedSpace = (() => {
   const nets = SPECIAL.map(([n, note]) => ({ net: parseNetwork(n), note }));
   const list = new Allowlist(nets.map((x) => x.net));
+  /** The hit with what it is for. */
+  const noted = (hit: Network | null) => (hit ? { text: hit.text, note: nets.find((x) => x.net.text === hit.text)?.note } : null);
   return {
     code: 'special-address',
     label: 'special address space',
-    overlapping(net: Network) {
-      const hit = list.overlapping(net);
-      return hit ? { text: hit.text, note: nets.find((x) => x.net.text === hit.text)?.note } : null;
-    },
-    overlappingV4(v: number) {
-      const hit = list.overlappingV4(v);
-      return hit ? { text: hit.text, note: nets.find((x) => x.net.text === hit.text)?.note } : null;
-    },
+    overlapping: (net: Network) => noted(list.overlapping(net)),
+    overlappingV4: (v: number) => noted(list.overlappingV4(v)),
   };
 })();
 

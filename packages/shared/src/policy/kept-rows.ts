@@ -1,5 +1,6 @@
 import { v4Text } from '../ip/v4-number.js';
 import type { AddressSlots } from './address-slots.js';
+import { grownInto } from './grown.js';
 import type { RowVisit } from './failure-window-capture.js';
 import type { FailureRows } from './failure-rows.js';
 import type { KeptLines } from './failure-window-lines.js';
@@ -69,8 +70,8 @@ export class KeptRows {
     if (i === this.#key.length) this.#growRows();
     const n = rows.held(slot);
     if (this.#failures + n > this.#times.length) this.#growTimes(this.#failures + n);
-    const { text, v4 } = keys.keyParts(slot);
-    this.#key[i] = text === undefined ? v4 : -this.#texts.push(text);
+    const text = keys.textAt(slot);
+    this.#key[i] = text === undefined ? keys.v4At(slot) : -this.#texts.push(text);
     this.#start[i] = this.#failures;
     this.#count[i] = rows.copyTo(slot, this.#times, this.#sources, this.#failures);
     this.#failures += n;
@@ -96,19 +97,14 @@ export class KeptRows {
 
   #growRows(): void {
     const n = this.#key.length * 2;
-    this.#key = grown(this.#key, new Float64Array(n));
-    this.#start = grown(this.#start, new Int32Array(n));
-    this.#count = grown(this.#count, new Int32Array(n));
+    this.#key = grownInto(this.#key, new Float64Array(n));
+    this.#start = grownInto(this.#start, new Int32Array(n));
+    this.#count = grownInto(this.#count, new Int32Array(n));
   }
 
   #growTimes(need: number): void {
     let n = this.#times.length * 2;
     while (n < need) n *= 2;
-    this.#times = grown(this.#times, new Float64Array(n));
+    this.#times = grownInto(this.#times, new Float64Array(n));
   }
-}
-
-function grown<T extends Float64Array | Int32Array>(from: T, to: T): T {
-  to.set(from);
-  return to;
 }
