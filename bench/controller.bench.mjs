@@ -15,6 +15,7 @@
 //          their heading; default all: intake, latency, memory, restart, takeover). With --only,
 //          the sections run replace theirs in bench/results/controller.md and the others stay.
 //          --node-flags "..." (the controller's V8 flags instead of deploy/controller-node-flags; "" = none).
+//          --glibc-tunables "..." (its GLIBC_TUNABLES instead of deploy/controller-glibc-tunables; "" = none).
 // BENCH_CONTROLLER_NODE_ARGS (environment): more options for the controllers' node, e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/prof" (NODE_OPTIONS refuses --cpu-prof).
 import { freePort } from './lib/net.mjs';
@@ -23,7 +24,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { controllerNodeFlags } from './lib/agent-flags.mjs';
+import { controllerEnv, controllerNodeFlags } from './lib/agent-flags.mjs';
 import { adminRequest, BanList, connectFleet, encodeFailure, silentLogger } from '@fleetban/shared';
 
 const arg = (name, dflt) => {
@@ -59,7 +60,7 @@ function startNats(dir, port) {
 
 /** A controller process; resolves its log entries as they come. */
 function startController(conf) {
-  const proc = spawn(process.execPath, [...NODE_FLAGS, ...(process.env.BENCH_CONTROLLER_NODE_ARGS ? process.env.BENCH_CONTROLLER_NODE_ARGS.split(' ') : []), MAIN, 'controller', '-c', conf], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, FLEETBAN_LOG_LEVEL: 'info' } });
+  const proc = spawn(process.execPath, [...NODE_FLAGS, ...(process.env.BENCH_CONTROLLER_NODE_ARGS ? process.env.BENCH_CONTROLLER_NODE_ARGS.split(' ') : []), MAIN, 'controller', '-c', conf], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...controllerEnv(), FLEETBAN_LOG_LEVEL: 'info' } });
   const waiters = [];
   const entries = [];
   let buf = '';
@@ -322,7 +323,7 @@ async function main() {
   rmSync(dir, { recursive: true, force: true });
 
   const cpu = cpus()[0]?.model ?? 'unknown';
-  const md = `## Controller (bench/controller.bench.mjs)\n\nMachine: ${cpus().length} CPUs (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, nats-server (JetStream, file storage) on loopback; ${new Date().toISOString()}.\nOne \`fleetban controller\` process, with the V8 flags its launcher gives it (deploy/controller-node-flags: ${NODE_FLAGS.length ? `\`${NODE_FLAGS.join(' ')}\`` : 'none'}); the bench publishes from its own process. Addresses from 10.0.0.0/8; nothing leaves the machine.\nOn main at 90d063f (before this work) the same machine measured: intake 12,500 events/s with no bans and 6,600 events/s with bans; restart to ready 47 s with 200,000 events, 64 s with 20,000 bans as well; about 2 KB per tracked address.\n\n${out.join('\n\n')}\n`;
+  const md = `## Controller (bench/controller.bench.mjs)\n\nMachine: ${cpus().length} CPUs (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, nats-server (JetStream, file storage) on loopback; ${new Date().toISOString()}.\nOne \`fleetban controller\` process, with the V8 flags its launcher gives it (deploy/controller-node-flags: ${NODE_FLAGS.length ? `\`${NODE_FLAGS.join(' ')}\`` : 'none'}, and its malloc settings (deploy/controller-glibc-tunables: ${controllerEnv().GLIBC_TUNABLES ? `\`GLIBC_TUNABLES=${controllerEnv().GLIBC_TUNABLES}\`` : 'none'}); the bench publishes from its own process. Addresses from 10.0.0.0/8; nothing leaves the machine.\nOn main at 90d063f (before this work) the same machine measured: intake 12,500 events/s with no bans and 6,600 events/s with bans; restart to ready 47 s with 200,000 events, 64 s with 20,000 bans as well; about 2 KB per tracked address.\n\n${out.join('\n\n')}\n`;
   const file = join(root, 'bench', 'results', 'controller.md');
   writeFileSync(file, ONLY ? merged(readFileSync(file, 'utf8'), out) : md);
   process.stdout.write(ONLY ? `${out.join('\n\n')}\n` : md);

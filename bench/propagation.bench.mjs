@@ -25,7 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { agentNodeFlags, controllerNodeFlags } from './lib/agent-flags.mjs';
+import { agentNodeFlags, controllerEnv, controllerNodeFlags } from './lib/agent-flags.mjs';
 import { createLan, deleteLan, liveNamespaces } from './lib/lan.mjs';
 
 const self = fileURLToPath(import.meta.url);
@@ -166,6 +166,7 @@ async function inner() {
     });
     const ctlConf = conf('ctl', 'nftables').file;
     const controller = new NsProcess('controller', lan.hosts.ctl.ns, [process.execPath, ...controllerNodeFlags(), FLEETBAN_MAIN, 'controller', '-c', ctlConf], {
+      env: { GLIBC_TUNABLES: controllerEnv().GLIBC_TUNABLES },
       json: true,
       onEntry: (e) => {
         if (e.msg === 'ban') {

@@ -90,15 +90,17 @@ npm_build() {
 
 # install_command: /usr/local/bin/fleetban, running this checkout's CLI on the Node.js found above;
 # `fleetban agent` and `fleetban controller` with the V8 flags of deploy/agent-node-flags and
-# deploy/controller-node-flags, as the .deb's launcher does.
+# deploy/controller-node-flags (the controller also with deploy/controller-glibc-tunables), as the
+# .deb's launcher does.
 install_command() {
-  local agent_flags controller_flags
+  local agent_flags controller_flags controller_tunables
   agent_flags=$(grep -v '^#' deploy/agent-node-flags | tr -s ' \n' ' ' | sed 's/ *$//')
   controller_flags=$(grep -v '^#' deploy/controller-node-flags | tr -s ' \n' ' ' | sed 's/ *$//')
+  controller_tunables=$(grep -v '^#' deploy/controller-glibc-tunables | grep -v '^ *$' | paste -sd: -)
   cat > /usr/local/bin/fleetban <<SH
 #!/bin/sh
 if [ "\$1" = agent ]; then exec "$(command -v node)" $agent_flags "$PWD/packages/cli/dist/main.js" "\$@"; fi
-if [ "\$1" = controller ]; then exec "$(command -v node)" $controller_flags "$PWD/packages/cli/dist/main.js" "\$@"; fi
+if [ "\$1" = controller ]; then export GLIBC_TUNABLES="$controller_tunables\${GLIBC_TUNABLES:+:\$GLIBC_TUNABLES}"; exec "$(command -v node)" $controller_flags "$PWD/packages/cli/dist/main.js" "\$@"; fi
 exec "$(command -v node)" "$PWD/packages/cli/dist/main.js" "\$@"
 SH
   chmod 755 /usr/local/bin/fleetban

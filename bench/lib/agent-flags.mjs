@@ -24,6 +24,18 @@ export function controllerNodeFlags() {
   return flagsOf('controller-node-flags');
 }
 
+/**
+ * The controller's environment as its launcher makes it: GLIBC_TUNABLES of
+ * deploy/controller-glibc-tunables (its lines joined by ':'), before any of `env`'s own;
+ * `--glibc-tunables "..."` on the bench's command line replaces them ("" = none), for comparisons.
+ */
+export function controllerEnv(env = process.env, argv = process.argv) {
+  const at = argv.indexOf('--glibc-tunables');
+  const ours = at > 0 ? (argv[at + 1] ?? '') : readFileSync(fileURLToPath(new URL('../../deploy/controller-glibc-tunables', import.meta.url)), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#')).join(':');
+  const tunables = [ours, env.GLIBC_TUNABLES].filter(Boolean).join(':');
+  return tunables ? { ...env, GLIBC_TUNABLES: tunables } : env;
+}
+
 /** `--node-flags "..."` on the bench's command line replaces them ("" = none), for comparisons. */
 export function agentNodeFlagsFromArgv(argv = process.argv) {
   const at = argv.indexOf('--node-flags');

@@ -46,15 +46,17 @@ else
 fi
 install -d "$stage/usr/bin"
 # `fleetban agent` and `fleetban controller` (the systemd units' ExecStart) run with the V8 flags of
-# deploy/agent-node-flags and deploy/controller-node-flags, which say why and what they cost; every
-# other command runs with node's defaults
+# deploy/agent-node-flags and deploy/controller-node-flags, the controller also with the malloc
+# settings of deploy/controller-glibc-tunables; each file says why and what it costs; every other
+# command runs with node's defaults
 agent_flags=$(grep -v '^#' deploy/agent-node-flags | tr -s ' \n' ' ' | sed 's/ *$//')
 controller_flags=$(grep -v '^#' deploy/controller-node-flags | tr -s ' \n' ' ' | sed 's/ *$//')
+controller_tunables=$(grep -v '^#' deploy/controller-glibc-tunables | grep -v '^ *$' | paste -sd: -)
 cat > "$stage/usr/bin/fleetban" <<SH
 #!/bin/sh
-# the agent's and the controller's V8 flags: a small young generation (memory; see /usr/share/doc/fleetban/docs/benchmarks.md)
+# the agent's and the controller's V8 flags (a small young generation) and the controller's malloc settings: memory; see /usr/share/doc/fleetban/docs/benchmarks.md
 if [ "\$1" = agent ]; then exec $node_bin $agent_flags /usr/lib/fleetban/packages/cli/dist/main.js "\$@"; fi
-if [ "\$1" = controller ]; then exec $node_bin $controller_flags /usr/lib/fleetban/packages/cli/dist/main.js "\$@"; fi
+if [ "\$1" = controller ]; then export GLIBC_TUNABLES="$controller_tunables\${GLIBC_TUNABLES:+:\$GLIBC_TUNABLES}"; exec $node_bin $controller_flags /usr/lib/fleetban/packages/cli/dist/main.js "\$@"; fi
 exec $node_bin /usr/lib/fleetban/packages/cli/dist/main.js "\$@"
 SH
 chmod 755 "$stage/usr/bin/fleetban"
