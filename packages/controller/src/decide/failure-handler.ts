@@ -59,7 +59,8 @@ export class FailureHandler {
     switch (v.kind) {
       case 'counted':
         this.counters.add('events.counted', 1, by);
-        this.logger.debug({ jail: e.jail, ip: e.ip, host: e.host, failures: v.failures, replay }, 'failure counted');
+        // the most frequent outcome: its line is not even built unless debug lines are written
+        if (this.logger.isLevelEnabled('debug')) this.logger.debug({ jail: e.jail, ip: e.ip, host: e.host, failures: v.failures, replay }, 'failure counted');
         return undefined;
       case 'ignored': {
         const rejected = v.why === 'stale' || v.why === 'future' || v.why === 'invalid' || v.why === 'jail' || v.why === 'policy';

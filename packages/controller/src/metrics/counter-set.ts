@@ -21,17 +21,15 @@ export interface BreakdownRow {
  */
 export class CounterSet {
   readonly #values = new Map<string, number>();
-  readonly #breakdowns = new Map<string, Map<string, number>>();
+  readonly #breakdowns = new Map<string, Breakdown>();
 
   /** Adds `n` (default 1) to `name`, and to its breakdown row `labels` when given. */
   add(name: string, n = 1, labels?: readonly string[]): void {
     this.#values.set(name, (this.#values.get(name) ?? 0) + n);
     if (labels === undefined) return;
     let rows = this.#breakdowns.get(name);
-    if (!rows) this.#breakdowns.set(name, (rows = new Map()));
-    let key = labels.join('\n');
-    if (!rows.has(key) && rows.size >= MAX_BREAKDOWN) key = labels.map(() => OTHER).join('\n');
-    rows.set(key, (rows.get(key) ?? 0) + n);
+    if (!rows) this.#breakdowns.set(name, (rows = new Breakdown()));
+    rows.row(labels).value += n;
   }
 
   /** The value of `name` (0 when never counted). */
@@ -53,11 +51,54 @@ export class CounterSet {
 
   /** The breakdown of `name`: one row per label set counted (none when never counted with labels). */
   breakdown(name: string): BreakdownRow[] {
-    return [...(this.#breakdowns.get(name) ?? [])].map(([k, value]) => ({ labels: k.split('\n'), value }));
+    return (this.#breakdowns.get(name)?.rows ?? []).map((r) => ({ labels: r.labels, value: r.value }));
   }
 
   /** Names of the counters that have a breakdown. */
   labelledNames(): string[] {
     return [...this.#breakdowns.keys()];
+  }
+}
+
+/** A breakdown row as counted. */
+interface Row {
+  readonly labels: readonly string[];
+  value: number;
+}
+
+/** A step of a breakdown's lookup: the rows below one label value, and the row that ends there. */
+interface LabelNode {
+  next?: Map<string, LabelNode>;
+  row?: Row;
+}
+
+/**
+ * One counter's breakdown: its rows in the order first counted, each found by walking its label
+ * values one map at a time (a count joins no strings: the failures' counters are added to for
+ * every event), at most {@link MAX_BREAKDOWN} of them.
+ */
+class Breakdown {
+  readonly rows: Row[] = [];
+  readonly #root: LabelNode = {};
+
+  /** The row of `labels`, made when new and there is room, else the {@link OTHER} row. */
+  row(labels: readonly string[]): Row {
+    const found = this.#find(labels, false);
+    if (found) return found;
+    return this.#find(this.rows.length < MAX_BREAKDOWN ? labels : labels.map(() => OTHER), true) as Row;
+  }
+
+  #find(labels: readonly string[], make: boolean): Row | undefined {
+    let node = this.#root;
+    for (const value of labels) {
+      let next = node.next?.get(value);
+      if (!next) {
+        if (!make) return undefined;
+        (node.next ??= new Map()).set(value, (next = {}));
+      }
+      node = next;
+    }
+    if (!node.row && make) this.rows.push((node.row = { labels: [...labels], value: 0 }));
+    return node.row;
   }
 }
