@@ -61,6 +61,13 @@ export type FailureSink = (e: FailureEvent, replay: boolean) => Promise<void> | 
 export class EventIntake {
   #stopped = false;
   #messages: { stop(): void; close(): Promise<void | Error> } | undefined;
+  /** Delivered messages not handled yet (from `#head` on): handling waits while `#holding`. */
+  #queue: JsMsg[] = [];
+  #head = 0;
+  #holding = false;
+  /** Consuming ended (stopped, the lease lost, the consumer closed): later deliveries are ignored. */
+  #ended = false;
+  #acks = new AckFloor(ACK_EVERY, ACK_DELAY_MS);
   /** Events seen recently, by host and id: a redelivered or republished one is never counted twice. */
   readonly #seen: SeenIds;
   /**
@@ -100,26 +107,72 @@ export class EventIntake {
     this.#handled = ackFloor;
     this.logger.info({ replayed, ackFloor, ...from }, 'event windows rebuilt from the stream');
     const consumer = await controllerConsumer(this.nc);
-    const messages = await consumer.consume({ max_messages: 1000, expires: PULL_EXPIRES_MS });
+    // delivered to a callback, not an async iterator: the iterator's queue and a promise per
+    // message cost about 0.8 µs of CPU per message (of about 11 per event); the intake keeps its
+    // own queue for while handling waits
+    const messages = await consumer.consume({ max_messages: 1000, expires: PULL_EXPIRES_MS, callback: (m) => this.#take(m) });
     this.#messages = messages;
-    void (async () => {
-      const acks = new AckFloor(ACK_EVERY, ACK_DELAY_MS);
-      try {
-        for await (const m of messages) {
-          // a suspended lease: another controller may be active, nothing is decided until it is renewed
-          if (this.gate && !this.gate.renewed) await this.gate.whenRenewed();
-          // stopped meanwhile, or the lease lost (another controller decides): nothing more is handled
-          if (this.#stopped || (this.gate && !this.gate.renewed)) break;
-          acks.add(m, this.handle(m, false));
-          if (acks.inFlight >= MAX_IN_FLIGHT) await acks.below(MAX_IN_FLIGHT);
-        }
-      } finally {
-        acks.close();
-      }
-    })().catch((err: unknown) => {
-      if (!this.#stopped) this.logger.error({ err }, 'event consumer stopped');
+    void messages.closed().then((err) => {
+      this.#end();
+      if (err && !this.#stopped) this.logger.error({ err }, 'event consumer stopped');
     });
     return true;
+  }
+
+  /** Takes a delivered message: handled at once, unless handling waits (then after those before it). */
+  #take(m: JsMsg): void {
+    if (this.#ended) return;
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      // handled ones are not kept while handling waits and the queue never empties
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#queue.push(m);
+    if (!this.#holding) this.#drain();
+  }
+
+  /**
+   * Handles the queued messages in order until one must wait: while the lease is suspended
+   * (another controller may be active: nothing is decided until it is renewed), or while
+   * {@link MAX_IN_FLIGHT} messages' writes are in flight. Stopped, or the lease lost, nothing more
+   * is handled: the messages not acknowledged come again to the next consumer.
+   */
+  #drain(): void {
+    const acks = this.#acks;
+    try {
+      while (this.#head < this.#queue.length) {
+        if (this.#stopped || this.#ended) return this.#end();
+        if (this.gate && !this.gate.renewed) return this.#hold(this.gate.whenRenewed(), () => this.gate?.renewed !== false);
+        if (acks.inFlight >= MAX_IN_FLIGHT) return this.#hold(acks.below(MAX_IN_FLIGHT), () => true);
+        const m = this.#queue[this.#head++] as JsMsg;
+        acks.add(m, this.handle(m, false));
+      }
+      this.#queue.length = 0;
+      this.#head = 0;
+    } catch (err) {
+      this.logger.error({ err }, 'event consumer stopped');
+      this.#end();
+    }
+  }
+
+  /** Handles nothing more until `until` resolves; then goes on when `goOn()`, else ends. */
+  #hold(until: Promise<void>, goOn: () => boolean): void {
+    this.#holding = true;
+    void until.then(() => {
+      this.#holding = false;
+      if (goOn()) this.#drain();
+      else this.#end();
+    });
+  }
+
+  /** Ends consuming: what is queued is dropped (not acknowledged), what is handled acknowledged. */
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#queue = [];
+    this.#head = 0;
+    this.#messages?.stop();
+    this.#acks.close();
   }
 
   /**
