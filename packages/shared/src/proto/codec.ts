@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { readFailureFast } from './failure-fast.js';
 import { readFlatStrings } from './flat-strings.js';
 import { v4Of } from '../ip/v4-number.js';
 import { DecodeError } from '../errors.js';
@@ -47,9 +48,12 @@ function decodeWith<M extends { schema?: number | null }>(type: WireType<M>, nam
   } catch (cause) {
     throw new DecodeError(`${name}: not a valid protobuf message`, { cause });
   }
-  const schema = m.schema ?? 0;
-  if (schema < 1 || schema > SCHEMA_VERSION) throw new DecodeError(`${name}: unsupported schema version ${schema}`);
+  checkSchema(name, m.schema ?? 0);
   return m;
+}
+
+function checkSchema(name: string, schema: number): void {
+  if (schema < 1 || schema > SCHEMA_VERSION) throw new DecodeError(`${name}: unsupported schema version ${schema}`);
 }
 
 function required(name: string, field: string, value: string): string {
@@ -127,8 +131,11 @@ export function encodeFailure(e: FailureEvent): Uint8Array {
 
 /** Decodes a failure event; throws {@link DecodeError}. */
 export function decodeFailure(bytes: Uint8Array): FailureEvent {
-  const m = decodeWith(wire().FailureEvent, 'FailureEvent', bytes);
   const n = 'FailureEvent';
+  // the plain encoding read in one pass; anything else by protobufjs (proto/failure-fast.ts)
+  const fast = readFailureFast(bytes);
+  if (fast) checkSchema(n, fast.schema);
+  const m = fast ?? decodeWith(wire().FailureEvent, n, bytes);
   return {
     id: bounded(n, 'id', required(n, 'id', str(m.id)), WIRE_LIMITS.idChars),
     host: token(n, 'host', 'host', str(m.host)),
