@@ -26,6 +26,7 @@ import { JailRunner } from './jail/jail-runner.js';
 import { FailureReporter } from './report/failure-reporter.js';
 import { LogGate } from './report/log-gate.js';
 import { anyGate } from './report/read-gate.js';
+import { StartGarbage } from './start-garbage.js';
 import { AGENT_VERSION } from './version.js';
 /** Lines read, skipped, undecodable, matched and bytes behind, over every jail. */
 function readingCounters(jails: readonly JailRunner[]) {
@@ -145,6 +146,7 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
   });
   if (metrics && metricsAt) await metrics.start(metricsAt, { jails, reporter, logGate, writer, enforcer, fallback, clock }, log.child({ stage: 'metrics' }));
   let stopping = false;
+  const startGarbage = new StartGarbage(log);
   let nc: NatsConnection | undefined;
   let session: FleetSession | undefined;
   void connectFleet(config.fleet, { name: `fleetban-agent-${host}`, role: 'agent', logger: log, waitOnFirstConnect: true, pingIntervalMs: PING_MS }).then(
@@ -152,17 +154,21 @@ export async function runAgent(config: FleetbanConfig, deps: AgentDeps): Promise
       if (stopping) return void c.close().catch(() => undefined);
       nc = c;
       session = joinFleet(c, parts, heartbeat, () => {
-        if (!stopping) log.info({ host, jails: jails.map((j) => j.jail.name), servers: config.fleet.servers }, 'agent ready');
+        if (stopping) return;
+        log.info({ host, jails: jails.map((j) => j.jail.name), servers: config.fleet.servers }, 'agent ready');
+        startGarbage.soon();
       });
     },
     (err: unknown) => log.error({ err }, 'cannot connect to the fleet: protecting this host locally only'),
   );
   log.info({ host, jails: jails.map((j) => j.jail.name) }, 'agent started: protecting this host, joining the fleet');
+  startGarbage.soon();
   return {
     // every step that waits on NATS is bounded: a stop ends in every state (connected, cut off,
     // reconnecting, with a backlog, never connected); what is not sent goes to the spool
     async stop() {
       stopping = true;
+      startGarbage.stop();
       await metrics?.stop();
       await session?.stop();
       fallback.stop();

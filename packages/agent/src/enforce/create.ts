@@ -5,11 +5,8 @@
  */
 import type { BlockType, Clock, EnforcerChoice, JailConfig, Logger } from '@fleetban/shared';
 import { detectFirewall, type DetectOptions, type FirewallDetection } from './detect.js';
-import { DryRunEnforcer } from './dry-run.js';
 import type { Enforcer } from './enforcer.js';
 import type { Runner } from './exec.js';
-import { IptablesEnforcer } from './iptables.js';
-import { NftablesEnforcer } from './nftables.js';
 import { jailScopes, systemServices, type ServiceTable } from './port-scope.js';
 
 /** What the backends need. */
@@ -31,7 +28,8 @@ export interface EnforcerDeps {
 
 /**
  * Detects the firewall, then builds the chosen backend (`choice` is the agent's `enforcer`
- * option, default `auto`). Not started yet. Throws ConfigError for a jail's bad `port` or
+ * option, default `auto`), loading only that backend's modules: an agent on nftables does not
+ * carry the iptables driver, nor the dry-run one. Not started yet. Throws ConfigError for a jail's bad `port` or
  * `protocol`.
  */
 export async function createEnforcer(
@@ -52,14 +50,17 @@ export async function createEnforcer(
   let enforcer: Enforcer;
   let how = '';
   if (backend === 'nftables') {
+    const { NftablesEnforcer } = await import('./nftables.js');
     enforcer = new NftablesEnforcer({ ...common, runner: deps.runner, ...(deps.table ? { table: deps.table } : {}) });
   } else if (backend === 'iptables') {
     // rules go where Docker's chains are; else the host's default iptables
     const iptables = detected.dockerUser === 'legacy' ? 'iptables-legacy'
       : detected.dockerUser === 'nft' && detected.iptablesNft ? 'iptables-nft' : 'iptables';
+    const { IptablesEnforcer } = await import('./iptables.js');
     enforcer = new IptablesEnforcer({ ...common, runner: deps.runner, iptables });
     how = ` (${iptables} + ipset)`;
   } else {
+    const { DryRunEnforcer } = await import('./dry-run.js');
     enforcer = new DryRunEnforcer(common);
   }
   const forced = choice === 'auto' ? '' : ' (forced by [agent] enforcer)';
