@@ -1,6 +1,6 @@
 import { AddressSlots } from './address-slots.js';
 import { FailureRows } from './failure-rows.js';
-import { type CapturedAddress, type CaptureStamp, type RowVisit, WindowCapture } from './failure-window-capture.js';
+import { type CapturedAddress, type CaptureStamp, type RowCopy, type RowVisit, WindowCapture } from './failure-window-capture.js';
 import { joined, keptLines, linesOf, withLine, type KeptLines } from './failure-window-lines.js';
 import { grownList } from './grown.js';
 import { KeptRows } from './kept-rows.js';
@@ -129,7 +129,22 @@ export class FailureWindow {
       stamp.live = false;
       this.#before.end();
     };
-    return new WindowCapture({ slots: this.#slots.order(), row: (slot, visit) => this.#readRow(slot, visit), stamp, release });
+    const copy = (slot: number, into: RowCopy) => this.#copyRow(slot, into);
+    return new WindowCapture({ slots: this.#slots.order(), row: (slot, visit) => this.#readRow(slot, visit), copy, stamp, release });
+  }
+
+  /** Copies the slot's row as the live capture saw it into `into`. */
+  #copyRow(slot: number, into: RowCopy): void {
+    if (this.#before.has(slot)) {
+      this.#before.copy(slot, into);
+      return;
+    }
+    const text = this.#slots.textAt(slot);
+    into.text = text;
+    into.v4 = text === undefined ? this.#slots.v4At(slot) : 0;
+    into.room(this.#rows.held(slot));
+    into.count = this.#rows.copyTo(slot, into.times, into.sources, 0);
+    into.lines = this.#matches[slot];
   }
 
   /** Calls `visit` with the slot's row as the live capture saw it. */
