@@ -62,26 +62,37 @@ export class WindowRows {
     const h = indices(o.h, failures, hosts.length, 'window failure hosts');
     const m = counts(o.m, rows, 'window line counts');
     const l = strings(o.l, 'window lines', sum(m));
+    const sources = h.map((x) => hosts[x] as string);
     let at = 0;
     let line = 0;
     for (let i = 0; i < rows; i++) {
-      const slot = this.#ips.push(ip[i] as string) - 1;
       const held = n[i] as number;
-      this.#count.push(held);
-      if (held > INLINE) {
-        this.#spill.set(slot, { times: t.slice(at, at + held), sources: h.slice(at, at + held).map((x) => hosts[x] as string) });
-        for (let k = 0; k < INLINE; k++) (this.#times.push(0), this.#sources.push(''));
-      } else {
-        for (let k = 0; k < INLINE; k++) {
-          this.#times.push(k < held ? (t[at + k] as number) : 0);
-          this.#sources.push(k < held ? (hosts[h[at + k] as number] as string) : '');
-        }
-      }
-      at += held;
       const lines = m[i] as number;
-      this.#matches.push(lines === 0 ? undefined : lines === 1 ? l[line] : l.slice(line, line + lines));
+      this.push(ip[i] as string, held, t, sources, at, lines === 0 ? undefined : lines === 1 ? l[line] : l.slice(line, line + lines));
+      at += held;
       line += lines;
     }
+  }
+
+  /**
+   * Appends an address: its `held` failures are `times` and `sources` from `at` on (copied: they
+   * may be reused), its lines `matches` (kept as they are).
+   */
+  push(ip: string, held: number, times: ArrayLike<number>, sources: ArrayLike<string>, at: number, matches: string | string[] | undefined): void {
+    const slot = this.#ips.push(ip) - 1;
+    this.#count.push(held);
+    if (held > INLINE) {
+      const spill = { times: [] as number[], sources: [] as string[] };
+      for (let k = 0; k < held; k++) (spill.times.push(times[at + k] as number), spill.sources.push(sources[at + k] as string));
+      this.#spill.set(slot, spill);
+      for (let k = 0; k < INLINE; k++) (this.#times.push(0), this.#sources.push(''));
+    } else {
+      for (let k = 0; k < INLINE; k++) {
+        this.#times.push(k < held ? (times[at + k] as number) : 0);
+        this.#sources.push(k < held ? (sources[at + k] as string) : '');
+      }
+    }
+    this.#matches.push(matches);
   }
 
   /** The addresses decoded, in their order. */
