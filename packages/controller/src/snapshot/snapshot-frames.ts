@@ -4,7 +4,6 @@
  * in binary ('W', snapshot-window-frame.ts), then the seen keys, bans and offences as version 3's
  * JSON objects ('J'). A reader tells it from versions 2 and 3 by its first byte ('H', not '{').
  */
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { DecodeError } from '@fleetban/shared';
@@ -29,19 +28,18 @@ export async function writeFrames(to: Writable, s: ControllerSnapshot): Promise<
     await b.consumed;
     return b;
   };
-  const send = async (b: FrameBuffer): Promise<void> => {
+  // at most the two buffers' frames wait in `to`: no need to wait for its 'drain'
+  const send = (b: FrameBuffer): void => {
     const frame = b.finish();
-    let ok = true;
-    b.consumed = new Promise((resolve) => {
-      ok = to.write(frame, () => resolve());
-    });
-    if (!ok) await once(to, 'drain');
+    b.consumed = new Promise((resolve) => void to.write(frame, () => resolve()));
   };
   const json = async (kind: number, o: Record<string, unknown>): Promise<void> => {
     const b = await next();
+    const text = JSON.stringify(o);
     b.begin(kind);
-    b.text(JSON.stringify(o), true);
-    await send(b);
+    b.room(text.length * 3);
+    b.text(text, true);
+    send(b);
   };
   await json(FRAME_KIND.head, headOf(s, 4));
   const rows = new WindowFrameWriter();
@@ -49,7 +47,7 @@ export async function writeFrames(to: Writable, s: ControllerSnapshot): Promise<
     for (let i = 0; i < jail.addresses.length; ) {
       const b = await next();
       i = rows.write(b, j, jail.addresses, i);
-      await send(b);
+      send(b);
       await yieldToLoop();
     }
     // a window read is released at once: while its capture is live the window keeps what it changes

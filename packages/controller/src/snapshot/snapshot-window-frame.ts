@@ -31,9 +31,13 @@ const WINDOW_FRAME_BYTES = 256 * 1024;
 /** Rows between two checks of a frame's size. */
 const ROWS_PER_CHECK = 25;
 
-/** One frame being written: [kind u8][length u32][payload], in a buffer that grows and is reused. */
+/**
+ * One frame being written: [kind u8][length u32][payload], in a buffer that grows and is reused.
+ * The writes do not check for room: the writer makes room first ({@link room}), once per row.
+ */
 export class FrameBuffer {
   #b: Buffer;
+  #v: DataView;
   /** Bytes written. */
   at = 0;
   /** Settles once what was last sent from this buffer is consumed (the buffer may then be overwritten). */
@@ -41,11 +45,13 @@ export class FrameBuffer {
 
   constructor(bytes = 512 * 1024) {
     this.#b = Buffer.allocUnsafe(bytes);
+    this.#v = new DataView(this.#b.buffer, this.#b.byteOffset, this.#b.length);
   }
 
   /** Starts a frame of `kind`. */
   begin(kind: number): void {
     this.at = 0;
+    this.room(FRAME_HEAD_BYTES);
     this.u8(kind);
     this.u32(0);
   }
@@ -54,7 +60,7 @@ export class FrameBuffer {
   finish(): Buffer {
     const length = this.at - FRAME_HEAD_BYTES;
     if (length > MAX_FRAME_BYTES) throw new RangeError(`a snapshot frame of ${length} bytes is over the ${MAX_FRAME_BYTES} a reader takes`);
-    this.#b.writeUInt32LE(length, 1);
+    this.#v.setUint32(1, length, true);
     return this.#b.subarray(0, this.at);
   }
 
@@ -64,36 +70,40 @@ export class FrameBuffer {
     const grown = Buffer.allocUnsafe(Math.max(this.#b.length * 2, this.at + n));
     this.#b.copy(grown, 0, 0, this.at);
     this.#b = grown;
+    this.#v = new DataView(grown.buffer, grown.byteOffset, grown.length);
   }
 
   u8(v: number): void {
-    this.room(1);
-    this.#b[this.at++] = v;
+    this.#v.setUint8(this.at++, v);
   }
 
   u32(v: number): void {
-    this.room(4);
-    this.at = this.#b.writeUInt32LE(v, this.at);
+    this.#v.setUint32(this.at, v, true);
+    this.at += 4;
   }
 
   /** Sets the u32 at `at` (written before). */
   u32At(at: number, v: number): void {
-    this.#b.writeUInt32LE(v, at);
+    this.#v.setUint32(at, v, true);
   }
 
   f64(v: number): void {
-    this.room(8);
-    this.at = this.#b.writeDoubleLE(v, this.at);
+    this.#v.setFloat64(this.at, v, true);
+    this.at += 8;
   }
 
-  /** `s` as UTF-8, after its length (u32) unless `bare`. */
+  /** `s` as UTF-8 (room for {@link textRoom} bytes made), after its length (u32) unless `bare`. */
   text(s: string, bare = false): void {
     const prefix = bare ? 0 : 4;
-    this.room(prefix + s.length * 3);
     const n = this.#b.write(s, this.at + prefix, 'utf8');
-    if (!bare) this.#b.writeUInt32LE(n, this.at);
+    if (!bare) this.#v.setUint32(this.at, n, true);
     this.at += prefix + n;
   }
+}
+
+/** Bytes {@link FrameBuffer.text} may write for `s`, its length included. */
+function textRoom(s: string): number {
+  return 4 + s.length * 3;
 }
 
 /** What a window frame's writer reuses from one frame to the next. */
@@ -110,6 +120,7 @@ export class WindowFrameWriter {
     this.#hostAt.clear();
     this.#hosts.length = 0;
     into.begin(0x57); // 'W'
+    into.room(12);
     into.u32(j);
     const rowsAt = into.at;
     into.u32(0);
@@ -124,14 +135,21 @@ export class WindowFrameWriter {
     }
     into.u32At(rowsAt, i - from);
     into.u32At(rowsAt + 4, into.at - FRAME_HEAD_BYTES);
+    into.room(4);
     into.u32(this.#hosts.length);
-    for (const h of this.#hosts) into.text(h);
+    for (const h of this.#hosts) (into.room(textRoom(h)), into.text(h));
     this.#into = undefined;
     return i;
   }
 
   #writeRow(r: RowCopy): void {
     const b = this.#into as FrameBuffer;
+    const n = r.count;
+    const lines = r.lines;
+    let room = 13 + n * 12 + (r.text === undefined ? 4 : textRoom(r.text));
+    if (typeof lines === 'string') room += textRoom(lines);
+    else if (lines !== undefined) for (const l of lines) room += textRoom(l);
+    b.room(room);
     if (r.text === undefined) {
       b.u8(0);
       b.u32(r.v4);
@@ -139,7 +157,6 @@ export class WindowFrameWriter {
       b.u8(1);
       b.text(r.text);
     }
-    const n = r.count;
     b.u32(n);
     for (let k = 0; k < n; k++) b.f64(r.times[k] as number);
     for (let k = 0; k < n; k++) {
@@ -148,7 +165,6 @@ export class WindowFrameWriter {
       if (h === undefined) this.#hostAt.set(host, (h = this.#hosts.push(host) - 1));
       b.u32(h);
     }
-    const lines = r.lines;
     if (lines === undefined) b.u32(0);
     else if (typeof lines === 'string') (b.u32(1), b.text(lines));
     else {
