@@ -42,6 +42,20 @@ export class RowCopy {
   }
 }
 
+/**
+ * Copies an address's row into `into` (its key as text), its hosts parallel to its times, newest
+ * last: a time without a host gets the host ''.
+ */
+export function copyRow(ip: string, times: readonly number[], sources: readonly string[], kept: KeptLines, into: RowCopy): RowCopy {
+  const missing = times.length - sources.length;
+  into.text = ip;
+  into.room(times.length);
+  into.count = times.length;
+  for (let k = 0; k < times.length; k++) (into.times[k] = times[k] as number, into.sources[k] = sources[k - missing] ?? '');
+  into.lines = kept;
+  return into;
+}
+
 /** What a {@link WindowCapture} reads from. */
 export interface CapturedColumns {
   /** The slots of the addresses, least recently failing first. */
@@ -104,11 +118,7 @@ export class WindowCapture {
     const copy = c.copy;
     if (!copy) {
       this.each((ip, times, sources, kept) => {
-        into.text = ip;
-        into.room(times.length);
-        into.count = times.length;
-        for (let k = 0; k < times.length; k++) (into.times[k] = times[k] as number, into.sources[k] = sources[k] ?? '');
-        into.lines = kept;
+        copyRow(ip, times, sources, kept, into);
         visit(into);
       }, start, end);
       return;
