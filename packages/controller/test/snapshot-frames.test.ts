@@ -94,7 +94,12 @@ t.test('a live capture decodes as it was, the same in version 4 as in version 3,
       let step = 0;
       const bytes = await bytesOf({ ...base, jails: [{ name: 'sshd', totalFailed: 1, totalBanned: 0, addresses }] }, version, () => change(w, seed * 1_000 + step++, 300));
       t.ok(step > 1, `the window changed while version ${version} was written`);
-      decoded.push(plain(await decodeSnapshot((async function* () { yield bytes; })())));
+      const read = await decodeSnapshot((async function* () { yield bytes; })());
+      decoded.push(plain(read));
+      // a new window takes the decoded rows back (IPv4 by value from version 4) as they were
+      const back = new FailureWindow({ findtimeMs: 10_000_000, maxmatches: 3, maxTracked: 3_000 }, 1000, 200);
+      back.restore((read.jails[0] as ControllerSnapshot['jails'][number]).addresses as Iterable<CapturedAddress>);
+      t.same(back.capture().slice(), expected, `seed ${seed}: version ${version} restored into a new window`);
     }
     t.ok(expected.some((a) => a.times.length > 2) && expected.some((a) => a.matches.length === 0 || a.matches.length > 1), 'rows of every shape');
     t.same(decoded[0], [expected], `seed ${seed}: version 4 holds the capture as it was`);

@@ -8,8 +8,9 @@ import { type BanDecision, type BucketPosition, DecodeError, type Offence } from
 import type { CapturedJail } from '../aggregate/jail-tracker.js';
 import type { SeenCapture } from '../intake/seen-ids.js';
 import type { OffenceList } from '../store/ban-store-load.js';
-import { readBans, readOffences, WindowRows } from './snapshot-columns.js';
+import { readBans, readOffences, readWindowColumns } from './snapshot-columns.js';
 import { SeenRows } from './snapshot-seen.js';
+import { WindowRows } from './snapshot-window-rows.js';
 
 /**
  * What the active controller holds, as of one point between two failures: enough for the next
@@ -61,7 +62,7 @@ export class SnapshotReader {
 
   /** Takes an item of JSON: a slice of a window's columns (versions 2, 3), of seen keys, bans or offences. */
   item(o: Record<string, unknown>): void {
-    if (o.k === 'w' && this.#head?.v !== 4) this.window(o.j).add(o);
+    if (o.k === 'w' && this.#head?.v !== 4) readWindowColumns(o, this.window(o.j));
     else if (o.k === 's') this.#seen.add(o);
     else if (o.k === 'b') readBans(o, this.#bans);
     else if (o.k === 'o') readOffences(o, this.#offences);

@@ -14,9 +14,9 @@
  * arrays per row and the columns' arrays and JSON text (about 60 MB of garbage a save), and
  * stringified them, on the thread that decides.
  */
-import { DecodeError, RowCopy, v4Text, WindowCapture } from '@fleetban/shared';
+import { copyRow, DecodeError, keptLines, RowCopy, WindowCapture } from '@fleetban/shared';
 import type { CapturedAddresses } from '../aggregate/jail-tracker.js';
-import type { WindowRows } from './snapshot-columns.js';
+import type { WindowRows } from './snapshot-window-rows.js';
 
 /** Bytes of a frame's kind and length, before its payload. */
 export const FRAME_HEAD_BYTES = 5;
@@ -130,7 +130,7 @@ export class WindowFrameWriter {
     while (i < end && into.at < WINDOW_FRAME_BYTES) {
       const to = Math.min(end, i + ROWS_PER_CHECK);
       if (addresses instanceof WindowCapture) addresses.eachCopy(this.#row, this.#write, i, to);
-      else for (const a of addresses.slice(i, to)) this.#writeRow(copyOf(a.ip, a.times, a.sources, a.matches, this.#row));
+      else for (const a of addresses.slice(i, to)) this.#writeRow(copyRow(a.ip, a.times, a.sources, keptLines(a.matches.slice()), this.#row));
       i = to;
     }
     into.u32At(rowsAt, i - from);
@@ -172,16 +172,6 @@ export class WindowFrameWriter {
       for (const l of lines) b.text(l);
     }
   }
-}
-
-/** A captured address of a plain list copied into `into`. */
-function copyOf(ip: string, times: readonly number[], sources: readonly string[], matches: readonly string[], into: RowCopy): RowCopy {
-  into.text = ip;
-  into.room(times.length);
-  into.count = times.length;
-  for (let k = 0; k < times.length; k++) (into.times[k] = times[k] as number, into.sources[k] = sources[k] ?? '');
-  into.lines = matches.length === 0 ? undefined : matches.length === 1 ? matches[0] : matches.slice();
-  return into;
 }
 
 /** Reads a frame's payload, each read checked against what is left (a DecodeError naming it). */
@@ -237,7 +227,8 @@ export function readWindowFrame(p: Buffer, windowOf: (j: number) => WindowRows):
   for (let i = 0; i < rows; i++) {
     const kind = r.u8();
     if (kind > 1) throw new DecodeError(`snapshot: a window row's key of unknown kind ${kind}`);
-    const ip = kind === 0 ? v4Text(r.u32()) : r.text();
+    const v4 = kind === 0 ? r.u32() : -1;
+    const text = kind === 0 ? undefined : r.text();
     const n = r.u32();
     r.need(n * 12);
     if (scratch.times.length < n) scratch.times = new Float64Array(n);
@@ -260,7 +251,7 @@ export function readWindowFrame(p: Buffer, windowOf: (j: number) => WindowRows):
       lines = new Array<string>(m);
       for (let k = 0; k < m; k++) lines[k] = r.text();
     }
-    into.push(ip, n, scratch.times, scratch.sources, 0, lines);
+    into.push(v4, text, n, scratch.times, scratch.sources, 0, lines);
   }
   if (r.at !== hostsAt) throw new DecodeError('snapshot: a window frame has bytes after its rows');
 }
