@@ -68,6 +68,7 @@ export class FrameReader {
   #pieces: Buffer[] = [];
   #held = 0;
 
+  /** Takes inflated bytes and reads each frame they complete (a DecodeError when one does not decode). */
   take(chunk: Buffer): void {
     this.#pieces.push(chunk);
     this.#held += chunk.length;
@@ -81,6 +82,7 @@ export class FrameReader {
     }
   }
 
+  /** The snapshot read, once every byte was taken (a DecodeError when it is cut or incomplete). */
   end(): ControllerSnapshot {
     if (this.#held > 0) throw new DecodeError('snapshot: its last frame is cut');
     return this.#read.end();

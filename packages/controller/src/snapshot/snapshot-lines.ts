@@ -58,6 +58,7 @@ export class LineReader {
   #rest: Buffer | undefined;
   readonly #read = new SnapshotReader([2, 3]);
 
+  /** Takes inflated bytes and reads each line they complete (a DecodeError when one does not decode). */
   take(chunk: Buffer): void {
     let start = 0;
     let end = chunk.indexOf(10);
@@ -84,6 +85,7 @@ export class LineReader {
     else this.#read.head(o);
   }
 
+  /** The snapshot read, once every byte was taken (a DecodeError when it is cut or incomplete). */
   end(): ControllerSnapshot {
     if (this.#rest) throw new DecodeError('snapshot: its last line is cut');
     return this.#read.end();

@@ -73,10 +73,12 @@ export class FrameBuffer {
     this.#v = new DataView(grown.buffer, grown.byteOffset, grown.length);
   }
 
+  /** Writes a byte. */
   u8(v: number): void {
     this.#v.setUint8(this.at++, v);
   }
 
+  /** Writes an unsigned 32-bit integer, little-endian. */
   u32(v: number): void {
     this.#v.setUint32(this.at, v, true);
     this.at += 4;
@@ -87,6 +89,7 @@ export class FrameBuffer {
     this.#v.setUint32(at, v, true);
   }
 
+  /** Writes a float64, little-endian. */
   f64(v: number): void {
     this.#v.setFloat64(this.at, v, true);
     this.at += 8;
