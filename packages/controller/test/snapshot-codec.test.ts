@@ -26,9 +26,9 @@ const snapshot: ControllerSnapshot = {
   unsure: ['203.0.113.6'],
 };
 
-async function bytesOf(s: ControllerSnapshot): Promise<Buffer> {
+async function bytesOf(s: ControllerSnapshot, version?: 3 | 4): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const p of encodeSnapshot(s)) parts.push(p);
+  for await (const p of encodeSnapshot(s, version)) parts.push(p);
   return Buffer.concat(parts);
 }
 
@@ -36,9 +36,11 @@ async function* split(b: Buffer, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
 }
 
-t.test('what is encoded decodes the same, in parts of any size', async (t) => {
-  const bytes = await bytesOf(snapshot);
-  for (const size of [7, 1000, bytes.length]) t.same(plain(await decodeSnapshot(split(bytes, size))), snapshot, `parts of ${size} bytes`);
+t.test('what is encoded decodes the same, in parts of any size, as version 4 and as version 3', async (t) => {
+  for (const version of [4, 3] as const) {
+    const bytes = await bytesOf(snapshot, version);
+    for (const size of [7, 1000, bytes.length]) t.same(plain(await decodeSnapshot(split(bytes, size))), snapshot, `version ${version}, parts of ${size} bytes`);
+  }
 });
 
 t.test('items of every shape come back as they were', async (t) => {
@@ -56,7 +58,7 @@ t.test('items of every shape come back as they were', async (t) => {
     ],
     offences: [...snapshot.offences, ['recidive.v4.198_51_100_0_24', { count: 1, lastBanMs: 11, clearedAtMs: 99, endsMs: 99, banTimesMs: [] }]],
   };
-  t.same(plain(await decodeSnapshot(split(await bytesOf(many), 64))), many);
+  for (const version of [4, 3] as const) t.same(plain(await decodeSnapshot(split(await bytesOf(many, version), 64))), many, `version ${version}`);
 });
 
 /** `s` with each jail's decoded addresses as a plain list. */
@@ -64,8 +66,8 @@ function plain(s: ControllerSnapshot): ControllerSnapshot {
   return { ...s, jails: s.jails.map((j) => ({ ...j, addresses: [...j.addresses] })) };
 }
 
-t.test('a damaged snapshot is refused', async (t) => {
-  const text = inflateRawSync(await bytesOf(snapshot)).toString();
+t.test('a damaged version 3 snapshot is refused', async (t) => {
+  const text = inflateRawSync(await bytesOf(snapshot, 3)).toString();
   const deflated = (s: string) => split(deflateRawSync(Buffer.from(s)), 100);
   await t.rejects(decodeSnapshot(deflated(text.slice(0, -3))), DecodeError, 'a cut last line');
   await t.rejects(decodeSnapshot(deflated(text.replace('"v":3', '"v":99'))), DecodeError, 'another version');
@@ -79,7 +81,7 @@ t.test('a damaged snapshot is refused', async (t) => {
 });
 
 t.test('a version 2 snapshot is read: its seen ids become keys of the host each begins with', async (t) => {
-  const lines = inflateRawSync(await bytesOf(snapshot)).toString().split('\n').filter((l) => l !== '' && !l.startsWith('{"k":"s"'));
+  const lines = inflateRawSync(await bytesOf(snapshot, 3)).toString().split('\n').filter((l) => l !== '' && !l.startsWith('{"k":"s"'));
   lines[0] = (lines[0] as string).replace('"v":3', '"v":2').replace(/,"seenSeeds":\[[^\]]*\]/, '');
   lines.push('{"k":"s","j":0,"x":["web-1:sshd:1","web-2:sshd:9"]}');
   const read = await decodeSnapshot(split(deflateRawSync(Buffer.from(`${lines.join('\n')}\n`)), 100));

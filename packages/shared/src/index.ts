@@ -185,8 +185,10 @@ export type { Enrolled } from './credentials/membership.js';
 // Policy (pure, used by the controller and by the agent's local decisions): window, threshold,
 // guards, bantime, recidive
 export { hostsOf, FailureWindow } from './policy/failure-window.js';
-export { WindowCapture } from './policy/failure-window-capture.js';
+export { copyRow, RowCopy, WindowCapture } from './policy/failure-window-capture.js';
 export type { RowVisit } from './policy/failure-window-capture.js';
+export { keptLines } from './policy/failure-window-lines.js';
+export type { KeptLines } from './policy/failure-window-lines.js';
 export type { CapturedAddress, Tracked, WindowOptions } from './policy/failure-window.js';
 export { judgeFailure, scopeIncludes } from './policy/threshold.js';
 export type { ThresholdRule, FailureFacts, ThresholdContext, ThresholdVerdict } from './policy/threshold.js';

@@ -5,10 +5,8 @@
  * times faster so: JSON.parse makes a few long arrays instead of hundreds of thousands of small
  * ones, and a ban's hosts and scope are one shared array per distinct set.
  */
-import { type BanDecision, type CapturedAddress, DecodeError, type Offence, type RowVisit, WindowCapture } from '@fleetban/shared';
-
-/** Failure times per address kept in a decoded window's row (more: in a spill of their own). */
-const INLINE = 2;
+import { type BanDecision, DecodeError, type Offence, v4Of, WindowCapture } from '@fleetban/shared';
+import type { WindowRows } from './snapshot-window-rows.js';
 
 /**
  * The window's addresses from `from` to `to` (exclusive) as columns; a {@link WindowCapture} is
@@ -42,72 +40,28 @@ export function windowColumns(addresses: Pick<WindowCapture, 'slice'>, from: num
   return { ip, n, t, h, m, l, hosts: hosts.values };
 }
 
-/** Window addresses decoded from columns, a slice at a time; {@link capture} makes them a {@link WindowCapture}. */
-export class WindowRows {
-  readonly #ips: string[] = [];
-  readonly #count: number[] = [];
-  readonly #times: number[] = [];
-  readonly #sources: string[] = [];
-  readonly #spill = new Map<number, { times: number[]; sources: string[] }>();
-  readonly #matches: Array<string | string[] | undefined> = [];
-
-  /** Appends the addresses of one slice (throws DecodeError when the columns do not fit together). */
-  add(o: Record<string, unknown>): void {
-    const ip = strings(o.ip, 'window addresses');
-    const rows = ip.length;
-    const n = counts(o.n, rows, 'window failure counts');
-    const failures = sum(n);
-    const t = times(o.t, failures, 'window failure times');
-    const hosts = strings(o.hosts, 'window hosts');
-    const h = indices(o.h, failures, hosts.length, 'window failure hosts');
-    const m = counts(o.m, rows, 'window line counts');
-    const l = strings(o.l, 'window lines', sum(m));
-    let at = 0;
-    let line = 0;
-    for (let i = 0; i < rows; i++) {
-      const slot = this.#ips.push(ip[i] as string) - 1;
-      const held = n[i] as number;
-      this.#count.push(held);
-      if (held > INLINE) {
-        this.#spill.set(slot, { times: t.slice(at, at + held), sources: h.slice(at, at + held).map((x) => hosts[x] as string) });
-        for (let k = 0; k < INLINE; k++) (this.#times.push(0), this.#sources.push(''));
-      } else {
-        for (let k = 0; k < INLINE; k++) {
-          this.#times.push(k < held ? (t[at + k] as number) : 0);
-          this.#sources.push(k < held ? (hosts[h[at + k] as number] as string) : '');
-        }
-      }
-      at += held;
-      const lines = m[i] as number;
-      this.#matches.push(lines === 0 ? undefined : lines === 1 ? l[line] : l.slice(line, line + lines));
-      line += lines;
-    }
-  }
-
-  /** The addresses decoded, in their order. */
-  capture(): WindowCapture {
-    const rows = this.#ips.length;
-    const slots = new Int32Array(rows);
-    for (let i = 0; i < rows; i++) slots[i] = i;
-    return new WindowCapture({ slots, row: (slot, visit) => this.#row(slot, visit) });
-  }
-
-  /** Calls `visit` with the decoded row `slot`: its failures in new arrays. */
-  #row(slot: number, visit: RowVisit): void {
-    const ip = this.#ips[slot] as string;
-    const spill = this.#spill.get(slot);
-    if (spill) {
-      visit(ip, spill.times.slice(), spill.sources.slice(), this.#matches[slot]);
-      return;
-    }
-    const held = this.#count[slot] as number;
-    const times = new Array<number>(held);
-    const sources = new Array<string>(held);
-    for (let k = 0; k < held; k++) {
-      times[k] = this.#times[slot * INLINE + k] as number;
-      sources[k] = this.#sources[slot * INLINE + k] as string;
-    }
-    visit(ip, times, sources, this.#matches[slot]);
+/** Appends the addresses of one version 2 or 3 slice to `into` (throws DecodeError when the columns do not fit together). */
+export function readWindowColumns(o: Record<string, unknown>, into: WindowRows): void {
+  const ip = strings(o.ip, 'window addresses');
+  const rows = ip.length;
+  const n = counts(o.n, rows, 'window failure counts');
+  const failures = sum(n);
+  const t = times(o.t, failures, 'window failure times');
+  const hosts = strings(o.hosts, 'window hosts');
+  const h = indices(o.h, failures, hosts.length, 'window failure hosts');
+  const m = counts(o.m, rows, 'window line counts');
+  const l = strings(o.l, 'window lines', sum(m));
+  const sources = h.map((x) => hosts[x] as string);
+  let at = 0;
+  let line = 0;
+  for (let i = 0; i < rows; i++) {
+    const held = n[i] as number;
+    const lines = m[i] as number;
+    const address = ip[i] as string;
+    const v4 = v4Of(address);
+    into.push(v4, v4 >= 0 ? undefined : address, held, t, sources, at, lines === 0 ? undefined : lines === 1 ? l[line] : l.slice(line, line + lines));
+    at += held;
+    line += lines;
   }
 }
 

@@ -65,7 +65,16 @@ export class AddressSlots {
 
   /** The slot of `key`, or -1. */
   slotOf(key: string): number {
-    const v = v4Of(key);
+    return this.#slotOf(v4Of(key), key);
+  }
+
+  /** The slot of the IPv4 address of value `v` (as {@link slotOf} its dotted text), or -1. */
+  slotOfV4(v: number): number {
+    return this.#slotOf(v, '');
+  }
+
+  /** The slot of the key whose IPv4 value is `v`, or whose text is `key` when `v` is -1. */
+  #slotOf(v: number, key: string): number {
     const mask = this.#table.length - 1;
     for (let at = this.#hashOf(v, key) & mask; ; at = (at + 1) & mask) {
       const e = this.#table[at] as number;
@@ -79,7 +88,15 @@ export class AddressSlots {
    * which). A new slot's columns are the caller's to clear.
    */
   take(key: string): number {
-    const v = v4Of(key);
+    return this.#take(v4Of(key), key);
+  }
+
+  /** {@link take} for the IPv4 address of value `v` (without its dotted text). */
+  takeV4(v: number): number {
+    return this.#take(v, '');
+  }
+
+  #take(v: number, key: string): number {
     const mask = this.#table.length - 1;
     let at = this.#hashOf(v, key) & mask;
     for (; ; at = (at + 1) & mask) {

@@ -19,12 +19,51 @@ export interface CaptureStamp {
  */
 export type RowVisit = (ip: string, times: number[], sources: string[], kept: KeptLines) => void;
 
+/**
+ * One address's row copied into storage reused from one row to the next
+ * ({@link WindowCapture.eachCopy}): what a snapshot's encoder reads, without an address string or
+ * arrays per row. Valid until the next row is copied into it.
+ */
+export class RowCopy {
+  /** The address's IPv4 value, when {@link text} is undefined. */
+  v4 = 0;
+  /** The address when it is not canonical dotted IPv4, else undefined. */
+  text: string | undefined = undefined;
+  /** Failures copied: the first `count` of {@link times} and {@link sources}, oldest first. */
+  count = 0;
+  times = new Float64Array(16);
+  sources: string[] = [];
+  /** The kept lines as the window held them (not to be changed). */
+  lines: KeptLines = undefined;
+
+  /** Makes room for `n` failures in {@link times}. */
+  room(n: number): void {
+    if (this.times.length < n) this.times = new Float64Array(Math.max(n, this.times.length * 2));
+  }
+}
+
+/**
+ * Copies an address's row into `into` (its key as text), its hosts parallel to its times, newest
+ * last: a time without a host gets the host ''.
+ */
+export function copyRow(ip: string, times: readonly number[], sources: readonly string[], kept: KeptLines, into: RowCopy): RowCopy {
+  const missing = times.length - sources.length;
+  into.text = ip;
+  into.room(times.length);
+  into.count = times.length;
+  for (let k = 0; k < times.length; k++) (into.times[k] = times[k] as number, into.sources[k] = sources[k - missing] ?? '');
+  into.lines = kept;
+  return into;
+}
+
 /** What a {@link WindowCapture} reads from. */
 export interface CapturedColumns {
   /** The slots of the addresses, least recently failing first. */
   readonly slots: Int32Array;
   /** Reads the row of a slot, as it was when the capture was made. */
   readonly row: (slot: number, visit: RowVisit) => void;
+  /** Copies the row of a slot, as it was when the capture was made (absent: read through {@link row}). */
+  readonly copy?: (slot: number, into: RowCopy) => void;
   /** Whether the capture can still be read (absent: always). */
   readonly stamp?: CaptureStamp;
   /** Ends the capture (absent: nothing to do). */
@@ -69,11 +108,37 @@ export class WindowCapture {
     for (let i = Math.max(0, start); i < Math.min(end, this.length); i++) this.#row(i, visit);
   }
 
+  /**
+   * Copies each address from `start` to `end` (exclusive; default all) into `into`, least recently
+   * failing first, and calls `visit` with it: a row costs no new object when the window copies
+   * its rows itself (a decoded snapshot's rows are read through {@link each}).
+   */
+  eachCopy(into: RowCopy, visit: (row: RowCopy) => void, start = 0, end = this.length): void {
+    const c = this.c;
+    const copy = c.copy;
+    if (!copy) {
+      this.each((ip, times, sources, kept) => {
+        copyRow(ip, times, sources, kept, into);
+        visit(into);
+      }, start, end);
+      return;
+    }
+    for (let i = Math.max(0, start); i < Math.min(end, this.length); i++) {
+      this.#check();
+      copy(c.slots[i] as number, into);
+      visit(into);
+    }
+  }
+
   /** Calls `visit` with the `i`-th address. */
   #row(i: number, visit: RowVisit): void {
-    const c = this.c;
-    if (c.stamp && !c.stamp.live) throw new Error('a window capture was read after its window captured again or it was released: captures are read one at a time');
-    c.row(c.slots[i] as number, visit);
+    this.#check();
+    this.c.row(this.c.slots[i] as number, visit);
+  }
+
+  /** Throws when the capture may no longer be read. */
+  #check(): void {
+    if (this.c.stamp && !this.c.stamp.live) throw new Error('a window capture was read after its window captured again or it was released: captures are read one at a time');
   }
 
   [Symbol.iterator](): Iterator<CapturedAddress> {

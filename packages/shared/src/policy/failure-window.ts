@@ -1,6 +1,6 @@
 import { AddressSlots } from './address-slots.js';
 import { FailureRows } from './failure-rows.js';
-import { type CapturedAddress, type CaptureStamp, type RowVisit, WindowCapture } from './failure-window-capture.js';
+import { type CapturedAddress, type CaptureStamp, RowCopy, type RowVisit, WindowCapture } from './failure-window-capture.js';
 import { joined, keptLines, linesOf, withLine, type KeptLines } from './failure-window-lines.js';
 import { grownList } from './grown.js';
 import { KeptRows } from './kept-rows.js';
@@ -129,7 +129,22 @@ export class FailureWindow {
       stamp.live = false;
       this.#before.end();
     };
-    return new WindowCapture({ slots: this.#slots.order(), row: (slot, visit) => this.#readRow(slot, visit), stamp, release });
+    const copy = (slot: number, into: RowCopy) => this.#copyRow(slot, into);
+    return new WindowCapture({ slots: this.#slots.order(), row: (slot, visit) => this.#readRow(slot, visit), copy, stamp, release });
+  }
+
+  /** Copies the slot's row as the live capture saw it into `into`. */
+  #copyRow(slot: number, into: RowCopy): void {
+    if (this.#before.has(slot)) {
+      this.#before.copy(slot, into);
+      return;
+    }
+    const text = this.#slots.textAt(slot);
+    into.text = text;
+    into.v4 = text === undefined ? this.#slots.v4At(slot) : 0;
+    into.room(this.#rows.held(slot));
+    into.count = this.#rows.copyTo(slot, into.times, into.sources, 0);
+    into.lines = this.#matches[slot];
   }
 
   /** Calls `visit` with the slot's row as the live capture saw it. */
@@ -150,7 +165,7 @@ export class FailureWindow {
    * parallel to `times`, newest last; a time without a host gets the host ''.
    */
   restore(captured: Iterable<CapturedAddress>): void {
-    if (captured instanceof WindowCapture) captured.each((ip, times, sources, kept) => this.#restoreOne(ip, times, sources, kept));
+    if (captured instanceof WindowCapture) captured.eachCopy(new RowCopy(), (r) => this.#restoreCopy(r));
     else for (const c of captured) this.#restoreOne(c.ip, c.times.slice(), c.sources, keptLines(c.matches.map(joined)));
     this.#evictOverCap();
   }
@@ -166,6 +181,24 @@ export class FailureWindow {
     for (let i = 0; i < times.length; i++) hosts[i] = this.#rows.intern(sources[i - missing] ?? '');
     this.#rows.store(slot, times, hosts, undefined); // a cleared row: no spill
     this.#matches[slot] = kept;
+  }
+
+  /**
+   * Takes back one copied row's failures and kept lines (an IPv4 address by its value: no text is
+   * made or parsed for it).
+   */
+  #restoreCopy(r: RowCopy): void {
+    const n = Math.min(r.count, this.maxTimes);
+    if (n === 0) return;
+    const from = r.count - n;
+    const held = r.text === undefined ? this.#slots.slotOfV4(r.v4) : this.#slots.slotOf(r.text);
+    if (held >= 0) this.#clear(held);
+    const slot = this.#placed(r.text === undefined ? this.#slots.takeV4(r.v4) : this.#slots.take(r.text));
+    const times: number[] = [];
+    const hosts: string[] = [];
+    for (let k = from; k < r.count; k++) (times.push(r.times[k] as number), hosts.push(this.#rows.intern(r.sources[k] as string)));
+    this.#rows.store(slot, times, hosts, undefined); // a cleared row: no spill
+    this.#matches[slot] = r.lines;
   }
 
   /** Forgets an address (after a ban, or an unban). */
@@ -206,7 +239,11 @@ export class FailureWindow {
    * columns growing to maxTracked + 1 rows at first (the cap), then doubling.
    */
   #take(ip: string): number {
-    const slot = this.#slots.take(ip);
+    return this.#placed(this.#slots.take(ip));
+  }
+
+  /** The slot {@link AddressSlots.take} just gave: its row kept for a live capture, or made (see {@link #take}). */
+  #placed(slot: number): number {
     if (!this.#slots.fresh) {
       this.#keep(slot);
       return slot;

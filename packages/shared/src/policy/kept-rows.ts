@@ -1,7 +1,7 @@
 import { v4Text } from '../ip/v4-number.js';
 import type { AddressSlots } from './address-slots.js';
 import { grownInto } from './grown.js';
-import type { RowVisit } from './failure-window-capture.js';
+import type { RowCopy, RowVisit } from './failure-window-capture.js';
 import type { FailureRows } from './failure-rows.js';
 import type { KeptLines } from './failure-window-lines.js';
 
@@ -93,6 +93,23 @@ export class KeptRows {
       sources[k] = this.#sources[start + k] as string;
     }
     visit(key >= 0 ? v4Text(key) : (this.#texts[-key - 1] as string), times, sources, this.#lines[i]);
+  }
+
+  /** Copies the kept row of slot `slot` ({@link has} says there is one) into `into`. */
+  copy(slot: number, into: RowCopy): void {
+    const i = this.#at[slot] as number;
+    const key = this.#key[i] as number;
+    const start = this.#start[i] as number;
+    const n = this.#count[i] as number;
+    into.text = key >= 0 ? undefined : (this.#texts[-key - 1] as string);
+    into.v4 = key >= 0 ? key : 0;
+    into.room(n);
+    into.count = n;
+    for (let k = 0; k < n; k++) {
+      into.times[k] = this.#times[start + k] as number;
+      into.sources[k] = this.#sources[start + k] as string;
+    }
+    into.lines = this.#lines[i];
   }
 
   #growRows(): void {
