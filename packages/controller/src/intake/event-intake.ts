@@ -122,6 +122,12 @@ export class EventIntake {
   /** Takes a delivered message: handled at once, unless handling waits (then after those before it). */
   #take(m: JsMsg): void {
     if (this.#ended) return;
+    if (!this.#holding && this.#head === this.#queue.length && this.#mayHandle()) {
+      // nothing waits: handled at once, without passing through the queue (whose emptying
+      // dropped its backing store, made again by the next message)
+      this.#acks.add(m, this.handle(m, false));
+      return;
+    }
     if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
       // handled ones are not kept while handling waits and the queue never empties
       this.#queue = this.#queue.slice(this.#head);
@@ -129,6 +135,11 @@ export class EventIntake {
     }
     this.#queue.push(m);
     if (!this.#holding) this.#drain();
+  }
+
+  /** True when a message may be handled now: consuming goes on, the lease is renewed, room for writes. */
+  #mayHandle(): boolean {
+    return !this.#stopped && (!this.gate || this.gate.renewed) && this.#acks.inFlight < MAX_IN_FLIGHT;
   }
 
   /**

@@ -87,7 +87,13 @@ export function scopeIncludes(scope: readonly string[], host: string): boolean {
 
 /** How many distinct values `list` holds (usually one: a single host reporting). */
 function distinct(list: readonly string[]): number {
-  const first = list[0];
-  for (const s of list) if (s !== first) return new Set(list).size;
-  return list.length === 0 ? 0 : 1;
+  if (list.length > 16) return new Set(list).size;
+  // a window's few hosts compared in place: no Set per failure
+  let n = 0;
+  for (let i = 0; i < list.length; i++) {
+    let seen = false;
+    for (let k = 0; k < i && !seen; k++) seen = list[k] === list[i];
+    if (!seen) n++;
+  }
+  return n;
 }

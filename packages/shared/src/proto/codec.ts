@@ -129,22 +129,35 @@ export function encodeFailure(e: FailureEvent): Uint8Array {
   return wire().FailureEvent.encode({ schema: SCHEMA_VERSION, ...e }).finish();
 }
 
+/** The schema version {@link readFailureFast} read last. */
+const fastSchema = { value: 0 };
+
 /** Decodes a failure event; throws {@link DecodeError}. */
 export function decodeFailure(bytes: Uint8Array): FailureEvent {
   const n = 'FailureEvent';
-  // the plain encoding read in one pass; anything else by protobufjs (proto/failure-fast.ts)
-  const fast = readFailureFast(bytes);
-  if (fast) checkSchema(n, fast.schema);
-  const m = fast ?? decodeWith(wire().FailureEvent, n, bytes);
-  return {
-    id: bounded(n, 'id', required(n, 'id', str(m.id)), WIRE_LIMITS.idChars),
-    host: token(n, 'host', 'host', str(m.host)),
-    jail: token(n, 'jail', 'jail', str(m.jail)),
-    ip: canonicalAddress(n, str(m.ip)),
-    timeMs: finite(n, 'time_ms', num(m.timeMs)),
-    user: bounded(n, 'user', str(m.user), WIRE_LIMITS.textChars),
-    line: bounded(n, 'line', str(m.line), WIRE_LIMITS.lineChars),
-  };
+  // the plain encoding read in one pass, into the event returned; anything else by protobufjs
+  // (proto/failure-fast.ts)
+  const fast = readFailureFast(bytes, fastSchema);
+  if (fast) {
+    checkSchema(n, fastSchema.value);
+    checkFailure(fast);
+    return fast;
+  }
+  const m = decodeWith(wire().FailureEvent, n, bytes);
+  return checkFailure({ id: str(m.id), host: str(m.host), jail: str(m.jail), ip: str(m.ip), timeMs: num(m.timeMs), user: str(m.user), line: str(m.line) });
+}
+
+/** `e` once each field is what a failure event may carry; else throws {@link DecodeError}. */
+function checkFailure(e: FailureEvent): FailureEvent {
+  const n = 'FailureEvent';
+  bounded(n, 'id', required(n, 'id', e.id), WIRE_LIMITS.idChars);
+  token(n, 'host', 'host', e.host);
+  token(n, 'jail', 'jail', e.jail);
+  canonicalAddress(n, e.ip);
+  finite(n, 'time_ms', e.timeMs);
+  bounded(n, 'user', e.user, WIRE_LIMITS.textChars);
+  bounded(n, 'line', e.line, WIRE_LIMITS.lineChars);
+  return e;
 }
 
 function banToWire(b: BanDecision): fleetban.wire.IBanDecision {

@@ -9,9 +9,8 @@
  * decoded from the same bytes (test: packages/shared/test/failure-fast.test.ts, against it).
  */
 
-/** The fields of a FailureEvent as protobufjs's decoder leaves them, absent strings as ''. */
+/** The fields of a FailureEvent as protobufjs's decoder leaves them, absent strings as '' (the schema apart). */
 export interface FailureFields {
-  schema: number;
   id: string;
   host: string;
   jail: string;
@@ -27,9 +26,13 @@ const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: nu
 const VARINT = 0;
 const BYTES = 2;
 
-/** The fields of `b`, or undefined when it is not in the plain encoding this reads. */
-export function readFailureFast(b: Uint8Array): FailureFields | undefined {
-  const f: FailureFields = { schema: 0, id: '', host: '', jail: '', ip: '', timeMs: 0, user: '', line: '' };
+/**
+ * The fields of `b`, its schema version in `schema.value`; undefined when it is not in the plain
+ * encoding this reads. The object returned is the caller's (the decoded event, once checked).
+ */
+export function readFailureFast(b: Uint8Array, schema: { value: number }): FailureFields | undefined {
+  const f: FailureFields = { id: '', host: '', jail: '', ip: '', timeMs: 0, user: '', line: '' };
+  schema.value = 0;
   const end = b.length;
   let pos = 0;
   while (pos < end) {
@@ -52,7 +55,7 @@ export function readFailureFast(b: Uint8Array): FailureFields | undefined {
       }
       if (field === 1) {
         if (k > 0) return undefined; // a schema past 127: protobufjs's uint32 rules
-        f.schema = value;
+        schema.value = value;
       } else f.timeMs = value;
     } else if (wireType === BYTES) {
       let length = 0;
