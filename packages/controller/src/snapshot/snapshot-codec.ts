@@ -3,6 +3,7 @@ import { createDeflateRaw, createInflateRaw } from 'node:zlib';
 import { DecodeError, SNAPSHOT_PART_BYTES } from '@fleetban/shared';
 import { FrameReader, writeFrames } from './snapshot-frames.js';
 import { LineReader, writeLines } from './snapshot-lines.js';
+import { FRAME_KIND } from './snapshot-window-frame.js';
 import type { ControllerSnapshot } from './snapshot-reader.js';
 
 export type { ControllerSnapshot } from './snapshot-reader.js';
@@ -54,7 +55,7 @@ export async function decodeSnapshot(parts: AsyncIterable<Uint8Array>): Promise<
     for await (const chunk of inflate as AsyncIterable<Buffer>) {
       if (chunk.length === 0) continue;
       // versions 2 and 3 begin with a line of JSON, version 4 with its head frame
-      reader ??= chunk[0] === 0x7b ? new LineReader() : chunk[0] === 0x48 ? new FrameReader() : undefined;
+      reader ??= chunk[0] === 0x7b ? new LineReader() : chunk[0] === FRAME_KIND.head ? new FrameReader() : undefined;
       if (!reader) throw new DecodeError('snapshot: neither lines of JSON nor frames');
       reader.take(chunk);
     }

@@ -9,10 +9,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { DecodeError } from '@fleetban/shared';
 import { headOf, itemSlices } from './snapshot-lines.js';
 import { type ControllerSnapshot, parseObject, SnapshotReader } from './snapshot-reader.js';
-import { FRAME_HEAD_BYTES, FrameBuffer, MAX_FRAME_BYTES, readWindowFrame, WindowFrameWriter } from './snapshot-window-frame.js';
-
-/** The kinds of frame: the head, a JSON item, a window's rows. */
-export const FRAME_KIND = { head: 0x48, json: 0x4a, window: 0x57 } as const;
+import { FRAME_HEAD_BYTES, FRAME_KIND, FrameBuffer, MAX_FRAME_BYTES, readWindowFrame, WindowFrameWriter } from './snapshot-window-frame.js';
 
 /**
  * Writes the snapshot as version 4 frames into `to`, a frame per turn of the event loop, then

@@ -18,6 +18,9 @@ import { copyRow, DecodeError, keptLines, RowCopy, WindowCapture } from '@fleetb
 import type { CapturedAddresses } from '../aggregate/jail-tracker.js';
 import type { WindowRows } from './snapshot-window-rows.js';
 
+/** The kinds of frame: the head ('H'), a JSON item ('J'), a window's rows ('W'). */
+export const FRAME_KIND = { head: 0x48, json: 0x4a, window: 0x57 } as const;
+
 /** Bytes of a frame's kind and length, before its payload. */
 export const FRAME_HEAD_BYTES = 5;
 
@@ -131,7 +134,7 @@ export class WindowFrameWriter {
     this.#into = into;
     this.#hostAt.clear();
     this.#hosts.length = 0;
-    into.begin(0x57); // 'W'
+    into.begin(FRAME_KIND.window);
     into.room(12);
     into.u32(j);
     const rowsAt = into.at;

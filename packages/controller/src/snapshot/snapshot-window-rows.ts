@@ -4,7 +4,7 @@
  * slots (version 4 holds it so), and a row is copied into the window without an object per
  * address ({@link WindowCapture.eachCopy}).
  */
-import { type KeptLines, type RowCopy, type RowVisit, v4Text, WindowCapture } from '@fleetban/shared';
+import { type KeptLines, RowCopy, type RowVisit, v4Text, WindowCapture } from '@fleetban/shared';
 
 /** Failure times per address kept in a decoded window's row (more: in a spill of their own). */
 const INLINE = 2;
@@ -22,6 +22,8 @@ export class WindowRows {
   readonly #texts: string[] = [];
   readonly #spill = new Map<number, { times: number[]; sources: string[] }>();
   readonly #matches: KeptLines[] = [];
+  /** What {@link #row} copies a row into before making its arrays. */
+  readonly #scratch = new RowCopy();
 
   /**
    * Appends an address, its IPv4 value `v4` or (when `text` is given) its text: its `held`
@@ -66,23 +68,11 @@ export class WindowRows {
     this.#times = times;
   }
 
-  /** Calls `visit` with the decoded row `slot`: its failures in new arrays. */
+  /** Calls `visit` with the decoded row `slot`: its failures in new arrays (read through {@link #copy}). */
   #row(slot: number, visit: RowVisit): void {
-    const key = this.#key[slot] as number;
-    const ip = key >= 0 ? v4Text(key) : (this.#texts[-key - 1] as string);
-    const spill = this.#spill.get(slot);
-    if (spill) {
-      visit(ip, spill.times.slice(), spill.sources.slice(), this.#matches[slot]);
-      return;
-    }
-    const held = this.#count[slot] as number;
-    const times: number[] = [];
-    const sources: string[] = [];
-    for (let k = 0; k < held; k++) {
-      times.push(this.#times[slot * INLINE + k] as number);
-      sources.push(this.#sources[slot * INLINE + k] as string);
-    }
-    visit(ip, times, sources, this.#matches[slot]);
+    const r = this.#scratch;
+    this.#copy(slot, r);
+    visit(r.text ?? v4Text(r.v4), Array.from(r.times.subarray(0, r.count)), r.sources.slice(0, r.count), r.lines);
   }
 
   /** Copies the decoded row `slot` into `into`. */

@@ -1,6 +1,6 @@
 import { AddressSlots } from './address-slots.js';
 import { FailureRows } from './failure-rows.js';
-import { type CapturedAddress, type CaptureStamp, RowCopy, type RowVisit, WindowCapture } from './failure-window-capture.js';
+import { type CapturedAddress, type CaptureStamp, copyRow, RowCopy, type RowVisit, WindowCapture } from './failure-window-capture.js';
 import { joined, keptLines, linesOf, withLine, type KeptLines } from './failure-window-lines.js';
 import { grownList } from './grown.js';
 import { KeptRows } from './kept-rows.js';
@@ -165,22 +165,10 @@ export class FailureWindow {
    * parallel to `times`, newest last; a time without a host gets the host ''.
    */
   restore(captured: Iterable<CapturedAddress>): void {
-    if (captured instanceof WindowCapture) captured.eachCopy(new RowCopy(), (r) => this.#restoreCopy(r));
-    else for (const c of captured) this.#restoreOne(c.ip, c.times.slice(), c.sources, keptLines(c.matches.map(joined)));
+    const row = new RowCopy();
+    if (captured instanceof WindowCapture) captured.eachCopy(row, (r) => this.#restoreCopy(r));
+    else for (const c of captured) this.#restoreCopy(copyRow(c.ip, c.times, c.sources, keptLines(c.matches.map(joined)), row));
     this.#evictOverCap();
-  }
-
-  /** Takes back one address's failures (`times` becomes the window's own) and kept lines. */
-  #restoreOne(ip: string, times: number[], sources: readonly string[], kept: KeptLines): void {
-    if (times.length > this.maxTimes) times = times.slice(-this.maxTimes);
-    if (times.length === 0) return;
-    this.reset(ip);
-    const slot = this.#take(ip);
-    const missing = times.length - sources.length;
-    const hosts = new Array<string>(times.length);
-    for (let i = 0; i < times.length; i++) hosts[i] = this.#rows.intern(sources[i - missing] ?? '');
-    this.#rows.store(slot, times, hosts, undefined); // a cleared row: no spill
-    this.#matches[slot] = kept;
   }
 
   /**
