@@ -49,7 +49,7 @@ class ReferenceWindow {
 
   #evict(): void {
     if (this.#byIp.size <= this.opts.maxTracked) return;
-    let excess = this.#byIp.size - (this.opts.maxTracked - Math.floor(this.opts.maxTracked / 16));
+    let excess = this.#byIp.size - this.opts.maxTracked;
     for (const ip of this.#byIp.keys()) {
       if (excess-- <= 0) break;
       this.#byIp.delete(ip);
@@ -214,4 +214,21 @@ t.test('failure window: a capture is read until the next one or its release, not
   tt.throws(() => second.slice(), /released/, 'nor one released');
   first.release(); // an old capture's release leaves the newer alone
   tt.same(w.capture().slice().map((a) => a.matches), [['line 1'], ['line 2']], 'the next capture reads in full');
+});
+
+t.test('failure window: lines a live capture holds are not overwritten by later failures', async (tt) => {
+  const w = new FailureWindow({ findtimeMs: 60_000, maxmatches: 2, maxTracked: 1000 });
+  for (let i = 0; i < 100; i++) w.add(`192.0.2.${i}`, 1000, 'web-1', `first line of ${i}`);
+  const captured = w.capture();
+  // every address's lines change or go: the places of their records are given up while the capture is live
+  for (let i = 0; i < 100; i++) {
+    if (i % 2 === 0) w.add(`192.0.2.${i}`, 2000, 'web-1', `second line of ${i}`);
+    else w.reset(`192.0.2.${i}`);
+  }
+  for (let i = 0; i < 300; i++) w.add(`198.51.100.${i % 250}`, 3000 + i, 'web-2', `another address's line ${i}`);
+  tt.same(captured.slice().map((a) => a.matches), Array.from({ length: 100 }, (_, i) => [`first line of ${i}`]), 'the capture reads its lines');
+  captured.release();
+  tt.same(w.add('192.0.2.0', 4000, 'web-1', 'third').matches, ['second line of 0', 'third'], 'the window reads its own');
+  const next = w.capture();
+  tt.same(next.slice().filter((a) => a.ip === '192.0.2.2').map((a) => a.matches), [['first line of 2', 'second line of 2']]);
 });

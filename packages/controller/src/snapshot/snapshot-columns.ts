@@ -20,20 +20,15 @@ export function windowColumns(addresses: Pick<WindowCapture, 'slice'>, from: num
   const h: number[] = [];
   const m: number[] = [];
   const l: string[] = [];
-  const row = (address: string, times: readonly number[], sources: readonly string[], lines: readonly string[] | string | undefined) => {
+  const row = (address: string, times: readonly number[], sources: readonly string[], lines: readonly string[]) => {
     ip.push(address);
     n.push(times.length);
     for (let k = 0; k < times.length; k++) {
       t.push(times[k] as number);
       h.push(hosts.index(sources[k] ?? ''));
     }
-    if (lines === undefined || typeof lines === 'string') {
-      m.push(lines === undefined ? 0 : 1);
-      if (lines !== undefined) l.push(lines);
-    } else {
-      m.push(lines.length);
-      for (const line of lines) l.push(line);
-    }
+    m.push(lines.length);
+    for (const line of lines) l.push(line);
   };
   if (addresses instanceof WindowCapture) addresses.each(row, from, to);
   else for (const a of addresses.slice(from, to)) row(a.ip, a.times, a.sources, a.matches);
@@ -59,7 +54,7 @@ export function readWindowColumns(o: Record<string, unknown>, into: WindowRows):
     const lines = m[i] as number;
     const address = ip[i] as string;
     const v4 = v4Of(address);
-    into.push(v4, v4 >= 0 ? undefined : address, held, t, sources, at, lines === 0 ? undefined : lines === 1 ? l[line] : l.slice(line, line + lines));
+    into.pushLines(v4, v4 >= 0 ? undefined : address, held, t, sources, at, l.slice(line, line + lines));
     at += held;
     line += lines;
   }

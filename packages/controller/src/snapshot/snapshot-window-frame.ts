@@ -7,14 +7,14 @@
  * u32 jail index, u32 rows, u32 where the host table starts (from the payload's start)
  * rows, each:   u8 key kind: 0 = IPv4, then its u32 value; 1 = text, then u32 length + UTF-8
  *               u32 failures n, n × f64 times (epoch ms, exact), n × u32 host (index into the table)
- *               u32 lines m, m × (u32 length + UTF-8)
+ *               u32 lines m, m × (u32 length + UTF-8): the window's record of them (line-arena.ts)
  * host table:   u32 count, each host u32 length + UTF-8 (the hosts of this frame's failures)
  * ```
  * Version 3 wrote these as JSON: for 200,000 addresses the encoder made an address string and two
  * arrays per row and the columns' arrays and JSON text (about 60 MB of garbage a save), and
  * stringified them, on the thread that decides.
  */
-import { copyRow, DecodeError, keptLines, RowCopy, WindowCapture } from '@fleetban/shared';
+import { copyRow, DecodeError, recordLength, RowCopy, WindowCapture } from '@fleetban/shared';
 import type { CapturedAddresses } from '../aggregate/jail-tracker.js';
 import type { WindowRows } from './snapshot-window-rows.js';
 
@@ -98,6 +98,12 @@ export class FrameBuffer {
     this.at += 8;
   }
 
+  /** Writes `bytes` as they are. */
+  bytes(bytes: Uint8Array): void {
+    this.#b.set(bytes, this.at);
+    this.at += bytes.length;
+  }
+
   /** `s` as UTF-8 (room for {@link textRoom} bytes made), after its length (u32) unless `bare`. */
   text(s: string, bare = false): void {
     const prefix = bare ? 0 : 4;
@@ -145,7 +151,7 @@ export class WindowFrameWriter {
     while (i < end && into.at < WINDOW_FRAME_BYTES) {
       const to = Math.min(end, i + ROWS_PER_CHECK);
       if (addresses instanceof WindowCapture) addresses.eachCopy(this.#row, this.#write, i, to);
-      else for (const a of addresses.slice(i, to)) this.#writeRow(copyRow(a.ip, a.times, a.sources, keptLines(a.matches.slice()), this.#row));
+      else for (const a of addresses.slice(i, to)) this.#writeRow(copyRow(a.ip, a.times, a.sources, a.matches, this.#row));
       i = to;
     }
     into.u32At(rowsAt, i - from);
@@ -161,10 +167,7 @@ export class WindowFrameWriter {
     const b = this.#into as FrameBuffer;
     const n = r.count;
     const lines = r.lines;
-    let room = 13 + n * 12 + (r.text === undefined ? 4 : textRoom(r.text));
-    if (typeof lines === 'string') room += textRoom(lines);
-    else if (lines !== undefined) for (const l of lines) room += textRoom(l);
-    b.room(room);
+    b.room(13 + n * 12 + (r.text === undefined ? 4 : textRoom(r.text)) + (lines?.length ?? 0));
     if (r.text === undefined) {
       b.u8(0);
       b.u32(r.v4);
@@ -181,11 +184,7 @@ export class WindowFrameWriter {
       b.u32(h);
     }
     if (lines === undefined) b.u32(0);
-    else if (typeof lines === 'string') (b.u32(1), b.text(lines));
-    else {
-      b.u32(lines.length);
-      for (const l of lines) b.text(l);
-    }
+    else b.bytes(lines);
   }
 }
 
@@ -258,15 +257,10 @@ export function readWindowFrame(p: Buffer, windowOf: (j: number) => WindowRows):
       if (h >= count) throw new DecodeError('snapshot: a window failure\'s host is not in its table');
       scratch.sources[k] = hosts[h] as string;
     }
-    const m = r.u32();
-    r.need(m * 4);
-    let lines: string | string[] | undefined;
-    if (m === 1) lines = r.text();
-    else if (m > 1) {
-      lines = new Array<string>(m);
-      for (let k = 0; k < m; k++) lines[k] = r.text();
-    }
-    into.push(v4, text, n, scratch.times, scratch.sources, 0, lines);
+    const lines = recordLength(p, r.at, hostsAt);
+    if (lines < 0) throw new DecodeError('snapshot: a window frame\'s rows is cut');
+    into.push(v4, text, n, scratch.times, scratch.sources, 0, p.subarray(r.at, r.at + lines));
+    r.at += lines;
   }
   if (r.at !== hostsAt) throw new DecodeError('snapshot: a window frame has bytes after its rows');
 }

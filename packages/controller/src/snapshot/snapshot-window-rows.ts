@@ -4,7 +4,7 @@
  * slots (version 4 holds it so), and a row is copied into the window without an object per
  * address ({@link WindowCapture.eachCopy}).
  */
-import { type KeptLines, RowCopy, type RowVisit, v4Text, WindowCapture } from '@fleetban/shared';
+import { encodeLines, LineArena, RowCopy, type RowVisit, v4Text, WindowCapture } from '@fleetban/shared';
 
 /** Failure times per address kept in a decoded window's row (more: in a spill of their own). */
 const INLINE = 2;
@@ -21,16 +21,20 @@ export class WindowRows {
   readonly #sources: string[] = [];
   readonly #texts: string[] = [];
   readonly #spill = new Map<number, { times: number[]; sources: string[] }>();
-  readonly #matches: KeptLines[] = [];
+  /** Per row: the handle of its lines in `#arena` (0: none). */
+  readonly #lines: number[] = [];
+  readonly #arena = new LineArena();
+  /** What {@link pushLines} encodes into. */
+  #encoded: Buffer | undefined;
   /** What {@link #row} copies a row into before making its arrays. */
   readonly #scratch = new RowCopy();
 
   /**
    * Appends an address, its IPv4 value `v4` or (when `text` is given) its text: its `held`
-   * failures are `times` and `sources` from `at` on (copied: they may be reused), its lines
-   * `matches` (kept as they are).
+   * failures are `times` and `sources` from `at` on (copied: they may be reused), its lines the
+   * record `lines` (line-arena.ts; copied).
    */
-  push(v4: number, text: string | undefined, held: number, times: ArrayLike<number>, sources: ArrayLike<string>, at: number, matches: KeptLines): void {
+  push(v4: number, text: string | undefined, held: number, times: ArrayLike<number>, sources: ArrayLike<string>, at: number, lines: Uint8Array | undefined): void {
     const row = this.#rows++;
     if (row === this.#count.length) this.#grow();
     this.#key[row] = text === undefined ? v4 : -this.#texts.push(text);
@@ -45,7 +49,14 @@ export class WindowRows {
       this.#times[row * INLINE + k] = inline ? (times[at + k] as number) : 0;
       this.#sources.push(inline ? (sources[at + k] as string) : '');
     }
-    this.#matches.push(matches);
+    this.#lines.push(lines === undefined ? 0 : this.#arena.put(lines));
+  }
+
+  /** {@link push} with the lines as text (snapshot versions 2 and 3). */
+  pushLines(v4: number, text: string | undefined, held: number, times: ArrayLike<number>, sources: ArrayLike<string>, at: number, lines: readonly string[]): void {
+    const { record, scratch } = encodeLines(lines, this.#encoded);
+    this.#encoded = scratch;
+    this.push(v4, text, held, times, sources, at, record);
   }
 
   /** The addresses decoded, in their order. */
@@ -72,7 +83,7 @@ export class WindowRows {
   #row(slot: number, visit: RowVisit): void {
     const r = this.#scratch;
     this.#copy(slot, r);
-    visit(r.text ?? v4Text(r.v4), Array.from(r.times.subarray(0, r.count)), r.sources.slice(0, r.count), r.lines);
+    visit(r.text ?? v4Text(r.v4), Array.from(r.times.subarray(0, r.count)), r.sources.slice(0, r.count), this.#arena.lines(this.#lines[slot] as number));
   }
 
   /** Copies the decoded row `slot` into `into`. */
@@ -83,7 +94,8 @@ export class WindowRows {
     const held = this.#count[slot] as number;
     into.room(held);
     into.count = held;
-    into.lines = this.#matches[slot];
+    const lines = this.#lines[slot] as number;
+    into.lines = lines === 0 ? undefined : this.#arena.record(lines);
     const spill = held > INLINE ? this.#spill.get(slot) : undefined;
     for (let k = 0; k < held; k++) {
       into.times[k] = spill ? (spill.times[k] as number) : (this.#times[slot * INLINE + k] as number);

@@ -1,4 +1,4 @@
-import { type KeptLines, linesOf } from './failure-window-lines.js';
+import { encodeLines } from './line-arena.js';
 
 /** One address's window as {@link FailureWindow.capture} returns it and {@link FailureWindow.restore} takes it. */
 export interface CapturedAddress {
@@ -14,10 +14,10 @@ export interface CaptureStamp {
 }
 
 /**
- * Calls `visit` with one address's window: its failure times and their hosts (new arrays, the
- * caller's), and its kept lines as the window held them (not to be changed).
+ * Calls `visit` with one address's window: its failure times, their hosts and its kept lines (new
+ * arrays, the caller's).
  */
-export type RowVisit = (ip: string, times: number[], sources: string[], kept: KeptLines) => void;
+export type RowVisit = (ip: string, times: number[], sources: string[], matches: string[]) => void;
 
 /**
  * One address's row copied into storage reused from one row to the next
@@ -33,8 +33,13 @@ export class RowCopy {
   count = 0;
   times = new Float64Array(16);
   sources: string[] = [];
-  /** The kept lines as the window held them (not to be changed). */
-  lines: KeptLines = undefined;
+  /**
+   * The kept lines as a record (line-arena.ts: what a version 4 snapshot holds), undefined for
+   * none: a view of the window's own storage or of {@link scratch}, not to be changed.
+   */
+  lines: Uint8Array | undefined = undefined;
+  /** What {@link copyRow} encodes lines into. */
+  scratch: Buffer | undefined = undefined;
 
   /** Makes room for `n` failures in {@link times}. */
   room(n: number): void {
@@ -43,16 +48,21 @@ export class RowCopy {
 }
 
 /**
- * Copies an address's row into `into` (its key as text), its hosts parallel to its times, newest
- * last: a time without a host gets the host ''.
+ * Copies an address's row into `into` (its key as text, its lines encoded), its hosts parallel to
+ * its times, newest last: a time without a host gets the host ''.
  */
-export function copyRow(ip: string, times: readonly number[], sources: readonly string[], kept: KeptLines, into: RowCopy): RowCopy {
+export function copyRow(ip: string, times: readonly number[], sources: readonly string[], matches: readonly string[], into: RowCopy): RowCopy {
   const missing = times.length - sources.length;
   into.text = ip;
   into.room(times.length);
   into.count = times.length;
   for (let k = 0; k < times.length; k++) (into.times[k] = times[k] as number, into.sources[k] = sources[k - missing] ?? '');
-  into.lines = kept;
+  if (matches.length === 0) into.lines = undefined;
+  else {
+    const { record, scratch } = encodeLines(matches, into.scratch);
+    into.scratch = scratch;
+    into.lines = record;
+  }
   return into;
 }
 
@@ -95,14 +105,14 @@ export class WindowCapture {
   /** The addresses from `start` to `end` (exclusive), least recently failing first. */
   slice(start = 0, end = this.length): CapturedAddress[] {
     const out: CapturedAddress[] = [];
-    this.each((ip, times, sources, kept) => void out.push({ ip, times, sources, matches: linesOf(kept) }), start, end);
+    this.each((ip, times, sources, matches) => void out.push({ ip, times, sources, matches }), start, end);
     return out;
   }
 
   /**
    * Calls `visit` with each address from `start` to `end` (exclusive; default all), least recently
-   * failing first, without making its {@link CapturedAddress}: its failure times and their hosts
-   * (new arrays, the caller's), and its kept lines as the window held them (not to be changed).
+   * failing first, without making its {@link CapturedAddress}: its failure times, their hosts and
+   * its kept lines (new arrays, the caller's).
    */
   each(visit: RowVisit, start = 0, end = this.length): void {
     for (let i = Math.max(0, start); i < Math.min(end, this.length); i++) this.#row(i, visit);
@@ -117,8 +127,8 @@ export class WindowCapture {
     const c = this.c;
     const copy = c.copy;
     if (!copy) {
-      this.each((ip, times, sources, kept) => {
-        copyRow(ip, times, sources, kept, into);
+      this.each((ip, times, sources, matches) => {
+        copyRow(ip, times, sources, matches, into);
         visit(into);
       }, start, end);
       return;

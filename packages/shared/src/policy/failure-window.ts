@@ -1,14 +1,14 @@
 import { AddressSlots } from './address-slots.js';
 import { FailureRows } from './failure-rows.js';
 import { type CapturedAddress, type CaptureStamp, copyRow, RowCopy, type RowVisit, WindowCapture } from './failure-window-capture.js';
-import { joined, keptLines, linesOf, withLine, type KeptLines } from './failure-window-lines.js';
-import { grownList } from './grown.js';
+import { withLine } from './failure-window-lines.js';
+import { grownInto } from './grown.js';
 import { KeptRows } from './kept-rows.js';
+import { LineArena } from './line-arena.js';
 
 /**
  * One address's failures inside a jail's window, as {@link FailureWindow.add} returns it: a view
- * built for that call, to read right away (later failures do not change it) and not to change
- * (its `matches` may be the window's own list).
+ * built for that call (new arrays: later failures do not change it).
  */
 export interface Tracked {
   /** Failure times (ms), oldest first, only those inside findtime of the newest. */
@@ -47,25 +47,28 @@ export interface WindowOptions {
 /**
  * Failures per address within findtime, for one jail: fail2ban's failmanager. Pure and synchronous;
  * windows use the events' own times. Memory is bounded by `maxTracked` addresses, each holding at
- * most `maxTimes` failure times; when full, the least recently failing sixteenth is dropped.
+ * most `maxTimes` failure times; when full, the least recently failing address is dropped.
  *
- * Laid out for a spray of distinct addresses (about 130 bytes each with one failure and one line,
- * the line included): each address has a slot ({@link AddressSlots}: an IPv4 address is a number
- * there, not a string), a row of {@link FailureRows} (its failure times and their hosts, in typed
- * columns while they are few), and its lines: one string for one line, an array for more.
+ * Laid out for a spray of distinct addresses: each address has a slot ({@link AddressSlots}: an
+ * IPv4 address is a number there, not a string), a row of {@link FailureRows} (its failure times
+ * and their hosts, in typed columns while they are few), and its lines, a record of a
+ * {@link LineArena} outside the heap.
  */
 export class FailureWindow {
   /** Address → slot, least recently failing first. */
   readonly #slots: AddressSlots;
   /** Each slot's failures. */
   readonly #rows = new FailureRows();
-  /** Each slot's matched lines. */
-  #matches: KeptLines[] = [];
+  /** Each slot's matched lines: a handle of `#arena` (0: none). */
+  #lines = new Int32Array(0);
+  readonly #arena = new LineArena();
+  /** Handles given up while the live capture's kept rows hold them: freed once it ends. */
+  #unfreed: number[] = [];
   #dropped = 0;
   #opts: WindowOptions;
   /** The latest capture's stamp, and the rows changed since it was made, as they were (while it is live). */
   #stamp: CaptureStamp = { live: false };
-  readonly #before = new KeptRows();
+  readonly #before = new KeptRows(this.#arena);
   constructor(
     opts: WindowOptions,
     private readonly maxTimes = 1000,
@@ -88,24 +91,31 @@ export class FailureWindow {
   add(ip: string, timeMs: number, host: string, line: string): Tracked {
     const slot = this.#take(ip);
     const { times, sources } = this.#rows.add(slot, timeMs, host, this.#opts.findtimeMs, this.maxTimes);
-    let matches: string[];
-    if (this.#opts.maxmatches > 0) {
-      matches = withLine(this.#matches[slot], line, this.#opts.maxmatches, this.maxMatchBytes);
-      this.#matches[slot] = keptLines(matches);
-    } else matches = linesOf(this.#matches[slot]);
+    const held = this.#lines[slot] as number;
+    let matches = this.#arena.lines(held);
+    if (this.#opts.maxmatches > 0 && held === 0) {
+      // a new address's one line (a spray's every failure): written as it is
+      matches = [line];
+      this.#lines[slot] = this.#arena.putLine(line);
+    } else if (this.#opts.maxmatches > 0) {
+      matches = withLine(matches, line, this.#opts.maxmatches, this.maxMatchBytes);
+      this.#lines[slot] = this.#arena.putLines(matches);
+      this.#free(slot, held);
+    }
     const view: Tracked = { times, sources, matches };
     this.#evictOverCap();
     return view;
   }
 
-  /** When more than maxTracked addresses are held, drops the least recently failing sixteenth. */
+  /**
+   * When more than maxTracked addresses are held, drops the least recently failing: one for each
+   * new address once full. (Dropping a sixteenth at once, 6,250 addresses of a 100,000 cap, paused
+   * deciding 3–4 ms under a spray, longer while a snapshot's capture was live.)
+   */
   #evictOverCap(): void {
-    if (this.#slots.size > this.#opts.maxTracked) {
-      const keep = this.#opts.maxTracked - Math.floor(this.#opts.maxTracked / 16);
-      while (this.#slots.size > keep) {
-        this.#clear(this.#slots.oldest());
-        this.#dropped++;
-      }
+    while (this.#slots.size > this.#opts.maxTracked) {
+      this.#clear(this.#slots.oldest());
+      this.#dropped++;
     }
   }
 
@@ -121,6 +131,7 @@ export class FailureWindow {
    */
   capture(): WindowCapture {
     this.#stamp.live = false;
+    this.#freeUnfreed();
     const stamp: CaptureStamp = { live: true };
     this.#stamp = stamp;
     this.#before.begin(this.#slots.rows);
@@ -128,6 +139,7 @@ export class FailureWindow {
       if (!stamp.live) return;
       stamp.live = false;
       this.#before.end();
+      this.#freeUnfreed();
     };
     const copy = (slot: number, into: RowCopy) => this.#copyRow(slot, into);
     return new WindowCapture({ slots: this.#slots.order(), row: (slot, visit) => this.#readRow(slot, visit), copy, stamp, release });
@@ -144,18 +156,34 @@ export class FailureWindow {
     into.v4 = text === undefined ? this.#slots.v4At(slot) : 0;
     into.room(this.#rows.held(slot));
     into.count = this.#rows.copyTo(slot, into.times, into.sources, 0);
-    into.lines = this.#matches[slot];
+    const lines = this.#lines[slot] as number;
+    into.lines = lines === 0 ? undefined : this.#arena.record(lines);
   }
 
   /** Calls `visit` with the slot's row as the live capture saw it. */
   #readRow(slot: number, visit: RowVisit): void {
     if (this.#before.has(slot)) this.#before.read(slot, visit);
-    else visit(this.#slots.keyOf(slot), this.#rows.timesOf(slot), this.#rows.sourcesOf(slot), this.#matches[slot]);
+    else visit(this.#slots.keyOf(slot), this.#rows.timesOf(slot), this.#rows.sourcesOf(slot), this.#arena.lines(this.#lines[slot] as number));
   }
 
   /** Keeps the held slot's row as it is, for the live capture, before the window changes it. */
   #keep(slot: number): void {
-    if (this.#stamp.live) this.#before.keep(slot, this.#slots, this.#rows, this.#matches[slot]);
+    if (this.#stamp.live) this.#before.keep(slot, this.#slots, this.#rows, this.#lines[slot] as number);
+  }
+
+  /**
+   * Gives back the record of handle `h`, slot `slot`'s lines until now, once the live capture
+   * cannot read it (it reads the lines the slot had when it was made, kept before any change).
+   */
+  #free(slot: number, h: number): void {
+    if (h === 0) return;
+    if (this.#stamp.live && this.#before.keepsLines(slot, h)) this.#unfreed.push(h);
+    else this.#arena.free(h);
+  }
+
+  #freeUnfreed(): void {
+    for (const h of this.#unfreed) this.#arena.free(h);
+    this.#unfreed = [];
   }
 
   /**
@@ -167,7 +195,7 @@ export class FailureWindow {
   restore(captured: Iterable<CapturedAddress>): void {
     const row = new RowCopy();
     if (captured instanceof WindowCapture) captured.eachCopy(row, (r) => this.#restoreCopy(r));
-    else for (const c of captured) this.#restoreCopy(copyRow(c.ip, c.times, c.sources, keptLines(c.matches.map(joined)), row));
+    else for (const c of captured) this.#restoreCopy(copyRow(c.ip, c.times, c.sources, c.matches, row));
     this.#evictOverCap();
   }
 
@@ -186,7 +214,7 @@ export class FailureWindow {
     const hosts: string[] = [];
     for (let k = from; k < r.count; k++) (times.push(r.times[k] as number), hosts.push(this.#rows.intern(r.sources[k] as string)));
     this.#rows.store(slot, times, hosts, undefined); // a cleared row: no spill
-    this.#matches[slot] = r.lines;
+    this.#lines[slot] = r.lines === undefined ? 0 : this.#arena.put(r.lines);
   }
 
   /** Forgets an address (after a ban, or an unban). */
@@ -199,7 +227,8 @@ export class FailureWindow {
   #clear(slot: number): void {
     this.#keep(slot);
     this.#rows.clear(slot);
-    this.#matches[slot] = undefined;
+    this.#free(slot, this.#lines[slot] as number);
+    this.#lines[slot] = 0;
     this.#slots.remove(slot);
   }
 
@@ -241,7 +270,7 @@ export class FailureWindow {
       const capped = Math.min(Math.max(16, rows * 2), this.#opts.maxTracked + 1);
       const grown = capped > rows ? capped : rows * 2;
       this.#rows.grow(grown);
-      this.#matches = grownList<KeptLines>(this.#matches, grown, undefined);
+      this.#lines = grownInto(this.#lines, new Int32Array(grown));
     }
     this.#rows.clear(slot);
     return slot;

@@ -3,7 +3,7 @@ import type { AddressSlots } from './address-slots.js';
 import { grownInto } from './grown.js';
 import type { RowCopy, RowVisit } from './failure-window-capture.js';
 import type { FailureRows } from './failure-rows.js';
-import type { KeptLines } from './failure-window-lines.js';
+import type { LineArena } from './line-arena.js';
 
 /**
  * The rows a window changed while a capture of it was live, as they were when it was made: what
@@ -14,8 +14,9 @@ import type { KeptLines } from './failure-window-lines.js';
  * it is written (about a second for 100,000 addresses). An object per evicted row (its address
  * text, two arrays and a Map entry, about 200 bytes) outlived a young-generation collection or two
  * and died in the old generation: a sampling profile of such a spray found 40 MB of the 100 MB that
- * reached the old generation was these. Here a row costs a few entries of typed arrays and two
- * references (its hosts, its lines), dropped when the capture is released.
+ * reached the old generation was these. Here a row costs a few entries of typed arrays, a
+ * reference to its hosts and the handle of its lines, whose record the window does not free while
+ * the capture is live.
  */
 export class KeptRows {
   /** The capture now live (0: none); a slot is kept for it when its `#genOf` is this. */
@@ -28,12 +29,16 @@ export class KeptRows {
   /** Per kept row: where its failures start in `#times` and `#sources`, and how many. */
   #start = new Int32Array(64);
   #count = new Int32Array(64);
-  #lines: KeptLines[] = [];
+  /** Per kept row: the handle of its lines in the window's {@link LineArena}. */
+  #lines = new Int32Array(64);
   #texts: string[] = [];
   #times = new Float64Array(256);
-  #sources: string[] = [];
+  /** Reused from one capture to the next, as `#times` is (hosts are a few shared names). */
+  readonly #sources: string[] = [];
   #rows = 0;
   #failures = 0;
+
+  constructor(private readonly arena: LineArena) {}
 
   /** Starts keeping for a new capture of a window with `slots` slots (those kept before are forgotten). */
   begin(slots: number): void {
@@ -45,14 +50,12 @@ export class KeptRows {
     }
   }
 
-  /** Forgets the rows kept (the capture was released): their hosts and lines can be collected. */
+  /** Forgets the rows kept (the capture was released): their lines are freed by the window. */
   end(): void {
     this.#gen = (this.#gen + 1) >>> 0 || 1;
     this.#rows = 0;
     this.#failures = 0;
-    this.#lines = [];
     this.#texts = [];
-    this.#sources = [];
   }
 
   /** Whether slot `slot` was kept for the live capture. */
@@ -60,11 +63,16 @@ export class KeptRows {
     return slot < this.#genOf.length && this.#genOf[slot] === this.#gen;
   }
 
+  /** Whether slot `slot` was kept for the live capture with the lines of handle `lines`. */
+  keepsLines(slot: number, lines: number): boolean {
+    return this.has(slot) && this.#lines[this.#at[slot] as number] === lines;
+  }
+
   /**
-   * Keeps slot `slot` of the live capture as it is now, unless it is kept already or the capture
-   * does not hold it (a slot made after it).
+   * Keeps slot `slot` of the live capture as it is now (`lines`: the handle of its lines), unless
+   * it is kept already or the capture does not hold it (a slot made after it).
    */
-  keep(slot: number, keys: AddressSlots, rows: FailureRows, lines: KeptLines): void {
+  keep(slot: number, keys: AddressSlots, rows: FailureRows, lines: number): void {
     if (slot >= this.#genOf.length || this.#genOf[slot] === this.#gen) return;
     const i = this.#rows++;
     if (i === this.#key.length) this.#growRows();
@@ -92,7 +100,7 @@ export class KeptRows {
       times.push(this.#times[start + k] as number);
       sources[k] = this.#sources[start + k] as string;
     }
-    visit(key >= 0 ? v4Text(key) : (this.#texts[-key - 1] as string), times, sources, this.#lines[i]);
+    visit(key >= 0 ? v4Text(key) : (this.#texts[-key - 1] as string), times, sources, this.arena.lines(this.#lines[i] as number));
   }
 
   /** Copies the kept row of slot `slot` ({@link has} says there is one) into `into`. */
@@ -109,7 +117,8 @@ export class KeptRows {
       into.times[k] = this.#times[start + k] as number;
       into.sources[k] = this.#sources[start + k] as string;
     }
-    into.lines = this.#lines[i];
+    const lines = this.#lines[i] as number;
+    into.lines = lines === 0 ? undefined : this.arena.record(lines);
   }
 
   #growRows(): void {
@@ -117,6 +126,7 @@ export class KeptRows {
     this.#key = grownInto(this.#key, new Float64Array(n));
     this.#start = grownInto(this.#start, new Int32Array(n));
     this.#count = grownInto(this.#count, new Int32Array(n));
+    this.#lines = grownInto(this.#lines, new Int32Array(n));
   }
 
   #growTimes(need: number): void {

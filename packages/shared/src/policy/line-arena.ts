@@ -1,0 +1,244 @@
+/**
+ * The lines a failure window keeps per address (the evidence of a ban), held outside the
+ * JavaScript heap: each address's lines as one record of bytes in pooled pages, named by a number.
+ *
+ * A record is what a version 4 snapshot holds for a row's lines, so a snapshot copies it as it is:
+ * ```
+ * u32 count m, then m × (u32 byte length + UTF-8), little-endian
+ * ```
+ * Held as strings, every tracked address's line was an object of the old generation (it outlives
+ * a young collection or two), and a spray of new addresses evicts old ones all the time: the
+ * collector walked 100,000–200,000 of them in each major collection and freed thousands a second,
+ * a major collection every second or two, pausing decisions 3–20 ms each. A line as a string took
+ * about 140 bytes of RSS per address (the string, its reference, the old generation's slack); as a
+ * record it takes its bytes rounded up to its size class.
+ *
+ * Records are placed by size class (multiples of 8 bytes up to 256, of 128 up to 4 KiB, then powers
+ * of two), each class in pages of 64 KiB. A record takes the first free place of the lowest page
+ * with one, and a page whose last record is freed is given back: under a spray (the oldest address
+ * evicted for each new one) the upper pages empty and go, and a class no longer used (lines of
+ * another length) does not keep its pages. A stack of free places, reused last-in first-out,
+ * kept every page of every class ever used about a third full: 2–4 times the bytes held.
+ */
+
+/** Bytes per page of a class (a record larger than this has a page of its own). */
+const PAGE_BYTES = 64 * 1024;
+
+/** No page (before the first place is taken). */
+const EMPTY = Buffer.alloc(0);
+
+/** Places per class a handle can name. */
+const PLACES = 1 << 24;
+
+/** The size class of a record of `bytes`, and the size of its places. */
+function classOf(bytes: number): number {
+  if (bytes <= 256) return Math.max(1, Math.ceil(bytes / 8)) - 1; // 0–31
+  if (bytes <= 4096) return 30 + Math.ceil(bytes / 128); // 33–62
+  return 50 + Math.ceil(Math.log2(bytes)); // 63 (8 KiB) and up
+}
+
+/** The bytes of a place of class `c`. */
+function sizeOf(c: number): number {
+  if (c < 32) return (c + 1) * 8;
+  if (c < 63) return (c - 30) * 128;
+  return 2 ** (c - 50);
+}
+
+/** One size class: its pages, which of their places are used, and where a free one may be. */
+interface SizeClass {
+  readonly size: number;
+  /** Places per page. */
+  readonly perPage: number;
+  /** Each page (undefined: given back), its places used (a bit each, 1 = used) and how many. */
+  readonly pages: (Buffer | undefined)[];
+  readonly used: (Uint32Array | undefined)[];
+  live: Int32Array;
+  /** No page below this one has a free place. */
+  lowest: number;
+}
+
+/** Writes UTF-8 without the checks of `Buffer.write` (present in every node release, not in its typings). */
+interface Utf8Writable {
+  utf8Write(s: string, at: number): number;
+}
+
+/** Encodes `lines` as a record into `scratch` (grown when short); returns the record (a view of it) and the scratch. */
+export function encodeLines(lines: readonly string[], scratch: Buffer = Buffer.allocUnsafe(256)): { record: Buffer; scratch: Buffer } {
+  let room = 4;
+  for (const l of lines) room += 4 + l.length * 3;
+  if (scratch.length < room) scratch = Buffer.allocUnsafe(Math.max(room, scratch.length * 2));
+  scratch.writeUInt32LE(lines.length, 0);
+  let at = 4;
+  for (const l of lines) {
+    const n = (scratch as Buffer & Utf8Writable).utf8Write(l, at + 4);
+    scratch.writeUInt32LE(n, at);
+    at += 4 + n;
+  }
+  return { record: scratch.subarray(0, at), scratch };
+}
+
+/** The lines of `record` (a well-formed record: see {@link recordLength}), in a new array. */
+export function decodeLines(record: Uint8Array): string[] {
+  const b = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
+  const m = b.readUInt32LE(0);
+  const out = new Array<string>(m);
+  let at = 4;
+  for (let k = 0; k < m; k++) {
+    const n = b.readUInt32LE(at);
+    out[k] = b.toString('utf8', at + 4, at + 4 + n);
+    at += 4 + n;
+  }
+  return out;
+}
+
+/**
+ * The length of the record at `at` in `b`, or -1 when it does not fit before `end` (its count or a
+ * line's length runs past it).
+ */
+export function recordLength(b: Uint8Array, at: number, end = b.length): number {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (end - at < 4) return -1;
+  const m = v.getUint32(at, true);
+  let p = at + 4;
+  for (let k = 0; k < m; k++) {
+    if (end - p < 4) return -1;
+    const n = v.getUint32(p, true);
+    if (end - p - 4 < n) return -1;
+    p += 4 + n;
+  }
+  return p - at;
+}
+
+/** Records of kept lines, each named by a handle (0: no lines); see the module's comment. */
+export class LineArena {
+  readonly #classes: SizeClass[] = [];
+  /** What {@link putLines} encodes into. */
+  #scratch: Buffer = Buffer.allocUnsafe(256);
+  #held = 0;
+
+  /** Records held. */
+  get size(): number {
+    return this.#held;
+  }
+
+  /** Stores `lines` as a record; returns its handle (0 for no lines). */
+  putLines(lines: readonly string[]): number {
+    if (lines.length === 0) return 0;
+    const { record, scratch } = encodeLines(lines, this.#scratch);
+    this.#scratch = scratch;
+    return this.put(record);
+  }
+
+  /** Stores a copy of `record` (well-formed); returns its handle (0 when it holds no line). */
+  put(record: Uint8Array): number {
+    if (record.length < 4 || (record[0] === 0 && record[1] === 0 && record[2] === 0 && record[3] === 0)) return 0;
+    const h = this.#place(record.length);
+    this.#page.set(record, this.#at);
+    return h;
+  }
+
+  /** Stores the one line `line` as a record (no array, no copy through a scratch buffer); returns its handle. */
+  putLine(line: string): number {
+    const n = Buffer.byteLength(line, 'utf8');
+    const h = this.#place(8 + n);
+    const page = this.#page as Buffer & Utf8Writable;
+    const at = this.#at;
+    page.writeUInt32LE(1, at);
+    page.writeUInt32LE(n, at + 4);
+    page.utf8Write(line, at + 8);
+    return h;
+  }
+
+  /** The page and offset {@link #place} last gave. */
+  #page: Buffer = EMPTY;
+  #at = 0;
+
+  /** Takes a place for a record of `bytes` (the first free one of the lowest page with one), sets `#page` and `#at` to it; returns its handle. */
+  #place(bytes: number): number {
+    const c = classOf(bytes);
+    const k = (this.#classes[c] ??= newClass(sizeOf(c)));
+    let p = k.lowest;
+    while (p < k.pages.length && k.pages[p] !== undefined && (k.live[p] as number) === k.perPage) p++;
+    if ((p + 1) * k.perPage > PLACES) throw new RangeError(`kept lines: more than ${PLACES} records of ${k.size} bytes`);
+    if (p === k.pages.length || k.pages[p] === undefined) newPage(k, p);
+    k.lowest = p;
+    const i = takeFree(k.used[p] as Uint32Array);
+    k.live[p] = (k.live[p] as number) + 1;
+    this.#page = k.pages[p] as Buffer;
+    this.#at = i * k.size;
+    this.#held++;
+    return c * PLACES + p * k.perPage + i + 1;
+  }
+
+  /** The record of handle `h` (not 0): a view, valid until it is {@link free}d. */
+  record(h: number): Buffer {
+    const k = this.#classes[Math.floor((h - 1) / PLACES)] as SizeClass;
+    const place = (h - 1) % PLACES;
+    const page = k.pages[Math.floor(place / k.perPage)];
+    if (page === undefined) throw new RangeError(`kept lines: no record ${h}`);
+    const at = (place % k.perPage) * k.size;
+    return page.subarray(at, at + recordLength(page, at, at + k.size));
+  }
+
+  /** The lines of handle `h`, in a new array ([] for 0). */
+  lines(h: number): string[] {
+    return h === 0 ? [] : decodeLines(this.record(h));
+  }
+
+  /** Gives back the place of handle `h` (0: nothing), and its page when that was its last record. */
+  free(h: number): void {
+    if (h === 0) return;
+    const k = this.#classes[Math.floor((h - 1) / PLACES)] as SizeClass;
+    const place = (h - 1) % PLACES;
+    const p = Math.floor(place / k.perPage);
+    const i = place % k.perPage;
+    const used = k.used[p];
+    if (used === undefined || ((used[i >>> 5] as number) & (1 << (i & 31))) === 0) throw new RangeError(`kept lines: record ${h} freed twice`);
+    used[i >>> 5] = (used[i >>> 5] as number) & ~(1 << (i & 31));
+    this.#held--;
+    if (p < k.lowest) k.lowest = p;
+    k.live[p] = (k.live[p] as number) - 1;
+    if (k.live[p] !== 0) return;
+    k.pages[p] = undefined;
+    k.used[p] = undefined;
+    while (k.pages.length > 0 && k.pages[k.pages.length - 1] === undefined) (k.pages.pop(), k.used.pop());
+  }
+
+  /** Bytes of the pages held (for tests and measurements). */
+  get pageBytes(): number {
+    let n = 0;
+    for (const k of this.#classes) if (k) for (const page of k.pages) n += page?.length ?? 0;
+    return n;
+  }
+}
+
+function newClass(size: number): SizeClass {
+  return { size, perPage: Math.max(1, Math.floor(PAGE_BYTES / size)), pages: [], used: [], live: new Int32Array(16), lowest: 0 };
+}
+
+/** Makes page `p` of `k` (a new one at the end, or one given back before). */
+function newPage(k: SizeClass, p: number): void {
+  k.pages[p] = Buffer.allocUnsafeSlow(k.perPage * k.size);
+  const used = new Uint32Array(Math.ceil(k.perPage / 32));
+  // the places past the last of the page are marked used: never given
+  if (k.perPage % 32 !== 0) used[used.length - 1] = ~((1 << (k.perPage % 32)) - 1);
+  k.used[p] = used;
+  if (p >= k.live.length) {
+    const grown = new Int32Array(k.live.length * 2);
+    grown.set(k.live);
+    k.live = grown;
+  }
+  k.live[p] = 0;
+}
+
+/** Marks the first free place of a page's bitmap used and returns it (the page has one). */
+function takeFree(used: Uint32Array): number {
+  for (let w = 0; w < used.length; w++) {
+    const bits = used[w] as number;
+    if (bits === 0xffffffff) continue;
+    const lowest = ~bits & (bits + 1); // the lowest bit not set
+    used[w] = bits | lowest;
+    return w * 32 + 31 - Math.clz32(lowest);
+  }
+  throw new Error('kept lines: a page counted as not full has no free place');
+}
