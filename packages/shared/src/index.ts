@@ -188,6 +188,7 @@ export { hostsOf, FailureWindow } from './policy/failure-window.js';
 export { copyRow, RowCopy, WindowCapture } from './policy/failure-window-capture.js';
 export type { RowVisit } from './policy/failure-window-capture.js';
 export { decodeLines, encodeLines, LineArena, recordLength } from './policy/line-arena.js';
+export type { RecordView } from './policy/line-arena.js';
 export type { CapturedAddress, Tracked, WindowOptions } from './policy/failure-window.js';
 export { judgeFailure, scopeIncludes } from './policy/threshold.js';
 export type { ThresholdRule, FailureFacts, ThresholdContext, ThresholdVerdict } from './policy/threshold.js';

@@ -6,6 +6,8 @@
  */
 import t from 'tap';
 import { FailureWindow, MAX_MATCH_BYTES, type CapturedAddress, type Tracked, type WindowOptions } from '../src/policy/failure-window.js';
+import { RowCopy } from '../src/policy/failure-window-capture.js';
+import { decodeLines } from '../src/policy/line-arena.js';
 
 /** The window as first written: a Map of {times, sources, matches}, re-inserted on each failure. */
 class ReferenceWindow {
@@ -231,4 +233,23 @@ t.test('failure window: lines a live capture holds are not overwritten by later 
   tt.same(w.add('192.0.2.0', 4000, 'web-1', 'third').matches, ['second line of 0', 'third'], 'the window reads its own');
   const next = w.capture();
   tt.same(next.slice().filter((a) => a.ip === '192.0.2.2').map((a) => a.matches), [['first line of 2', 'second line of 2']]);
+});
+
+t.test('failure window: rows a capture\'s reader has passed are not kept; the rest read as captured', async (tt) => {
+  const w = new FailureWindow({ findtimeMs: 60_000, maxmatches: 2, maxTracked: 100 });
+  for (let i = 0; i < 100; i++) w.add(`192.0.2.${i}`, 1000 + i, 'web-1', `line ${i}`);
+  const captured = w.capture();
+  const row = new RowCopy();
+  const read: string[] = [];
+  captured.eachCopy(row, (r) => void read.push(`${r.v4} ${r.count} ${decodeLines((r.lines as Buffer).subarray(r.linesAt, r.linesAt + r.linesLength)).join('|')}`), 0, 50);
+  captured.passed(50);
+  // every address fails again and a spray evicts half of them: the window changes every row
+  for (let i = 0; i < 100; i++) w.add(`192.0.2.${i}`, 5000 + i, 'web-2', `again ${i}`);
+  for (let i = 0; i < 50; i++) w.add(`198.51.100.${i}`, 9000 + i, 'web-3', `new ${i}`);
+  captured.eachCopy(row, (r) => void read.push(`${r.v4} ${r.count} ${decodeLines((r.lines as Buffer).subarray(r.linesAt, r.linesAt + r.linesLength)).join('|')}`), 50, 100);
+  const base = (192 << 24 | 0 << 16 | 2 << 8) >>> 0;
+  tt.same(read, Array.from({ length: 100 }, (_, i) => `${base + i} 1 line ${i}`), 'each row as it was at the capture');
+  tt.throws(() => captured.slice(0, 1), /passed/, 'a passed row is not read again');
+  captured.release();
+  tt.same(w.capture().slice(0, 1).map((a) => a.matches), [['line 50', 'again 50']], 'the window\'s own rows are what the failures made');
 });

@@ -98,10 +98,10 @@ export class FrameBuffer {
     this.at += 8;
   }
 
-  /** Writes `bytes` as they are. */
-  bytes(bytes: Uint8Array): void {
-    this.#b.set(bytes, this.at);
-    this.at += bytes.length;
+  /** Writes `length` bytes of `from` from `at`, as they are. */
+  bytes(from: Buffer, at: number, length: number): void {
+    from.copy(this.#b, this.at, at, at + length);
+    this.at += length;
   }
 
   /** `s` as UTF-8 (room for {@link textRoom} bytes made), after its length (u32) unless `bare`. */
@@ -154,6 +154,8 @@ export class WindowFrameWriter {
       else for (const a of addresses.slice(i, to)) this.#writeRow(copyRow(a.ip, a.times, a.sources, a.matches, this.#row));
       i = to;
     }
+    // the rows written are not read again: the window need not keep them when they change
+    if (addresses instanceof WindowCapture) addresses.passed(i);
     into.u32At(rowsAt, i - from);
     into.u32At(rowsAt + 4, into.at - FRAME_HEAD_BYTES);
     into.room(4);
@@ -167,7 +169,7 @@ export class WindowFrameWriter {
     const b = this.#into as FrameBuffer;
     const n = r.count;
     const lines = r.lines;
-    b.room(13 + n * 12 + (r.text === undefined ? 4 : textRoom(r.text)) + (lines?.length ?? 0));
+    b.room(13 + n * 12 + (r.text === undefined ? 4 : textRoom(r.text)) + r.linesLength);
     if (r.text === undefined) {
       b.u8(0);
       b.u32(r.v4);
@@ -184,7 +186,7 @@ export class WindowFrameWriter {
       b.u32(h);
     }
     if (lines === undefined) b.u32(0);
-    else b.bytes(lines);
+    else b.bytes(lines, r.linesAt, r.linesLength);
   }
 }
 

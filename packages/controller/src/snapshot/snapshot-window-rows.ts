@@ -34,7 +34,7 @@ export class WindowRows {
    * failures are `times` and `sources` from `at` on (copied: they may be reused), its lines the
    * record `lines` (line-arena.ts; copied).
    */
-  push(v4: number, text: string | undefined, held: number, times: ArrayLike<number>, sources: ArrayLike<string>, at: number, lines: Uint8Array | undefined): void {
+  push(v4: number, text: string | undefined, held: number, times: ArrayLike<number>, sources: ArrayLike<string>, at: number, lines: Buffer | undefined): void {
     const row = this.#rows++;
     if (row === this.#count.length) this.#grow();
     this.#key[row] = text === undefined ? v4 : -this.#texts.push(text);
@@ -94,8 +94,7 @@ export class WindowRows {
     const held = this.#count[slot] as number;
     into.room(held);
     into.count = held;
-    const lines = this.#lines[slot] as number;
-    into.lines = lines === 0 ? undefined : this.#arena.record(lines);
+    this.#arena.view(this.#lines[slot] as number, into);
     const spill = held > INLINE ? this.#spill.get(slot) : undefined;
     for (let k = 0; k < held; k++) {
       into.times[k] = spill ? (spill.times[k] as number) : (this.#times[slot * INLINE + k] as number);

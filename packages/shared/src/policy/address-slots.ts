@@ -167,12 +167,16 @@ export class AddressSlots {
     return this.#v4[slot] as number;
   }
 
-  /** The held slots, least recently failing first: a copy, overwritten by the next call. */
-  order(): Int32Array {
+  /**
+   * The held slots, least recently failing first: a copy, overwritten by the next call; with
+   * `positions` (at least {@link rows} long), each held slot's place in it there too.
+   */
+  order(positions?: Int32Array): Int32Array {
     if (this.#orderCopy.length < this.#size) this.#orderCopy = new Int32Array(this.#older.length);
     const out = this.#orderCopy;
     let i = 0;
-    for (let s = this.#oldest; s !== NONE; s = this.#newer[s] as number) out[i++] = s;
+    if (positions) for (let s = this.#oldest; s !== NONE; s = this.#newer[s] as number) (positions[s] = i, out[i++] = s);
+    else for (let s = this.#oldest; s !== NONE; s = this.#newer[s] as number) out[i++] = s;
     return out.subarray(0, i);
   }
 

@@ -34,10 +34,13 @@ export class RowCopy {
   times = new Float64Array(16);
   sources: string[] = [];
   /**
-   * The kept lines as a record (line-arena.ts: what a version 4 snapshot holds), undefined for
-   * none: a view of the window's own storage or of {@link scratch}, not to be changed.
+   * The kept lines as a record (line-arena.ts: what a version 4 snapshot holds): its
+   * `linesLength` bytes from `linesAt` in `lines` (undefined for none), the window's own storage
+   * or {@link scratch}, not to be changed.
    */
-  lines: Uint8Array | undefined = undefined;
+  lines: Buffer | undefined = undefined;
+  linesAt = 0;
+  linesLength = 0;
   /** What {@link copyRow} encodes lines into. */
   scratch: Buffer | undefined = undefined;
 
@@ -61,7 +64,9 @@ export function copyRow(ip: string, times: readonly number[], sources: readonly 
   else {
     const { record, scratch } = encodeLines(matches, into.scratch);
     into.scratch = scratch;
-    into.lines = record;
+    into.lines = scratch;
+    into.linesAt = 0;
+    into.linesLength = record.length;
   }
   return into;
 }
@@ -78,6 +83,8 @@ export interface CapturedColumns {
   readonly stamp?: CaptureStamp;
   /** Ends the capture (absent: nothing to do). */
   readonly release?: () => void;
+  /** Says the rows before `end` will not be read again (absent: nothing to do). */
+  readonly passed?: (end: number) => void;
 }
 
 /**
@@ -87,7 +94,20 @@ export interface CapturedColumns {
  * order's copy only.
  */
 export class WindowCapture {
+  /** Rows before this one are not read again ({@link passed}). */
+  #passed = 0;
   constructor(private readonly c: CapturedColumns) {}
+
+  /**
+   * Says the rows before `end` will not be read again (a snapshot's writer, which reads them once
+   * in order): a window need not keep them as they were when it changes them, and reading one
+   * throws.
+   */
+  passed(end: number): void {
+    if (end <= this.#passed) return;
+    this.#passed = end;
+    this.c.passed?.(end);
+  }
 
   /**
    * Says the capture will not be read again: a window's copies drop their references to lines
@@ -134,7 +154,7 @@ export class WindowCapture {
       return;
     }
     for (let i = Math.max(0, start); i < Math.min(end, this.length); i++) {
-      this.#check();
+      this.#check(i);
       copy(c.slots[i] as number, into);
       visit(into);
     }
@@ -142,13 +162,14 @@ export class WindowCapture {
 
   /** Calls `visit` with the `i`-th address. */
   #row(i: number, visit: RowVisit): void {
-    this.#check();
+    this.#check(i);
     this.c.row(this.c.slots[i] as number, visit);
   }
 
-  /** Throws when the capture may no longer be read. */
-  #check(): void {
+  /** Throws when the capture may no longer be read, or row `i` was {@link passed}. */
+  #check(i: number): void {
     if (this.c.stamp && !this.c.stamp.live) throw new Error('a window capture was read after its window captured again or it was released: captures are read one at a time');
+    if (i < this.#passed) throw new Error(`a window capture's row ${i} was read after the rows before ${this.#passed} were passed`);
   }
 
   [Symbol.iterator](): Iterator<CapturedAddress> {

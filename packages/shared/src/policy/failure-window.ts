@@ -62,6 +62,9 @@ export class FailureWindow {
   /** Each slot's matched lines: a handle of `#arena` (0: none). */
   #lines = new Int32Array(0);
   readonly #arena = new LineArena();
+  /** Each slot's place in the live capture's order, and how many of its rows were passed (not read again). */
+  #posOf = new Int32Array(0);
+  #passed = 0;
   /** Handles given up while the live capture's kept rows hold them: freed once it ends. */
   #unfreed: number[] = [];
   #dropped = 0;
@@ -142,7 +145,10 @@ export class FailureWindow {
       this.#freeUnfreed();
     };
     const copy = (slot: number, into: RowCopy) => this.#copyRow(slot, into);
-    return new WindowCapture({ slots: this.#slots.order(), row: (slot, visit) => this.#readRow(slot, visit), copy, stamp, release });
+    if (this.#posOf.length < this.#slots.rows) this.#posOf = new Int32Array(this.#slots.rows);
+    this.#passed = 0;
+    const passed = (end: number) => void (stamp.live && (this.#passed = end));
+    return new WindowCapture({ slots: this.#slots.order(this.#posOf), row: (slot, visit) => this.#readRow(slot, visit), copy, stamp, release, passed });
   }
 
   /** Copies the slot's row as the live capture saw it into `into`. */
@@ -156,8 +162,7 @@ export class FailureWindow {
     into.v4 = text === undefined ? this.#slots.v4At(slot) : 0;
     into.room(this.#rows.held(slot));
     into.count = this.#rows.copyTo(slot, into.times, into.sources, 0);
-    const lines = this.#lines[slot] as number;
-    into.lines = lines === 0 ? undefined : this.#arena.record(lines);
+    this.#arena.view(this.#lines[slot] as number, into);
   }
 
   /** Calls `visit` with the slot's row as the live capture saw it. */
@@ -166,9 +171,15 @@ export class FailureWindow {
     else visit(this.#slots.keyOf(slot), this.#rows.timesOf(slot), this.#rows.sourcesOf(slot), this.#arena.lines(this.#lines[slot] as number));
   }
 
-  /** Keeps the held slot's row as it is, for the live capture, before the window changes it. */
+  /**
+   * Keeps the held slot's row as it is, for the live capture, before the window changes it; not
+   * when the capture's reader has passed it (a spray evicts the least recently failing first, the
+   * rows a snapshot writes first: most are written before they change).
+   */
   #keep(slot: number): void {
-    if (this.#stamp.live) this.#before.keep(slot, this.#slots, this.#rows, this.#lines[slot] as number);
+    if (!this.#stamp.live) return;
+    if (slot < this.#posOf.length && (this.#posOf[slot] as number) < this.#passed) return;
+    this.#before.keep(slot, this.#slots, this.#rows, this.#lines[slot] as number);
   }
 
   /**
@@ -214,7 +225,7 @@ export class FailureWindow {
     const hosts: string[] = [];
     for (let k = from; k < r.count; k++) (times.push(r.times[k] as number), hosts.push(this.#rows.intern(r.sources[k] as string)));
     this.#rows.store(slot, times, hosts, undefined); // a cleared row: no spill
-    this.#lines[slot] = r.lines === undefined ? 0 : this.#arena.put(r.lines);
+    this.#lines[slot] = r.lines === undefined ? 0 : this.#arena.put(r.lines, r.linesAt, r.linesLength);
   }
 
   /** Forgets an address (after a ban, or an unban). */

@@ -117,8 +117,7 @@ export class KeptRows {
       into.times[k] = this.#times[start + k] as number;
       into.sources[k] = this.#sources[start + k] as string;
     }
-    const lines = this.#lines[i] as number;
-    into.lines = lines === 0 ? undefined : this.arena.record(lines);
+    this.arena.view(this.#lines[i] as number, into);
   }
 
   #growRows(): void {

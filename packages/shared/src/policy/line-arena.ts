@@ -109,6 +109,13 @@ export function recordLength(b: Uint8Array, at: number, end = b.length): number 
   return p - at;
 }
 
+/** Where a record lies: `length` bytes of `lines` from `linesAt` (`lines` undefined: no record). */
+export interface RecordView {
+  lines: Buffer | undefined;
+  linesAt: number;
+  linesLength: number;
+}
+
 /** Records of kept lines, each named by a handle (0: no lines); see the module's comment. */
 export class LineArena {
   readonly #classes: SizeClass[] = [];
@@ -129,11 +136,14 @@ export class LineArena {
     return this.put(record);
   }
 
-  /** Stores a copy of `record` (well-formed); returns its handle (0 when it holds no line). */
-  put(record: Uint8Array): number {
-    if (record.length < 4 || (record[0] === 0 && record[1] === 0 && record[2] === 0 && record[3] === 0)) return 0;
-    const h = this.#place(record.length);
-    this.#page.set(record, this.#at);
+  /**
+   * Stores a copy of the record of `length` bytes at `at` in `bytes` (well-formed; default all of
+   * `bytes`); returns its handle (0 when it holds no line).
+   */
+  put(bytes: Buffer, at = 0, length = bytes.length - at): number {
+    if (length < 4 || (bytes[at] === 0 && bytes[at + 1] === 0 && bytes[at + 2] === 0 && bytes[at + 3] === 0)) return 0;
+    const h = this.#place(length);
+    bytes.copy(this.#page, this.#at, at, at + length);
     return h;
   }
 
@@ -172,12 +182,26 @@ export class LineArena {
 
   /** The record of handle `h` (not 0): a view, valid until it is {@link free}d. */
   record(h: number): Buffer {
+    const v: RecordView = { lines: undefined, linesAt: 0, linesLength: 0 };
+    this.view(h, v);
+    return (v.lines as Buffer).subarray(v.linesAt, v.linesAt + v.linesLength);
+  }
+
+  /** Says in `into` where the record of handle `h` lies (valid until it is {@link free}d), without a new object. */
+  view(h: number, into: RecordView): void {
+    if (h === 0) {
+      into.lines = undefined;
+      into.linesLength = 0;
+      return;
+    }
     const k = this.#classes[Math.floor((h - 1) / PLACES)] as SizeClass;
     const place = (h - 1) % PLACES;
     const page = k.pages[Math.floor(place / k.perPage)];
     if (page === undefined) throw new RangeError(`kept lines: no record ${h}`);
     const at = (place % k.perPage) * k.size;
-    return page.subarray(at, at + recordLength(page, at, at + k.size));
+    into.lines = page;
+    into.linesAt = at;
+    into.linesLength = recordLength(page, at, at + k.size);
   }
 
   /** The lines of handle `h`, in a new array ([] for 0). */
