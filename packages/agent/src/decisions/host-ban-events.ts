@@ -9,7 +9,8 @@ export type HostBanListener = (e: BanEvent) => void;
  * decision behind each fleet ban it holds, makes a `ban` event for a ban newly held (a ban
  * written again with the same id, e.g. widened, is none) and an `unban` for one let go, and keeps
  * them until the firewall holds the change ({@link applied}); a write that failed keeps them for
- * the next one that succeeds.
+ * the next one that succeeds. Without a listener (no host action) it remembers nothing: a
+ * decision carries its matched log lines, which the firewall does not need.
  */
 export class HostBanEvents {
   readonly #decisions = new Map<string, BanDecision>();
@@ -19,9 +20,10 @@ export class HostBanEvents {
 
   /** The fleet bans `ban` here; `live` false while the list is first read (nothing is told then). */
   fleetPut(ban: BanDecision, live: boolean, nowMs: number): void {
+    if (!this.listener) return;
     const before = this.#decisions.get(ban.ip);
     this.#decisions.set(ban.ip, ban);
-    if (live && this.listener && (!before || banId(before) !== banId(ban))) this.#pending.push({ kind: 'ban', id: `ban:${banId(ban)}`, ban, atMs: nowMs });
+    if (live && (!before || banId(before) !== banId(ban))) this.#pending.push({ kind: 'ban', id: `ban:${banId(ban)}`, ban, atMs: nowMs });
   }
 
   /** The fleet no longer bans `target` here: an unban (`expired` when its time was up, else `admin`). */
