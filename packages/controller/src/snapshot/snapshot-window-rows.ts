@@ -4,7 +4,7 @@
  * slots (version 4 holds it so), and a row is copied into the window without an object per
  * address ({@link WindowCapture.eachCopy}).
  */
-import { encodeLines, LineArena, RowCopy, type RowVisit, v4Text, WindowCapture } from '@fleetban/shared';
+import { LineArena, RowCopy, type RowVisit, v4Text, WindowCapture } from '@fleetban/shared';
 
 /** Failure times per address kept in a decoded window's row (more: in a spill of their own). */
 const INLINE = 2;
@@ -24,8 +24,6 @@ export class WindowRows {
   /** Per row: the handle of its lines in `#arena` (0: none). */
   readonly #lines: number[] = [];
   readonly #arena = new LineArena();
-  /** What {@link pushLines} encodes into. */
-  #encoded: Buffer | undefined;
   /** What {@link #row} copies a row into before making its arrays. */
   readonly #scratch = new RowCopy();
 
@@ -35,6 +33,16 @@ export class WindowRows {
    * record `lines` (line-arena.ts; copied).
    */
   push(v4: number, text: string | undefined, held: number, times: ArrayLike<number>, sources: ArrayLike<string>, at: number, lines: Buffer | undefined): void {
+    this.#push(v4, text, held, times, sources, at, lines === undefined ? 0 : this.#arena.put(lines));
+  }
+
+  /** {@link push} with the lines as text (snapshot versions 2 and 3). */
+  pushLines(v4: number, text: string | undefined, held: number, times: ArrayLike<number>, sources: ArrayLike<string>, at: number, lines: readonly string[]): void {
+    this.#push(v4, text, held, times, sources, at, this.#arena.putLines(lines));
+  }
+
+  /** {@link push} with the handle of the row's lines in `#arena`. */
+  #push(v4: number, text: string | undefined, held: number, times: ArrayLike<number>, sources: ArrayLike<string>, at: number, lines: number): void {
     const row = this.#rows++;
     if (row === this.#count.length) this.#grow();
     this.#key[row] = text === undefined ? v4 : -this.#texts.push(text);
@@ -49,14 +57,7 @@ export class WindowRows {
       this.#times[row * INLINE + k] = inline ? (times[at + k] as number) : 0;
       this.#sources.push(inline ? (sources[at + k] as string) : '');
     }
-    this.#lines.push(lines === undefined ? 0 : this.#arena.put(lines));
-  }
-
-  /** {@link push} with the lines as text (snapshot versions 2 and 3). */
-  pushLines(v4: number, text: string | undefined, held: number, times: ArrayLike<number>, sources: ArrayLike<string>, at: number, lines: readonly string[]): void {
-    const { record, scratch } = encodeLines(lines, this.#encoded);
-    this.#encoded = scratch;
-    this.push(v4, text, held, times, sources, at, record);
+    this.#lines.push(lines);
   }
 
   /** The addresses decoded, in their order. */

@@ -78,15 +78,19 @@ export function encodeLines(lines: readonly string[], scratch: Buffer = Buffer.a
 }
 
 /** The lines of `record` (a well-formed record: see {@link recordLength}), in a new array. */
-export function decodeLines(record: Uint8Array): string[] {
-  const b = Buffer.from(record.buffer, record.byteOffset, record.byteLength);
-  const m = b.readUInt32LE(0);
+export function decodeLines(record: Buffer): string[] {
+  return decodeAt(record, 0);
+}
+
+/** The lines of the well-formed record at `at` in `b`, in a new array. */
+function decodeAt(b: Buffer, at: number): string[] {
+  const m = b.readUInt32LE(at);
   const out = new Array<string>(m);
-  let at = 4;
+  let p = at + 4;
   for (let k = 0; k < m; k++) {
-    const n = b.readUInt32LE(at);
-    out[k] = b.toString('utf8', at + 4, at + 4 + n);
-    at += 4 + n;
+    const n = b.readUInt32LE(p);
+    out[k] = b.toString('utf8', p + 4, p + 4 + n);
+    p += 4 + n;
   }
   return out;
 }
@@ -95,14 +99,13 @@ export function decodeLines(record: Uint8Array): string[] {
  * The length of the record at `at` in `b`, or -1 when it does not fit before `end` (its count or a
  * line's length runs past it).
  */
-export function recordLength(b: Uint8Array, at: number, end = b.length): number {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+export function recordLength(b: Buffer, at: number, end = b.length): number {
   if (end - at < 4) return -1;
-  const m = v.getUint32(at, true);
+  const m = b.readUInt32LE(at);
   let p = at + 4;
   for (let k = 0; k < m; k++) {
     if (end - p < 4) return -1;
-    const n = v.getUint32(p, true);
+    const n = b.readUInt32LE(p);
     if (end - p - 4 < n) return -1;
     p += 4 + n;
   }
@@ -122,6 +125,9 @@ export class LineArena {
   /** What {@link putLines} encodes into. */
   #scratch: Buffer = Buffer.allocUnsafe(256);
   #held = 0;
+  /** The page and offset {@link #place} or {@link #find} last gave. */
+  #page: Buffer = EMPTY;
+  #at = 0;
 
   /** Records held. */
   get size(): number {
@@ -159,10 +165,6 @@ export class LineArena {
     return h;
   }
 
-  /** The page and offset {@link #place} last gave. */
-  #page: Buffer = EMPTY;
-  #at = 0;
-
   /** Takes a place for a record of `bytes` (the first free one of the lowest page with one), sets `#page` and `#at` to it; returns its handle. */
   #place(bytes: number): number {
     const c = classOf(bytes);
@@ -182,9 +184,8 @@ export class LineArena {
 
   /** The record of handle `h` (not 0): a view, valid until it is {@link free}d. */
   record(h: number): Buffer {
-    const v: RecordView = { lines: undefined, linesAt: 0, linesLength: 0 };
-    this.view(h, v);
-    return (v.lines as Buffer).subarray(v.linesAt, v.linesAt + v.linesLength);
+    const n = this.#find(h);
+    return this.#page.subarray(this.#at, this.#at + n);
   }
 
   /** Says in `into` where the record of handle `h` lies (valid until it is {@link free}d), without a new object. */
@@ -194,19 +195,27 @@ export class LineArena {
       into.linesLength = 0;
       return;
     }
-    const k = this.#classes[Math.floor((h - 1) / PLACES)] as SizeClass;
-    const place = (h - 1) % PLACES;
-    const page = k.pages[Math.floor(place / k.perPage)];
-    if (page === undefined) throw new RangeError(`kept lines: no record ${h}`);
-    const at = (place % k.perPage) * k.size;
-    into.lines = page;
-    into.linesAt = at;
-    into.linesLength = recordLength(page, at, at + k.size);
+    into.linesLength = this.#find(h);
+    into.lines = this.#page;
+    into.linesAt = this.#at;
   }
 
   /** The lines of handle `h`, in a new array ([] for 0). */
   lines(h: number): string[] {
-    return h === 0 ? [] : decodeLines(this.record(h));
+    if (h === 0) return [];
+    this.#find(h);
+    return decodeAt(this.#page, this.#at);
+  }
+
+  /** Sets `#page` and `#at` to where the record of handle `h` (not 0) lies; returns its length. */
+  #find(h: number): number {
+    const k = this.#classes[Math.floor((h - 1) / PLACES)] as SizeClass;
+    const place = (h - 1) % PLACES;
+    const page = k.pages[Math.floor(place / k.perPage)];
+    if (page === undefined) throw new RangeError(`kept lines: no record ${h}`);
+    this.#page = page;
+    this.#at = (place % k.perPage) * k.size;
+    return recordLength(page, this.#at, this.#at + k.size);
   }
 
   /** Gives back the place of handle `h` (0: nothing), and its page when that was its last record. */
