@@ -15,32 +15,57 @@ export const ADMIN_CLIENT_HEADER = 'Fleetban-Client';
 /** Longest {@link ADMIN_CLIENT_HEADER} value the controller logs (a longer one is cut). */
 const CLIENT_CHARS = 128;
 
+/** How long a request waits before it is sent again while no controller is subscribed, in ms. */
+const NO_RESPONDERS_RETRY_MS = 100;
+
 /**
  * Sends one admin request to the controller and returns its reply; a refusal is an {@link AdminError}.
  * `by` (who asks, e.g. `root@web-1`) goes in the {@link ADMIN_CLIENT_HEADER} header when given.
+ * While no controller is subscribed (NATS answers "no responders": one is starting, taking over,
+ * or reconnecting after the loss of its server, and the cluster has not heard of it again yet)
+ * the request is sent again until `timeoutMs` has passed.
  */
 export async function adminRequest(nc: NatsConnection, req: AdminRequest, timeoutMs = 5000, by?: string): Promise<AdminReply> {
+  const until = Date.now() + timeoutMs;
   let bytes: Uint8Array;
-  try {
-    const opts: { timeout: number; headers?: ReturnType<ReturnType<typeof loadNats>['headers']> } = { timeout: timeoutMs };
-    if (by) {
-      opts.headers = loadNats().headers();
-      opts.headers.set(ADMIN_CLIENT_HEADER, by);
+  for (;;) {
+    try {
+      const opts: { timeout: number; headers?: ReturnType<ReturnType<typeof loadNats>['headers']> } = { timeout: Math.max(1, until - Date.now()) };
+      if (by) {
+        opts.headers = loadNats().headers();
+        opts.headers.set(ADMIN_CLIENT_HEADER, by);
+      }
+      bytes = (await nc.request(adminSubject(req.verb), encodeAdminRequest(req), opts)).data;
+      break;
+    } catch (cause) {
+      if (deniedByPermissions(cause)) throw new NatsError(`these credentials may not ask '${req.verb}' (NATS permissions: a host's key may ask status and banned only; use the admin's)`, { cause });
+      const none = noResponders(cause);
+      if (none && until - Date.now() > NO_RESPONDERS_RETRY_MS) {
+        await new Promise((r) => setTimeout(r, NO_RESPONDERS_RETRY_MS));
+        continue;
+      }
+      throw new NatsError(`the controller did not answer (is \`fleetban controller\` running?)${none ? ': no controller subscribed' : ''}`, { cause });
     }
-    bytes = (await nc.request(adminSubject(req.verb), encodeAdminRequest(req), opts)).data;
-  } catch (cause) {
-    if (deniedByPermissions(cause)) throw new NatsError(`these credentials may not ask '${req.verb}' (NATS permissions: a host's key may ask status and banned only; use the admin's)`, { cause });
-    throw new NatsError('the controller did not answer (is `fleetban controller` running?)', { cause });
   }
   const reply = decodeAdminReply(bytes);
   if (!reply.ok) throw new AdminError(reply.error);
   return reply;
 }
 
-/** Whether a failed request was refused by the server's permissions (the error or one of its causes). */
+/** Whether a failed request found nobody subscribed to its subject. */
+function noResponders(err: unknown): boolean {
+  return causedBy(err, loadNats().NoRespondersError);
+}
+
+/** Whether a failed request was refused by the server's permissions. */
 function deniedByPermissions(err: unknown): boolean {
-  const { PermissionViolationError } = loadNats();
-  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) if (e instanceof PermissionViolationError) return true;
+  return causedBy(err, loadNats().PermissionViolationError);
+}
+
+/** Whether `err` or one of its causes is a `kind`. */
+function causedBy(err: unknown, kind: abstract new (...args: never[]) => Error): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 4; e = (e as Error).cause, depth++) if (e instanceof kind) return true;
   return false;
 }
 
