@@ -253,3 +253,20 @@ t.test('failure window: rows a capture\'s reader has passed are not kept; the re
   captured.release();
   tt.same(w.capture().slice(0, 1).map((a) => a.matches), [['line 50', 'again 50']], 'the window\'s own rows are what the failures made');
 });
+
+t.test('failure window: a capture that kept more rows than are reused, then the next one, read as captured', async (tt) => {
+  const w = new FailureWindow({ findtimeMs: 60_000, maxmatches: 2, maxTracked: 10_000 });
+  const ip = (i: number) => `10.0.${i >> 8}.${i & 255}`;
+  for (let i = 0; i < 10_000; i++) for (const time of [1000, 2000]) w.add(ip(i), time, 'web-1', `line ${time} of ${i}`);
+  for (const round of [1, 2, 3]) {
+    const captured = w.capture();
+    // every row changes while the capture is live: 10,000 kept rows with 20,000 or more failures
+    for (let i = 0; i < 10_000; i++) w.add(ip(i), 2000 + round * 1000, `web-${round + 1}`, `line ${2000 + round * 1000} of ${i}`);
+    const rows = captured.slice();
+    const times = round === 1 ? [1000, 2000] : [1000, 2000, 3000, 4000].slice(0, round + 1);
+    tt.same(rows.length, 10_000, `round ${round}: every row`);
+    tt.same(rows[7_777], { ip: ip(7_777), times, sources: ['web-1', 'web-1', 'web-2', 'web-3'].slice(0, times.length), matches: [`line ${times.at(-2)} of 7777`, `line ${times.at(-1)} of 7777`] }, `round ${round}: a row as it was`);
+    captured.release();
+  }
+  tt.same(w.capture().slice(9_999)[0]?.times, [1000, 2000, 3000, 4000, 5000], 'the window\'s own rows after the last capture');
+});

@@ -87,8 +87,12 @@ t.test('line arena: a page whose records are all freed is given back; a record i
   }
   tt.ok(most <= 2 * 5_000 * 72, `the pages stay within twice the places held (${most} bytes)`);
   tt.same(arena.lines(held[0] as number), [`${line} ${100_000 - 5_000}`], 'the oldest held reads as written');
+  // pages emptied by the spray were taken again as spares, not made anew each time
+  tt.ok(arena.pagesMade <= 2 * Math.ceil(most / 65_536), `pages made: ${arena.pagesMade} (at most ${Math.ceil(most / 65_536)} in use at once)`);
+  tt.ok(arena.spareBytes <= Math.max(2, arena.pageBytes / 65_536 / 8) * 65_536, `spares within an eighth of the pages in use (${arena.spareBytes} bytes)`);
   for (const h of held) arena.free(h);
   tt.equal(arena.pageBytes, 0, 'every page given back');
+  tt.ok(arena.spareBytes <= 2 * 65_536, `two spares at most once nothing is held (${arena.spareBytes} bytes)`);
   tt.equal(arena.size, 0);
   const h = arena.putLines(['one']);
   arena.putLines(['two']);

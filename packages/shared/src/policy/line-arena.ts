@@ -15,14 +15,24 @@
  *
  * Records are placed by size class (multiples of 8 bytes up to 256, of 128 up to 4 KiB, then powers
  * of two), each class in pages of 64 KiB. A record takes the first free place of the lowest page
- * with one, and a page whose last record is freed is given back: under a spray (the oldest address
- * evicted for each new one) the upper pages empty and go, and a class no longer used (lines of
- * another length) does not keep its pages. A stack of free places, reused last-in first-out,
- * kept every page of every class ever used about a third full: 2–4 times the bytes held.
+ * with one, and a page whose last record is freed is given up: under a spray (the oldest address
+ * evicted for each new one) the upper pages empty, and a class no longer used (lines of another
+ * length) does not keep its pages. A stack of free places, reused last-in first-out, kept every
+ * page of every class ever used about a third full: 2–4 times the bytes held.
+ *
+ * A page given up is kept as a spare for the next page any class needs, up to an eighth of the
+ * pages in use; past that it is let go. Under a spray pages empty and are needed again all the time
+ * (a window of 100,000 addresses emptied 125–160 of its 100 pages for every 250,000 new ones), and
+ * each page let go was 64 KiB for the collector to find before malloc got it back: the process's
+ * array buffers swung between 14 and 32 MB for 6.5 MB of pages, and its malloc heap, where blocks
+ * of this size come from, grew to 36 MB and stayed.
  */
 
 /** Bytes per page of a class (a record larger than this has a page of its own). */
 const PAGE_BYTES = 64 * 1024;
+
+/** Spare pages kept at least (more while more are in use: an eighth of them). */
+const MIN_SPARES = 2;
 
 /** No page (before the first place is taken). */
 const EMPTY = Buffer.alloc(0);
@@ -125,6 +135,10 @@ export class LineArena {
   /** What {@link putLines} encodes into. */
   #scratch: Buffer = Buffer.allocUnsafe(256);
   #held = 0;
+  /** Pages of {@link PAGE_BYTES} given up, for the next page any class needs; and pages in use. */
+  readonly #spares: Buffer[] = [];
+  #pagesInUse = 0;
+  #pagesMade = 0;
   /** The page and offset {@link #place} or {@link #find} last gave. */
   #page: Buffer = EMPTY;
   #at = 0;
@@ -172,7 +186,7 @@ export class LineArena {
     let p = k.lowest;
     while (p < k.pages.length && k.pages[p] !== undefined && (k.live[p] as number) === k.perPage) p++;
     if ((p + 1) * k.perPage > PLACES) throw new RangeError(`kept lines: more than ${PLACES} records of ${k.size} bytes`);
-    if (p === k.pages.length || k.pages[p] === undefined) newPage(k, p);
+    if (p === k.pages.length || k.pages[p] === undefined) newPage(k, p, this.#newPageOf(k.size));
     k.lowest = p;
     const i = takeFree(k.used[p] as Uint32Array);
     k.live[p] = (k.live[p] as number) + 1;
@@ -232,16 +246,42 @@ export class LineArena {
     if (p < k.lowest) k.lowest = p;
     k.live[p] = (k.live[p] as number) - 1;
     if (k.live[p] !== 0) return;
+    const page = k.pages[p] as Buffer;
     k.pages[p] = undefined;
     k.used[p] = undefined;
+    this.#pagesInUse--;
+    const spares = Math.max(MIN_SPARES, this.#pagesInUse >> 3);
+    if (page.length === PAGE_BYTES && this.#spares.length < spares) this.#spares.push(page);
+    while (this.#spares.length > spares) this.#spares.pop();
     while (k.pages.length > 0 && k.pages[k.pages.length - 1] === undefined) (k.pages.pop(), k.used.pop());
   }
 
-  /** Bytes of the pages held (for tests and measurements). */
+  /** Bytes of the pages in use (for tests and measurements; spares not counted). */
   get pageBytes(): number {
     let n = 0;
     for (const k of this.#classes) if (k) for (const page of k.pages) n += page?.length ?? 0;
     return n;
+  }
+
+  /** Bytes of the spare pages (for tests and measurements). */
+  get spareBytes(): number {
+    return this.#spares.length * PAGE_BYTES;
+  }
+
+  /** Pages allocated so far, spares reused not counted (for tests and measurements). */
+  get pagesMade(): number {
+    return this.#pagesMade;
+  }
+
+  /** A page for a record of `size` bytes: a spare when it fits one, else a new one. */
+  #newPageOf(size: number): Buffer {
+    this.#pagesInUse++;
+    if (size <= PAGE_BYTES) {
+      const spare = this.#spares.pop();
+      if (spare) return spare;
+    }
+    this.#pagesMade++;
+    return Buffer.allocUnsafeSlow(Math.max(size, PAGE_BYTES));
   }
 }
 
@@ -249,9 +289,9 @@ function newClass(size: number): SizeClass {
   return { size, perPage: Math.max(1, Math.floor(PAGE_BYTES / size)), pages: [], used: [], live: new Int32Array(16), lowest: 0 };
 }
 
-/** Makes page `p` of `k` (a new one at the end, or one given back before). */
-function newPage(k: SizeClass, p: number): void {
-  k.pages[p] = Buffer.allocUnsafeSlow(k.perPage * k.size);
+/** Makes `page` page `p` of `k` (a new one at the end, or one given up before). */
+function newPage(k: SizeClass, p: number, page: Buffer): void {
+  k.pages[p] = page;
   const used = new Uint32Array(Math.ceil(k.perPage / 32));
   // the places past the last of the page are marked used: never given
   if (k.perPage % 32 !== 0) used[used.length - 1] = ~((1 << (k.perPage % 32)) - 1);
