@@ -7,6 +7,7 @@
 import t from 'tap';
 import { FailureWindow, MAX_MATCH_BYTES, type CapturedAddress, type Tracked, type WindowOptions } from '../src/policy/failure-window.js';
 import { RowCopy } from '../src/policy/failure-window-capture.js';
+import { FailureRows } from '../src/policy/failure-rows.js';
 import { decodeLines } from '../src/policy/line-arena.js';
 
 /** The window as first written: a Map of {times, sources, matches}, re-inserted on each failure. */
@@ -269,4 +270,23 @@ t.test('failure window: a capture that kept more rows than are reused, then the 
     captured.release();
   }
   tt.same(w.capture().slice(9_999)[0]?.times, [1000, 2000, 3000, 4000, 5000], 'the window\'s own rows after the last capture');
+});
+
+t.test('failure rows: a flood of host names is let go once no row holds them; each row keeps its own', async (tt) => {
+  const rows = new FailureRows();
+  rows.grow(16);
+  // each row keeps its last two failures, the second often a new name that makes the table again
+  for (let i = 0; i < 300_000; i++) rows.add(i % 16, i, `flood-${i}`, 1e12, 2);
+  tt.ok(rows.hostNames <= 65_536, `host names held: ${rows.hostNames}`);
+  const wrong = [];
+  for (let row = 0; row < 16; row++) {
+    const last = 300_000 - 16 + row;
+    if (JSON.stringify([rows.timesOf(row), rows.sourcesOf(row)]) !== JSON.stringify([[last - 16, last], [`flood-${last - 16}`, `flood-${last}`]])) wrong.push(row);
+  }
+  tt.same(wrong, [], 'every row reads its two failures and their hosts');
+  // a row that spills (more than the columns hold) and comes back keeps its hosts too
+  for (let k = 0; k < 5; k++) rows.add(3, 400_000 + k, k % 2 ? 'web-1' : `late-${k}`, 1e12, 1000);
+  tt.same(rows.sourcesOf(3).slice(-5), ['late-0', 'web-1', 'late-2', 'web-1', 'late-4']);
+  rows.add(3, 500_000, 'web-9', 1_000, 1000);
+  tt.same(rows.sourcesOf(3), ['web-9'], 'back in the columns after findtime dropped the rest');
 });

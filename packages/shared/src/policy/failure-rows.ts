@@ -1,5 +1,5 @@
 import { joined } from './failure-window-lines.js';
-import { grownInto, grownList } from './grown.js';
+import { grownInto } from './grown.js';
 
 /** Failures a row holds in the columns; with more, they move to a {@link Spill}. */
 const INLINE = 2;
@@ -10,25 +10,37 @@ interface Spill {
   readonly sources: string[];
 }
 
-/** Host names held once each (a fleet has at most a few thousand); more, and the table starts over. */
-const MAX_HOST_NAMES = 65_536;
+/**
+ * Host names held once each (a fleet has at most a few thousand): past this many, or twice as many
+ * as the rows used when the table was last made, the table is made again from the names the rows
+ * hold, so names no row holds any more (a flood of made-up names) are let go.
+ */
+const HOST_NAMES_AT_FIRST = 65_536;
 
 /**
  * The failures of a window's addresses, one row per slot: each row holds up to {@link INLINE}
- * failure times (a Float64Array) and their hosts (one string per host name, shared); a row with
- * more keeps them in a {@link Spill}. Sorted oldest first. The window owns which slot is whose.
+ * failure times (a Float64Array) and their hosts (each a 32-bit place in a table of host names,
+ * not a reference: 8 bytes less per row, none for the collector to walk); a row with more keeps
+ * them in a {@link Spill}, as strings (one per host name, shared). Sorted oldest first. The window
+ * owns which slot is whose.
  */
 export class FailureRows {
   /** Failures held by each row. */
   #count = new Uint32Array(0);
   /** {@link INLINE} failure times per row, oldest first, when `#count` is at most INLINE. */
   #times = new Float64Array(0);
-  /** The hosts of `#times` ({@link INLINE} per row). */
-  #sources: string[] = [];
+  /** The hosts of `#times` ({@link INLINE} per row): places in `#names`. */
+  #hostOf = new Uint32Array(0);
   /** The failures of the rows holding more than {@link INLINE}. */
   readonly #spill = new Map<number, Spill>();
-  /** Each host name's one string. */
-  #hosts = new Map<string, string>();
+  /** Each host name's one string, and its place in `#names`. */
+  #names: string[] = [];
+  #places = new Map<string, number>();
+  /** Names past which the table is made again; and how many times it was. */
+  #remakeAt = HOST_NAMES_AT_FIRST;
+  #made = 0;
+  /** The places of the hosts {@link store} writes (made before any is written). */
+  readonly #storing = new Uint32Array(INLINE);
 
   /** Rows there is room for. */
   get rows(): number {
@@ -39,7 +51,7 @@ export class FailureRows {
   grow(rows: number): void {
     this.#count = grownInto(this.#count, new Uint32Array(rows));
     this.#times = grownInto(this.#times, new Float64Array(rows * INLINE));
-    this.#sources = grownList(this.#sources, rows * INLINE, '');
+    this.#hostOf = grownInto(this.#hostOf, new Uint32Array(rows * INLINE));
   }
 
   /** Failures the row holds. */
@@ -78,15 +90,21 @@ export class FailureRows {
    */
   store(row: number, times: number[], sources: string[], spill: Spill | undefined): void {
     const n = times.length;
-    this.#count[row] = n;
     if (n > INLINE) {
+      this.#count[row] = n;
       if (spill === undefined) this.#spill.set(row, { times, sources });
       return;
     }
+    // the places first: making one may make the table again, which moves the places rows hold
+    // (this row's as they were); then made again, none is (half the table is free after it)
+    const made = this.#made;
+    for (let k = 0; k < n; k++) this.#storing[k] = this.#placeOf(sources[k] as string);
+    if (this.#made !== made) for (let k = 0; k < n; k++) this.#storing[k] = this.#placeOf(sources[k] as string);
     if (spill !== undefined) this.#spill.delete(row);
+    this.#count[row] = n;
     for (let k = 0; k < n; k++) {
       this.#times[row * INLINE + k] = times[k] as number;
-      this.#sources[row * INLINE + k] = sources[k] as string;
+      this.#hostOf[row * INLINE + k] = this.#storing[k] as number;
     }
   }
 
@@ -123,7 +141,7 @@ export class FailureRows {
     } else {
       for (let k = 0; k < n; k++) {
         times[at + k] = this.#times[row * INLINE + k] as number;
-        sources[at + k] = this.#sources[row * INLINE + k] as string;
+        sources[at + k] = this.#names[this.#hostOf[row * INLINE + k] as number] as string;
       }
     }
     return n;
@@ -139,12 +157,47 @@ export class FailureRows {
 
   /** The one string of host name `name` (so that failures share it). */
   intern(name: string): string {
-    const held = this.#hosts.get(name);
+    const place = this.#placeOf(name); // first: it may make the table (`#names`) again
+    return this.#names[place] as string;
+  }
+
+  /** Host names in the table (for tests: it is bounded). */
+  get hostNames(): number {
+    return this.#names.length;
+  }
+
+  /** The place of host name `name` in the table, added when new. */
+  #placeOf(name: string): number {
+    const held = this.#places.get(name);
     if (held !== undefined) return held;
-    if (this.#hosts.size >= MAX_HOST_NAMES) this.#hosts = new Map(); // what is held keeps its strings
+    if (this.#names.length >= this.#remakeAt) this.#remake();
     const one = joined(name);
-    this.#hosts.set(one, one);
-    return one;
+    this.#places.set(one, this.#names.length);
+    return this.#names.push(one) - 1;
+  }
+
+  /**
+   * Makes the table again from the names the rows' columns hold, and moves their places to it.
+   * Spilled rows hold their strings, not places. The next time is when it has twice as many.
+   */
+  #remake(): void {
+    const names: string[] = [];
+    const places = new Map<string, number>();
+    const hostOf = this.#hostOf;
+    for (let row = 0; row < this.#count.length; row++) {
+      const n = this.#count[row] as number;
+      if (n > INLINE) continue;
+      for (let k = row * INLINE; k < row * INLINE + n; k++) {
+        const name = this.#names[hostOf[k] as number] as string;
+        let place = places.get(name);
+        if (place === undefined) places.set(name, (place = names.push(name) - 1));
+        hostOf[k] = place;
+      }
+    }
+    this.#names = names;
+    this.#places = places;
+    this.#remakeAt = Math.max(HOST_NAMES_AT_FIRST, 2 * names.length);
+    this.#made++;
   }
 
   /** The `n` failure times in the columns of the row, in a new array with `room` (0 or 1) more places. */
@@ -162,7 +215,7 @@ export class FailureRows {
   /** The `n` hosts in the columns of the row, in a new array with `room` more places. */
   #rowSources(row: number, n: number, room: number): string[] {
     const out = new Array<string>(n + room);
-    for (let k = 0; k < n; k++) out[k] = this.#sources[row * INLINE + k] as string;
+    for (let k = 0; k < n; k++) out[k] = this.#names[this.#hostOf[row * INLINE + k] as number] as string;
     return out;
   }
 }
