@@ -17,6 +17,24 @@ const SSHD_MATCH = ['_SYSTEMD_UNIT=sshd.service + _COMM=sshd + _COMM=sshd-sessio
 
 interface LogRecord { level: number; msg: string; source?: string; backend?: string; err?: { code?: string } }
 
+/** The runners each test made. */
+const made = new WeakMap<Test, JailRunner[]>();
+
+/**
+ * A test that makes runners: each is stopped when it ends, before tap removes the test's
+ * directory (a teardown runs after that removal, and a runner still writing its state there made
+ * it fail with ENOTEMPTY, then kept the process alive).
+ */
+function testWithRunners(name: string, fn: (tt: Test) => Promise<void>): void {
+  t.test(name, async (tt) => {
+    try {
+      await fn(tt);
+    } finally {
+      for (const runner of made.get(tt) ?? []) await runner.stop();
+    }
+  });
+}
+
 /** A jail runner with a real logger writing JSON lines to a file; `until(n)` waits for n failures. */
 async function run(tt: Test, jail: JailConfig, dir: string, journal: JournalHost) {
   const logFile = join(dir, 'agent.log');
@@ -27,7 +45,7 @@ async function run(tt: Test, jail: JailConfig, dir: string, journal: JournalHost
     stateDir: join(dir, 'state'), pollMs: 20, logger, clock: Date.now, journal,
   });
   await runner.start();
-  tt.teardown(() => runner.stop());
+  made.get(tt)?.push(runner) ?? made.set(tt, [runner]);
   const until = (n: number) => new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${n} failures; got ${events.length}`)), WAIT_MS);
     wake = () => { if (events.length >= n) { clearTimeout(timer); resolve(); } };
@@ -79,7 +97,7 @@ t.test('decideBackend: what each backend reads, and when auto reads the journal 
   tt.same([c.backend.kind, c.waiting], ['docker', false]);
 });
 
-t.test('backend = auto, no auth.log, a journal: sshd failures come from the journal, only sshd\'s', async (tt) => {
+testWithRunners('backend = auto, no auth.log, a journal: sshd failures come from the journal, only sshd\'s', async (tt) => {
   const dir = tt.testdir({ journal: {}, log: {} });
   const journal = join(dir, 'journal', 'system.journal');
   journalWrite(journal, [cronEntry(0)]);
@@ -95,7 +113,7 @@ t.test('backend = auto, no auth.log, a journal: sshd failures come from the jour
   tt.match(chose, { level: 30, source: 'journal', backend: 'auto', msg: /^backend = auto: no file matches logpath .*auth\.log, so reading the systemd journal with journalmatch _SYSTEMD_UNIT=sshd\.service \+ _COMM=sshd \+ _COMM=sshd-session instead/ }, 'the choice and its reason, logged once at info');
 });
 
-t.test('backend = auto with the logpath file present reads the file, not the journal', async (tt) => {
+testWithRunners('backend = auto with the logpath file present reads the file, not the journal', async (tt) => {
   const dir = tt.testdir({ journal: {}, 'auth.log': '' });
   const journal = join(dir, 'journal', 'system.journal');
   journalWrite(journal, [cronEntry(0)]);
@@ -108,7 +126,7 @@ t.test('backend = auto with the logpath file present reads the file, not the jou
   tt.match((await r.log()).find((l) => l.source !== undefined), { level: 30, source: 'files', msg: /^backend = auto: reading the files \(1 file match logpath / });
 });
 
-t.test('no readable journal: auto waits for its file, systemd fails clearly; neither throws', async (tt) => {
+testWithRunners('no readable journal: auto waits for its file, systemd fails clearly; neither throws', async (tt) => {
   const dir = tt.testdir({ empty: {}, a: {}, b: {}, c: {} });
   const nothing: JournalHost = { directory: join(dir, 'empty'), journalctl: 'journalctl' };
 
