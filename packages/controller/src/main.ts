@@ -32,7 +32,7 @@ import { BanExpiry } from './expire/ban-expiry.js';
 import { forgetAfterMs, HostRegistry } from './fleet/host-registry.js';
 import { EventIntake } from './intake/event-intake.js';
 import { HeartbeatIntake } from './intake/heartbeat-intake.js';
-import { ControllerLease } from './lease/controller-lease.js';
+import { ControllerLease, TakeoverStartError } from './lease/controller-lease.js';
 import { CounterSet } from './metrics/counter-set.js';
 import { ControllerMetrics } from './metrics/prometheus.js';
 import { aliveInterval, LivenessBeacon } from './publish/liveness-beacon.js';
@@ -184,8 +184,9 @@ export async function runController(config: FleetbanConfig, deps: ControllerDeps
     };
   } catch (err) {
     for (const f of undo.reverse()) await Promise.resolve().then(f).catch(() => undefined);
+    await warm.stop().catch(() => undefined); // it looks ahead until the snapshot is read
     await lease.release().catch(() => undefined);
     await nc.drain().catch(() => undefined);
-    throw err;
+    throw lease.stoodBy ? new TakeoverStartError(err) : err;
   }
 }

@@ -57,7 +57,7 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
       // logged by the controller, which keeps its running configuration
     }
   });
-  const { runController } = await import('@fleetban/controller');
+  const { runController, TakeoverStartError } = await import('@fleetban/controller');
   let current = config;
   // a controller that loses its lease (another took it, or NATS was away longer than lease_ttl)
   // stops and waits for the lease again, as a standby, until it is told to stop
@@ -67,9 +67,11 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
     try {
       controller = await runController(current, { logger, signal: aborted.signal });
     } catch (err) {
-      // the first start fails loudly (a configuration or permission error); a standby that took
-      // the lease while NATS flapped has undone its start and tries again
-      if (!started || signalled) throw err;
+      // the first start fails loudly (a configuration or permission error); a controller that
+      // took the lease over from another (a standby, its first start included) or that ran
+      // before has undone its start and tries again: NATS may be electing new leaders after the
+      // loss of a node, and exiting would leave the fleet with no controller
+      if ((!started && !(err instanceof TakeoverStartError)) || signalled) throw err;
       logger.error({ err }, 'cannot start as the active controller: standing by, trying again in 1 s');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, RETRY_MS);

@@ -38,11 +38,17 @@ export class ControllerLease {
   /** Lost: this controller decides nothing more (it is stopping). */
   #gone = false;
   #waiting: Array<() => void> = [];
+  #stoodBy = false;
   /** Resolves with why, once the lease is lost (after {@link acquire}). */
   readonly lost: Promise<string>;
 
   constructor(private readonly bucket: LeaseBucket, private readonly o: LeaseOptions) {
     this.lost = new Promise((resolve) => (this.#lost = resolve));
+  }
+
+  /** Whether {@link acquire} saw another controller holding the lease before this one took it. */
+  get stoodBy(): boolean {
+    return this.#stoodBy;
   }
 
   /** Waits until this controller holds the lease (true), or `signal` aborts (false). */
@@ -61,6 +67,7 @@ export class ControllerLease {
           seenAt = this.o.clock();
           if (!announced) this.o.logger.info({ active: current.holder }, 'standby: another controller is active');
           announced = true;
+          this.#stoodBy = true;
         } else if (this.o.clock() - seenAt >= this.o.ttlMs) {
           won = await this.bucket.swap(this.o.holder, current.revision);
           if (won !== null) this.o.logger.warn({ previous: current.holder, silentMs: this.o.clock() - seenAt }, 'taking over: the active controller stopped renewing its lease');
@@ -147,4 +154,16 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
+}
+
+/**
+ * A start that failed after this controller took the lease over from another (a standby taking
+ * over): its NATS servers may be electing new leaders after a node was lost. Its daemon stands by
+ * and tries again rather than exiting, which would leave the fleet with no controller at all.
+ */
+export class TakeoverStartError extends Error {
+  constructor(cause: unknown) {
+    super(`cannot start after taking the lease over: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'TakeoverStartError';
+  }
 }

@@ -5,6 +5,7 @@ import { NatsError } from '../errors.js';
 import { CONTROLLER_DURABLE, EVENTS_STREAM, EVENTS_WILDCARD, eventSubject } from '../subjects.js';
 import { encodeFailure } from '../proto/codec.js';
 import type { FailureEvent } from '../model/failure.js';
+import { madeInTime, PASS_STALL_MS, PassWatchdog } from './kv-tail.js';
 import { type CreateOptions, wantedReplicas, warnReplicaMismatch } from './replicas.js';
 import type { StreamPublisher } from './stream-publisher.js';
 
@@ -70,6 +71,9 @@ export async function ensureEventsStream(nc: NatsConnection, maxAgeMs: number, o
   }
 }
 
+/** How long {@link resetControllerConsumer} tries again while JetStream does not answer, in ms. */
+const CONSUMER_RESET_MS = 30_000;
+
 /**
  * Makes the controller's durable consumer start right after what the previous active controller
  * acknowledged, and returns the acknowledged floor. A controller that died held messages it had
@@ -77,31 +81,56 @@ export async function ensureEventsStream(nc: NatsConnection, maxAgeMs: number, o
  * The consumer is made anew from the floor (its messages are handled and acknowledged in order,
  * so everything above the floor is unhandled) and they come at once: a restart or a takeover
  * loses no failure and waits for none.
+ *
+ * Only a consumer the server says does not exist reads the stream from its beginning (a first
+ * start). Any other error (a timeout while a cluster that lost a node elects the consumer's new
+ * leader) is no answer: taken as "none", the stream's acknowledged events would be counted again.
+ * Each step is tried again until it succeeds or `untilMs` have passed since the first.
  */
-export async function resetControllerConsumer(nc: NatsConnection): Promise<number> {
-  const { AckPolicy, DeliverPolicy, jetstreamManager } = loadJetstream();
-  try {
-    const jsm = await jetstreamManager(nc);
-    let floor = 0;
-    try {
-      const info = await jsm.consumers.info(EVENTS_STREAM, CONTROLLER_DURABLE);
-      floor = handledFloor(info);
-      await jsm.consumers.delete(EVENTS_STREAM, CONTROLLER_DURABLE);
-    } catch {
-      // no consumer yet: a first start reads the stream from its beginning
+export async function resetControllerConsumer(nc: NatsConnection, untilMs = CONSUMER_RESET_MS): Promise<number> {
+  const { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstreamManager } = loadJetstream();
+  const give = Date.now() + untilMs;
+  const notFound = (err: unknown) => err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound;
+  /** `step`, again every 500 ms while it throws, until the time is up. */
+  const retried = async <T>(step: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await step();
+      } catch (cause) {
+        if (Date.now() >= give) throw new NatsError(`cannot create consumer ${CONTROLLER_DURABLE}`, { cause });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
     }
-    await jsm.consumers.add(EVENTS_STREAM, {
+  };
+  const jsm = await retried(() => jetstreamManager(nc));
+  // the floor is read once: a later step that fails is tried again with it (the consumer may be
+  // deleted by then, and a consumer that does not exist would mean "from the beginning")
+  const floor = await retried(async () => {
+    try {
+      return handledFloor(await jsm.consumers.info(EVENTS_STREAM, CONTROLLER_DURABLE));
+    } catch (err) {
+      if (notFound(err)) return 0; // no consumer yet: a first start reads the stream from its beginning
+      throw err;
+    }
+  });
+  await retried(async () => {
+    try {
+      await jsm.consumers.delete(EVENTS_STREAM, CONTROLLER_DURABLE);
+    } catch (err) {
+      if (!notFound(err)) throw err;
+    }
+  });
+  await retried(() =>
+    jsm.consumers.add(EVENTS_STREAM, {
       durable_name: CONTROLLER_DURABLE,
       // cumulative acks: the controller handles events in order and acknowledges in batches
       ack_policy: AckPolicy.All,
       ...(floor > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 } : { deliver_policy: DeliverPolicy.All }),
       ack_wait: 30 * 1_000_000_000,
       max_ack_pending: 10_000,
-    });
-    return floor;
-  } catch (cause) {
-    throw new NatsError(`cannot create consumer ${CONTROLLER_DURABLE}`, { cause });
-  }
+    }),
+  );
+  return floor;
 }
 
 /** Where a replay of acknowledged events starts: at a time, or right after a stream sequence. */
@@ -123,15 +152,23 @@ export async function* replayAcked(nc: NatsConnection, ackFloor: number, start: 
       : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(start.sinceMs).toISOString() },
   );
   if ((await consumer.info()).num_pending === 0) return;
-  // one ordered consumer, read in large batches (not one request per message)
-  const messages = await consumer.consume({ max_messages: 10_000 });
+  // one ordered consumer, read in large batches (not one request per message); one that stalls
+  // (seen on a cluster that lost the stream's leader) is given up: the start fails and is tried
+  // again, rather than going on with windows that miss what was not replayed
+  const messages = await madeInTime(consumer.consume({ max_messages: 10_000 }), `the replay of stream ${EVENTS_STREAM}`);
+  const watchdog = new PassWatchdog(() => messages.stop());
   try {
     for await (const m of messages) {
+      watchdog.touch();
       if (m.seq > ackFloor) return;
+      watchdog.hold();
       yield m;
+      watchdog.touch();
       if (m.seq === ackFloor || m.info.pending === 0) return;
     }
+    throw new NatsError(watchdog.stalled ? `the replay of stream ${EVENTS_STREAM} stalled: nothing came for ${PASS_STALL_MS / 1000} s` : `the replay of stream ${EVENTS_STREAM} ended before its last acknowledged event`);
   } finally {
+    watchdog.clear();
     messages.stop();
   }
 }

@@ -5,6 +5,7 @@ import type { HostStatus } from '../model/admin.js';
 import { decodeHostStatus, encodeHostStatus } from '../proto/codec.js';
 import { checkToken, HOSTS_BUCKET } from '../subjects.js';
 import { openBucket } from './kv-manager.js';
+import { madeInTime, readSince } from './kv-tail.js';
 import type { CreateOptions } from './replicas.js';
 
 /**
@@ -36,7 +37,7 @@ export class HostRecords {
     onMalformed: (key: string, cause: unknown) => void,
     onDeleted: (host: string) => void = () => undefined,
   ): Promise<{ stop(): void }> {
-    const iter = await this.kv.watch();
+    const iter = await madeInTime(this.kv.watch(), `the watch of KV bucket ${HOSTS_BUCKET}`);
     void (async () => {
       for await (const e of iter) {
         if (e.operation !== 'PUT') {
@@ -53,18 +54,18 @@ export class HostRecords {
     return { stop: () => iter.stop() };
   }
 
-  /** Every record that decodes; one that does not is passed to `onMalformed` and skipped. */
+  /**
+   * Every record that decodes; one that does not is passed to `onMalformed` and skipped. Read in
+   * one pass that gives up when it stalls ({@link readSince}): listing the keys could wait for good
+   * on a cluster that lost the bucket's leader (a standby taking over never became ready).
+   */
   async all(onMalformed: (key: string, cause: unknown) => void): Promise<HostStatus[]> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys()) keys.push(k);
     const out: HostStatus[] = [];
-    for (const k of keys) {
-      const e = await this.kv.get(k);
-      if (!e || e.operation !== 'PUT') continue;
+    for await (const e of readSince(this.kv, HOSTS_BUCKET, 0)) {
       try {
         out.push(decodeHostStatus(e.value));
       } catch (cause) {
-        onMalformed(k, cause);
+        onMalformed(e.key, cause);
       }
     }
     return out;

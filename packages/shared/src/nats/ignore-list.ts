@@ -5,6 +5,7 @@ import type { IgnoreEntry } from '../model/admin.js';
 import { decodeIgnoreEntry, encodeIgnoreEntry } from '../proto/codec.js';
 import { banKey, IGNORE_BUCKET } from '../subjects.js';
 import { openBucket } from './kv-manager.js';
+import { madeInTime, readSince } from './kv-tail.js';
 import type { CreateOptions } from './replicas.js';
 
 /** What a follower of the ignore list is told. */
@@ -55,27 +56,20 @@ export class IgnoreList {
   }
 
   /**
-   * Every entry stored when called (one get per key: the list is short); a value that does not
-   * decode is passed to `onMalformed` and skipped.
+   * Every entry stored when called, in one pass that gives up when it stalls ({@link readSince}:
+   * listing the keys could wait for good on a cluster that lost the bucket's leader); a value that
+   * does not decode is passed to `onMalformed` and skipped.
    */
   async all(onMalformed: (key: string, cause: unknown) => void): Promise<IgnoreEntry[]> {
-    try {
-      const keys: string[] = [];
-      for await (const k of await this.kv.keys()) keys.push(k);
-      const out: IgnoreEntry[] = [];
-      for (const k of keys) {
-        const e = await this.kv.get(k);
-        if (!e || e.operation !== 'PUT') continue;
-        try {
-          out.push(decodeIgnoreEntry(e.value));
-        } catch (cause) {
-          onMalformed(k, cause);
-        }
+    const out: IgnoreEntry[] = [];
+    for await (const e of readSince(this.kv, IGNORE_BUCKET, 0)) {
+      try {
+        out.push(decodeIgnoreEntry(e.value));
+      } catch (cause) {
+        onMalformed(e.key, cause);
       }
-      return out;
-    } catch (cause) {
-      throw new NatsError(`cannot read KV bucket ${IGNORE_BUCKET}`, { cause });
     }
+    return out;
   }
 
   /**
@@ -85,7 +79,7 @@ export class IgnoreList {
    */
   async watch(w: IgnoreListWatch): Promise<{ stop(): void }> {
     const { KvWatchInclude } = await import('@nats-io/kv');
-    const iter = await this.kv.watch({ include: KvWatchInclude.UpdatesOnly });
+    const iter = await madeInTime(this.kv.watch({ include: KvWatchInclude.UpdatesOnly }), `the watch of KV bucket ${IGNORE_BUCKET}`);
     void (async () => {
       for await (const e of iter) {
         if (e.operation !== 'PUT') {

@@ -87,7 +87,7 @@ export async function* readSince(kv: KV, bucket: string, after: number): AsyncGe
     last = state.last_seq;
     // nothing after `after`: a watch would never deliver the entry that ends the pass
     if (last <= after || (after === 0 && state.messages === 0)) return;
-    iter = await kv.watch(after > 0 ? { resumeFromRevision: after + 1 } : {});
+    iter = await madeInTime(kv.watch(after > 0 ? { resumeFromRevision: after + 1 } : {}), `the read of KV bucket ${bucket}`);
   } catch (cause) {
     throw new NatsError(`cannot read KV bucket ${bucket}`, { cause });
   }
@@ -113,5 +113,25 @@ export async function* readSince(kv: KV, bucket: string, after: number): AsyncGe
   } finally {
     watchdog.clear();
     iter.stop();
+  }
+}
+
+/**
+ * The watch or consumer `making` makes, or an error naming `what` once {@link PASS_STALL_MS} pass
+ * without it: making a consumer can wait for good as a pass can (a cluster that lost the stream's
+ * leader). One made too late is stopped.
+ */
+export async function madeInTime<W extends { stop(): void }>(making: Promise<W>, what: string): Promise<W> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void making.then((w) => w.stop(), () => undefined);
+      reject(new NatsError(`${what}: its consumer was not made in ${PASS_STALL_MS / 1000} s`));
+    }, PASS_STALL_MS);
+  });
+  try {
+    return await Promise.race([making, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
