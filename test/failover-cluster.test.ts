@@ -31,14 +31,19 @@ t.test('R3 cluster: the active controller and its NATS node SIGKILLed mid-attack
     );
     return file;
   };
+  const nc = await connect({ servers: [...cluster.urls], name: 'failover-test' });
+  t.teardown(() => nc.close());
+  const jsm = await jetstreamManager(nc);
+  // a cluster just formed may not place an R3 stream at once (a controller's first start that
+  // cannot create its buckets fails loudly): wait until it does (bounded)
+  await waitUntil(async () => jsm.streams.add({ name: 'PROBE', subjects: ['probe.>'], num_replicas: 3 }).then(() => true, () => false), 'an R3 stream placed', 60_000);
+  await jsm.streams.delete('PROBE');
   const a = FleetbanProcess.start(t, 'ctl-a', ['controller', '-c', conf('ctl-a')]);
   await a.waitForMsg('controller ready', 90_000);
   const b = FleetbanProcess.start(t, 'ctl-b', ['controller', '-c', conf('ctl-b')]);
   await b.waitForMsg('standby: another controller is active', 90_000);
   t.notOk(b.entries.some((e) => e.msg === 'controller ready'), 'the second controller waits');
 
-  const nc = await connect({ servers: [...cluster.urls], name: 'failover-test' });
-  t.teardown(() => nc.close());
   const js = jetstream(nc);
   let n = 0;
   /** Publishes one failure, again while the cluster elects new leaders (bounded; a copy stored twice is one event: same id). */
@@ -81,7 +86,6 @@ t.test('R3 cluster: the active controller and its NATS node SIGKILLed mid-attack
   const bans = await banned();
   t.equal(bans.length, ADDRESSES, 'every attacking address is banned: no failure was lost');
   t.ok(bans.every((x) => x.banCount === 1 && x.failures === 3), 'each once, from its three failures');
-  const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(`KV_${BANS_BUCKET}`);
   t.equal(info.config.num_replicas, 3, 'the ban list is R3');
   t.equal(info.state.last_seq, ADDRESSES, 'the ban list was written once per address: no ban issued twice');
