@@ -1,6 +1,6 @@
 // While the controller's lease is not renewed (suspended: another controller may be active), the
-// parts that write for the fleet or answer for it do nothing: expiries, history purges, admin
-// requests and the web page's ban and unban.
+// parts that write for the fleet or answer for it do nothing: expiries, history purges and the web
+// page's ban and unban; admin requests wait for the renewal.
 import t from 'tap';
 import { silentLogger } from '@fleetban/shared';
 import { AdminService, type AdminDeps } from '../src/admin/admin-service.js';
@@ -38,18 +38,33 @@ t.test('expiries and purges wait for the lease to be renewed', async (t) => {
   t.ok(asked.includes('purgeable'), 'history purged once renewed');
 });
 
-t.test('a suspended controller answers no admin request; the page changes nothing', async (t) => {
+t.test('a suspended controller answers an admin request once renewed, none once lost; the page changes nothing', async (t) => {
   const asked: string[] = [];
-  const lease = { renewed: false };
+  let renew = (): void => undefined;
+  const lease = { renewed: false, whenRenewed: () => new Promise<void>((resolve) => (renew = resolve)) };
   const counters = new CounterSet();
   let deliver: ((err: Error | null, m: unknown) => void) | undefined;
   const nc = { subscribe: (_s: string, o: { callback: typeof deliver }) => ((deliver = o.callback), { unsubscribe() {} }) };
   const admin = new AdminService({ store: recordingStore(asked), counters, clock: Date.now, logger: silentLogger() } as unknown as AdminDeps);
   admin.start(nc as never, lease);
   let replies = 0;
-  deliver?.(null, { subject: 'fleetban.admin.ban', data: new Uint8Array(), respond: () => void replies++, headers: undefined });
+  // a malformed request: its reply is an error, and nothing is asked of the store
+  const request = () => deliver?.(null, { subject: 'fleetban.admin.ban', data: new Uint8Array([0xff]), respond: () => void replies++, headers: undefined });
+  request();
   await sleep(10);
-  t.equal(replies, 0, 'no reply: the active controller answers');
+  t.equal(replies, 0, 'no reply while suspended: the request waits');
+  lease.renewed = true;
+  renew();
+  await sleep(10);
+  t.equal(replies, 1, 'answered once the lease is renewed');
+  t.equal(counters.get('admin.suspended'), 0);
+
+  lease.renewed = false;
+  request();
+  await sleep(10);
+  renew(); // the lease lost: renewed stays false
+  await sleep(10);
+  t.equal(replies, 1, 'lost: not answered (the active controller answers)');
   t.equal(counters.get('admin.suspended'), 1, 'counted');
 
   const page = new WebAdmin({ store: recordingStore(asked), counters, clock: Date.now, logger: silentLogger(), lease } as unknown as WebAdminDeps);
@@ -59,9 +74,4 @@ t.test('a suspended controller answers no admin request; the page changes nothin
   t.match(ban.ok ? '' : ban.error, /lease is not renewed/);
   t.equal(unban.ok, false);
   t.same(asked, [], 'the store was not asked');
-
-  lease.renewed = true;
-  deliver?.(null, { subject: 'fleetban.admin.ban', data: new Uint8Array([0xff]), respond: () => void replies++, headers: undefined });
-  await sleep(10);
-  t.equal(replies, 1, 'renewed: answered again (here an error reply to a malformed request)');
 });

@@ -55,6 +55,9 @@ const REPLY_RESERVE = 16 * 1024;
 /** Counters that count malformed input (the reply's `malformed` total). */
 const MALFORMED = ['events.malformed', 'events.foreign-host', 'heartbeats.malformed', 'admin.malformed'];
 
+/** Requests that wait for a suspended lease to be renewed at most; more are left to the requester's timeout. */
+const MAX_HELD = 256;
+
 /**
  * fail2ban-client's verbs over NATS request/reply (`fleetban.admin.<verb>`): status, ban, unban,
  * banned; get, set and reload (config-service.ts); ignore add|del|list (ignore-service.ts); forget
@@ -73,20 +76,31 @@ export class AdminService {
   #sub: Subscription | undefined;
   #nc: NatsConnection | undefined;
   readonly #jailSpaces = new JailSpaces();
+  /** Requests waiting for the lease to be renewed. */
+  #held = 0;
   constructor(private readonly d: AdminDeps) {}
 
   /**
    * Starts answering, but not while `lease` is not renewed: another controller may be active, and
-   * would answer (and act on) the same request; a request then is counted (`admin.suspended`) and
-   * left to it, or to the requester's timeout.
+   * would answer (and act on) the same request. A request then waits (up to {@link MAX_HELD} of
+   * them) and is answered once the lease is renewed: a suspension lasts while a cluster elects
+   * the lease bucket's leader, a few seconds, within a requester's timeout (`fleetban status` just
+   * after the loss of a node timed out otherwise). Once the lease is lost, or past that many, it is
+   * counted (`admin.suspended`) and left to the requester's timeout.
    */
-  start(nc: NatsConnection, lease?: Renewal): void {
+  start(nc: NatsConnection, lease?: Renewal & { whenRenewed(): Promise<void> }): void {
     this.#nc = nc;
     this.#sub = nc.subscribe(ADMIN_WILDCARD, {
       callback: (err, m) => {
         if (err) return;
-        if (lease?.renewed === false) return void this.d.counters.add('admin.suspended');
-        void this.answer(m);
+        if (lease?.renewed !== false) return void this.answer(m);
+        if (this.#held >= MAX_HELD) return void this.d.counters.add('admin.suspended');
+        this.#held++;
+        void lease.whenRenewed().then(() => {
+          this.#held--;
+          if (lease.renewed && this.#sub) void this.answer(m);
+          else this.d.counters.add('admin.suspended');
+        });
       },
     });
   }
@@ -240,5 +254,6 @@ export class AdminService {
   /** Stops answering. */
   stop(): void {
     this.#sub?.unsubscribe();
+    this.#sub = undefined;
   }
 }
