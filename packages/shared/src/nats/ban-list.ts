@@ -1,6 +1,6 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { openBucket } from './kv-manager.js';
-import { bucketPosition, type BucketPosition, PASS_STALL_MS, readSince } from './kv-tail.js';
+import { bucketPosition, type BucketPosition, decodedValues, PASS_STALL_MS, readSince } from './kv-tail.js';
 import type { CreateOptions } from './replicas.js';
 import { type ResumeOptions, watchResuming } from './resuming-watch.js';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -114,15 +114,7 @@ export class BanList {
    * written during the pass may or may not be seen.
    */
   async *entries(onMalformed: (key: string, cause: unknown) => void = () => undefined): AsyncGenerator<BanDecision> {
-    for await (const e of readSince(this.kv, BANS_BUCKET, 0)) {
-      let ban: BanDecision | undefined;
-      try {
-        ban = decodeBan(e.value);
-      } catch (cause) {
-        onMalformed(e.key, cause);
-      }
-      if (ban) yield ban;
-    }
+    yield* decodedValues(this.kv, BANS_BUCKET, decodeBan, onMalformed);
   }
 
   /**

@@ -5,7 +5,7 @@ import type { HostStatus } from '../model/admin.js';
 import { decodeHostStatus, encodeHostStatus } from '../proto/codec.js';
 import { checkToken, HOSTS_BUCKET } from '../subjects.js';
 import { openBucket } from './kv-manager.js';
-import { madeInTime, readSince } from './kv-tail.js';
+import { decodedValues, madeInTime } from './kv-tail.js';
 import type { CreateOptions } from './replicas.js';
 
 /**
@@ -56,18 +56,12 @@ export class HostRecords {
 
   /**
    * Every record that decodes; one that does not is passed to `onMalformed` and skipped. Read in
-   * one pass that gives up when it stalls ({@link readSince}): listing the keys could wait for good
+   * one pass that gives up when it stalls ({@link decodedValues}): listing the keys could wait for good
    * on a cluster that lost the bucket's leader (a standby taking over never became ready).
    */
   async all(onMalformed: (key: string, cause: unknown) => void): Promise<HostStatus[]> {
     const out: HostStatus[] = [];
-    for await (const e of readSince(this.kv, HOSTS_BUCKET, 0)) {
-      try {
-        out.push(decodeHostStatus(e.value));
-      } catch (cause) {
-        onMalformed(e.key, cause);
-      }
-    }
+    for await (const h of decodedValues(this.kv, HOSTS_BUCKET, decodeHostStatus, onMalformed)) out.push(h);
     return out;
   }
 

@@ -5,7 +5,7 @@ import type { IgnoreEntry } from '../model/admin.js';
 import { decodeIgnoreEntry, encodeIgnoreEntry } from '../proto/codec.js';
 import { banKey, IGNORE_BUCKET } from '../subjects.js';
 import { openBucket } from './kv-manager.js';
-import { madeInTime, readSince } from './kv-tail.js';
+import { decodedValues, madeInTime } from './kv-tail.js';
 import type { CreateOptions } from './replicas.js';
 
 /** What a follower of the ignore list is told. */
@@ -56,21 +56,16 @@ export class IgnoreList {
   }
 
   /**
-   * Every entry stored when called, in one pass that gives up when it stalls ({@link readSince}:
+   * Every entry stored when called, in one pass that gives up when it stalls ({@link decodedValues}:
    * listing the keys could wait for good on a cluster that lost the bucket's leader); a value that
    * does not decode is passed to `onMalformed` and skipped.
    */
   async all(onMalformed: (key: string, cause: unknown) => void): Promise<IgnoreEntry[]> {
     const out: IgnoreEntry[] = [];
-    for await (const e of readSince(this.kv, IGNORE_BUCKET, 0)) {
-      try {
-        out.push(decodeIgnoreEntry(e.value));
-      } catch (cause) {
-        onMalformed(e.key, cause);
-      }
-    }
+    for await (const e of decodedValues(this.kv, IGNORE_BUCKET, decodeIgnoreEntry, onMalformed)) out.push(e);
     return out;
   }
+
 
   /**
    * Follows the list's changes from now on, until `stop()`. Start it before reading the current

@@ -117,6 +117,23 @@ export async function* readSince(kv: KV, bucket: string, after: number): AsyncGe
 }
 
 /**
+ * Every key's current value decoded by `decode`, in one pass ({@link readSince}: it gives up when
+ * it stalls); a value that does not decode is passed to `onMalformed` with its key and skipped.
+ */
+export async function* decodedValues<T>(kv: KV, bucket: string, decode: (value: Uint8Array) => T, onMalformed: (key: string, cause: unknown) => void): AsyncGenerator<T> {
+  for await (const e of readSince(kv, bucket, 0)) {
+    let value: T;
+    try {
+      value = decode(e.value);
+    } catch (cause) {
+      onMalformed(e.key, cause);
+      continue;
+    }
+    yield value;
+  }
+}
+
+/**
  * The watch or consumer `making` makes, or an error naming `what` once {@link PASS_STALL_MS} pass
  * without it: making a consumer can wait for good as a pass can (a cluster that lost the stream's
  * leader). One made too late is stopped.

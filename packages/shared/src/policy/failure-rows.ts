@@ -39,6 +39,9 @@ export class FailureRows {
   /** Names past which the table is made again; and how many times it was. */
   #remakeAt = HOST_NAMES_AT_FIRST;
   #made = 0;
+  /** The name {@link #placeOf} gave last and its place (-1: none): a failure's host is looked up in `add` and again in `store`. */
+  #lastName = '';
+  #lastPlace = -1;
   /** The places of the hosts {@link store} writes (made before any is written). */
   readonly #storing = new Uint32Array(INLINE);
 
@@ -168,12 +171,19 @@ export class FailureRows {
 
   /** The place of host name `name` in the table, added when new. */
   #placeOf(name: string): number {
+    if (name === this.#lastName && this.#lastPlace >= 0) return this.#lastPlace;
     const held = this.#places.get(name);
-    if (held !== undefined) return held;
+    if (held !== undefined) return this.#remember(name, held);
     if (this.#names.length >= this.#remakeAt) this.#remake();
     const one = joined(name);
     this.#places.set(one, this.#names.length);
-    return this.#names.push(one) - 1;
+    return this.#remember(one, this.#names.push(one) - 1);
+  }
+
+  #remember(name: string, place: number): number {
+    this.#lastName = name;
+    this.#lastPlace = place;
+    return place;
   }
 
   /**
@@ -197,6 +207,7 @@ export class FailureRows {
     this.#names = names;
     this.#places = places;
     this.#remakeAt = Math.max(HOST_NAMES_AT_FIRST, 2 * names.length);
+    this.#lastPlace = -1;
     this.#made++;
   }
 
