@@ -61,7 +61,10 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
   let current = config;
   // a controller that loses its lease (another took it, or NATS was away longer than lease_ttl)
   // stops and waits for the lease again, as a standby, until it is told to stop
-  let started = false;
+  // whether this process ran as the active controller or took the lease over from another: from
+  // then on a start that fails is tried again. The lease a failed start released is free for the
+  // next try, which then takes it without a takeover: that try must not count as a first start.
+  let retrying = false;
   while (!signalled) {
     let controller: Controller;
     try {
@@ -71,7 +74,8 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
       // took the lease over from another (a standby, its first start included) or that ran
       // before has undone its start and tries again: NATS may be electing new leaders after the
       // loss of a node, and exiting would leave the fleet with no controller
-      if ((!started && !(err instanceof TakeoverStartError)) || signalled) throw err;
+      if (err instanceof TakeoverStartError) retrying = true;
+      if (!retrying || signalled) throw err;
       logger.error({ err }, 'cannot start as the active controller: standing by, trying again in 1 s');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, RETRY_MS);
@@ -82,7 +86,7 @@ export async function runDaemon(role: 'agent' | 'controller', args: Args): Promi
       });
       continue;
     }
-    started = true;
+    retrying = true;
     running = controller;
     let lost = false;
     if (!signalled) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), controller.ended.then(() => void (lost = true))]);
