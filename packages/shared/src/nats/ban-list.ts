@@ -148,7 +148,7 @@ export class BanList {
         if (change) w.onChange(change, wasInitial);
         if (wasInitial && !initial) w.onInitialized();
       },
-      { ...opts, onResume: w.onResume },
+      { ...opts, onResume: w.onResume, what: `the watch of KV bucket ${BANS_BUCKET}` },
     );
   }
 }

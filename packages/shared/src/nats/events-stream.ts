@@ -5,7 +5,8 @@ import { NatsError } from '../errors.js';
 import { CONTROLLER_DURABLE, EVENTS_STREAM, EVENTS_WILDCARD, eventSubject } from '../subjects.js';
 import { encodeFailure } from '../proto/codec.js';
 import type { FailureEvent } from '../model/failure.js';
-import { madeInTime, PASS_STALL_MS, PassWatchdog } from './kv-tail.js';
+import { PASS_STALL_MS, PassWatchdog } from './kv-tail.js';
+import { orderedConsumer } from './made-in-time.js';
 import { type CreateOptions, wantedReplicas, warnReplicaMismatch } from './replicas.js';
 import type { StreamPublisher } from './stream-publisher.js';
 
@@ -145,17 +146,19 @@ export async function* replayAcked(nc: NatsConnection, ackFloor: number, start: 
   if (ackFloor <= 0 || ('afterSeq' in start && start.afterSeq >= ackFloor)) return;
   const { DeliverPolicy } = loadJetstream();
   const js = jetstream(nc);
-  const consumer = await js.consumers.get(
+  const consumer = await orderedConsumer(
+    js,
     EVENTS_STREAM,
     'afterSeq' in start
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: start.afterSeq + 1 }
       : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(start.sinceMs).toISOString() },
+    `the replay of stream ${EVENTS_STREAM}`,
   );
-  if ((await consumer.info()).num_pending === 0) return;
+  if ((await consumer.info()).num_pending === 0) return void consumer.delete().catch(() => undefined);
   // one ordered consumer, read in large batches (not one request per message); one that stalls
   // (seen on a cluster that lost the stream's leader) is given up: the start fails and is tried
   // again, rather than going on with windows that miss what was not replayed
-  const messages = await madeInTime(consumer.consume({ max_messages: 10_000 }), `the replay of stream ${EVENTS_STREAM}`);
+  const messages = await consumer.consume({ max_messages: 10_000 });
   const watchdog = new PassWatchdog(() => messages.stop());
   try {
     for await (const m of messages) {

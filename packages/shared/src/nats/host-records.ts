@@ -5,7 +5,8 @@ import type { HostStatus } from '../model/admin.js';
 import { decodeHostStatus, encodeHostStatus } from '../proto/codec.js';
 import { checkToken, HOSTS_BUCKET } from '../subjects.js';
 import { openBucket } from './kv-manager.js';
-import { decodedValues, madeInTime } from './kv-tail.js';
+import { decodedValues } from './kv-tail.js';
+import { madeInTime } from './made-in-time.js';
 import type { CreateOptions } from './replicas.js';
 
 /**
@@ -37,7 +38,7 @@ export class HostRecords {
     onMalformed: (key: string, cause: unknown) => void,
     onDeleted: (host: string) => void = () => undefined,
   ): Promise<{ stop(): void }> {
-    const iter = await madeInTime(this.kv.watch(), `the watch of KV bucket ${HOSTS_BUCKET}`);
+    const iter = await madeInTime(() => this.kv.watch(), `the watch of KV bucket ${HOSTS_BUCKET}`, (late) => late.stop());
     void (async () => {
       for await (const e of iter) {
         if (e.operation !== 'PUT') {

@@ -5,7 +5,8 @@ import type { IgnoreEntry } from '../model/admin.js';
 import { decodeIgnoreEntry, encodeIgnoreEntry } from '../proto/codec.js';
 import { banKey, IGNORE_BUCKET } from '../subjects.js';
 import { openBucket } from './kv-manager.js';
-import { decodedValues, madeInTime } from './kv-tail.js';
+import { decodedValues } from './kv-tail.js';
+import { madeInTime } from './made-in-time.js';
 import type { CreateOptions } from './replicas.js';
 
 /** What a follower of the ignore list is told. */
@@ -74,7 +75,7 @@ export class IgnoreList {
    */
   async watch(w: IgnoreListWatch): Promise<{ stop(): void }> {
     const { KvWatchInclude } = await import('@nats-io/kv');
-    const iter = await madeInTime(this.kv.watch({ include: KvWatchInclude.UpdatesOnly }), `the watch of KV bucket ${IGNORE_BUCKET}`);
+    const iter = await madeInTime(() => this.kv.watch({ include: KvWatchInclude.UpdatesOnly }), `the watch of KV bucket ${IGNORE_BUCKET}`, (late) => late.stop());
     void (async () => {
       for await (const e of iter) {
         if (e.operation !== 'PUT') {

@@ -1,6 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import { performance } from 'node:perf_hooks';
 import { NatsError } from '../errors.js';
+import { madeInTime } from './made-in-time.js';
 
 /** Where a bucket stands: its last revision, and when its stream was made (a bucket made anew starts over). */
 export interface BucketPosition {
@@ -87,7 +88,7 @@ export async function* readSince(kv: KV, bucket: string, after: number): AsyncGe
     last = state.last_seq;
     // nothing after `after`: a watch would never deliver the entry that ends the pass
     if (last <= after || (after === 0 && state.messages === 0)) return;
-    iter = await madeInTime(kv.watch(after > 0 ? { resumeFromRevision: after + 1 } : {}), `the read of KV bucket ${bucket}`);
+    iter = await madeInTime(() => kv.watch(after > 0 ? { resumeFromRevision: after + 1 } : {}), `the read of KV bucket ${bucket}`, (late) => late.stop());
   } catch (cause) {
     throw new NatsError(`cannot read KV bucket ${bucket}`, { cause });
   }
@@ -130,25 +131,5 @@ export async function* decodedValues<T>(kv: KV, bucket: string, decode: (value: 
       continue;
     }
     yield value;
-  }
-}
-
-/**
- * The watch or consumer `making` makes, or an error naming `what` once {@link PASS_STALL_MS} pass
- * without it: making a consumer can wait for good as a pass can (a cluster that lost the stream's
- * leader). One made too late is stopped.
- */
-export async function madeInTime<W extends { stop(): void }>(making: Promise<W>, what: string): Promise<W> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      void making.then((w) => w.stop(), () => undefined);
-      reject(new NatsError(`${what}: its consumer was not made in ${PASS_STALL_MS / 1000} s`));
-    }, PASS_STALL_MS);
-  });
-  try {
-    return await Promise.race([making, late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,8 +1,16 @@
 import type { KV, KvWatchEntry } from '@nats-io/kv';
 import { valueWithin } from '../time/deadline.js';
+import { madeInTime } from './made-in-time.js';
 
 /** How often a watch compares what it has seen with the bucket's last revision, in ms. */
 export const WATCH_CHECK_MS = 3_000;
+
+/**
+ * How the first watch is made ({@link madeInTime}): a second try after 5 s (a try placed on a
+ * lost node never answers), all within the ban list's API timeout (a watch of a million bans is
+ * slow to make for good reason; every agent makes one when it starts).
+ */
+const FIRST_WATCH = { tryMs: 5_000, withinMs: 60_000 };
 
 /** How a {@link watchResuming} watch checks itself. */
 export interface ResumeOptions {
@@ -10,6 +18,8 @@ export interface ResumeOptions {
   readonly checkMs?: number;
   /** Told when a stalled watch is replaced, with the revision it resumes from. */
   readonly onResume?: (fromRevision: number, lastRevision: number) => void;
+  /** Names the watch in the error when it cannot be made (`the watch of KV bucket …`). */
+  readonly what?: string;
 }
 
 /**
@@ -29,7 +39,7 @@ export async function watchResuming(kv: Pick<KV, 'status' | 'watch'>, onEntry: (
   let seen = 0;
   let current = false;
   let stopped = false;
-  let iter = await kv.watch();
+  let iter = await madeInTime(() => kv.watch(), opts.what ?? 'the watch', (late) => late.stop(), FIRST_WATCH);
   const follow = async (it: typeof iter) => {
     for await (const e of it) {
       if (e.revision <= seen) continue;

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { DecodeError, NatsError } from '../errors.js';
 import { SNAPSHOT_HEAD_SUBJECT, SNAPSHOT_PART_SUBJECT, SNAPSHOT_STREAM } from '../subjects.js';
 import { jetstream, loadJetstream } from './events-stream.js';
+import { orderedConsumer } from './made-in-time.js';
 import { type CreateOptions, wantedReplicas, warnReplicaMismatch } from './replicas.js';
 
 /** Bytes of one part: well under NATS' default max_payload (1 MiB). */
@@ -127,11 +128,12 @@ export class SnapshotStream {
     let bytes = 0;
     let messages;
     try {
-      const consumer = await jetstream(this.nc).consumers.get(SNAPSHOT_STREAM, {
-        filter_subjects: SNAPSHOT_PART_SUBJECT,
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: head.firstSeq,
-      });
+      const consumer = await orderedConsumer(
+        jetstream(this.nc),
+        SNAPSHOT_STREAM,
+        { filter_subjects: SNAPSHOT_PART_SUBJECT, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: head.firstSeq },
+        `the read of snapshot ${head.id}`,
+      );
       messages = await consumer.consume({ max_messages: 64 });
     } catch (cause) {
       throw new NatsError(`cannot read snapshot ${head.id} from stream ${SNAPSHOT_STREAM}`, { cause });
