@@ -144,7 +144,18 @@ export type ReplayStart = { readonly sinceMs: number } | { readonly afterSeq: nu
  */
 export async function* replayAcked(nc: NatsConnection, ackFloor: number, start: ReplayStart): AsyncGenerator<JsMsg> {
   if (ackFloor <= 0 || ('afterSeq' in start && start.afterSeq >= ackFloor)) return;
-  const { DeliverPolicy } = loadJetstream();
+  const { DeliverPolicy, jetstreamManager } = loadJetstream();
+  // whether there is anything to replay is asked of the stream's leader, not of the consumer: an
+  // ordered consumer is placed on any replica, and one that lags (a node just lost) counts only
+  // what it holds so far. The acknowledged floor is there unless it aged out, with all before it;
+  // the stream's times follow its sequence, so it is the newest event that may be replayed.
+  let floorEvent;
+  try {
+    floorEvent = await (await jetstreamManager(nc)).streams.getMessage(EVENTS_STREAM, { seq: ackFloor });
+  } catch (cause) {
+    throw new NatsError(`cannot read event ${ackFloor} of stream ${EVENTS_STREAM}`, { cause });
+  }
+  if (!floorEvent || ('sinceMs' in start && floorEvent.time.getTime() < start.sinceMs)) return;
   const js = jetstream(nc);
   const consumer = await orderedConsumer(
     js,
@@ -154,10 +165,10 @@ export async function* replayAcked(nc: NatsConnection, ackFloor: number, start: 
       : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(start.sinceMs).toISOString() },
     `the replay of stream ${EVENTS_STREAM}`,
   );
-  if ((await consumer.info()).num_pending === 0) return void consumer.delete().catch(() => undefined);
-  // one ordered consumer, read in large batches (not one request per message); one that stalls
-  // (seen on a cluster that lost the stream's leader) is given up: the start fails and is tried
-  // again, rather than going on with windows that miss what was not replayed
+  // one ordered consumer, read in large batches (not one request per message), up to the floor
+  // (a replica that lags delivers it once it has it); one that stalls (seen on a cluster that lost
+  // the stream's leader) is given up: the start fails and is tried again, rather than going on
+  // with windows that miss what was not replayed
   const messages = await consumer.consume({ max_messages: 10_000 });
   const watchdog = new PassWatchdog(() => messages.stop());
   try {
@@ -167,7 +178,7 @@ export async function* replayAcked(nc: NatsConnection, ackFloor: number, start: 
       watchdog.hold();
       yield m;
       watchdog.touch();
-      if (m.seq === ackFloor || m.info.pending === 0) return;
+      if (m.seq === ackFloor) return;
     }
     throw new NatsError(watchdog.stalled ? `the replay of stream ${EVENTS_STREAM} stalled: nothing came for ${PASS_STALL_MS / 1000} s` : `the replay of stream ${EVENTS_STREAM} ended before its last acknowledged event`);
   } finally {

@@ -101,7 +101,9 @@ export async function* readSince(kv: KV, bucket: string, after: number): AsyncGe
       watchdog.touch();
       if (e.revision <= seen) continue;
       seen = e.revision;
-      const end = e.revision >= last || e.delta === 0;
+      // the end is the revision the leader named: a watch is placed on any replica, and one that
+      // lags (a node just lost) counts nothing pending before it holds that revision
+      const end = e.revision >= last;
       if (after > 0 || e.operation === 'PUT') {
         watchdog.hold();
         yield { key: e.key, revision: e.revision, operation: e.operation, value: e.value };
