@@ -40,6 +40,13 @@ export class DecodeError extends FleetbanError {
   }
 }
 
+/** Whether `err` or one of the errors that caused it (four deep at most) passes `test`. */
+export function anyCause(err: unknown, test: (e: Error & { code?: unknown; status?: unknown }) => boolean): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) if (test(e)) return true;
+  return false;
+}
+
 /** NATS connection, stream or bucket failure. */
 export class NatsError extends FleetbanError {
   constructor(message: string, options?: { cause?: unknown }) {

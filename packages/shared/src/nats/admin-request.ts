@@ -1,5 +1,5 @@
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
-import { AdminError, NatsError } from '../errors.js';
+import { AdminError, anyCause, NatsError } from '../errors.js';
 import { adminSubject } from '../subjects.js';
 import { decodeAdminReply, encodeAdminRequest } from '../proto/codec.js';
 import type { AdminReply, AdminRequest } from '../model/admin.js';
@@ -54,19 +54,14 @@ export async function adminRequest(nc: NatsConnection, req: AdminRequest, timeou
 
 /** Whether a failed request found nobody subscribed to its subject. */
 function noResponders(err: unknown): boolean {
-  return causedBy(err, loadNats().NoRespondersError);
+  const { NoRespondersError } = loadNats();
+  return anyCause(err, (e) => e instanceof NoRespondersError);
 }
 
 /** Whether a failed request was refused by the server's permissions. */
 function deniedByPermissions(err: unknown): boolean {
-  return causedBy(err, loadNats().PermissionViolationError);
-}
-
-/** Whether `err` or one of its causes is a `kind`. */
-function causedBy(err: unknown, kind: abstract new (...args: never[]) => Error): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e instanceof Error && depth < 4; e = (e as Error).cause, depth++) if (e instanceof kind) return true;
-  return false;
+  const { PermissionViolationError } = loadNats();
+  return anyCause(err, (e) => e instanceof PermissionViolationError);
 }
 
 /** Who sent an admin request, as its {@link ADMIN_CLIENT_HEADER} says (printable, bounded), or `unknown`. */

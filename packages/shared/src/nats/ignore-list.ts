@@ -67,7 +67,6 @@ export class IgnoreList {
     return out;
   }
 
-
   /**
    * Follows the list's changes from now on, until `stop()`. Start it before reading the current
    * entries with {@link all}: a change made meanwhile is then told, never missed (a follower keyed

@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { NatsError } from '../errors.js';
+import { anyCause, NatsError } from '../errors.js';
 import { LEASE_BUCKET } from '../subjects.js';
 import { openBucket } from './kv-manager.js';
 import type { CreateOptions } from './replicas.js';
@@ -61,8 +61,5 @@ export class LeaseBucket {
 
 /** A compare-and-set refused by the server (JetStream error 10071, wrong last sequence). */
 function isWrongRevision(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (e.code === 10071) return true;
-  }
-  return false;
+  return anyCause(err, (e) => e.code === 10071);
 }

@@ -1,5 +1,5 @@
 import type { JetStreamClient, OrderedConsumerOptions } from '@nats-io/jetstream';
-import { NatsError } from '../errors.js';
+import { anyCause, NatsError } from '../errors.js';
 
 /** How long one try at making a consumer may take before another is started beside it, in ms. */
 export const MAKE_TRY_MS = 2_000;
@@ -83,13 +83,8 @@ export function madeInTime<W>(make: () => Promise<W>, what: string, drop: (late:
 
 /** Whether `err` (or what caused it) is a request that got no answer, or no responder: worth trying again. */
 function transient(err: unknown): boolean {
-  let e: unknown = err;
-  for (let depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    if (e.name === 'TimeoutError' || e.name === 'NoRespondersError') return true;
-    // the JetStream API's "temporarily unavailable" (a cluster electing its leaders)
-    if ((e as { status?: unknown }).status === 503) return true;
-  }
-  return false;
+  // a 503 status: the JetStream API's "temporarily unavailable" (a cluster electing its leaders)
+  return anyCause(err, (e) => e.name === 'TimeoutError' || e.name === 'NoRespondersError' || e.status === 503);
 }
 
 /** An ordered consumer of `stream` from `opts` ({@link madeInTime}: tried again; one made late is deleted). */

@@ -6,6 +6,18 @@ import type { FailureRows } from './failure-rows.js';
 import type { LineArena } from './line-arena.js';
 
 /**
+ * Kept rows whose columns are reused by the next capture; when a capture kept more, its columns are
+ * let go once it ends. While a snapshot is written during an intake of 100,000 events/s nearly
+ * every row changes: a window's columns grew to 131,072 rows (4.6 MB with their failure times and
+ * hosts) and were held from then on for the few rows a capture keeps at a calmer rate.
+ */
+const ROWS_REUSED = 4096;
+
+/** The columns' first sizes, in rows and in failures (made again at these when let go). */
+const FIRST_ROWS = 64;
+const FIRST_FAILURES = 256;
+
+/**
  * The rows a window changed while a capture of it was live, as they were when it was made: what
  * the capture reads instead of the window's own. Kept in columns reused from one capture to the
  * next, not as an object per row.
@@ -18,14 +30,6 @@ import type { LineArena } from './line-arena.js';
  * reference to its hosts and the handle of its lines, whose record the window does not free while
  * the capture is live.
  */
-/**
- * Kept rows whose columns are reused by the next capture; when a capture kept more, its columns are
- * let go once it ends. While a snapshot is written during an intake of 100,000 events/s nearly
- * every row changes: a window's columns grew to 131,072 rows (4.6 MB with their failure times and
- * hosts) and were held from then on for the few rows a capture keeps at a calmer rate.
- */
-const ROWS_REUSED = 4096;
-
 export class KeptRows {
   /** The capture now live (0: none); a slot is kept for it when its `#genOf` is this. */
   #gen = 0;
@@ -33,14 +37,14 @@ export class KeptRows {
   /** Each kept slot's place in the columns below. */
   #at = new Int32Array(0);
   /** Per kept row: its address's IPv4 value, or the place of its text in `#texts` + 1 (negated). */
-  #key = new Float64Array(64);
+  #key = new Float64Array(FIRST_ROWS);
   /** Per kept row: where its failures start in `#times` and `#sources`, and how many. */
-  #start = new Int32Array(64);
-  #count = new Int32Array(64);
+  #start = new Int32Array(FIRST_ROWS);
+  #count = new Int32Array(FIRST_ROWS);
   /** Per kept row: the handle of its lines in the window's {@link LineArena}. */
-  #lines = new Int32Array(64);
+  #lines = new Int32Array(FIRST_ROWS);
   #texts: string[] = [];
-  #times = new Float64Array(256);
+  #times = new Float64Array(FIRST_FAILURES);
   /** Reused from one capture to the next, as `#times` is (hosts are a few shared names). */
   readonly #sources: string[] = [];
   #rows = 0;
@@ -65,13 +69,13 @@ export class KeptRows {
     this.#failures = 0;
     this.#texts = [];
     if (this.#key.length > ROWS_REUSED) {
-      this.#key = new Float64Array(64);
-      this.#start = new Int32Array(64);
-      this.#count = new Int32Array(64);
-      this.#lines = new Int32Array(64);
+      this.#key = new Float64Array(FIRST_ROWS);
+      this.#start = new Int32Array(FIRST_ROWS);
+      this.#count = new Int32Array(FIRST_ROWS);
+      this.#lines = new Int32Array(FIRST_ROWS);
     }
     if (this.#times.length > 4 * ROWS_REUSED) {
-      this.#times = new Float64Array(256);
+      this.#times = new Float64Array(FIRST_FAILURES);
       this.#sources.length = 0;
     }
   }
